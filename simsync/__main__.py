@@ -1,0 +1,5 @@
+import sys
+
+from simsync.cli import main
+
+sys.exit(main())
