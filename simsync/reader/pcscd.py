@@ -284,3 +284,61 @@ class PcscdLock:
                 fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+
+
+class ServedCard:
+    """A card process (``simsync card serve``, vicc, ...) inserted into a vpcd slot.
+
+    Entering waits for the slot to be empty, starts ``cmd`` and waits until pcscd shows the card;
+    :meth:`stop` sends SIGTERM (SIGKILL after ``timeout``), reaps the process and returns its status.
+    """
+
+    def __init__(self, cmd: list[str], reader: str, *, log_path: Path, timeout: float = 10.0,
+                 env: dict[str, str] | None = None) -> None:
+        self.cmd = cmd
+        self.reader = reader
+        self.log_path = Path(log_path)
+        self.timeout = timeout
+        self.env = env
+        self.proc: subprocess.Popen | None = None
+        self.returncode: int | None = None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def start(self) -> Self:
+        wait_slot(self.reader, present=False, timeout=self.timeout)
+        with self.log_path.open("wb") as log:
+            self.proc = subprocess.Popen(self.cmd, stdout=log, stderr=subprocess.STDOUT,
+                                         stdin=subprocess.DEVNULL, env=self.env)
+        end = time.monotonic() + self.timeout
+        while time.monotonic() < end:
+            if self.proc.poll() is not None:
+                raise PcscdError(f"card process exited during start-up ({self.proc.returncode}):\n"
+                                 f"{self.log()}")
+            if slot_state(self.reader):
+                return self
+            time.sleep(0.05)
+        self.stop()
+        raise PcscdError(f"card not seen in '{self.reader}' after {self.timeout:.0f} s:\n{self.log()}")
+
+    def stop(self, timeout: float = 10.0) -> int | None:
+        proc = self.proc
+        if proc is None:
+            return self.returncode
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.returncode = proc.returncode
+        self.proc = None
+        return self.returncode
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -10,9 +10,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from reader_fakecard import FakeCard  # noqa: E402
+from reader_fakecard import FakeCard
 
-from simsync.card.vpcd import run_serve  # noqa: E402
+from simsync.card.vpcd import run_serve
 
 if __name__ == "__main__":
     args = sys.argv[1:]

@@ -1,0 +1,40 @@
+"""Shared fixtures for the whole suite.
+
+``pcscd`` (session scope): a pcscd with the vpcd virtual reader, STARTED BY THE TESTS themselves
+(own reader.conf.d under a tmp dir, ``pcscd -f -i -c DIR``), stopped by PID at the end. vpcd listens
+on ``pcscd.port`` (slot 0, reader ``pcscd.reader(0)`` = "Virtual PCD 00 00") and ``pcscd.port + 1``
+(slot 1). A running pcscd is reused only if its vpcd listens on that port; any other pcscd makes the
+tests fail with a clear message. Sessions using pcscd are serialised with a lock file. Missing pcscd
+or vpcd driver is a failure (run scripts/test.sh), never a skip. Mark such tests ``@pytest.mark.pcsc``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+# A port of its own, so that a `simsync card serve` left running on the default 35963 cannot slip
+# its card into the test readers.
+TEST_VPCD_PORT = int(os.environ.get("SIMSYNC_TEST_VPCD_PORT", "35991"))
+
+
+@pytest.fixture(scope="session")
+def pcscd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    from simsync.reader.pcscd import Pcscd, PcscdError, PcscdLock, check_installed
+
+    try:
+        check_installed()
+        import smartcard  # noqa: F401  (pyscard: the PC/SC client the tests use)
+    except (PcscdError, ImportError) as exc:
+        pytest.fail(f"PC/SC stack missing ({exc}); run scripts/test.sh to install it", pytrace=False)
+    with PcscdLock():
+        try:
+            daemon = Pcscd.ensure(tmp_path_factory.mktemp("pcscd"), TEST_VPCD_PORT)
+        except PcscdError as exc:
+            pytest.fail(str(exc), pytrace=False)
+        try:
+            yield daemon
+        finally:
+            daemon.stop()
