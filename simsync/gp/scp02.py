@@ -1,0 +1,422 @@
+"""Secure Channel Protocol '02' (GlobalPlatform Card Specification v2.3.1 Appendix E), sans-IO.
+
+Explicit initiation only (i = '15', '55' and their R-MAC capable variants '35', '75'; C-MAC on
+modified or unmodified APDU per bit b2). The API mirrors :mod:`simsync.gp.scp03`:
+host -> :meth:`Scp02Session.initialize_update`, :meth:`process_initialize_update_response`,
+:meth:`external_authenticate`, :meth:`wrap_command`, :meth:`unwrap_response`;
+card -> :meth:`respond_initialize_update`, :meth:`respond_external_authenticate`,
+:meth:`unwrap_command`, :meth:`wrap_response`.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from dataclasses import dataclass
+
+from simsync.apdu.apdu import CommandApdu, ResponseApdu
+
+from . import crypto
+from .common import (
+    CLA_GP,
+    INS_EXTERNAL_AUTHENTICATE,
+    INS_INITIALIZE_UPDATE,
+    SCP02_LEVELS,
+    ChannelState,
+    Role,
+    SecurityLevel,
+    check_level,
+    has_sm,
+    is_success_or_warning,
+    lc_field,
+    mac_cla,
+    plain_cla,
+    rebuild,
+    stripped_cla,
+    wire_cla,
+)
+from .errors import AuthenticationError, GpCodecError, GpCryptoError, SecureChannelError
+from .keys import StaticKeys
+
+SCP02_ID = 0x02
+
+# E.4.1 session key derivation constants
+CONST_C_MAC = b"\x01\x01"
+CONST_R_MAC = b"\x01\x02"
+CONST_ENC = b"\x01\x82"
+CONST_DEK = b"\x01\x81"
+
+
+class Scp02Options(enum.IntFlag):
+    """The SCP02 "i" parameter (GP 2.3.1 Table E-1)."""
+
+    THREE_KEYS = 0x01
+    CMAC_ON_UNMODIFIED_APDU = 0x02
+    EXPLICIT_INITIATION = 0x04
+    ICV_MAC_OVER_AID = 0x08
+    ICV_ENCRYPTION = 0x10
+    R_MAC = 0x20
+    PSEUDO_RANDOM_CHALLENGE = 0x40
+
+
+def derive_session_key(static_key: bytes, constant: bytes, sequence_counter: int) -> bytes:
+    """E.4.1: 3DES-CBC(static key, constant || counter || 12 x '00'), zero ICV."""
+    if len(static_key) != 16:
+        raise GpCryptoError("SCP02 keys must be 16-byte triple DES keys")
+    return crypto.des3_cbc_encrypt(static_key, constant + sequence_counter.to_bytes(2, "big") + bytes(12))
+
+
+@dataclass(frozen=True, slots=True)
+class Scp02SessionKeys:
+    c_mac: bytes
+    r_mac: bytes
+    enc: bytes
+    dek: bytes
+
+    @classmethod
+    def derive(cls, keys: StaticKeys, sequence_counter: int) -> Scp02SessionKeys:
+        return cls(
+            derive_session_key(keys.mac, CONST_C_MAC, sequence_counter),
+            derive_session_key(keys.mac, CONST_R_MAC, sequence_counter),
+            derive_session_key(keys.enc, CONST_ENC, sequence_counter),
+            derive_session_key(keys.dek, CONST_DEK, sequence_counter),
+        )
+
+
+def card_cryptogram(s_enc: bytes, host_challenge: bytes, sequence_counter: int, card_challenge: bytes) -> bytes:
+    """E.4.2.1: full 3DES MAC over host challenge || counter || card challenge."""
+    return crypto.full_3des_mac(s_enc, host_challenge + sequence_counter.to_bytes(2, "big") + card_challenge)
+
+
+def host_cryptogram(s_enc: bytes, host_challenge: bytes, sequence_counter: int, card_challenge: bytes) -> bytes:
+    """E.4.2.2: full 3DES MAC over counter || card challenge || host challenge."""
+    return crypto.full_3des_mac(s_enc, sequence_counter.to_bytes(2, "big") + card_challenge + host_challenge)
+
+
+def pseudo_random_card_challenge(s_cmac: bytes, aid: bytes) -> bytes:
+    """E.4.2.3: the 6 leftmost bytes of the retail MAC over the padded AID (C-MAC session key)."""
+    return crypto.retail_mac(s_cmac, aid)[:6]
+
+
+@dataclass(frozen=True, slots=True)
+class Scp02InitializeUpdateResponse:
+    """INITIALIZE UPDATE response data for SCP02 (GP 2.3.1 E.5.1.6), 28 bytes."""
+
+    key_diversification_data: bytes
+    key_version: int
+    sequence_counter: int
+    card_challenge: bytes
+    card_cryptogram: bytes
+    scp_id: int = SCP02_ID
+
+    def __post_init__(self) -> None:
+        if len(self.key_diversification_data) != 10:
+            raise GpCodecError("key diversification data must be 10 bytes")
+        if not 0 <= self.key_version <= 0xFF or not 0 <= self.sequence_counter <= 0xFFFF:
+            raise GpCodecError("key version / sequence counter out of range")
+        if len(self.card_challenge) != 6 or len(self.card_cryptogram) != 8:
+            raise GpCodecError("SCP02 card challenge is 6 bytes and card cryptogram 8 bytes")
+        if self.scp_id != SCP02_ID:
+            raise GpCodecError(f"not an SCP02 response (SCP id {self.scp_id:02X})")
+
+    def to_bytes(self) -> bytes:
+        return (
+            self.key_diversification_data + bytes((self.key_version, self.scp_id))
+            + self.sequence_counter.to_bytes(2, "big") + self.card_challenge + self.card_cryptogram
+        )
+
+    @classmethod
+    def parse(cls, data: bytes) -> Scp02InitializeUpdateResponse:
+        data = bytes(data)
+        if len(data) != 28:
+            raise GpCodecError(f"SCP02 INITIALIZE UPDATE response must be 28 bytes, got {len(data)}")
+        if data[11] != SCP02_ID:
+            raise GpCodecError(f"not an SCP02 response (SCP id {data[11]:02X})")
+        return cls(data[:10], data[10], int.from_bytes(data[12:14], "big"), data[14:20], data[20:28])
+
+
+# (wire hex, decoded) from osmocom pySim's SCP02 test
+Scp02InitializeUpdateResponse._test_vectors = (  # type: ignore[attr-defined]
+    (
+        "00000000000000000000700200016B4524ABEE7CF32EA3838BC148F3",
+        Scp02InitializeUpdateResponse(bytes(10), 0x70, 1, bytes.fromhex("6B4524ABEE7C"),
+                                      bytes.fromhex("F32EA3838BC148F3")),
+    ),
+)
+
+
+class Scp02Session:
+    """The state of one SCP02 secure channel session, for either role."""
+
+    def __init__(
+        self,
+        role: Role,
+        keys: StaticKeys,
+        *,
+        i_param: int = 0x55,
+        key_diversification_data: bytes = bytes(10),
+        aid: bytes = b"",
+        sequence_counter: int = 0,
+        random=os.urandom,
+    ) -> None:
+        if len(keys.enc) != 16:
+            raise GpCryptoError("SCP02 needs 16-byte triple DES keys")
+        self.role = role
+        self.keys = keys
+        self.i_param = i_param
+        self.kdd = bytes(key_diversification_data)
+        self.aid = bytes(aid)
+        self.sequence_counter = sequence_counter
+        self._random = random
+        self._reset()
+
+    @classmethod
+    def host(cls, keys: StaticKeys, *, i_param: int = 0x55, random=os.urandom) -> Scp02Session:
+        """An off-card entity session; ``i_param`` is the card's "i" (from its recognition data)."""
+        return cls(Role.HOST, keys, i_param=i_param, random=random)
+
+    @classmethod
+    def card(cls, keys: StaticKeys, *, i_param: int = 0x55, key_diversification_data: bytes = bytes(10),
+             aid: bytes = bytes.fromhex("A000000151000000"), sequence_counter: int = 0,
+             random=os.urandom) -> Scp02Session:
+        if len(key_diversification_data) != 10:
+            raise GpCodecError("key diversification data must be 10 bytes")
+        return cls(Role.CARD, keys, i_param=i_param, key_diversification_data=key_diversification_data,
+                   aid=aid, sequence_counter=sequence_counter, random=random)
+
+    def _reset(self) -> None:
+        self.state = ChannelState.IDLE
+        self.level = SecurityLevel.NONE
+        self.session_keys: Scp02SessionKeys | None = None
+        self.host_challenge = b""
+        self.card_challenge = b""
+        self.session_counter = 0
+        self.icv = bytes(8)  # the last C-MAC (unencrypted)
+        self.ricv = bytes(8)  # the last R-MAC (or the EXTERNAL AUTHENTICATE C-MAC)
+        self._first_mac = True
+
+    def close(self) -> None:
+        self._reset()
+
+    def _abort(self, exc: SecureChannelError) -> SecureChannelError:
+        self._reset()
+        self.state = ChannelState.ABORTED
+        return exc
+
+    def _require(self, role: Role, *states: ChannelState) -> None:
+        if self.role is not role:
+            raise SecureChannelError(f"operation not available to the {self.role.value} role", 0x6985)
+        if self.state not in states:
+            raise SecureChannelError(f"secure channel is {self.state.value}", 0x6985)
+
+    @property
+    def _modified(self) -> bool:
+        return not self.i_param & Scp02Options.CMAC_ON_UNMODIFIED_APDU
+
+    # -- host side ---------------------------------------------------------------------------
+    def initialize_update(self, kvn: int | None = None, host_challenge: bytes | None = None,
+                          channel: int = 0) -> CommandApdu:
+        self._require(Role.HOST, *ChannelState)
+        self._reset()
+        hc = self._random(8) if host_challenge is None else bytes(host_challenge)
+        if len(hc) != 8:
+            raise GpCodecError("host challenge must be 8 bytes")
+        self.host_challenge = hc
+        kv = self.keys.kvn if kvn is None else kvn
+        return CommandApdu(CLA_GP | channel, INS_INITIALIZE_UPDATE, kv, 0x00, hc, 256)
+
+    def process_initialize_update_response(self, response: ResponseApdu | bytes) -> Scp02InitializeUpdateResponse:
+        self._require(Role.HOST, ChannelState.IDLE)
+        if not self.host_challenge:
+            raise SecureChannelError("INITIALIZE UPDATE was not sent", 0x6985)
+        if isinstance(response, ResponseApdu):
+            if response.sw != 0x9000:
+                raise SecureChannelError(f"INITIALIZE UPDATE failed with {response.sw:04X}", response.sw)
+            response = response.data
+        iur = Scp02InitializeUpdateResponse.parse(response)
+        sk = Scp02SessionKeys.derive(self.keys, iur.sequence_counter)
+        expected = card_cryptogram(sk.enc, self.host_challenge, iur.sequence_counter, iur.card_challenge)
+        if not crypto.ct_equal(expected, iur.card_cryptogram):
+            raise self._abort(AuthenticationError("card cryptogram does not verify"))
+        self.session_keys = sk
+        self.session_counter = iur.sequence_counter
+        self.card_challenge = iur.card_challenge
+        self.kdd = iur.key_diversification_data
+        self.state = ChannelState.INITIALIZED
+        return iur
+
+    def external_authenticate(self, level: int = SecurityLevel.C_MAC, channel: int = 0) -> CommandApdu:
+        self._require(Role.HOST, ChannelState.INITIALIZED)
+        lvl = check_level(int(level), SCP02_LEVELS)
+        if lvl & SecurityLevel.R_MAC and not self.i_param & Scp02Options.R_MAC:
+            raise SecureChannelError("card does not support R-MAC", 0x6A86)
+        assert self.session_keys is not None
+        hc = host_cryptogram(self.session_keys.enc, self.host_challenge, self.session_counter,
+                             self.card_challenge)
+        cmd = CommandApdu(CLA_GP | channel, INS_EXTERNAL_AUTHENTICATE, int(lvl), 0x00, hc)
+        wrapped = self._mac_command(cmd, first=True)
+        self.ricv = self.icv
+        self.level = lvl | SecurityLevel.AUTHENTICATED
+        self.state = ChannelState.OPEN
+        return wrapped
+
+    def process_external_authenticate_response(self, response: ResponseApdu) -> None:
+        self._require(Role.HOST, ChannelState.OPEN)
+        if response.sw != 0x9000:
+            raise self._abort(AuthenticationError(f"EXTERNAL AUTHENTICATE refused with {response.sw:04X}",
+                                                  response.sw))
+
+    def wrap_command(self, cmd: CommandApdu) -> CommandApdu:
+        self._require(Role.HOST, ChannelState.OPEN)
+        self._last_command = cmd
+        if not self.level & SecurityLevel.C_MAC:
+            return cmd
+        wrapped = self._mac_command(cmd)
+        if self.level & SecurityLevel.C_DECRYPTION and cmd.data:
+            enc = crypto.des3_cbc_encrypt(self.session_keys.enc, crypto.pad80(cmd.data, 8))  # type: ignore[union-attr]
+            wrapped = rebuild(cmd, wrapped.cla, enc + self.icv)
+        return wrapped
+
+    def unwrap_response(self, response: ResponseApdu) -> ResponseApdu:
+        self._require(Role.HOST, ChannelState.OPEN)
+        if not self.level & SecurityLevel.R_MAC:
+            return response
+        if len(response.data) < 8:
+            raise self._abort(AuthenticationError("response lacks its R-MAC", 0x6988))
+        body, mac = response.data[:-8], response.data[-8:]
+        expected = self._rmac(self._last_command, body, response.sw)
+        if not crypto.ct_equal(expected, mac):
+            raise self._abort(AuthenticationError("R-MAC does not verify", 0x6988))
+        self.ricv = expected
+        return ResponseApdu(body, response.sw)
+
+    # -- card side ---------------------------------------------------------------------------
+    def respond_initialize_update(self, cmd: CommandApdu, card_challenge: bytes | None = None) -> ResponseApdu:
+        self._require(Role.CARD, *ChannelState)
+        self._reset()
+        if cmd.ins != INS_INITIALIZE_UPDATE:
+            raise SecureChannelError("not an INITIALIZE UPDATE", 0x6D00)
+        if cmd.p1 not in (0x00, self.keys.kvn):
+            raise SecureChannelError(f"no key set with version {cmd.p1:02X}", 0x6A88)
+        if len(cmd.data) != 8:
+            raise SecureChannelError("host challenge must be 8 bytes", 0x6700)
+        if self.sequence_counter >= 0xFFFF:
+            raise SecureChannelError("sequence counter exhausted", 0x6985)
+        sk = Scp02SessionKeys.derive(self.keys, self.sequence_counter)
+        if self.i_param & Scp02Options.PSEUDO_RANDOM_CHALLENGE:
+            cc = pseudo_random_card_challenge(sk.c_mac, self.aid)
+        else:
+            cc = self._random(6) if card_challenge is None else bytes(card_challenge)
+        if len(cc) != 6:
+            raise GpCodecError("SCP02 card challenge must be 6 bytes")
+        self.host_challenge = bytes(cmd.data)
+        self.card_challenge = cc
+        self.session_keys = sk
+        self.session_counter = self.sequence_counter
+        iur = Scp02InitializeUpdateResponse(
+            self.kdd, self.keys.kvn, self.session_counter, cc,
+            card_cryptogram(sk.enc, self.host_challenge, self.session_counter, cc),
+        )
+        self.state = ChannelState.INITIALIZED
+        return ResponseApdu(iur.to_bytes(), 0x9000)
+
+    def respond_external_authenticate(self, cmd: CommandApdu) -> ResponseApdu:
+        self._require(Role.CARD, ChannelState.INITIALIZED)
+        assert self.session_keys is not None
+        try:
+            if cmd.ins != INS_EXTERNAL_AUTHENTICATE or not has_sm(cmd.cla):
+                raise AuthenticationError("EXTERNAL AUTHENTICATE must carry a C-MAC")
+            level = check_level(cmd.p1, SCP02_LEVELS)
+            if level & SecurityLevel.R_MAC and not self.i_param & Scp02Options.R_MAC:
+                raise SecureChannelError("R-MAC not supported", 0x6A86)
+            data = self._verify_cmac(cmd, cmd.data, first=True)
+            expected = host_cryptogram(self.session_keys.enc, self.host_challenge, self.session_counter,
+                                       self.card_challenge)
+            if not crypto.ct_equal(expected, data):
+                raise AuthenticationError("host cryptogram does not verify")
+        except SecureChannelError as e:
+            raise self._abort(e) from None
+        self.ricv = self.icv
+        self.level = level | SecurityLevel.AUTHENTICATED
+        self.state = ChannelState.OPEN
+        self.sequence_counter += 1  # a new session was opened with this counter value
+        return ResponseApdu(b"", 0x9000)
+
+    def unwrap_command(self, cmd: CommandApdu) -> CommandApdu:
+        if self.role is not Role.CARD:
+            raise SecureChannelError("operation not available to the host role", 0x6985)
+        if self.state is ChannelState.ABORTED:
+            raise SecureChannelError("secure channel session aborted", 0x6982)
+        if self.state is not ChannelState.OPEN or not self.level & SecurityLevel.C_MAC:
+            if has_sm(cmd.cla):
+                raise self._abort(SecureChannelError("secure messaging without a session", 0x6982))
+            if self.state is ChannelState.INITIALIZED:
+                self._reset()
+            self._last_command = cmd
+            return cmd
+        try:
+            if not has_sm(cmd.cla):
+                raise SecureChannelError("command lacks the secure messaging the session requires", 0x6982)
+            if len(cmd.data) < 8:
+                raise AuthenticationError("command too short to carry a C-MAC", 0x6988)
+            data = cmd.data[:-8]
+            if self.level & SecurityLevel.C_DECRYPTION and data:
+                try:
+                    plain = crypto.des3_cbc_decrypt(self.session_keys.enc, data)  # type: ignore[union-attr]
+                    data = crypto.unpad80(plain, 8)
+                except GpCodecError as e:
+                    raise SecureChannelError(f"C-DECRYPTION: {e}", 0x6988) from e
+            self._verify_cmac(cmd, data + cmd.data[-8:])
+        except SecureChannelError as e:
+            raise self._abort(e) from None
+        plain_cmd = rebuild(cmd, plain_cla(cmd.cla), data)
+        self._last_command = plain_cmd
+        return plain_cmd
+
+    def wrap_response(self, response: ResponseApdu) -> ResponseApdu:
+        self._require(Role.CARD, *ChannelState)
+        if self.state is not ChannelState.OPEN or not self.level & SecurityLevel.R_MAC:
+            return response
+        body = response.data if is_success_or_warning(response.sw) else b""
+        mac = self._rmac(self._last_command, body, response.sw)
+        self.ricv = mac
+        return ResponseApdu(body + mac, response.sw)
+
+    # -- shared mechanics --------------------------------------------------------------------
+    def _next_icv(self, first: bool) -> bytes:
+        if first:
+            return bytes(8)
+        if self.i_param & Scp02Options.ICV_ENCRYPTION:
+            return crypto.des3_ecb_encrypt(self.session_keys.c_mac[:8], self.icv)  # type: ignore[union-attr]
+        return self.icv
+
+    def _mac_input(self, cmd: CommandApdu, plain_data: bytes) -> bytes:
+        if self._modified:
+            cla, lc = mac_cla(cmd.cla), len(plain_data) + 8
+        else:
+            cla, lc = stripped_cla(plain_cla(cmd.cla)), len(plain_data)
+        return bytes((cla, cmd.ins, cmd.p1, cmd.p2)) + lc_field(lc, lc > 0xFF) + plain_data
+
+    def _mac_command(self, cmd: CommandApdu, first: bool = False) -> CommandApdu:
+        icv = self._next_icv(first)
+        self.icv = crypto.retail_mac(self.session_keys.c_mac, self._mac_input(cmd, cmd.data), icv)  # type: ignore[union-attr]
+        return rebuild(cmd, wire_cla(cmd.cla), cmd.data + self.icv)
+
+    def _verify_cmac(self, cmd: CommandApdu, data_and_mac: bytes, first: bool = False) -> bytes:
+        if len(data_and_mac) < 8:
+            raise AuthenticationError("command too short to carry a C-MAC", 0x6988)
+        data, mac = data_and_mac[:-8], data_and_mac[-8:]
+        icv = self._next_icv(first)
+        expected = crypto.retail_mac(self.session_keys.c_mac, self._mac_input(cmd, data), icv)  # type: ignore[union-attr]
+        if not crypto.ct_equal(expected, mac):
+            raise AuthenticationError("C-MAC does not verify", 0x6982)
+        self.icv = expected
+        return data
+
+    def _rmac(self, cmd: CommandApdu, body: bytes, sw: int) -> bytes:
+        """E.4.5: retail MAC over the stripped command, Li, response data and SW."""
+        block = (
+            bytes((stripped_cla(plain_cla(cmd.cla)), cmd.ins, cmd.p1, cmd.p2, len(cmd.data) & 0xFF))
+            + cmd.data + bytes((len(body) & 0xFF,)) + body + sw.to_bytes(2, "big")
+        )
+        return crypto.retail_mac(self.session_keys.r_mac, block, self.ricv)  # type: ignore[union-attr]

@@ -1,0 +1,500 @@
+"""Secure Channel Protocol '03' (GlobalPlatform Card Specification v2.3 Amendment D v1.2), sans-IO.
+
+One :class:`Scp03Session` class serves both ends of the channel:
+
+* host (off-card entity): :meth:`Scp03Session.host` -> :meth:`initialize_update` ->
+  :meth:`process_initialize_update_response` -> :meth:`external_authenticate` ->
+  :meth:`wrap_command` / :meth:`unwrap_response`;
+* card (Security Domain): :meth:`Scp03Session.card` -> :meth:`respond_initialize_update` ->
+  :meth:`respond_external_authenticate` -> :meth:`unwrap_command` / :meth:`wrap_response`.
+
+Any verification failure aborts the session (state ``ABORTED``); a card-side session then refuses every
+protected command until a new INITIALIZE UPDATE, as Amendment D 5.6 requires.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+from dataclasses import dataclass
+
+from simsync.apdu.apdu import CommandApdu, ResponseApdu
+
+from . import crypto
+from .common import (
+    CLA_GP,
+    INS_EXTERNAL_AUTHENTICATE,
+    INS_INITIALIZE_UPDATE,
+    SCP03_LEVELS,
+    ChannelState,
+    Role,
+    SecurityLevel,
+    check_level,
+    has_sm,
+    is_success_or_warning,
+    lc_field,
+    mac_cla,
+    plain_cla,
+    rebuild,
+    wire_cla,
+)
+from .errors import AuthenticationError, GpCodecError, PaddingError, SecureChannelError
+from .keys import StaticKeys
+
+SCP03_ID = 0x03
+
+# Amendment D Table 4-1 derivation constants
+DERIV_CARD_CRYPTOGRAM = 0x00
+DERIV_HOST_CRYPTOGRAM = 0x01
+DERIV_CARD_CHALLENGE = 0x02
+DERIV_S_ENC = 0x04
+DERIV_S_MAC = 0x06
+DERIV_S_RMAC = 0x07
+
+SEQUENCE_COUNTER_MAX = 0xFFFFFF
+
+
+class Scp03Options(enum.IntFlag):
+    """The SCP03 "i" parameter (Amendment D Table 5-1)."""
+
+    S8 = 0x00
+    S16 = 0x01
+    PSEUDO_RANDOM_CHALLENGE = 0x10
+    R_MAC = 0x20
+    R_ENCRYPTION = 0x40  # only together with R_MAC ('60')
+
+
+def kdf(key: bytes, constant: int, context: bytes, bits: int) -> bytes:
+    """Amendment D 4.1.5 data derivation: SP 800-108 counter mode, CMAC PRF.
+
+    PRF input per block: 11 x '00' || constant || '00' || L (2 bytes) || i (1 byte) || context.
+    """
+    if bits not in (0x40, 0x80, 0xC0, 0x100):
+        raise SecureChannelError(f"derived length L={bits} not allowed")
+    out = b""
+    i = 1
+    while len(out) * 8 < bits:
+        block = bytes(11) + bytes((constant, 0)) + bits.to_bytes(2, "big") + bytes((i,)) + context
+        out += crypto.aes_cmac(key, block)
+        i += 1
+    return out[: bits // 8]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionKeys:
+    s_enc: bytes
+    s_mac: bytes
+    s_rmac: bytes
+
+    @classmethod
+    def derive(cls, keys: StaticKeys, host_challenge: bytes, card_challenge: bytes) -> SessionKeys:
+        ctx = bytes(host_challenge) + bytes(card_challenge)
+        bits = len(keys.enc) * 8
+        return cls(
+            kdf(keys.enc, DERIV_S_ENC, ctx, bits),
+            kdf(keys.mac, DERIV_S_MAC, ctx, bits),
+            kdf(keys.mac, DERIV_S_RMAC, ctx, bits),
+        )
+
+
+def card_cryptogram(s_mac: bytes, host_challenge: bytes, card_challenge: bytes) -> bytes:
+    n = len(card_challenge)
+    return kdf(s_mac, DERIV_CARD_CRYPTOGRAM, host_challenge + card_challenge, n * 8)
+
+
+def host_cryptogram(s_mac: bytes, host_challenge: bytes, card_challenge: bytes) -> bytes:
+    n = len(card_challenge)
+    return kdf(s_mac, DERIV_HOST_CRYPTOGRAM, host_challenge + card_challenge, n * 8)
+
+
+def pseudo_random_card_challenge(key_enc: bytes, counter: int, aid: bytes, s16: bool = False) -> bytes:
+    """Amendment D 6.2.2.1: KDF(Key-ENC, '02', sequence counter (3 bytes) || invoking AID)."""
+    if not 0 <= counter <= SEQUENCE_COUNTER_MAX:
+        raise SecureChannelError("sequence counter out of range")
+    return kdf(key_enc, DERIV_CARD_CHALLENGE, counter.to_bytes(3, "big") + bytes(aid), 128 if s16 else 64)
+
+
+@dataclass(frozen=True, slots=True)
+class InitializeUpdateResponse:
+    """INITIALIZE UPDATE response data (Amendment D Table 7-2)."""
+
+    key_diversification_data: bytes
+    key_version: int
+    i_param: int
+    card_challenge: bytes
+    card_cryptogram: bytes
+    sequence_counter: int | None = None
+    scp_id: int = SCP03_ID
+
+    def __post_init__(self) -> None:
+        n = 16 if self.i_param & Scp03Options.S16 else 8
+        if len(self.key_diversification_data) != 10:
+            raise GpCodecError("key diversification data must be 10 bytes")
+        if not 0 <= self.key_version <= 0xFF or not 0 <= self.i_param <= 0xFF:
+            raise GpCodecError("key version and i must be bytes")
+        if len(self.card_challenge) != n or len(self.card_cryptogram) != n:
+            raise GpCodecError(f"card challenge and cryptogram must be {n} bytes for i={self.i_param:02X}")
+        prng = bool(self.i_param & Scp03Options.PSEUDO_RANDOM_CHALLENGE)
+        if prng != (self.sequence_counter is not None):
+            raise GpCodecError("sequence counter present iff pseudo-random challenges are configured")
+        if self.sequence_counter is not None and not 0 <= self.sequence_counter <= SEQUENCE_COUNTER_MAX:
+            raise GpCodecError("sequence counter out of range")
+        if self.scp_id != SCP03_ID:
+            raise GpCodecError(f"not an SCP03 response (SCP id {self.scp_id:02X})")
+
+    @property
+    def s_mode(self) -> int:
+        return 16 if self.i_param & Scp03Options.S16 else 8
+
+    def to_bytes(self) -> bytes:
+        out = (
+            self.key_diversification_data
+            + bytes((self.key_version, self.scp_id, self.i_param))
+            + self.card_challenge
+            + self.card_cryptogram
+        )
+        if self.sequence_counter is not None:
+            out += self.sequence_counter.to_bytes(3, "big")
+        return out
+
+    @classmethod
+    def parse(cls, data: bytes) -> InitializeUpdateResponse:
+        data = bytes(data)
+        if len(data) < 13:
+            raise GpCodecError(f"INITIALIZE UPDATE response too short ({len(data)} bytes)")
+        kvn, scp, i = data[10], data[11], data[12]
+        if scp != SCP03_ID:
+            raise GpCodecError(f"not an SCP03 response (SCP id {scp:02X})")
+        n = 16 if i & Scp03Options.S16 else 8
+        prng = bool(i & Scp03Options.PSEUDO_RANDOM_CHALLENGE)
+        expected = 13 + 2 * n + (3 if prng else 0)
+        if len(data) != expected:
+            raise GpCodecError(f"INITIALIZE UPDATE response of {len(data)} bytes, expected {expected}")
+        seq = int.from_bytes(data[13 + 2 * n :], "big") if prng else None
+        return cls(data[:10], kvn, i, data[13 : 13 + n], data[13 + n : 13 + 2 * n], seq)
+
+
+# (wire hex, decoded) pairs from osmocom pySim's SCP03 tests (sysmo eUICC, ISD-R, KVN 30..32)
+InitializeUpdateResponse._test_vectors = (  # type: ignore[attr-defined]
+    (
+        "000000000000000000003003703eb51047495b249f66c484c1d2ef1948000002",
+        InitializeUpdateResponse(bytes(10), 0x30, 0x70, bytes.fromhex("3eb51047495b249f"),
+                                 bytes.fromhex("66c484c1d2ef1948"), 2),
+    ),
+    (
+        "00000000000000000000320370a8439a22cedf045fa9f1903b2834f26e000002",
+        InitializeUpdateResponse(bytes(10), 0x32, 0x70, bytes.fromhex("a8439a22cedf045f"),
+                                 bytes.fromhex("a9f1903b2834f26e"), 2),
+    ),
+)
+
+
+class Scp03Session:
+    """The state of one SCP03 secure channel session, for either role."""
+
+    def __init__(
+        self,
+        role: Role,
+        keys: StaticKeys,
+        *,
+        i_param: int = 0x00,
+        key_diversification_data: bytes = bytes(10),
+        aid: bytes = b"",
+        sequence_counter: int = 0,
+        random: callable = os.urandom,  # type: ignore[valid-type]
+    ) -> None:
+        self.role = role
+        self.keys = keys
+        self.i_param = i_param
+        self.kdd = bytes(key_diversification_data)
+        self.aid = bytes(aid)
+        self.sequence_counter = sequence_counter
+        self._random = random
+        self._reset()
+
+    # -- constructors ------------------------------------------------------------------------
+    @classmethod
+    def host(cls, keys: StaticKeys, *, s16: bool = False, random=os.urandom) -> Scp03Session:
+        """An off-card entity's session. ``s16`` selects 16-byte challenges (S16 mode)."""
+        return cls(Role.HOST, keys, i_param=Scp03Options.S16 if s16 else 0, random=random)
+
+    @classmethod
+    def card(
+        cls,
+        keys: StaticKeys,
+        *,
+        i_param: int = 0x70,
+        key_diversification_data: bytes = bytes(10),
+        aid: bytes = bytes.fromhex("A000000151000000"),
+        sequence_counter: int = 0,
+        random=os.urandom,
+    ) -> Scp03Session:
+        """A Security Domain's session. ``aid`` is the SD's AID (pseudo-random challenges)."""
+        if len(key_diversification_data) != 10:
+            raise GpCodecError("key diversification data must be 10 bytes")
+        return cls(
+            Role.CARD, keys, i_param=i_param, key_diversification_data=key_diversification_data,
+            aid=aid, sequence_counter=sequence_counter, random=random,
+        )
+
+    # -- state -------------------------------------------------------------------------------
+    def _reset(self) -> None:
+        self.state = ChannelState.IDLE
+        self.level = SecurityLevel.NONE
+        self.session_keys: SessionKeys | None = None
+        self.host_challenge = b""
+        self.card_challenge = b""
+        self.mac_chaining = bytes(16)
+        self.counter = 0
+
+    @property
+    def s_mode(self) -> int:
+        return 16 if self.i_param & Scp03Options.S16 else 8
+
+    def close(self) -> None:
+        """End the session (new application selection, card reset...)."""
+        self._reset()
+
+    def _abort(self, exc: SecureChannelError) -> SecureChannelError:
+        self._reset()
+        self.state = ChannelState.ABORTED
+        return exc
+
+    def _require(self, role: Role, *states: ChannelState) -> None:
+        if self.role is not role:
+            raise SecureChannelError(f"operation not available to the {self.role.value} role", 0x6985)
+        if self.state not in states:
+            raise SecureChannelError(f"secure channel is {self.state.value}", 0x6985)
+
+    # -- host side ---------------------------------------------------------------------------
+    def initialize_update(self, kvn: int | None = None, host_challenge: bytes | None = None,
+                          channel: int = 0) -> CommandApdu:
+        """The INITIALIZE UPDATE command (starts a new session)."""
+        self._require(Role.HOST, *ChannelState)
+        self._reset()
+        hc = self._random(self.s_mode) if host_challenge is None else bytes(host_challenge)
+        if len(hc) != self.s_mode:
+            raise GpCodecError(f"host challenge must be {self.s_mode} bytes")
+        self.host_challenge = hc
+        kv = self.keys.kvn if kvn is None else kvn
+        return CommandApdu(CLA_GP | channel, INS_INITIALIZE_UPDATE, kv, 0x00, hc, 256)
+
+    def process_initialize_update_response(self, response: ResponseApdu | bytes) -> InitializeUpdateResponse:
+        """Check the card cryptogram and derive the session keys."""
+        self._require(Role.HOST, ChannelState.IDLE)
+        if not self.host_challenge:
+            raise SecureChannelError("INITIALIZE UPDATE was not sent", 0x6985)
+        if isinstance(response, ResponseApdu):
+            if response.sw != 0x9000:
+                raise SecureChannelError(f"INITIALIZE UPDATE failed with {response.sw:04X}", response.sw)
+            response = response.data
+        iur = InitializeUpdateResponse.parse(response)
+        if iur.s_mode != self.s_mode:
+            raise SecureChannelError(f"card answered in S{iur.s_mode} mode, host expected S{self.s_mode}")
+        self.i_param = iur.i_param
+        self.kdd = iur.key_diversification_data
+        sk = SessionKeys.derive(self.keys, self.host_challenge, iur.card_challenge)
+        expected = card_cryptogram(sk.s_mac, self.host_challenge, iur.card_challenge)
+        if not crypto.ct_equal(expected, iur.card_cryptogram):
+            raise self._abort(AuthenticationError("card cryptogram does not verify"))
+        self.session_keys = sk
+        self.card_challenge = iur.card_challenge
+        self.state = ChannelState.INITIALIZED
+        return iur
+
+    def external_authenticate(self, level: int = SecurityLevel.C_MAC, channel: int = 0) -> CommandApdu:
+        """The EXTERNAL AUTHENTICATE command, C-MACed with a zero chaining value."""
+        self._require(Role.HOST, ChannelState.INITIALIZED)
+        lvl = check_level(int(level), SCP03_LEVELS)
+        if lvl & SecurityLevel.R_MAC and not self.i_param & Scp03Options.R_MAC:
+            raise SecureChannelError("card does not support R-MAC", 0x6A86)
+        if lvl & SecurityLevel.R_ENCRYPTION and not self.i_param & Scp03Options.R_ENCRYPTION:
+            raise SecureChannelError("card does not support R-ENCRYPTION", 0x6A86)
+        assert self.session_keys is not None
+        hc = host_cryptogram(self.session_keys.s_mac, self.host_challenge, self.card_challenge)
+        cmd = CommandApdu(CLA_GP | channel, INS_EXTERNAL_AUTHENTICATE, int(lvl), 0x00, hc)
+        wrapped = self._mac_command(cmd, cmd.data)
+        # the level takes effect once the card accepts; the host assumes success and checks the SW
+        self.level = lvl | SecurityLevel.AUTHENTICATED
+        self.state = ChannelState.OPEN
+        self.counter = 0
+        return wrapped
+
+    def process_external_authenticate_response(self, response: ResponseApdu) -> None:
+        self._require(Role.HOST, ChannelState.OPEN)
+        if response.sw != 0x9000:
+            raise self._abort(AuthenticationError(f"EXTERNAL AUTHENTICATE refused with {response.sw:04X}",
+                                                  response.sw))
+
+    def wrap_command(self, cmd: CommandApdu) -> CommandApdu:
+        """Protect a command according to the current security level (host side)."""
+        self._require(Role.HOST, ChannelState.OPEN)
+        if not self.level & SecurityLevel.C_MAC:
+            return cmd
+        data = cmd.data
+        if self.level & SecurityLevel.C_DECRYPTION:
+            self.counter += 1
+            if data:
+                data = crypto.aes_cbc_encrypt(self.session_keys.s_enc,  # type: ignore[union-attr]
+                                              crypto.pad80(data, 16), self._icv(False))
+        return self._mac_command(cmd, data)
+
+    def unwrap_response(self, response: ResponseApdu) -> ResponseApdu:
+        """Verify the R-MAC and decrypt the response data (host side)."""
+        self._require(Role.HOST, ChannelState.OPEN)
+        if not self.level & SecurityLevel.R_MAC or not is_success_or_warning(response.sw):
+            return response
+        n = self.s_mode
+        if len(response.data) < n:
+            raise self._abort(AuthenticationError("response lacks its R-MAC", 0x6988))
+        body, mac = response.data[:-n], response.data[-n:]
+        expected = self._rmac(body, response.sw)
+        if not crypto.ct_equal(expected, mac):
+            raise self._abort(AuthenticationError("R-MAC does not verify", 0x6988))
+        if self.level & SecurityLevel.R_ENCRYPTION and body:
+            try:
+                plain = crypto.aes_cbc_decrypt(self.session_keys.s_enc,  # type: ignore[union-attr]
+                                               body, self._icv(True))
+                body = crypto.unpad80(plain, 16)
+            except (PaddingError, GpCodecError) as e:
+                raise self._abort(AuthenticationError(f"R-ENCRYPTION: {e}", 0x6988)) from e
+        return ResponseApdu(body, response.sw)
+
+    # -- card side ---------------------------------------------------------------------------
+    def respond_initialize_update(self, cmd: CommandApdu, card_challenge: bytes | None = None) -> ResponseApdu:
+        """Process INITIALIZE UPDATE: new challenge, session keys, card cryptogram.
+
+        Raises :class:`SecureChannelError` (with the SW to answer) on a wrong KVN, a host challenge
+        of the wrong size or an exhausted sequence counter.
+        """
+        self._require(Role.CARD, *ChannelState)
+        self._reset()
+        if cmd.ins != INS_INITIALIZE_UPDATE:
+            raise SecureChannelError("not an INITIALIZE UPDATE", 0x6D00)
+        if cmd.p1 not in (0x00, self.keys.kvn):
+            raise SecureChannelError(f"no key set with version {cmd.p1:02X}", 0x6A88)
+        if len(cmd.data) != self.s_mode:
+            raise SecureChannelError(f"host challenge must be {self.s_mode} bytes", 0x6700)
+        seq = None
+        if self.i_param & Scp03Options.PSEUDO_RANDOM_CHALLENGE:
+            if self.sequence_counter >= SEQUENCE_COUNTER_MAX:
+                raise SecureChannelError("sequence counter exhausted", 0x6985)
+            self.sequence_counter += 1
+            seq = self.sequence_counter
+            cc = pseudo_random_card_challenge(self.keys.enc, seq, self.aid, self.s_mode == 16)
+        else:
+            cc = self._random(self.s_mode) if card_challenge is None else bytes(card_challenge)
+        if len(cc) != self.s_mode:
+            raise GpCodecError(f"card challenge must be {self.s_mode} bytes")
+        self.host_challenge = bytes(cmd.data)
+        self.card_challenge = cc
+        self.session_keys = SessionKeys.derive(self.keys, self.host_challenge, cc)
+        iur = InitializeUpdateResponse(
+            self.kdd, self.keys.kvn, self.i_param, cc,
+            card_cryptogram(self.session_keys.s_mac, self.host_challenge, cc), seq,
+        )
+        self.state = ChannelState.INITIALIZED
+        return ResponseApdu(iur.to_bytes(), 0x9000)
+
+    def respond_external_authenticate(self, cmd: CommandApdu) -> ResponseApdu:
+        """Verify the C-MAC and host cryptogram of EXTERNAL AUTHENTICATE and open the session."""
+        self._require(Role.CARD, ChannelState.INITIALIZED)
+        assert self.session_keys is not None
+        try:
+            if cmd.ins != INS_EXTERNAL_AUTHENTICATE or not has_sm(cmd.cla):
+                raise AuthenticationError("EXTERNAL AUTHENTICATE must carry a C-MAC")
+            level = check_level(cmd.p1, SCP03_LEVELS)
+            if level & SecurityLevel.R_MAC and not self.i_param & Scp03Options.R_MAC:
+                raise SecureChannelError("R-MAC not supported", 0x6A86)
+            if level & SecurityLevel.R_ENCRYPTION and not self.i_param & Scp03Options.R_ENCRYPTION:
+                raise SecureChannelError("R-ENCRYPTION not supported", 0x6A86)
+            data = self._verify_cmac(cmd)
+            expected = host_cryptogram(self.session_keys.s_mac, self.host_challenge, self.card_challenge)
+            if not crypto.ct_equal(expected, data):
+                raise AuthenticationError("host cryptogram does not verify")
+        except SecureChannelError as e:
+            raise self._abort(e) from None
+        self.level = level | SecurityLevel.AUTHENTICATED
+        self.state = ChannelState.OPEN
+        self.counter = 0
+        return ResponseApdu(b"", 0x9000)
+
+    def unwrap_command(self, cmd: CommandApdu) -> CommandApdu:
+        """Verify and decrypt a command (card side). Returns the plain command.
+
+        Outside a session a command without SM passes unchanged. In an aborted session every
+        command is refused. Any failure aborts the session.
+        """
+        if self.role is not Role.CARD:
+            raise SecureChannelError("operation not available to the host role", 0x6985)
+        if self.state is ChannelState.ABORTED:
+            raise SecureChannelError("secure channel session aborted", 0x6982)
+        if self.state is not ChannelState.OPEN or not self.level & SecurityLevel.C_MAC:
+            if has_sm(cmd.cla):
+                raise self._abort(SecureChannelError("secure messaging without a session", 0x6982))
+            if self.state is ChannelState.INITIALIZED:
+                self._reset()  # anything but EXTERNAL AUTHENTICATE ends the initiation
+            return cmd
+        try:
+            if not has_sm(cmd.cla):
+                raise SecureChannelError("command lacks the secure messaging the session requires", 0x6982)
+            data = self._verify_cmac(cmd)
+            if self.level & SecurityLevel.C_DECRYPTION:
+                self.counter += 1
+                if data:
+                    try:
+                        plain = crypto.aes_cbc_decrypt(self.session_keys.s_enc,  # type: ignore[union-attr]
+                                                       data, self._icv(False))
+                        data = crypto.unpad80(plain, 16)
+                    except GpCodecError as e:
+                        raise SecureChannelError(f"C-DECRYPTION: {e}", 0x6988) from e
+        except SecureChannelError as e:
+            raise self._abort(e) from None
+        return rebuild(cmd, plain_cla(cmd.cla), data)
+
+    def wrap_response(self, response: ResponseApdu) -> ResponseApdu:
+        """Add R-ENCRYPTION and R-MAC per the security level (card side)."""
+        self._require(Role.CARD, ChannelState.OPEN, ChannelState.IDLE, ChannelState.INITIALIZED,
+                      ChannelState.ABORTED)
+        if self.state is not ChannelState.OPEN or not self.level & SecurityLevel.R_MAC:
+            return response
+        if not is_success_or_warning(response.sw):
+            return ResponseApdu(b"", response.sw)
+        body = response.data
+        if self.level & SecurityLevel.R_ENCRYPTION and body:
+            body = crypto.aes_cbc_encrypt(self.session_keys.s_enc,  # type: ignore[union-attr]
+                                          crypto.pad80(body, 16), self._icv(True))
+        return ResponseApdu(body + self._rmac(body, response.sw), response.sw)
+
+    # -- shared mechanics --------------------------------------------------------------------
+    def _icv(self, response: bool) -> bytes:
+        block = bytearray(self.counter.to_bytes(16, "big"))
+        if response:
+            block[0] = 0x80
+        return crypto.aes_ecb_encrypt(self.session_keys.s_enc, bytes(block))  # type: ignore[union-attr]
+
+    def _mac_command(self, cmd: CommandApdu, data: bytes) -> CommandApdu:
+        n = self.s_mode
+        total = len(data) + n
+        extended = total > 0xFF or (cmd.le is not None and cmd.le > 256)
+        header = bytes((mac_cla(cmd.cla), cmd.ins, cmd.p1, cmd.p2)) + lc_field(total, extended)
+        full = crypto.aes_cmac(self.session_keys.s_mac, self.mac_chaining + header + data)  # type: ignore[union-attr]
+        self.mac_chaining = full
+        return rebuild(cmd, wire_cla(cmd.cla), data + full[:n])
+
+    def _verify_cmac(self, cmd: CommandApdu) -> bytes:
+        n = self.s_mode
+        if len(cmd.data) < n:
+            raise AuthenticationError("command too short to carry a C-MAC", 0x6988)
+        data, mac = cmd.data[:-n], cmd.data[-n:]
+        header = bytes((mac_cla(cmd.cla), cmd.ins, cmd.p1, cmd.p2)) + lc_field(len(cmd.data), cmd.extended)
+        full = crypto.aes_cmac(self.session_keys.s_mac, self.mac_chaining + header + data)  # type: ignore[union-attr]
+        if not crypto.ct_equal(full[:n], mac):
+            raise AuthenticationError("C-MAC does not verify", 0x6982)
+        self.mac_chaining = full
+        return data
+
+    def _rmac(self, body: bytes, sw: int) -> bytes:
+        sk = self.session_keys
+        assert sk is not None
+        return crypto.aes_cmac(sk.s_rmac, self.mac_chaining + body + sw.to_bytes(2, "big"))[: self.s_mode]
