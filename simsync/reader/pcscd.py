@@ -342,3 +342,58 @@ class ServedCard:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m simsync.reader.pcscd [--port P] [--run-dir D] [--max-seconds S] [-- CMD...]``
+
+    Start pcscd with vpcd on P/P+1 (or reuse a compatible one), print ``PCSCD_PID=...``, then run CMD
+    (environment: PCSCD_PID, VPCD_PORT) and stop, or wait for Ctrl-C/SIGTERM/--max-seconds.
+    """
+    import argparse
+    import sys
+
+    ap = argparse.ArgumentParser(prog="python -m simsync.reader.pcscd",
+                                 description="pcscd + vpcd virtual reader for manual runs")
+    ap.add_argument("--port", type=int, default=35963)
+    ap.add_argument("--run-dir", type=Path, default=Path(".run/pcscd"))
+    ap.add_argument("--debug", action="store_true", help="pcscd -d (logs every APDU; slower)")
+    ap.add_argument("--max-seconds", type=float, default=3600.0)
+    ap.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD [ARGS...] to run while pcscd is up")
+    a = ap.parse_args(argv)
+    cmd = a.cmd[1:] if a.cmd[:1] == ["--"] else a.cmd
+    stop = {"flag": False}
+
+    def on_signal(signum: int, _frame: object) -> None:
+        stop["flag"] = True
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        daemon = Pcscd.ensure(a.run_dir, a.port, debug=a.debug)
+    except ReaderError as exc:
+        print(f"pcscd: {exc}", file=sys.stderr)
+        return 1
+    with daemon:
+        print(f"PCSCD_PID={daemon.pid}", flush=True)
+        print(f"pcscd {'started' if daemon.owned else 'reused'}: readers '{daemon.reader(0)}' "
+              f"(vpcd 127.0.0.1:{a.port}) and '{daemon.reader(1)}' (:{a.port + 1}); "
+              f"log {daemon.log_path}", file=sys.stderr, flush=True)
+        if cmd:
+            env = dict(os.environ, PCSCD_PID=str(daemon.pid), VPCD_PORT=str(a.port))
+            proc = subprocess.Popen(cmd, env=env)
+            while proc.poll() is None:
+                if stop["flag"]:
+                    proc.terminate()
+                    proc.wait()
+                    break
+                time.sleep(0.1)
+            return proc.returncode if proc.returncode is not None else 1
+        end = time.monotonic() + a.max_seconds
+        while not stop["flag"] and time.monotonic() < end and daemon.alive():
+            time.sleep(0.2)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
