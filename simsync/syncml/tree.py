@@ -1,0 +1,704 @@
+"""Encoding-neutral element tree for SyncML, and its mapping to and from the typed model.
+
+Both codecs (XML, WBXML) only translate bytes to and from :class:`Node` trees; this module
+is the single place that knows the SyncML / MetInf / DevInf element structure. Decoding is
+strict: an element that the DTDs do not allow at that position, a repeated singleton, a
+missing mandatory element or a non-numeric number raises :class:`SyncMLDecodeError`.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import model as m
+from .errors import SyncMLDecodeError
+
+__all__ = ["NS", "Node", "devinf_to_node", "message_to_node", "node_to_devinf", "node_to_message"]
+
+
+class NS(enum.Enum):
+    """The three SyncML XML namespaces (compared case-insensitively on input)."""
+
+    SYNCML = "SYNCML:SYNCML1.2"
+    METINF = "syncml:metinf"
+    DEVINF = "syncml:devinf"
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One element: namespace, local name, child elements, and text (str) or opaque bytes.
+
+    ``payload`` marks item data (XML: written as CDATA when possible; WBXML: OPAQUE).
+    """
+
+    ns: NS
+    name: str
+    children: tuple[Node, ...] = ()
+    text: str | bytes | None = None
+    payload: bool = False
+
+
+# ---------------------------------------------------------------------------- decode helpers
+
+_INT_RE = re.compile(r"[0-9]{1,10}")
+
+
+def _fail(msg: str) -> SyncMLDecodeError:
+    return SyncMLDecodeError(msg)
+
+
+def _text_of(n: Node) -> str:
+    if n.children:
+        raise _fail(f"<{n.name}> must contain text, not elements")
+    t = n.text
+    if t is None:
+        return ""
+    if isinstance(t, bytes):
+        try:
+            return t.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _fail(f"<{n.name}> holds bytes that are not UTF-8") from None
+    return t
+
+
+def _int_of(n: Node) -> int:
+    s = _text_of(n).strip()
+    if not _INT_RE.fullmatch(s):
+        raise _fail(f"<{n.name}> is not a number: {s[:40]!r}")
+    return int(s)
+
+
+class _R:
+    """Children of one element, consumed by name; leftovers are an error (see :meth:`done`)."""
+
+    def __init__(self, node: Node, ordered: frozenset[str] = frozenset()):
+        self.node = node
+        self.groups: dict[str, list[Node]] = {}
+        self.ordered: list[Node] = []
+        if node.text is not None and not (isinstance(node.text, str) and not node.text.strip()):
+            raise _fail(f"<{node.name}> must contain elements, not text")
+        for c in node.children:
+            if c.name in ordered:
+                self.ordered.append(c)
+            else:
+                self.groups.setdefault(c.name, []).append(c)
+
+    def many(self, name: str) -> list[Node]:
+        return self.groups.pop(name, [])
+
+    def opt(self, name: str) -> Node | None:
+        lst = self.many(name)
+        if len(lst) > 1:
+            raise _fail(f"<{self.node.name}> has more than one <{name}>")
+        return lst[0] if lst else None
+
+    def one(self, name: str) -> Node:
+        n = self.opt(name)
+        if n is None:
+            raise _fail(f"<{self.node.name}> lacks <{name}>")
+        return n
+
+    def text(self, name: str) -> str | None:
+        n = self.opt(name)
+        return None if n is None else _text_of(n)
+
+    def req_text(self, name: str) -> str:
+        return _text_of(self.one(name))
+
+    def int(self, name: str) -> int | None:
+        n = self.opt(name)
+        return None if n is None else _int_of(n)
+
+    def req_int(self, name: str) -> int:
+        return _int_of(self.one(name))
+
+    def texts(self, name: str) -> tuple[str, ...]:
+        return tuple(_text_of(n) for n in self.many(name))
+
+    def flag(self, name: str) -> bool:
+        n = self.opt(name)
+        if n is None:
+            return False
+        if n.children or (n.text is not None and n.text != "" and not (
+                isinstance(n.text, str) and not n.text.strip())):
+            raise _fail(f"<{name}> must be empty")
+        return True
+
+    def done(self) -> None:
+        if self.groups:
+            name = next(iter(self.groups))
+            raise _fail(f"unexpected <{name}> in <{self.node.name}>")
+
+
+# ---------------------------------------------------------------------------- encode helpers
+
+
+def _el(name: str, children: list[Node], ns: NS = NS.SYNCML) -> Node:
+    return Node(ns, name, tuple(children))
+
+
+def _leaf(name: str, text: str, ns: NS = NS.SYNCML) -> Node:
+    return Node(ns, name, (), text)
+
+
+def _opt(name: str, value: object, ns: NS = NS.SYNCML) -> list[Node]:
+    if value is None:
+        return []
+    return [Node(ns, name, (), str(value))]
+
+
+def _flag(name: str, value: bool, ns: NS = NS.SYNCML) -> list[Node]:
+    return [Node(ns, name)] if value else []
+
+
+# ---------------------------------------------------------------------------- MetInf
+
+
+def _anchor_from(n: Node) -> m.Anchor:
+    r = _R(n)
+    a = m.Anchor(last=r.text("Last"), next=r.text("Next"))
+    r.done()
+    return a
+
+
+def _anchor_to(a: m.Anchor) -> Node:
+    return _el("Anchor", _opt("Last", a.last, NS.METINF) + _opt("Next", a.next, NS.METINF),
+               NS.METINF)
+
+
+def _meta_from(n: Node) -> m.Meta:
+    r = _R(n)
+    anchor = r.opt("Anchor")
+    mem = r.opt("Mem")
+    mem_v = None
+    if mem is not None:
+        rm = _R(mem)
+        mem_v = m.Mem(shared_mem=rm.flag("SharedMem"), free_mem=rm.int("FreeMem"),
+                      free_id=rm.int("FreeID"))
+        rm.done()
+    meta = m.Meta(
+        field_level=r.flag("FieldLevel"), format=r.text("Format"), type=r.text("Type"),
+        mark=r.text("Mark"), size=r.int("Size"),
+        anchor=None if anchor is None else _anchor_from(anchor),
+        version=r.text("Version"), next_nonce=r.text("NextNonce"),
+        max_msg_size=r.int("MaxMsgSize"), max_obj_size=r.int("MaxObjSize"),
+        emi=r.texts("EMI"), mem=mem_v,
+    )
+    r.done()
+    return meta
+
+
+def _meta_to(meta: m.Meta) -> Node:
+    M = NS.METINF
+    ch: list[Node] = []
+    ch += _flag("FieldLevel", meta.field_level, M)
+    ch += _opt("Format", meta.format, M)
+    ch += _opt("Type", meta.type, M)
+    ch += _opt("Mark", meta.mark, M)
+    ch += _opt("Size", meta.size, M)
+    if meta.anchor is not None:
+        ch.append(_anchor_to(meta.anchor))
+    ch += _opt("Version", meta.version, M)
+    ch += _opt("NextNonce", meta.next_nonce, M)
+    ch += _opt("MaxMsgSize", meta.max_msg_size, M)
+    ch += _opt("MaxObjSize", meta.max_obj_size, M)
+    ch += [_leaf("EMI", e, M) for e in meta.emi]
+    if meta.mem is not None:
+        mm = meta.mem
+        ch.append(_el("Mem", _flag("SharedMem", mm.shared_mem, M) + _opt("FreeMem", mm.free_mem, M)
+                      + _opt("FreeID", mm.free_id, M), M))
+    return _el("Meta", ch)
+
+
+def _opt_meta(r: _R) -> m.Meta | None:
+    n = r.opt("Meta")
+    return None if n is None else _meta_from(n)
+
+
+def _meta_list(meta: m.Meta | None) -> list[Node]:
+    return [] if meta is None else [_meta_to(meta)]
+
+
+# ---------------------------------------------------------------------------- DevInf
+
+
+def _ctv_from(n: Node) -> m.CTTypeVer:
+    r = _R(n)
+    v = m.CTTypeVer(r.req_text("CTType"), r.req_text("VerCT"))
+    r.done()
+    return v
+
+
+def _ctv_to(name: str, v: m.CTTypeVer) -> Node:
+    D = NS.DEVINF
+    return _el(name, [_leaf("CTType", v.ct_type, D), _leaf("VerCT", v.ver_ct, D)], D)
+
+
+def _propparam_from(n: Node) -> m.PropParam:
+    r = _R(n)
+    p = m.PropParam(param_name=r.req_text("ParamName"), data_type=r.text("DataType"),
+                    val_enums=r.texts("ValEnum"), display_name=r.text("DisplayName"))
+    r.done()
+    return p
+
+
+def _property_from(n: Node) -> m.Property:
+    r = _R(n)
+    p = m.Property(
+        prop_name=r.req_text("PropName"), data_type=r.text("DataType"),
+        max_occur=r.int("MaxOccur"), max_size=r.int("MaxSize"), no_truncate=r.flag("NoTruncate"),
+        val_enums=r.texts("ValEnum"), display_name=r.text("DisplayName"),
+        prop_params=tuple(_propparam_from(x) for x in r.many("PropParam")),
+    )
+    r.done()
+    return p
+
+
+def _ctcap_from(n: Node) -> m.CTCap:
+    r = _R(n)
+    c = m.CTCap(ct_type=r.req_text("CTType"), ver_ct=r.req_text("VerCT"),
+                field_level=r.flag("FieldLevel"),
+                properties=tuple(_property_from(x) for x in r.many("Property")))
+    r.done()
+    return c
+
+
+def _datastore_from(n: Node) -> m.DataStore:
+    r = _R(n)
+    rxp = r.opt("Rx-Pref")
+    txp = r.opt("Tx-Pref")
+    dsmem = r.opt("DSMem")
+    dsmem_v = None
+    if dsmem is not None:
+        rd = _R(dsmem)
+        dsmem_v = m.DSMem(shared_mem=rd.flag("SharedMem"), max_mem=rd.int("MaxMem"),
+                          max_id=rd.int("MaxID"))
+        rd.done()
+    sync_types: tuple[int, ...] = ()
+    sc = r.opt("SyncCap")
+    if sc is not None:
+        rs = _R(sc)
+        sync_types = tuple(_int_of(x) for x in rs.many("SyncType"))
+        rs.done()
+    ds = m.DataStore(
+        source_ref=r.req_text("SourceRef"), display_name=r.text("DisplayName"),
+        max_guid_size=r.int("MaxGUIDSize"),
+        rx_pref=None if rxp is None else _ctv_from(rxp),
+        rx=tuple(_ctv_from(x) for x in r.many("Rx")),
+        tx_pref=None if txp is None else _ctv_from(txp),
+        tx=tuple(_ctv_from(x) for x in r.many("Tx")),
+        ctcaps=tuple(_ctcap_from(x) for x in r.many("CTCap")),
+        ds_mem=dsmem_v, support_hierarchical_sync=r.flag("SupportHierarchicalSync"),
+        sync_types=sync_types,
+    )
+    r.done()
+    return ds
+
+
+def node_to_devinf(n: Node) -> m.DevInf:
+    """Map a ``DevInf`` element tree to :class:`DevInf`."""
+    if n.name != "DevInf":
+        raise _fail(f"expected <DevInf>, got <{n.name}>")
+    r = _R(n)
+    exts = []
+    for x in r.many("Ext"):
+        rx = _R(x)
+        exts.append(m.Ext(rx.req_text("XNam"), rx.texts("XVal")))
+        rx.done()
+    d = m.DevInf(
+        ver_dtd=r.req_text("VerDTD"), man=r.text("Man"), mod=r.text("Mod"), oem=r.text("OEM"),
+        fwv=r.text("FwV"), swv=r.text("SwV"), hwv=r.text("HwV"), dev_id=r.req_text("DevID"),
+        dev_typ=r.req_text("DevTyp"), utc=r.flag("UTC"),
+        support_large_objs=r.flag("SupportLargeObjs"),
+        support_number_of_changes=r.flag("SupportNumberOfChanges"),
+        datastores=tuple(_datastore_from(x) for x in r.many("DataStore")),
+        exts=tuple(exts),
+    )
+    r.done()
+    return d
+
+
+def devinf_to_node(d: m.DevInf) -> Node:
+    """Map :class:`DevInf` to a ``DevInf`` element tree (DevInf 1.2 element order)."""
+    D = NS.DEVINF
+    ch = [_leaf("VerDTD", d.ver_dtd, D)]
+    ch += _opt("Man", d.man, D) + _opt("Mod", d.mod, D) + _opt("OEM", d.oem, D)
+    ch += _opt("FwV", d.fwv, D) + _opt("SwV", d.swv, D) + _opt("HwV", d.hwv, D)
+    ch += [_leaf("DevID", d.dev_id, D), _leaf("DevTyp", d.dev_typ, D)]
+    ch += _flag("UTC", d.utc, D) + _flag("SupportLargeObjs", d.support_large_objs, D)
+    ch += _flag("SupportNumberOfChanges", d.support_number_of_changes, D)
+    for ds in d.datastores:
+        dch = [_leaf("SourceRef", ds.source_ref, D)]
+        dch += _opt("DisplayName", ds.display_name, D) + _opt("MaxGUIDSize", ds.max_guid_size, D)
+        if ds.rx_pref is not None:
+            dch.append(_ctv_to("Rx-Pref", ds.rx_pref))
+        dch += [_ctv_to("Rx", v) for v in ds.rx]
+        if ds.tx_pref is not None:
+            dch.append(_ctv_to("Tx-Pref", ds.tx_pref))
+        dch += [_ctv_to("Tx", v) for v in ds.tx]
+        for c in ds.ctcaps:
+            cch = [_leaf("CTType", c.ct_type, D), _leaf("VerCT", c.ver_ct, D)]
+            cch += _flag("FieldLevel", c.field_level, D)
+            for p in c.properties:
+                pch = [_leaf("PropName", p.prop_name, D)]
+                pch += _opt("DataType", p.data_type, D) + _opt("MaxOccur", p.max_occur, D)
+                pch += _opt("MaxSize", p.max_size, D) + _flag("NoTruncate", p.no_truncate, D)
+                pch += [_leaf("ValEnum", v, D) for v in p.val_enums]
+                pch += _opt("DisplayName", p.display_name, D)
+                for pp in p.prop_params:
+                    ppch = [_leaf("ParamName", pp.param_name, D)]
+                    ppch += _opt("DataType", pp.data_type, D)
+                    ppch += [_leaf("ValEnum", v, D) for v in pp.val_enums]
+                    ppch += _opt("DisplayName", pp.display_name, D)
+                    pch.append(_el("PropParam", ppch, D))
+                cch.append(_el("Property", pch, D))
+            dch.append(_el("CTCap", cch, D))
+        if ds.ds_mem is not None:
+            dm = ds.ds_mem
+            dch.append(_el("DSMem", _flag("SharedMem", dm.shared_mem, D)
+                           + _opt("MaxMem", dm.max_mem, D) + _opt("MaxID", dm.max_id, D), D))
+        dch += _flag("SupportHierarchicalSync", ds.support_hierarchical_sync, D)
+        if ds.sync_types:
+            dch.append(_el("SyncCap", [_leaf("SyncType", str(t), D) for t in ds.sync_types], D))
+        ch.append(_el("DataStore", dch, D))
+    for e in d.exts:
+        ch.append(_el("Ext", [_leaf("XNam", e.xnam, D)] + [_leaf("XVal", v, D) for v in e.xvals],
+                      D))
+    return _el("DevInf", ch, D)
+
+
+# ---------------------------------------------------------------------------- common elements
+
+
+def _loc_from(n: Node) -> m.Location:
+    r = _R(n)
+    loc = m.Location(r.req_text("LocURI"), r.text("LocName"))
+    r.done()
+    return loc
+
+
+def _loc_to(name: str, loc: m.Location) -> Node:
+    return _el(name, [_leaf("LocURI", loc.loc_uri)] + _opt("LocName", loc.loc_name))
+
+
+def _opt_loc(r: _R, name: str) -> m.Location | None:
+    n = r.opt(name)
+    return None if n is None else _loc_from(n)
+
+
+def _opt_loc_to(name: str, loc: m.Location | None) -> list[Node]:
+    return [] if loc is None else [_loc_to(name, loc)]
+
+
+def _parent_from(r: _R, name: str) -> str | None:
+    n = r.opt(name)
+    if n is None:
+        return None
+    rp = _R(n)
+    uri = rp.req_text("LocURI")
+    rp.done()
+    return uri
+
+
+def _cred_from(n: Node) -> m.Cred:
+    r = _R(n)
+    c = m.Cred(data=r.req_text("Data"), meta=_opt_meta(r))
+    r.done()
+    return c
+
+
+def _cred_to(c: m.Cred) -> Node:
+    return _el("Cred", _meta_list(c.meta) + [_leaf("Data", c.data)])
+
+
+def _opt_cred(r: _R) -> m.Cred | None:
+    n = r.opt("Cred")
+    return None if n is None else _cred_from(n)
+
+
+def _cred_list(c: m.Cred | None) -> list[Node]:
+    return [] if c is None else [_cred_to(c)]
+
+
+def _item_data_from(n: Node) -> m.ItemData:
+    if n.children:
+        if len(n.children) != 1:
+            raise _fail("<Data> holds more than one element")
+        c = n.children[0]
+        if c.name == "DevInf":
+            return node_to_devinf(c)
+        if c.name == "Anchor":
+            return _anchor_from(c)
+        raise _fail(f"unexpected <{c.name}> in item <Data>")
+    t = n.text
+    if t is None:
+        return ""
+    if isinstance(t, bytes):
+        try:
+            return t.decode("utf-8")
+        except UnicodeDecodeError:
+            return t
+    return t
+
+
+def _item_data_to(d: m.ItemData) -> Node:
+    if isinstance(d, m.DevInf):
+        return _el("Data", [devinf_to_node(d)])
+    if isinstance(d, m.Anchor):
+        return _el("Data", [_anchor_to(d)])
+    if isinstance(d, (str, bytes)):
+        return Node(NS.SYNCML, "Data", (), d, payload=True)
+    raise TypeError(f"unsupported item data {type(d).__name__}")
+
+
+def _item_from(n: Node) -> m.Item:
+    r = _R(n)
+    data = r.opt("Data")
+    it = m.Item(
+        target=_opt_loc(r, "Target"), source=_opt_loc(r, "Source"),
+        source_parent=_parent_from(r, "SourceParent"),
+        target_parent=_parent_from(r, "TargetParent"), meta=_opt_meta(r),
+        data=None if data is None else _item_data_from(data), more_data=r.flag("MoreData"),
+    )
+    r.done()
+    return it
+
+
+def _item_to(it: m.Item) -> Node:
+    ch = _opt_loc_to("Target", it.target) + _opt_loc_to("Source", it.source)
+    if it.source_parent is not None:
+        ch.append(_el("SourceParent", [_leaf("LocURI", it.source_parent)]))
+    if it.target_parent is not None:
+        ch.append(_el("TargetParent", [_leaf("LocURI", it.target_parent)]))
+    ch += _meta_list(it.meta)
+    if it.data is not None:
+        ch.append(_item_data_to(it.data))
+    ch += _flag("MoreData", it.more_data)
+    return _el("Item", ch)
+
+
+def _items(r: _R) -> tuple[m.Item, ...]:
+    return tuple(_item_from(x) for x in r.many("Item"))
+
+
+def _items_to(items: tuple[m.Item, ...]) -> list[Node]:
+    return [_item_to(i) for i in items]
+
+
+# ---------------------------------------------------------------------------- commands
+
+_CMD_NAMES = frozenset({
+    "Add", "Alert", "Atomic", "Copy", "Delete", "Exec", "Get", "Map", "Move", "Put", "Replace",
+    "Results", "Search", "Sequence", "Status", "Sync",
+})
+
+_Decoder = Callable[[Node, int], m.Command]
+
+
+def _commands_from(nodes: list[Node], depth: int) -> tuple[m.Command, ...]:
+    return tuple(_DECODERS[n.name](n, depth + 1) for n in nodes)
+
+
+def _simple_from(cls: type) -> _Decoder:
+    def dec(n: Node, depth: int) -> m.Command:
+        r = _R(n)
+        kw = {"cmd_id": r.req_int("CmdID"), "no_resp": r.flag("NoResp"), "cred": _opt_cred(r),
+              "meta": _opt_meta(r)}
+        if cls is m.Delete:
+            kw.update(archive=r.flag("Archive"), sft_del=r.flag("SftDel"))
+        items = _items(r)
+        r.done()
+        return cls(items=items, **kw)
+    return dec
+
+
+def _alert_from(n: Node, depth: int) -> m.Alert:
+    r = _R(n)
+    a = m.Alert(cmd_id=r.req_int("CmdID"), no_resp=r.flag("NoResp"), cred=_opt_cred(r),
+                data=r.int("Data"), correlator=r.text("Correlator"), items=_items(r))
+    r.done()
+    return a
+
+
+def _container_from(cls: type) -> _Decoder:
+    def dec(n: Node, depth: int) -> m.Command:
+        r = _R(n, _CMD_NAMES)
+        kw: dict = {"cmd_id": r.req_int("CmdID"), "no_resp": r.flag("NoResp"),
+                    "meta": _opt_meta(r)}
+        if cls is m.Sync:
+            kw.update(cred=_opt_cred(r), target=_opt_loc(r, "Target"),
+                      source=_opt_loc(r, "Source"), number_of_changes=r.int("NumberOfChanges"))
+        r.done()
+        return cls(commands=_commands_from(r.ordered, depth), **kw)
+    return dec
+
+
+def _exec_from(n: Node, depth: int) -> m.Exec:
+    r = _R(n)
+    e = m.Exec(cmd_id=r.req_int("CmdID"), no_resp=r.flag("NoResp"), cred=_opt_cred(r),
+               meta=_opt_meta(r), correlator=r.text("Correlator"), item=_item_from(r.one("Item")))
+    r.done()
+    return e
+
+
+def _getput_from(cls: type) -> _Decoder:
+    def dec(n: Node, depth: int) -> m.Command:
+        r = _R(n)
+        c = cls(cmd_id=r.req_int("CmdID"), no_resp=r.flag("NoResp"), lang=r.text("Lang"),
+                cred=_opt_cred(r), meta=_opt_meta(r), items=_items(r))
+        r.done()
+        return c
+    return dec
+
+
+def _map_from(n: Node, depth: int) -> m.Map:
+    r = _R(n)
+    mis = []
+    for x in r.many("MapItem"):
+        rx = _R(x)
+        mis.append(m.MapItem(_loc_from(rx.one("Target")), _loc_from(rx.one("Source"))))
+        rx.done()
+    mp = m.Map(cmd_id=r.req_int("CmdID"), target=_loc_from(r.one("Target")),
+               source=_loc_from(r.one("Source")), cred=_opt_cred(r), meta=_opt_meta(r),
+               map_items=tuple(mis))
+    r.done()
+    return mp
+
+
+def _results_from(n: Node, depth: int) -> m.Results:
+    r = _R(n)
+    res = m.Results(cmd_id=r.req_int("CmdID"), msg_ref=r.int("MsgRef"), cmd_ref=r.req_int("CmdRef"),
+                    meta=_opt_meta(r), target_ref=r.text("TargetRef"),
+                    source_ref=r.text("SourceRef"), items=_items(r))
+    r.done()
+    return res
+
+
+def _search_from(n: Node, depth: int) -> m.Search:
+    r = _R(n)
+    s = m.Search(cmd_id=r.req_int("CmdID"), no_resp=r.flag("NoResp"),
+                 no_results=r.flag("NoResults"), cred=_opt_cred(r), target=_opt_loc(r, "Target"),
+                 sources=tuple(_loc_from(x) for x in r.many("Source")), lang=r.text("Lang"),
+                 meta=_meta_from(r.one("Meta")), data=r.req_text("Data"))
+    if not s.sources:
+        raise _fail("<Search> lacks <Source>")
+    r.done()
+    return s
+
+
+def _status_from(n: Node, depth: int) -> m.Status:
+    r = _R(n)
+    chal = r.opt("Chal")
+    chal_v = None
+    if chal is not None:
+        rc = _R(chal)
+        chal_v = m.Chal(_meta_from(rc.one("Meta")))
+        rc.done()
+    s = m.Status(cmd_id=r.req_int("CmdID"), msg_ref=r.req_int("MsgRef"),
+                 cmd_ref=r.req_int("CmdRef"), cmd=r.req_text("Cmd"),
+                 target_refs=r.texts("TargetRef"), source_refs=r.texts("SourceRef"),
+                 cred=_opt_cred(r), chal=chal_v, data=r.req_int("Data"), items=_items(r))
+    r.done()
+    return s
+
+
+_DECODERS: dict[str, _Decoder] = {
+    "Add": _simple_from(m.Add), "Replace": _simple_from(m.Replace),
+    "Copy": _simple_from(m.Copy), "Move": _simple_from(m.Move), "Delete": _simple_from(m.Delete),
+    "Alert": _alert_from, "Atomic": _container_from(m.Atomic),
+    "Sequence": _container_from(m.Sequence), "Sync": _container_from(m.Sync), "Exec": _exec_from,
+    "Get": _getput_from(m.Get), "Put": _getput_from(m.Put), "Map": _map_from,
+    "Results": _results_from, "Search": _search_from, "Status": _status_from,
+}
+
+
+def _cmd_to(c: m.Command) -> Node:
+    name = type(c).__name__
+    ch: list[Node] = [_leaf("CmdID", str(c.cmd_id))]
+    if isinstance(c, (m.Add, m.Replace, m.Copy, m.Move, m.Delete)):
+        ch += _flag("NoResp", c.no_resp)
+        if isinstance(c, m.Delete):
+            ch += _flag("Archive", c.archive) + _flag("SftDel", c.sft_del)
+        ch += _cred_list(c.cred) + _meta_list(c.meta) + _items_to(c.items)
+    elif isinstance(c, m.Alert):
+        ch += _flag("NoResp", c.no_resp) + _cred_list(c.cred) + _opt("Data", c.data)
+        ch += _opt("Correlator", c.correlator) + _items_to(c.items)
+    elif isinstance(c, (m.Atomic, m.Sequence)):
+        ch += _flag("NoResp", c.no_resp) + _meta_list(c.meta) + [_cmd_to(x) for x in c.commands]
+    elif isinstance(c, m.Sync):
+        ch += _flag("NoResp", c.no_resp) + _cred_list(c.cred)
+        ch += _opt_loc_to("Target", c.target) + _opt_loc_to("Source", c.source)
+        ch += _meta_list(c.meta) + _opt("NumberOfChanges", c.number_of_changes)
+        ch += [_cmd_to(x) for x in c.commands]
+    elif isinstance(c, m.Exec):
+        ch += _flag("NoResp", c.no_resp) + _cred_list(c.cred) + _meta_list(c.meta)
+        ch += _opt("Correlator", c.correlator) + [_item_to(c.item)]
+    elif isinstance(c, (m.Get, m.Put)):
+        ch += _flag("NoResp", c.no_resp) + _opt("Lang", c.lang) + _cred_list(c.cred)
+        ch += _meta_list(c.meta) + _items_to(c.items)
+    elif isinstance(c, m.Map):
+        ch += [_loc_to("Target", c.target), _loc_to("Source", c.source)]
+        ch += _cred_list(c.cred) + _meta_list(c.meta)
+        ch += [_el("MapItem", [_loc_to("Target", mi.target), _loc_to("Source", mi.source)])
+               for mi in c.map_items]
+    elif isinstance(c, m.Results):
+        ch += _opt("MsgRef", c.msg_ref) + [_leaf("CmdRef", str(c.cmd_ref))] + _meta_list(c.meta)
+        ch += _opt("TargetRef", c.target_ref) + _opt("SourceRef", c.source_ref)
+        ch += _items_to(c.items)
+    elif isinstance(c, m.Search):
+        ch += _flag("NoResp", c.no_resp) + _flag("NoResults", c.no_results) + _cred_list(c.cred)
+        ch += _opt_loc_to("Target", c.target) + [_loc_to("Source", s) for s in c.sources]
+        ch += _opt("Lang", c.lang) + [_meta_to(c.meta), _leaf("Data", c.data)]
+    elif isinstance(c, m.Status):
+        ch += [_leaf("MsgRef", str(c.msg_ref)), _leaf("CmdRef", str(c.cmd_ref)),
+               _leaf("Cmd", c.cmd)]
+        ch += [_leaf("TargetRef", t) for t in c.target_refs]
+        ch += [_leaf("SourceRef", s) for s in c.source_refs]
+        ch += _cred_list(c.cred)
+        if c.chal is not None:
+            ch.append(_el("Chal", [_meta_to(c.chal.meta)]))
+        ch += [_leaf("Data", str(c.data))] + _items_to(c.items)
+    else:
+        raise TypeError(f"not a SyncML command: {c!r}")
+    return _el(name, ch)
+
+
+# ---------------------------------------------------------------------------- message
+
+
+def node_to_message(n: Node) -> m.SyncML:
+    """Map a ``SyncML`` element tree to :class:`SyncML`."""
+    if n.name != "SyncML":
+        raise _fail(f"root element is <{n.name}>, not <SyncML>")
+    r = _R(n)
+    hdr = r.one("SyncHdr")
+    body = r.one("SyncBody")
+    r.done()
+    rh = _R(hdr)
+    header = m.SyncHdr(
+        ver_dtd=rh.req_text("VerDTD"), ver_proto=rh.req_text("VerProto"),
+        session_id=rh.req_text("SessionID"), msg_id=rh.req_int("MsgID"),
+        target=_loc_from(rh.one("Target")), source=_loc_from(rh.one("Source")),
+        resp_uri=rh.text("RespURI"), no_resp=rh.flag("NoResp"), cred=_opt_cred(rh),
+        meta=_opt_meta(rh),
+    )
+    rh.done()
+    rb = _R(body, _CMD_NAMES)
+    final = rb.flag("Final")
+    rb.done()
+    return m.SyncML(header, m.SyncBody(_commands_from(rb.ordered, 0), final))
+
+
+def message_to_node(msg: m.SyncML) -> Node:
+    """Map :class:`SyncML` to its element tree (Representation Protocol element order)."""
+    h = msg.header
+    hch = [_leaf("VerDTD", h.ver_dtd), _leaf("VerProto", h.ver_proto),
+           _leaf("SessionID", h.session_id), _leaf("MsgID", str(h.msg_id)),
+           _loc_to("Target", h.target), _loc_to("Source", h.source)]
+    hch += _opt("RespURI", h.resp_uri) + _flag("NoResp", h.no_resp) + _cred_list(h.cred)
+    hch += _meta_list(h.meta)
+    bch = [_cmd_to(c) for c in msg.body.commands] + _flag("Final", msg.body.final)
+    return _el("SyncML", [_el("SyncHdr", hch), _el("SyncBody", bch)])

@@ -1,0 +1,446 @@
+"""SyncML WBXML codec (application/vnd.syncml+wbxml), written from WAP WBXML 1.2/1.3.
+
+Document layout: ``version`` (one byte; 0x01-0x03 = WBXML 1.1-1.3 are accepted, 0x02 is
+written), ``publicid`` (mb_u_int32; 0 means "literal", followed by an index into the string
+table), ``charset`` (mb_u_int32 MIBenum, only 106 = UTF-8 or 0 = unknown are accepted),
+``strtbl`` (length + bytes), then the body: tag tokens (bits 0-5 the tag code, 0x40 = has
+content, 0x80 = has attributes), SWITCH_PAGE (0x00 page), END (0x01), STR_I (0x03, NUL
+terminated), STR_T (0x83, string-table offset), ENTITY (0x02, a code point), OPAQUE (0xC3,
+length + bytes), LITERAL* (tag name from the string table).
+
+Code pages: a SyncML document (public id 0x1201 for 1.2, 0x0FD3 for 1.1, 0x0FD1 for 1.0) has
+SyncML on page 0 and MetInf on page 1; a DevInf document (0x1203 / 0x0FD4 / 0x0FD2) has
+DevInf on page 0. DevInf inside ``<Data>`` of a SyncML message travels as OPAQUE holding a
+complete nested WBXML DevInf document, as real clients send it; on decoding such an OPAQUE
+is recognised by its DevInf public id and decoded into the tree. Item data is written as
+OPAQUE (UTF-8); other text as STR_I.
+
+Decoding is bounded (``max_size`` bytes, ``max_depth`` nesting, nested documents included)
+and every malformed, truncated or unsupported input raises :class:`SyncMLDecodeError`.
+"""
+
+from __future__ import annotations
+
+from . import model as m
+from .errors import SyncMLDecodeError, SyncMLEncodeError
+from .tree import NS, Node, devinf_to_node, message_to_node, node_to_devinf, node_to_message
+
+__all__ = [
+    "DEFAULT_MAX_DEPTH", "DEFAULT_MAX_SIZE", "decode_wbxml", "decode_wbxml_devinf",
+    "decode_wbxml_tree", "encode_wbxml", "encode_wbxml_devinf", "encode_wbxml_tree",
+]
+
+DEFAULT_MAX_SIZE = 4 * 1024 * 1024
+DEFAULT_MAX_DEPTH = 32
+
+# Global tokens (WBXML 1.3 section 7.1)
+SWITCH_PAGE = 0x00
+END = 0x01
+ENTITY = 0x02
+STR_I = 0x03
+LITERAL = 0x04
+EXT_I_0, EXT_I_1, EXT_I_2 = 0x40, 0x41, 0x42
+PI = 0x43
+LITERAL_C = 0x44
+EXT_T_0, EXT_T_1, EXT_T_2 = 0x80, 0x81, 0x82
+STR_T = 0x83
+LITERAL_A = 0x84
+EXT_0, EXT_1, EXT_2 = 0xC0, 0xC1, 0xC2
+OPAQUE = 0xC3
+LITERAL_AC = 0xC4
+
+CHARSET_UTF8 = 106
+
+# Tag codes of the SyncML (page 0), MetInf (page 1) and DevInf (page 0 of DevInf documents)
+# code pages, from the SyncML 1.2 / DevInf 1.2 WBXML code page definitions.
+_SYNCML_TAGS = [
+    "Add", "Alert", "Archive", "Atomic", "Chal", "Cmd", "CmdID", "CmdRef", "Copy", "Cred",
+    "Data", "Delete", "Exec", "Final", "Get", "Item", "Lang", "LocName", "LocURI", "Map",
+    "MapItem", "Meta", "MsgID", "MsgRef", "NoResp", "NoResults", "Put", "Replace", "RespURI",
+    "Results", "Search", "Sequence", "SessionID", "SftDel", "Source", "SourceRef", "Status",
+    "Sync", "SyncBody", "SyncHdr", "SyncML", "Target", "TargetRef", None, "VerDTD", "VerProto",
+    "NumberOfChanges", "MoreData", "Field", "Filter", "Record", "FilterType", "SourceParent",
+    "TargetParent", "Move", "Correlator",
+]
+_METINF_TAGS = [
+    "Anchor", "EMI", "Format", "FreeID", "FreeMem", "Last", "Mark", "MaxMsgSize", "Mem",
+    "MetInf", "Next", "NextNonce", "SharedMem", "Size", "Type", "Version", "MaxObjSize",
+    "FieldLevel",
+]
+_DEVINF_TAGS = [
+    "CTCap", "CTType", "DataStore", "DataType", "DevID", "DevInf", "DevTyp", "DisplayName",
+    "DSMem", "Ext", "FwV", "HwV", "Man", "MaxGUIDSize", "MaxID", "MaxMem", "Mod", "OEM",
+    "ParamName", "PropName", "Rx", "Rx-Pref", "SharedMem", "MaxSize", "SourceRef", "SwV",
+    "SyncCap", "SyncType", "Tx", "Tx-Pref", "ValEnum", "VerCT", "VerDTD", "XNam", "XVal", "UTC",
+    "SupportNumberOfChanges", "SupportLargeObjs", "Property", "PropParam", "MaxOccur",
+    "NoTruncate", None, "Filter-Rx", "FilterCap", "FilterKeyword", "FieldLevel",
+    "SupportHierarchicalSync",
+]
+
+
+def _table(names: list[str | None]) -> dict[int, str]:
+    return {0x05 + i: n for i, n in enumerate(names) if n is not None}
+
+
+# page -> (namespace, {token: name})
+_SYNCML_PAGES: dict[int, tuple[NS, dict[int, str]]] = {
+    0: (NS.SYNCML, _table(_SYNCML_TAGS)), 1: (NS.METINF, _table(_METINF_TAGS)),
+}
+_DEVINF_PAGES: dict[int, tuple[NS, dict[int, str]]] = {0: (NS.DEVINF, _table(_DEVINF_TAGS))}
+
+
+def _reverse(pages: dict[int, tuple[NS, dict[int, str]]]) -> dict[tuple[NS, str], tuple[int, int]]:
+    return {(ns, name): (page, tok) for page, (ns, tbl) in pages.items()
+            for tok, name in tbl.items()}
+
+
+_SYNCML_CODES = _reverse(_SYNCML_PAGES)
+_DEVINF_CODES = _reverse(_DEVINF_PAGES)
+
+_SYNCML_IDS = {0x0FD1: "1.0", 0x0FD3: "1.1", 0x1201: "1.2"}
+_DEVINF_IDS = {0x0FD2: "1.0", 0x0FD4: "1.1", 0x1203: "1.2"}
+_FPI = {fpi: pid for pid, fpi in m.SYNCML_PUBLIC_IDS.values()}
+_UNKNOWN_PUBLIC_ID = 0x01
+
+
+class _Kind:
+    SYNCML = "SyncML"
+    DEVINF = "DevInf"
+
+
+def _pages_for(kind: str) -> dict[int, tuple[NS, dict[int, str]]]:
+    return _SYNCML_PAGES if kind == _Kind.SYNCML else _DEVINF_PAGES
+
+
+# ---------------------------------------------------------------------------- decoding
+
+
+class _Decoder:
+    def __init__(self, data: bytes, max_depth: int, kind: str):
+        self.data = data
+        self.pos = 0
+        self.max_depth = max_depth
+        self.kind = kind
+        self.page = 0
+        self.strtbl = b""
+
+    # -- primitives
+    def _byte(self) -> int:
+        if self.pos >= len(self.data):
+            raise SyncMLDecodeError(f"WBXML truncated at offset {self.pos}")
+        b = self.data[self.pos]
+        self.pos += 1
+        return b
+
+    def _mb(self) -> int:
+        value = 0
+        for _ in range(5):
+            b = self._byte()
+            value = (value << 7) | (b & 0x7F)
+            if not b & 0x80:
+                if value > 0xFFFFFFFF:
+                    raise SyncMLDecodeError("WBXML mb_u_int32 out of range")
+                return value
+        raise SyncMLDecodeError(f"WBXML mb_u_int32 longer than 5 bytes at offset {self.pos}")
+
+    def _take(self, n: int) -> bytes:
+        if n > len(self.data) - self.pos:
+            raise SyncMLDecodeError(
+                f"WBXML truncated: {n} bytes needed at offset {self.pos}, "
+                f"{len(self.data) - self.pos} left")
+        b = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return b
+
+    def _cstr(self) -> str:
+        end = self.data.find(b"\x00", self.pos)
+        if end < 0:
+            raise SyncMLDecodeError(f"WBXML inline string at offset {self.pos} not terminated")
+        raw = self.data[self.pos:end]
+        self.pos = end + 1
+        return _utf8(raw)
+
+    def _tstr(self, offset: int) -> str:
+        if offset >= len(self.strtbl):
+            raise SyncMLDecodeError(f"WBXML string table offset {offset} out of range")
+        end = self.strtbl.find(b"\x00", offset)
+        if end < 0:
+            raise SyncMLDecodeError("WBXML string table entry not terminated")
+        return _utf8(self.strtbl[offset:end])
+
+    # -- document
+    def document(self) -> Node:
+        version = self._byte()
+        if version not in (0x01, 0x02, 0x03):
+            raise SyncMLDecodeError(f"unsupported WBXML version byte 0x{version:02x}")
+        public_id = self._mb()
+        literal_index = self._mb() if public_id == 0 else None
+        charset = self._mb()
+        if charset not in (CHARSET_UTF8, 0):
+            raise SyncMLDecodeError(f"unsupported WBXML charset MIBenum {charset} (UTF-8 only)")
+        self.strtbl = self._take(self._mb())
+        if literal_index is not None:
+            fpi = self._tstr(literal_index)
+            if fpi not in _FPI:
+                raise SyncMLDecodeError(f"unknown WBXML public identifier {fpi[:60]!r}")
+            public_id = _FPI[fpi]
+        if public_id in _SYNCML_IDS:
+            kind = _Kind.SYNCML
+        elif public_id in _DEVINF_IDS:
+            kind = _Kind.DEVINF
+        elif public_id == _UNKNOWN_PUBLIC_ID:
+            kind = self.kind
+        else:
+            raise SyncMLDecodeError(f"WBXML public id 0x{public_id:x} is not SyncML or DevInf")
+        if kind != self.kind:
+            raise SyncMLDecodeError(f"expected a {self.kind} document, got {kind}")
+        tok = self._skip_switch()
+        root = self._element(tok, 1)
+        if self.pos != len(self.data):
+            raise SyncMLDecodeError(
+                f"{len(self.data) - self.pos} trailing bytes after the WBXML root element")
+        return root
+
+    def _skip_switch(self) -> int:
+        tok = self._byte()
+        while tok == SWITCH_PAGE:
+            self._switch()
+            tok = self._byte()
+        return tok
+
+    def _switch(self) -> None:
+        page = self._byte()
+        if page not in _pages_for(self.kind):
+            raise SyncMLDecodeError(f"unknown WBXML code page {page} in a {self.kind} document")
+        self.page = page
+
+    def _element(self, tok: int, depth: int) -> Node:
+        if depth > self.max_depth:
+            raise SyncMLDecodeError(f"WBXML elements nested deeper than {self.max_depth}")
+        ns, table = _pages_for(self.kind)[self.page]
+        if tok in (LITERAL, LITERAL_C, LITERAL_A, LITERAL_AC):
+            name = self._tstr(self._mb())
+            if (ns, name) not in (_SYNCML_CODES if self.kind == _Kind.SYNCML else _DEVINF_CODES):
+                raise SyncMLDecodeError(f"unknown literal WBXML tag {name[:40]!r}")
+        elif tok in (END, ENTITY, STR_I, EXT_I_0, EXT_I_1, EXT_I_2, PI, EXT_T_0, EXT_T_1,
+                     EXT_T_2, STR_T, EXT_0, EXT_1, EXT_2, OPAQUE):
+            raise SyncMLDecodeError(f"expected a WBXML tag, got token 0x{tok:02x} "
+                                    f"at offset {self.pos - 1}")
+        else:
+            name = table.get(tok & 0x3F)
+            if name is None:
+                raise SyncMLDecodeError(
+                    f"unknown WBXML tag 0x{tok & 0x3F:02x} on code page {self.page}")
+        if tok & 0x80:
+            raise SyncMLDecodeError(f"WBXML attributes on <{name}> (SyncML has none)")
+        if not tok & 0x40:
+            return Node(ns, name)
+        children: list[Node] = []
+        parts: list[str | bytes] = []
+        while True:
+            t = self._byte()
+            if t == SWITCH_PAGE:
+                self._switch()
+            elif t == END:
+                break
+            elif t == STR_I:
+                parts.append(self._cstr())
+            elif t == STR_T:
+                parts.append(self._tstr(self._mb()))
+            elif t == ENTITY:
+                cp = self._mb()
+                if cp > 0x10FFFF or 0xD800 <= cp <= 0xDFFF:
+                    raise SyncMLDecodeError(f"WBXML ENTITY {cp} is not a character")
+                parts.append(chr(cp))
+            elif t == OPAQUE:
+                blob = self._take(self._mb())
+                if ns is NS.SYNCML and name == "Data" and _is_devinf_doc(blob):
+                    children.append(_Decoder(blob, self.max_depth - depth, _Kind.DEVINF)
+                                    .document())
+                else:
+                    parts.append(blob)
+            elif t in (PI, EXT_I_0, EXT_I_1, EXT_I_2, EXT_T_0, EXT_T_1, EXT_T_2, EXT_0, EXT_1,
+                       EXT_2):
+                raise SyncMLDecodeError(f"unsupported WBXML token 0x{t:02x} at offset {self.pos - 1}")
+            else:
+                children.append(self._element(t, depth + 1))
+        if children:
+            for p in parts:
+                if isinstance(p, bytes) or p.strip():
+                    raise SyncMLDecodeError(f"<{name}> mixes text and elements")
+            return Node(ns, name, tuple(children))
+        if not parts:
+            return Node(ns, name, (), "")
+        if all(isinstance(p, str) for p in parts):
+            return Node(ns, name, (), "".join(parts))  # type: ignore[arg-type]
+        return Node(ns, name, (), b"".join(p.encode("utf-8") if isinstance(p, str) else p
+                                           for p in parts), payload=True)
+
+
+def _utf8(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SyncMLDecodeError("WBXML string is not valid UTF-8") from None
+
+
+def _is_devinf_doc(blob: bytes) -> bool:
+    """True when ``blob`` starts with a WBXML header announcing a DevInf public id."""
+    if len(blob) < 4 or blob[0] not in (0x01, 0x02, 0x03):
+        return False
+    d = _Decoder(blob, 0, _Kind.DEVINF)
+    d.pos = 1
+    try:
+        pid = d._mb()
+        if pid != 0:
+            return pid in _DEVINF_IDS
+        idx = d._mb()
+        d._mb()
+        d.strtbl = d._take(d._mb())
+        return _FPI.get(d._tstr(idx)) in _DEVINF_IDS
+    except SyncMLDecodeError:
+        return False
+
+
+def _check_input(body: bytes, max_size: int) -> bytes:
+    if not isinstance(body, (bytes, bytearray, memoryview)):
+        raise TypeError("WBXML body must be bytes")
+    body = bytes(body)
+    if len(body) > max_size:
+        raise SyncMLDecodeError(f"WBXML message of {len(body)} bytes exceeds {max_size}")
+    if not body:
+        raise SyncMLDecodeError("empty WBXML message")
+    return body
+
+
+def decode_wbxml_tree(body: bytes, *, max_size: int = DEFAULT_MAX_SIZE,
+                      max_depth: int = DEFAULT_MAX_DEPTH, devinf: bool = False) -> Node:
+    """Decode a WBXML SyncML (or, with ``devinf=True``, DevInf) document to a :class:`Node`."""
+    body = _check_input(body, max_size)
+    try:
+        return _Decoder(body, max_depth, _Kind.DEVINF if devinf else _Kind.SYNCML).document()
+    except RecursionError:
+        raise SyncMLDecodeError("WBXML nesting too deep") from None
+
+
+def decode_wbxml(body: bytes, *, max_size: int = DEFAULT_MAX_SIZE,
+                 max_depth: int = DEFAULT_MAX_DEPTH) -> m.SyncML:
+    """Decode one SyncML WBXML message into the typed model."""
+    return node_to_message(decode_wbxml_tree(body, max_size=max_size, max_depth=max_depth))
+
+
+def decode_wbxml_devinf(body: bytes, *, max_size: int = DEFAULT_MAX_SIZE,
+                        max_depth: int = DEFAULT_MAX_DEPTH) -> m.DevInf:
+    """Decode a standalone WBXML DevInf document (application/vnd.syncml-devinf+wbxml)."""
+    return node_to_devinf(decode_wbxml_tree(body, max_size=max_size, max_depth=max_depth,
+                                            devinf=True))
+
+
+# ---------------------------------------------------------------------------- encoding
+
+
+def _mb_bytes(value: int) -> bytes:
+    if value < 0 or value > 0xFFFFFFFF:
+        raise SyncMLEncodeError(f"mb_u_int32 out of range: {value}")
+    out = [value & 0x7F]
+    value >>= 7
+    while value:
+        out.append(0x80 | (value & 0x7F))
+        value >>= 7
+    return bytes(reversed(out))
+
+
+class _Encoder:
+    def __init__(self, kind: str):
+        self.kind = kind
+        self.codes = _SYNCML_CODES if kind == _Kind.SYNCML else _DEVINF_CODES
+        self.by_name = {name: code for (_ns, name), code in self.codes.items()}
+        self.page = 0
+        self.out = bytearray()
+
+    def _code(self, node: Node) -> tuple[int, int]:
+        code = self.codes.get((node.ns, node.name)) or self.by_name.get(node.name)
+        if code is None:
+            raise SyncMLEncodeError(f"<{node.name}> has no WBXML token in a {self.kind} document")
+        return code
+
+    def element(self, node: Node) -> None:
+        page, tok = self._code(node)
+        if page != self.page:
+            self.out += bytes((SWITCH_PAGE, page))
+            self.page = page
+        text = node.text
+        has_content = bool(node.children) or (text is not None and len(text) > 0)
+        self.out.append(tok | (0x40 if has_content else 0))
+        if not has_content:
+            return
+        if node.children:
+            for c in node.children:
+                if c.ns is NS.DEVINF and self.kind == _Kind.SYNCML:
+                    nested = _encode_doc(c, _Kind.DEVINF, _devinf_public_id(c), False)
+                    self.out.append(OPAQUE)
+                    self.out += _mb_bytes(len(nested)) + nested
+                else:
+                    self.element(c)
+        elif isinstance(text, bytes):
+            self.out.append(OPAQUE)
+            self.out += _mb_bytes(len(text)) + text
+        else:
+            assert text is not None
+            try:
+                raw = text.encode("utf-8")
+            except UnicodeEncodeError:
+                raise SyncMLEncodeError(f"<{node.name}> text is not encodable as UTF-8") from None
+            if node.payload or b"\x00" in raw:
+                self.out.append(OPAQUE)
+                self.out += _mb_bytes(len(raw)) + raw
+            else:
+                self.out.append(STR_I)
+                self.out += raw + b"\x00"
+        self.out.append(END)
+
+
+def _devinf_public_id(node: Node) -> int:
+    for c in node.children:
+        if c.name == "VerDTD" and isinstance(c.text, str):
+            for pid, ver in _DEVINF_IDS.items():
+                if ver == c.text:
+                    return pid
+    return 0x1203
+
+
+def _encode_doc(root: Node, kind: str, public_id: int, literal_public_id: bool) -> bytes:
+    enc = _Encoder(kind)
+    head = bytearray([0x02])
+    if literal_public_id:
+        fpi = next(f for f, pid in _FPI.items() if pid == public_id)
+        strtbl = fpi.encode("ascii") + b"\x00"
+        head += _mb_bytes(0) + _mb_bytes(0)
+    else:
+        strtbl = b""
+        head += _mb_bytes(public_id)
+    head += _mb_bytes(CHARSET_UTF8) + _mb_bytes(len(strtbl)) + strtbl
+    enc.element(root)
+    return bytes(head + enc.out)
+
+
+def encode_wbxml_tree(node: Node, *, ver_dtd: str = "1.2", literal_public_id: bool = False,
+                      devinf: bool = False) -> bytes:
+    """Encode a :class:`Node` tree as a WBXML 1.2 SyncML (or DevInf) document."""
+    if devinf:
+        return _encode_doc(node, _Kind.DEVINF, _devinf_public_id(node), literal_public_id)
+    pid = next((p for p, v in _SYNCML_IDS.items() if v == ver_dtd), 0x1201)
+    return _encode_doc(node, _Kind.SYNCML, pid, literal_public_id)
+
+
+def encode_wbxml(msg: m.SyncML, *, literal_public_id: bool = False) -> bytes:
+    """Encode a SyncML message as WBXML; ``literal_public_id`` writes the public id as
+    "-//SYNCML//DTD SyncML 1.x//EN" through the string table instead of the numeric id."""
+    return encode_wbxml_tree(message_to_node(msg), ver_dtd=msg.header.ver_dtd,
+                             literal_public_id=literal_public_id)
+
+
+def encode_wbxml_devinf(devinf: m.DevInf, *, literal_public_id: bool = False) -> bytes:
+    """Encode DevInf as a standalone WBXML document."""
+    return encode_wbxml_tree(devinf_to_node(devinf), literal_public_id=literal_public_id,
+                             devinf=True)
