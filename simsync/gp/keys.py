@@ -253,4 +253,6 @@ def parse_put_key_data(data: bytes) -> tuple[int, list[KeyComponent]]:
         if isinstance(e, GpCodecError):
             raise
         raise GpCodecError(f"malformed PUT KEY data: {e}") from e
+    if not comps:
+        raise GpCodecError("PUT KEY data without a key")
     return kvn, comps
