@@ -1,0 +1,133 @@
+"""Identity keys for slow-sync content matching.
+
+* Contacts match when their normalised names are equal **and** they share a phone number or an
+  e-mail address. The name is N (family + given; FN when N is empty), case-folded, accents
+  removed, whitespace collapsed, word order ignored; phone numbers compare by their last
+  ``phone_digits`` digits (so ``+49 151 1234567`` == ``0151/1234567``); e-mail
+  case-insensitively. A contact without phone and e-mail matches on the name alone when
+  ``name_only_fallback`` is set (default: yes - a SIM entry always has a number, but a card
+  with neither would otherwise never match).
+* Events / todos match on UID when both have one; otherwise on normalised SUMMARY plus the
+  start (DTSTART, or DUE for todos) as a UTC instant / floating time / date.
+
+``match_keys(item)`` returns a set of hashable keys; two items match iff :func:`items_match`,
+which for contacts is "key sets intersect". :class:`MatchIndex` finds candidates quickly.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from .model import CalendarItem, Contact, Item, parse_datetime_value
+
+
+@dataclass(frozen=True)
+class MatchConfig:
+    phone_digits: int = 8
+    name_only_fallback: bool = True
+    use_uid: bool = True
+
+
+DEFAULT = MatchConfig()
+
+
+def normalize_name(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    words = re.findall(r"\w+", stripped.casefold())
+    return " ".join(sorted(words))
+
+
+def contact_name(contact: Contact) -> str:
+    n = contact.n
+    if n is not None and (n.family.strip() or n.given.strip()):
+        return normalize_name(f"{n.given} {n.additional} {n.family}")
+    return normalize_name(contact.fn or "")
+
+
+def normalize_phone(text: str, digits: int) -> str:
+    d = re.sub(r"\D", "", text)
+    return d[-digits:] if digits > 0 else d
+
+
+def _start_key(item: CalendarItem) -> str:
+    p = item.get("DTSTART") or item.get("DUE")
+    if p is None:
+        return ""
+    try:
+        v = parse_datetime_value(p.text)
+    except ValueError:
+        return p.text
+    if isinstance(v, _dt.datetime):
+        return v.strftime("%Y%m%dT%H%M%S") + ("Z" if v.tzinfo else "")
+    return v.strftime("%Y%m%d")
+
+
+def match_keys(item: Item, config: MatchConfig = DEFAULT) -> frozenset[tuple[str, ...]]:
+    if isinstance(item, Contact):
+        name = contact_name(item)
+        keys: set[tuple[str, ...]] = set()
+        for t in item.tels:
+            ph = normalize_phone(t.value, config.phone_digits)
+            if ph:
+                keys.add(("contact", name, "tel", ph))
+        for e in item.emails:
+            if e.value.strip():
+                keys.add(("contact", name, "email", e.value.strip().casefold()))
+        if not keys and config.name_only_fallback and name:
+            keys.add(("contact", name, "name"))
+        return frozenset(keys)
+    keys = set()
+    if config.use_uid and item.uid:
+        keys.add(("uid", item.uid.strip()))
+    summary = normalize_name(item.summary or "")
+    if summary or item.get("DTSTART") is not None:
+        keys.add(("summary", summary, _start_key(item)))
+    return frozenset(keys)
+
+
+def match_key(item: Item, config: MatchConfig = DEFAULT) -> tuple[str, ...] | None:
+    """The single primary key (UID for calendar items, else the smallest key), or None."""
+    keys = match_keys(item, config)
+    if not keys:
+        return None
+    uid = [k for k in keys if k[0] == "uid"]
+    return uid[0] if uid else min(keys)
+
+
+def items_match(a: Item, b: Item, config: MatchConfig = DEFAULT) -> bool:
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, CalendarItem):
+        assert isinstance(b, CalendarItem)
+        if config.use_uid and a.uid and b.uid:
+            return a.uid.strip() == b.uid.strip()
+        ka = {k for k in match_keys(a, config) if k[0] == "summary"}
+        kb = {k for k in match_keys(b, config) if k[0] == "summary"}
+        return bool(ka & kb)
+    return bool(match_keys(a, config) & match_keys(b, config))
+
+
+class MatchIndex:
+    """Index of stored items by key; :meth:`find` returns the ids of matching items."""
+
+    def __init__(self, config: MatchConfig = DEFAULT) -> None:
+        self.config = config
+        self._by_key: dict[tuple[str, ...], list[str]] = {}
+        self._items: dict[str, Item] = {}
+
+    def add(self, item_id: str, item: Item) -> None:
+        self._items[item_id] = item
+        for k in match_keys(item, self.config):
+            self._by_key.setdefault(k, []).append(item_id)
+
+    def find(self, item: Item) -> list[str]:
+        out: list[str] = []
+        for k in sorted(match_keys(item, self.config)):
+            for cand in self._by_key.get(k, []):
+                if cand not in out and items_match(item, self._items[cand], self.config):
+                    out.append(cand)
+        return out

@@ -1,0 +1,309 @@
+"""Field-level merge that never loses what a limited device cannot store.
+
+``merge(stored, incoming, caps)`` - the device described by ``caps`` (its CTCap) sent
+``incoming`` as its new version of ``stored``. Rules, per property name:
+
+1. **Not supported** by the device (absent from its CTCap): the device cannot have seen or
+   changed it, so the stored properties are kept. (If the device nevertheless sent some, it
+   evidently stores them and they are taken as in rule 2.)
+2. **Supported, unlimited** (no ``max_occur``): the incoming properties replace the stored ones;
+   supported but omitted means deleted.
+3. **Supported, limited** to *k* values (``max_occur=k``, e.g. a SIM phonebook with one TEL):
+   the device holds the first *k* stored values in *device order* (properties with
+   ``TYPE=PREF`` first, then stored order) - that is what we send it. The incoming values
+   replace exactly those *k* "visible" values; the stored values beyond the first *k* are
+   hidden from the device and are kept (after the incoming ones, without duplicating an
+   incoming value). Omitting a value therefore deletes only a visible value.
+4. **Lossy echoes are not changes**: when an incoming value equals a visible stored value
+   (after normalisation: phone numbers by digits, e-mail case-insensitively, text by
+   whitespace), the stored property is kept, with its parameters and group, if the incoming
+   one only lacks parameters the device does not support (``params``), or if it is the stored
+   value truncated to the device's ``max_size``.
+
+VALARM sub-components follow rule 1/2 with the pseudo-property names ``VALARM`` / ``AALARM`` /
+``DALARM``; VTIMEZONEs are the union of both sides (those still referenced).
+
+``conflict_merge(base, ours, theirs)`` is a three-way field merge for the engine's
+"field-level merge" conflict policy: multi-valued properties (TEL, EMAIL, ...) merge as sets
+(additions from both sides, deletions from both sides), single-valued ones conflict when both
+sides changed them differently; the conflicting names are returned and ``prefer`` decides.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+
+from .model import CalendarItem, Component, Contact, Item, Property
+
+#: properties that belong to the format, never merged
+STRUCTURAL = frozenset({"BEGIN", "END", "VERSION", "PRODID"})
+#: properties that naturally occur more than once
+MULTI_VALUED = frozenset({"TEL", "EMAIL", "ADR", "URL", "IMPP", "X-JABBER", "X-AIM", "X-SIP",
+                          "CATEGORIES", "EXDATE", "RDATE", "ATTENDEE", "ATTACH", "COMMENT",
+                          "RELATED-TO", "RESOURCES", "CONTACT", "LABEL", "NICKNAME"})
+
+
+@dataclass(frozen=True)
+class PropCap:
+    """What a device declares for one property in its CTCap."""
+
+    name: str
+    max_occur: int | None = None
+    max_size: int | None = None
+    params: frozenset[str] | None = None   # supported parameter names/TYPE values; None = all
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", self.name.upper())
+        if self.params is not None:
+            object.__setattr__(self, "params", frozenset(p.upper() for p in self.params))
+
+
+@dataclass(frozen=True)
+class CtCaps:
+    """A device's content capabilities for one content type."""
+
+    properties: tuple[PropCap, ...] = ()
+
+    @classmethod
+    def of(cls, spec: Iterable[str | PropCap] | Mapping[str, int | None]) -> CtCaps:
+        """``CtCaps.of(["N", "TEL"])`` or ``CtCaps.of({"N": 1, "TEL": 1})`` (max occurrences)."""
+        if isinstance(spec, Mapping):
+            return cls(tuple(PropCap(k, v) for k, v in spec.items()))
+        return cls(tuple(s if isinstance(s, PropCap) else PropCap(s) for s in spec))
+
+    def get(self, name: str) -> PropCap | None:
+        name = name.upper()
+        for p in self.properties:
+            if p.name == name:
+                return p
+        return None
+
+    def supports(self, name: str) -> bool:
+        return self.get(name) is not None
+
+    @property
+    def names(self) -> frozenset[str]:
+        return frozenset(p.name for p in self.properties)
+
+
+def normalize_value(prop: Property) -> object:
+    """A comparison key for "the same value" (used by merge and matching)."""
+    v = prop.value
+    if isinstance(v, bytes):
+        return v
+    if prop.name == "TEL":
+        digits = re.sub(r"[^0-9+]", "", prop.text)
+        return digits[-9:] if len(digits) > 9 else digits
+    if prop.name == "EMAIL":
+        return prop.text.strip().lower()
+    if isinstance(v, tuple):
+        return tuple(_norm_text(x) for x in v)
+    return _norm_text(v)
+
+
+def _norm_text(s: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", s).split()).casefold()
+
+
+def _device_order(props: list[Property]) -> list[Property]:
+    return sorted(props, key=lambda p: 0 if "PREF" in p.types else 1)
+
+
+def _lossy_echo(stored: Property, incoming: Property, cap: PropCap) -> bool:
+    """True when ``incoming`` is what the device makes of ``stored`` (no real change)."""
+    same = normalize_value(stored) == normalize_value(incoming)
+    if not same and cap.max_size and isinstance(stored.value, str) and isinstance(
+            incoming.value, str):
+        same = (len(stored.value) > cap.max_size
+                and stored.value[:cap.max_size].rstrip() == incoming.value.rstrip())
+    if not same:
+        return False
+    if stored.params == incoming.params:
+        return True
+    if cap.params is None:
+        # the device supports all parameters: a parameter difference is a change, unless the
+        # device sent none at all (it dropped them)
+        return not incoming.params
+    # differing parameters are acceptable only where the device cannot store them
+    s = {(k, v) for k, vals in stored.params for v in vals}
+    i = {(k, v) for k, vals in incoming.params for v in vals}
+    diff = s ^ i
+    return all(k not in cap.params and v not in cap.params for k, v in diff)
+
+
+def _merge_name(stored: list[Property], incoming: list[Property], cap: PropCap
+                ) -> list[Property]:
+    if cap.max_occur is None or cap.max_occur <= 0:
+        visible, hidden = _device_order(stored), []
+    else:
+        ordered = _device_order(stored)
+        visible, hidden = ordered[:cap.max_occur], ordered[cap.max_occur:]
+    out: list[Property] = []
+    unused = list(visible)
+    for inc in incoming:
+        match = next((s for s in unused if _lossy_echo(s, inc, cap)), None)
+        if match is not None:
+            unused.remove(match)
+            out.append(match)
+        else:
+            out.append(inc)
+    seen = {normalize_value(p) for p in out}
+    for h in hidden:
+        if normalize_value(h) not in seen:
+            out.append(h)
+    return out
+
+
+def _names_in_order(*lists: Iterable[Property]) -> list[str]:
+    names: list[str] = []
+    for props in lists:
+        for p in props:
+            if p.name not in names:
+                names.append(p.name)
+    return names
+
+
+def merge_properties(stored: tuple[Property, ...], incoming: tuple[Property, ...],
+                     caps: CtCaps | None) -> tuple[Property, ...]:
+    out: list[Property] = []
+    for name in _names_in_order(stored, incoming):
+        if name in STRUCTURAL:
+            continue
+        s = [p for p in stored if p.name == name]
+        i = [p for p in incoming if p.name == name]
+        cap = caps.get(name) if caps is not None else PropCap(name)
+        if cap is None:
+            out.extend(i if i else s)
+        else:
+            out.extend(_merge_name(s, i, cap))
+    return tuple(out)
+
+
+def _alarms_supported(caps: CtCaps | None) -> bool:
+    return caps is None or any(caps.supports(n) for n in ("VALARM", "AALARM", "DALARM"))
+
+
+def _referenced_tzids(item: CalendarItem) -> set[str]:
+    out = set()
+    for p in item.properties:
+        out.update(p.param("TZID"))
+    for c in item.overrides:
+        for p in c.properties:
+            out.update(p.param("TZID"))
+    return out
+
+
+def merge(stored: Item, incoming: Item, incoming_caps: CtCaps | None) -> Item:
+    """Apply a device's update ``incoming`` to ``stored`` without losing what it cannot hold.
+
+    ``incoming_caps`` None means a full-featured peer: the result is ``incoming``.
+    """
+    if type(stored) is not type(incoming):
+        raise TypeError("merge needs two items of the same kind")
+    if incoming_caps is None:
+        return incoming
+    props = merge_properties(stored.properties, incoming.properties, incoming_caps)
+    if isinstance(stored, Contact):
+        return Contact(props)
+    assert isinstance(incoming, CalendarItem)
+    alarms = incoming.alarms if (_alarms_supported(incoming_caps) or incoming.alarms) \
+        else stored.alarms
+    result = replace(incoming, properties=props, alarms=alarms)
+    used = _referenced_tzids(result)
+    tzs: list[Component] = list(incoming.timezones)
+    have = {tz.get("TZID").text for tz in tzs if tz.get("TZID") is not None}
+    for tz in stored.timezones:
+        tid = tz.get("TZID")
+        if tid is not None and tid.text in used and tid.text not in have:
+            tzs.append(tz)
+    cal_props = merge_properties(stored.calendar_properties, incoming.calendar_properties, None)
+    overrides = incoming.overrides or stored.overrides
+    return replace(result, timezones=tuple(tzs), calendar_properties=cal_props,
+                   overrides=overrides)
+
+
+# ---------------------------------------------------------------------------------------------
+# three-way merge for conflicts
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    item: Item
+    conflicts: tuple[str, ...]
+
+
+def _group(props: tuple[Property, ...]) -> dict[str, list[Property]]:
+    out: dict[str, list[Property]] = {}
+    for p in props:
+        out.setdefault(p.name, []).append(p)
+    return out
+
+
+def conflict_merge(base: Item | None, ours: Item, theirs: Item, prefer: str = "ours"
+                   ) -> MergeResult:
+    """Three-way field-level merge; ``prefer`` ("ours"/"theirs") settles conflicting fields."""
+    if prefer not in ("ours", "theirs"):
+        raise ValueError("prefer must be 'ours' or 'theirs'")
+    if type(ours) is not type(theirs) or (base is not None and type(base) is not type(ours)):
+        raise TypeError("conflict_merge needs items of the same kind")
+    b = _group(base.properties if base is not None else ())
+    o, t = _group(ours.properties), _group(theirs.properties)
+    names = _names_in_order(ours.properties, theirs.properties,
+                            base.properties if base is not None else ())
+    out: list[Property] = []
+    conflicts: list[str] = []
+    for name in names:
+        bv, ov, tv = b.get(name, []), o.get(name, []), t.get(name, [])
+        if ov == tv:
+            out.extend(ov)
+        elif ov == bv:
+            out.extend(tv)
+        elif tv == bv:
+            out.extend(ov)
+        elif name in MULTI_VALUED:
+            out.extend(_set_merge(bv, ov, tv))
+        else:
+            conflicts.append(name)
+            out.extend(ov if prefer == "ours" else tv)
+    win = ours if prefer == "ours" else theirs
+    if isinstance(win, CalendarItem):
+        assert isinstance(ours, CalendarItem) and isinstance(theirs, CalendarItem)
+        base_alarms = base.alarms if isinstance(base, CalendarItem) else ()
+        if ours.alarms == theirs.alarms or theirs.alarms == base_alarms:
+            alarms = ours.alarms
+        elif ours.alarms == base_alarms:
+            alarms = theirs.alarms
+        else:
+            conflicts.append("VALARM")
+            alarms = win.alarms
+        tzs = list(win.timezones)
+        ids = {tz.get("TZID").text for tz in tzs if tz.get("TZID") is not None}
+        for tz in (ours.timezones + theirs.timezones):
+            tid = tz.get("TZID")
+            if tid is not None and tid.text not in ids:
+                tzs.append(tz)
+                ids.add(tid.text)
+        item: Item = replace(win, properties=tuple(out), alarms=alarms, timezones=tuple(tzs))
+    else:
+        item = Contact(tuple(out))
+    return MergeResult(item, tuple(conflicts))
+
+
+def _set_merge(base: list[Property], ours: list[Property], theirs: list[Property]
+               ) -> list[Property]:
+    bk = {normalize_value(p) for p in base}
+    ok = {normalize_value(p) for p in ours}
+    tk = {normalize_value(p) for p in theirs}
+    removed = (bk - ok) | (bk - tk)
+    out: list[Property] = []
+    seen: set[object] = set()
+    for p in ours + theirs:
+        k = normalize_value(p)
+        if k in removed or k in seen:
+            continue
+        seen.add(k)
+        out.append(p)
+    return out

@@ -1,0 +1,221 @@
+"""Shared property decoding/encoding and the BEGIN/END component tree for all formats."""
+
+from __future__ import annotations
+
+import base64
+import re
+from dataclasses import dataclass, field
+from enum import Enum
+
+from .contentline import (
+    RFC,
+    VERSIT,
+    RawLine,
+    b64_decode,
+    decode_charset,
+    escape_rfc,
+    escape_versit,
+    fold_rfc,
+    format_params_rfc,
+    format_params_versit,
+    parse_line,
+    qp_decode,
+    qp_encode,
+    split_escaped,
+    unescape_rfc,
+    unescape_versit,
+    unfold,
+)
+from .errors import PimParseError
+from .model import Property
+
+
+class Kind(Enum):
+    TEXT = "text"          # escaped text
+    STRUCT = "struct"      # ';'-separated components (N, ADR, ORG)
+    LIST = "list"          # ','-separated list (';' in versit) (CATEGORIES, NICKNAME)
+    RAW = "raw"            # no escaping (dates, URIs, recurrence rules, numbers)
+
+
+VCARD_KINDS = {
+    "N": Kind.STRUCT, "ADR": Kind.STRUCT, "ORG": Kind.STRUCT, "GEO": Kind.RAW,
+    "CATEGORIES": Kind.LIST, "NICKNAME": Kind.LIST,
+    "BDAY": Kind.RAW, "REV": Kind.RAW, "URL": Kind.RAW, "TZ": Kind.RAW, "PHOTO": Kind.RAW,
+    "LOGO": Kind.RAW, "SOUND": Kind.RAW, "KEY": Kind.RAW, "CALURI": Kind.RAW,
+    "FBURL": Kind.RAW, "CALADRURI": Kind.RAW, "SOURCE": Kind.RAW, "MEMBER": Kind.RAW,
+    "ANNIVERSARY": Kind.RAW, "VERSION": Kind.RAW,
+}
+
+ICAL_RAW = frozenset({
+    "DTSTART", "DTEND", "DUE", "DURATION", "DTSTAMP", "CREATED", "DCREATED", "LAST-MODIFIED",
+    "COMPLETED", "RECURRENCE-ID", "RRULE", "EXRULE", "EXDATE", "RDATE", "TRIGGER", "REPEAT",
+    "SEQUENCE", "PRIORITY", "PERCENT-COMPLETE", "GEO", "TZOFFSETFROM", "TZOFFSETTO", "TZURL",
+    "URL", "ATTENDEE", "ORGANIZER", "ATTACH", "FREEBUSY", "TZID", "AALARM", "DALARM", "PALARM",
+    "MALARM", "TZ", "DAYLIGHT", "VERSION", "X-SIMSYNC-RRULE", "RELATED-TO",
+})
+ICAL_KINDS = {name: Kind.RAW for name in ICAL_RAW}
+ICAL_KINDS.update({"CATEGORIES": Kind.LIST, "RESOURCES": Kind.LIST,
+                   "REQUEST-STATUS": Kind.STRUCT})
+
+
+def kind_of(name: str, table: dict[str, Kind]) -> Kind:
+    return table.get(name, Kind.TEXT)
+
+
+# ---------------------------------------------------------------------------------------------
+# the component tree
+
+
+@dataclass
+class RawComponent:
+    name: str
+    lineno: int
+    lines: list[RawLine] = field(default_factory=list)
+    children: list[RawComponent] = field(default_factory=list)
+
+
+def build_tree(text: str, dialect: str) -> RawComponent:
+    stack: list[RawComponent] = []
+    top: RawComponent | None = None
+    for lineno, logical in unfold(text, dialect):
+        raw = parse_line(lineno, logical, dialect)
+        if raw.name in ("BEGIN", "END"):
+            cname = raw.value.strip().upper()
+            if not re.match(r"^[A-Z0-9-]+$", cname):
+                raise PimParseError(f"bad component name {raw.value[:40]!r}", lineno)
+            if raw.name == "BEGIN":
+                if top is not None and not stack:
+                    raise PimParseError("content after the end of the object", lineno)
+                comp = RawComponent(cname, lineno)
+                if stack:
+                    stack[-1].children.append(comp)
+                else:
+                    top = comp
+                stack.append(comp)
+            else:
+                if not stack or stack[-1].name != cname:
+                    raise PimParseError(f"END:{cname} without matching BEGIN", lineno)
+                stack.pop()
+            continue
+        if not stack:
+            raise PimParseError(f"property {raw.name} outside BEGIN/END", lineno)
+        stack[-1].lines.append(raw)
+    if top is None:
+        raise PimParseError("no BEGIN line found", 1)
+    if stack:
+        raise PimParseError(f"missing END:{stack[-1].name}", stack[-1].lineno)
+    return top
+
+
+def find_version(comp: RawComponent) -> str | None:
+    for line in comp.lines:
+        if line.name == "VERSION":
+            return line.value.strip()
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# values
+
+
+def decode_property(raw: RawLine, dialect: str, table: dict[str, Kind]) -> Property:
+    enc = tuple(v.upper() for v in raw.param("ENCODING"))
+    charset = raw.param("CHARSET")
+    params = [(k, v) for k, v in raw.params if k not in ("ENCODING", "CHARSET")]
+    if len(enc) > 1:
+        raise PimParseError("more than one ENCODING", raw.lineno)
+    encoding = enc[0] if enc else None
+    if encoding in ("B", "BASE64"):
+        data = b64_decode(raw.value, raw.lineno)
+        params = [(k, tuple(x for x in v if x.upper() != "BINARY")) if k == "VALUE" else (k, v)
+                  for k, v in params]
+        params = [(k, v) for k, v in params if v or k != "VALUE"]
+        return Property(raw.name, tuple(params), data, raw.group)
+    value = raw.value
+    if encoding == "QUOTED-PRINTABLE":
+        value = decode_charset(qp_decode(value, raw.lineno), charset[0] if charset else None,
+                               raw.lineno)
+    elif encoding not in (None, "8BIT", "7BIT"):
+        raise PimParseError(f"unsupported ENCODING {encoding[:30]!r}", raw.lineno)
+    value = value.replace("\r\n", "\n").replace("\r", "\n")
+    kind = kind_of(raw.name, table)
+    if dialect == RFC:
+        if kind is Kind.TEXT:
+            val: str | tuple[str, ...] = unescape_rfc(value)
+        elif kind is Kind.STRUCT:
+            val = tuple(unescape_rfc(c) for c in split_escaped(value, ";"))
+        elif kind is Kind.LIST:
+            val = tuple(unescape_rfc(c) for c in split_escaped(value, ","))
+        else:
+            val = value
+    else:
+        if kind in (Kind.STRUCT, Kind.LIST):
+            val = tuple(unescape_versit(c) for c in split_escaped(value, ";"))
+        else:
+            val = value
+    return Property(raw.name, tuple(params), val, raw.group)
+
+
+def _b64_lines(data: bytes, indent: str, width: int = 72) -> list[str]:
+    enc = base64.b64encode(data).decode("ascii")
+    return [indent + enc[i:i + width] for i in range(0, len(enc), width)] or [indent]
+
+
+def _needs_qp(value: str) -> bool:
+    return any(ord(c) > 126 or (ord(c) < 32 and c != "\t") for c in value) or (
+        value != value.rstrip())
+
+
+def encode_property(prop: Property, dialect: str, table: dict[str, Kind], *,
+                    binary_params: tuple[tuple[str, tuple[str, ...]], ...] = (("ENCODING", ("b",)),)
+                    ) -> list[str]:
+    """Physical lines (without line terminators) for one property."""
+    head = (f"{prop.group}." if prop.group else "") + prop.name
+    kind = kind_of(prop.name, table)
+    value = prop.value
+    if dialect == RFC:
+        if isinstance(value, bytes):
+            params = format_params_rfc(prop.params + binary_params)
+            text = base64.b64encode(value).decode("ascii")
+        else:
+            params = format_params_rfc(prop.params)
+            if isinstance(value, tuple):
+                sep = "," if kind is Kind.LIST else ";"
+                text = sep.join(escape_rfc(c) for c in value)
+            elif kind is Kind.RAW:
+                text = value.replace("\n", "\\n")
+            else:
+                text = escape_rfc(value)
+        return fold_rfc(f"{head}{params}:{text}").split("\r\n")
+    # versit
+    if isinstance(value, bytes):
+        params = format_params_versit(prop.params) + ";ENCODING=BASE64"
+        return [f"{head}{params}:"] + _b64_lines(value, "  ") + [""]
+    if isinstance(value, tuple):
+        text = ";".join(escape_versit(c) for c in value)
+    else:
+        text = value
+    params = format_params_versit(prop.params)
+    if _needs_qp(text):
+        extra = ";ENCODING=QUOTED-PRINTABLE"
+        if any(ord(c) > 127 for c in text):
+            extra += ";CHARSET=UTF-8"
+        first = f"{head}{params}{extra}:"
+        body = qp_encode(text.replace("\n", "\r\n").encode("utf-8"), len(first))
+        lines = body.split("\r\n")
+        return [first + lines[0]] + lines[1:]
+    return [f"{head}{params}:{text}"]
+
+
+__all__ = [
+    "ICAL_KINDS",
+    "RFC",
+    "VCARD_KINDS",
+    "VERSIT",
+    "Kind",
+    "RawComponent",
+    "build_tree",
+    "decode_property",
+    "encode_property",
+    "find_version",
+]

@@ -1,0 +1,493 @@
+"""iCalendar 2.0 (RFC 5545) and vCalendar 1.0 (versit) <-> :class:`Event` / :class:`Todo`.
+
+Mapping vCalendar 1.0 -> canonical (iCalendar flavoured):
+
+* ``DCREATED`` <-> ``CREATED``; ``STATUS:NEEDS ACTION`` <-> ``NEEDS-ACTION``;
+* ``AALARM`` / ``DALARM`` (``runTime;snoozeTime;repeatCount;audio|display``) <-> ``VALARM``
+  with ``ACTION:AUDIO`` / ``DISPLAY``, an absolute ``TRIGGER;VALUE=DATE-TIME``, ``DURATION``,
+  ``REPEAT``, ``ATTACH`` / ``DESCRIPTION``. Relative iCalendar triggers are made absolute
+  from DTSTART (DTEND with ``RELATED=END``) when written as 1.0;
+* 1.0 recurrence rules <-> RFC 5545 RRULE (see :mod:`simsync.pim.rrule`); a rule 1.0 cannot
+  express is written as ``X-SIMSYNC-RRULE`` (RFC 5545 syntax) and read back as RRULE;
+* ``EXDATE``/``RDATE`` lists use ``;`` in 1.0 and ``,`` in 2.0;
+* ``TZ`` (+ ``DAYLIGHT``) <-> a synthesised ``VTIMEZONE`` with ``TZID:VCAL/UTC+hhmm``;
+  local times then carry ``TZID=VCAL/UTC+hhmm``. Times that refer to any other VTIMEZONE are
+  converted to UTC when written as 1.0 (via vobject / zoneinfo; floating if the zone is unknown);
+* all-day: ``VALUE=DATE`` in 2.0. 1.0 input ``DTSTART:yyyymmddT000000`` with
+  ``DTEND:yyyymmddT2359xx`` (local times) or date-only values are all-day; 1.0 output writes the
+  ``T000000``/``T235900`` pair (inclusive end day), or date-only values when there is no end.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from functools import lru_cache
+
+from .contentline import RFC, VERSIT, split_escaped, unescape_versit
+from .errors import PimParseError
+from .model import (
+    CalendarItem,
+    Component,
+    Event,
+    Property,
+    Todo,
+    format_datetime,
+    normalize_rrule,
+    parse_datetime_value,
+)
+from .props import ICAL_KINDS, RawComponent, build_tree, decode_property, encode_property
+from .rrule import RRuleError, ical_to_vcal, vcal_to_ical
+
+PRODID = "-//simsync//simsync.pim//EN"
+VCAL_TZ_PREFIX = "VCAL/UTC"
+DATETIME_PROPS = frozenset({"DTSTART", "DTEND", "DUE", "COMPLETED", "LAST-MODIFIED", "CREATED",
+                            "DTSTAMP", "RECURRENCE-ID"})
+LIST_TIME_PROPS = frozenset({"EXDATE", "RDATE"})
+_VERSION_RE = re.compile(r"^VERSION[ \t]*:[ \t]*(\S+)", re.IGNORECASE | re.MULTILINE)
+_ITEM_KINDS = {"VEVENT": Event, "VTODO": Todo}
+_ICAL_BINARY = (("ENCODING", ("BASE64",)), ("VALUE", ("BINARY",)))
+_VCAL_DT = re.compile(r"^(\d{8})(?:T(\d{6})(Z?))?$")
+
+
+# ---------------------------------------------------------------------------------------------
+# parsing
+
+
+def parse_calendar(text: str) -> CalendarItem:
+    m = _VERSION_RE.search(text)
+    version = m.group(1) if m else None
+    dialect = VERSIT if version == "1.0" else RFC
+    top = build_tree(text, dialect)
+    if top.name != "VCALENDAR":
+        raise PimParseError(f"expected BEGIN:VCALENDAR, got BEGIN:{top.name}", top.lineno)
+    versions = [ln for ln in top.lines if ln.name == "VERSION"]
+    if len(versions) != 1 or versions[0].value.strip() not in ("1.0", "2.0"):
+        raise PimParseError("a calendar needs exactly one VERSION of 1.0 or 2.0",
+                            versions[0].lineno if versions else top.lineno)
+    items = [c for c in top.children if c.name in _ITEM_KINDS]
+    if not items:
+        raise PimParseError("calendar without VEVENT or VTODO", top.lineno)
+    if versions[0].value.strip() == "1.0":
+        return _parse_vcal(top, items)
+    return _parse_ical(top, items)
+
+
+def _decode_component(raw: RawComponent, dialect: str) -> Component:
+    return Component(raw.name,
+                     tuple(_canon_ical(decode_property(ln, dialect, ICAL_KINDS), ln.lineno)
+                           for ln in raw.lines),
+                     tuple(_decode_component(c, dialect) for c in raw.children))
+
+
+def _canon_ical(prop: Property, lineno: int) -> Property:
+    if prop.name in ("RRULE", "EXRULE") and isinstance(prop.value, str):
+        return prop.with_value(normalize_rrule(prop.value))
+    if prop.name != "TRIGGER" and "DATE-TIME" in prop.param("VALUE"):
+        return prop.with_params(tuple(p for p in prop.params if p[0] != "VALUE"))
+    return prop
+
+
+def _parse_ical(top: RawComponent, items: list[RawComponent]) -> CalendarItem:
+    main = items[0]
+    cls = _ITEM_KINDS[main.name]
+    cal_props = tuple(_canon_ical(decode_property(ln, RFC, ICAL_KINDS), ln.lineno)
+                      for ln in top.lines if ln.name not in ("VERSION", "PRODID"))
+    tzs = tuple(_decode_component(c, RFC) for c in top.children if c.name == "VTIMEZONE")
+    props = tuple(_canon_ical(decode_property(ln, RFC, ICAL_KINDS), ln.lineno)
+                  for ln in main.lines)
+    alarms = tuple(_decode_component(c, RFC) for c in main.children)
+    overrides = tuple(_decode_component(c, RFC) for c in items[1:])
+    return cls(props, alarms, tzs, cal_props, overrides)
+
+
+def _parse_offset(text: str, lineno: int) -> _dt.timedelta:
+    m = re.match(r"^([+-])(\d{1,2})(?::?(\d{2}))?$", text.strip())
+    if not m or int(m.group(2)) > 23 or int(m.group(3) or 0) > 59:
+        raise PimParseError(f"bad UTC offset {text[:20]!r}", lineno)
+    delta = _dt.timedelta(hours=int(m.group(2)), minutes=int(m.group(3) or 0))
+    return -delta if m.group(1) == "-" else delta
+
+
+def _fmt_offset(delta: _dt.timedelta, colon: bool) -> str:
+    sign = "-" if delta < _dt.timedelta(0) else "+"
+    mins = abs(int(delta.total_seconds())) // 60
+    return f"{sign}{mins // 60:02d}{':' if colon else ''}{mins % 60:02d}"
+
+
+def _vcal_time(value: str, lineno: int) -> str:
+    v = value.strip()
+    if not _VCAL_DT.match(v):
+        try:
+            v = format_datetime(parse_datetime_value(v))
+        except ValueError:
+            raise PimParseError(f"bad date-time {value[:30]!r}", lineno) from None
+    try:
+        parse_datetime_value(v)
+    except ValueError:
+        raise PimParseError(f"bad date-time {value[:30]!r}", lineno) from None
+    return v
+
+
+def _is_date(v: str) -> bool:
+    return len(v) == 8
+
+
+def _parse_vcal(top: RawComponent, items: list[RawComponent]) -> CalendarItem:
+    std: _dt.timedelta | None = None
+    daylight: list[tuple[str, int]] = []
+    cal_props: list[Property] = []
+    for ln in top.lines:
+        if ln.name in ("VERSION", "PRODID"):
+            continue
+        if ln.name == "TZ":
+            std = _parse_offset(ln.value, ln.lineno)
+        elif ln.name == "DAYLIGHT":
+            daylight.append((ln.value, ln.lineno))
+        else:
+            cal_props.append(decode_property(ln, VERSIT, ICAL_KINDS))
+    tzid: str | None = None
+    tzs: tuple[Component, ...] = ()
+    if std is not None:
+        tzid = VCAL_TZ_PREFIX + _fmt_offset(std, False)
+        tzs = (_synth_vtimezone(tzid, std, daylight),)
+    main = items[0]
+    cls = _ITEM_KINDS[main.name]
+    props: list[Property] = []
+    alarms: list[Component] = []
+    for ln in main.lines:
+        prop = decode_property(ln, VERSIT, ICAL_KINDS)
+        if ln.name in ("AALARM", "DALARM"):
+            alarms.append(_alarm_from_vcal(ln.name, prop.text, ln.lineno))
+            continue
+        name = prop.name
+        if name == "DCREATED":
+            prop = Property("CREATED", prop.params, prop.value, prop.group)
+            name = "CREATED"
+        if isinstance(prop.value, bytes):
+            props.append(prop)
+            continue
+        if name in DATETIME_PROPS:
+            v = _vcal_time(prop.text, ln.lineno)
+            params = [p for p in prop.params if p[0] not in ("VALUE", "TZID")]
+            if _is_date(v):
+                params.append(("VALUE", ("DATE",)))
+            elif not v.endswith("Z") and tzid:
+                params.append(("TZID", (tzid,)))
+            prop = Property(name, tuple(params), v, prop.group)
+        elif name in LIST_TIME_PROPS:
+            vals = [_vcal_time(x, ln.lineno) for x in prop.text.split(";") if x.strip()]
+            params = [p for p in prop.params if p[0] not in ("VALUE", "TZID")]
+            if vals and all(_is_date(x) for x in vals):
+                params.append(("VALUE", ("DATE",)))
+            elif tzid and any(not x.endswith("Z") for x in vals):
+                params.append(("TZID", (tzid,)))
+            prop = Property(name, tuple(params), ",".join(vals), prop.group)
+        elif name in ("RRULE", "EXRULE"):
+            try:
+                prop = prop.with_value(vcal_to_ical(prop.text))
+            except RRuleError as exc:
+                raise PimParseError(str(exc), ln.lineno) from None
+        elif name in ("X-SIMSYNC-RRULE", "X-SIMSYNC-EXRULE"):
+            prop = Property(name[len("X-SIMSYNC-"):], prop.params, normalize_rrule(prop.text),
+                            prop.group)
+        elif name == "STATUS" and prop.text.upper() == "NEEDS ACTION":
+            prop = prop.with_value("NEEDS-ACTION")
+        props.append(prop)
+    props = _detect_all_day(props)
+    return cls(tuple(props), tuple(alarms), tzs, tuple(cal_props))
+
+
+def _detect_all_day(props: list[Property]) -> list[Property]:
+    starts = [i for i, p in enumerate(props) if p.name == "DTSTART"]
+    ends = [i for i, p in enumerate(props) if p.name == "DTEND"]
+    if len(starts) != 1 or len(ends) != 1:
+        return props
+    s, e = props[starts[0]], props[ends[0]]
+    sv, ev = s.text, e.text
+    if _is_date(sv) or _is_date(ev) or sv.endswith("Z") or ev.endswith("Z"):
+        return props
+    if sv[9:] != "000000" or not ev[9:].startswith("2359"):
+        return props
+    sd = parse_datetime_value(sv[:8])
+    ed = parse_datetime_value(ev[:8])
+    if ed < sd:
+        return props
+    out = list(props)
+    date_param = (("VALUE", ("DATE",)),)
+    keep_s = tuple(p for p in s.params if p[0] != "TZID") + date_param
+    keep_e = tuple(p for p in e.params if p[0] != "TZID") + date_param
+    out[starts[0]] = Property("DTSTART", keep_s, sv[:8], s.group)
+    out[ends[0]] = Property("DTEND", keep_e, format_datetime(ed + _dt.timedelta(days=1)),
+                            e.group)
+    return out
+
+
+def _synth_vtimezone(tzid: str, std: _dt.timedelta, daylight: list[tuple[str, int]]
+                     ) -> Component:
+    def comp(name: str, start: str, frm: _dt.timedelta, to: _dt.timedelta, tzname: str
+             ) -> Component:
+        props = [Property("DTSTART", (), start),
+                 Property("TZOFFSETFROM", (), _fmt_offset(frm, False)),
+                 Property("TZOFFSETTO", (), _fmt_offset(to, False))]
+        if tzname:
+            props.append(Property("TZNAME", (), tzname))
+        return Component(name, tuple(props))
+
+    subs = [comp("STANDARD", "19700101T000000", std, std, "")]
+    for value, lineno in daylight:
+        fields = [unescape_versit(f) for f in split_escaped(value, ";")]
+        if fields[0].strip().upper() != "TRUE":
+            continue
+        if len(fields) < 4:
+            raise PimParseError("DAYLIGHT:TRUE needs offset, start and end", lineno)
+        dst = _parse_offset(fields[1], lineno)
+        begin = _local_time(fields[2], std, lineno)
+        end = _local_time(fields[3], dst, lineno)
+        stdname = fields[4] if len(fields) > 4 else ""
+        dstname = fields[5] if len(fields) > 5 else ""
+        subs.append(comp("DAYLIGHT", begin, std, dst, dstname))
+        subs.append(comp("STANDARD", end, dst, std, stdname))
+    return Component("VTIMEZONE", (Property("TZID", (), tzid),), tuple(subs))
+
+
+def _local_time(value: str, offset: _dt.timedelta, lineno: int) -> str:
+    v = _vcal_time(value, lineno)
+    if _is_date(v):
+        return v + "T000000"
+    if v.endswith("Z"):
+        t = parse_datetime_value(v)
+        assert isinstance(t, _dt.datetime)
+        return (t.replace(tzinfo=None) + offset).strftime("%Y%m%dT%H%M%S")
+    return v
+
+
+def _alarm_from_vcal(name: str, value: str, lineno: int) -> Component:
+    fields = [unescape_versit(f) for f in split_escaped(value, ";")]
+    fields += [""] * (4 - len(fields))
+    run, snooze, repeat, content = fields[0].strip(), fields[1].strip(), fields[2].strip(), \
+        ";".join(fields[3:])
+    props = [Property("ACTION", (), "AUDIO" if name == "AALARM" else "DISPLAY")]
+    if run:
+        props.append(Property("TRIGGER", (("VALUE", ("DATE-TIME",)),), _vcal_time(run, lineno)))
+    if snooze:
+        props.append(Property("DURATION", (), snooze))
+    if repeat:
+        props.append(Property("REPEAT", (), repeat))
+    if content:
+        props.append(Property("ATTACH" if name == "AALARM" else "DESCRIPTION", (), content))
+    return Component("VALARM", tuple(props))
+
+
+# ---------------------------------------------------------------------------------------------
+# serialising
+
+
+def _lines(prop: Property, dialect: str) -> list[str]:
+    return encode_property(prop, dialect, ICAL_KINDS, binary_params=_ICAL_BINARY)
+
+
+def _component_lines(comp: Component, dialect: str) -> list[str]:
+    out = [f"BEGIN:{comp.name}"]
+    for p in comp.properties:
+        out.extend(_lines(p, dialect))
+    for c in comp.components:
+        out.extend(_component_lines(c, dialect))
+    out.append(f"END:{comp.name}")
+    return out
+
+
+def serialize_ical(item: CalendarItem) -> str:
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", f"PRODID:{PRODID}"]
+    for p in item.calendar_properties:
+        lines.extend(_lines(p, RFC))
+    for tz in item.timezones:
+        lines.extend(_component_lines(tz, RFC))
+    lines.extend(_component_lines(Component(item.kind, item.properties, item.alarms), RFC))
+    for o in item.overrides:
+        lines.extend(_component_lines(o, RFC))
+    lines.append("END:VCALENDAR")
+    return "\r\n".join(lines) + "\r\n"
+
+
+@lru_cache(maxsize=64)
+def _tzinfo_from_text(tzid: str, vtimezone_text: str | None):
+    if vtimezone_text:
+        try:
+            import vobject
+
+            comp = vobject.readOne(vtimezone_text)
+            tz = comp.gettzinfo()
+        except Exception:  # noqa: BLE001 - any failure means "zone unknown"
+            tz = None
+        if tz is not None:
+            return tz
+    try:
+        from zoneinfo import ZoneInfo
+
+        return ZoneInfo(tzid)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def resolve_tz(item: CalendarItem, tzid: str):
+    """A tzinfo for ``tzid`` from the item's VTIMEZONEs (vobject) or the system zone database."""
+    for tz in item.timezones:
+        p = tz.get("TZID")
+        if p is not None and p.text == tzid:
+            text = "\r\n".join(_component_lines(tz, RFC)) + "\r\n"
+            return _tzinfo_from_text(tzid, text)
+    return _tzinfo_from_text(tzid, None)
+
+
+def _vcal_tz(item: CalendarItem) -> Component | None:
+    for tz in item.timezones:
+        p = tz.get("TZID")
+        if p is not None and p.text.startswith(VCAL_TZ_PREFIX):
+            return tz
+    return None
+
+
+def _to_vcal_time(item: CalendarItem, value: str, tzid: str | None, vtz: str | None) -> str:
+    if tzid is None or tzid == vtz:
+        return value
+    tz = resolve_tz(item, tzid)
+    try:
+        local = parse_datetime_value(value)
+    except ValueError:
+        return value
+    if tz is None or not isinstance(local, _dt.datetime) or local.tzinfo is not None:
+        return value
+    try:
+        return format_datetime(local.replace(tzinfo=tz).astimezone(_dt.UTC))
+    except (OverflowError, ValueError):
+        return value
+
+
+def _vtimezone_to_vcal(tz: Component) -> list[str]:
+    std = tz.components[0].get("TZOFFSETTO") if tz.components else None
+    lines: list[str] = []
+    if std is None:
+        return lines
+    lines.append(f"TZ:{std.text[:3]}:{std.text[3:5]}")
+    subs = tz.components[1:]
+    for i in range(0, len(subs) - 1, 2):
+        d, s = subs[i], subs[i + 1]
+        if d.name != "DAYLIGHT" or s.name != "STANDARD":
+            continue
+        off = d.get("TZOFFSETTO")
+        ds, ss = d.get("DTSTART"), s.get("DTSTART")
+        dn, sn = d.get("TZNAME"), s.get("TZNAME")
+        if off is None or ds is None or ss is None:
+            continue
+        lines.append("DAYLIGHT:TRUE;" + ";".join(
+            [f"{off.text[:3]}:{off.text[3:5]}", ds.text, ss.text,
+             sn.text if sn else "", dn.text if dn else ""]))
+    return lines
+
+
+def _parse_duration(text: str) -> _dt.timedelta | None:
+    m = re.match(r"^([+-]?)P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$",
+                 text.strip())
+    if not m or text.strip() in ("P", "+P", "-P"):
+        return None
+    w, d, h, mi, s = (int(x or 0) for x in m.groups()[1:])
+    delta = _dt.timedelta(weeks=w, days=d, hours=h, minutes=mi, seconds=s)
+    return -delta if m.group(1) == "-" else delta
+
+
+def _alarm_to_vcal(item: CalendarItem, alarm: Component, vtz: str | None) -> str | None:
+    if alarm.name != "VALARM":
+        return None
+    action = (alarm.get("ACTION").text.upper() if alarm.get("ACTION") else "DISPLAY")
+    trig = alarm.get("TRIGGER")
+    run = ""
+    if trig is not None:
+        if "DATE-TIME" in trig.param("VALUE") or re.match(r"^\d{8}T", trig.text):
+            run = trig.text
+        else:
+            delta = _parse_duration(trig.text)
+            base_name = "DTEND" if "END" in trig.param("RELATED") else "DTSTART"
+            base = item.get(base_name) or item.get("DTSTART")
+            if delta is not None and base is not None:
+                try:
+                    start = parse_datetime_value(base.text)
+                    if not isinstance(start, _dt.datetime):
+                        start = _dt.datetime.combine(start, _dt.time())
+                    tz = base.param("TZID")
+                    text = format_datetime(start + delta)
+                    run = _to_vcal_time(item, text, tz[0] if tz else None, vtz)
+                except (ValueError, OverflowError):
+                    run = ""
+    dur = alarm.get("DURATION")
+    rep = alarm.get("REPEAT")
+    if action == "AUDIO":
+        att = alarm.get("ATTACH")
+        content = att.text if att is not None and isinstance(att.value, str) else ""
+        name = "AALARM"
+    else:
+        desc = alarm.get("DESCRIPTION")
+        content = desc.text if desc is not None else ""
+        name = "DALARM"
+    fields = [run, dur.text if dur else "", rep.text if rep else "", content]
+    return f"{name}:" + ";".join(f.replace("\\", "\\\\").replace(";", "\\;")
+                                 for f in fields)
+
+
+def serialize_vcal(item: CalendarItem) -> str:
+    lines = ["BEGIN:VCALENDAR", "VERSION:1.0", f"PRODID:{PRODID}"]
+    vtz_comp = _vcal_tz(item)
+    vtz = vtz_comp.get("TZID").text if vtz_comp is not None else None
+    if vtz_comp is not None:
+        lines.extend(_vtimezone_to_vcal(vtz_comp))
+    for p in item.calendar_properties:
+        lines.extend(_lines(p, VERSIT))
+    lines.append(f"BEGIN:{item.kind}")
+    start = item.get("DTSTART")
+    end = item.get("DTEND")
+    pair = (start is not None and end is not None and "DATE" in start.param("VALUE")
+            and "DATE" in end.param("VALUE") and end.text > start.text
+            and len(item.get_all("DTSTART")) == 1 and len(item.get_all("DTEND")) == 1)
+    for p in item.properties:
+        name = p.name
+        if isinstance(p.value, bytes):
+            lines.extend(_lines(p, VERSIT))
+            continue
+        if name == "CREATED":
+            p = Property("DCREATED", p.params, p.value, p.group)
+        if name in DATETIME_PROPS:
+            tz = p.param("TZID")
+            params = tuple(x for x in p.params if x[0] not in ("VALUE", "TZID"))
+            if "DATE" in p.param("VALUE") and pair and name == "DTSTART":
+                v = p.text + "T000000"
+            elif "DATE" in p.param("VALUE") and pair and name == "DTEND":
+                d = parse_datetime_value(p.text)
+                v = format_datetime(d - _dt.timedelta(days=1)) + "T235900"
+            else:
+                v = _to_vcal_time(item, p.text, tz[0] if tz else None, vtz)
+            p = Property(p.name, params, v, p.group)
+        elif name in LIST_TIME_PROPS:
+            tz = p.param("TZID")
+            params = tuple(x for x in p.params if x[0] not in ("VALUE", "TZID"))
+            vals = [_to_vcal_time(item, x, tz[0] if tz else None, vtz)
+                    for x in p.text.split(",") if x]
+            p = Property(name, params, ";".join(vals), p.group)
+        elif name in ("RRULE", "EXRULE"):
+            v1 = ical_to_vcal(p.text)
+            p = (p.with_value(v1) if v1 is not None
+                 else Property("X-SIMSYNC-" + name, p.params, p.value, p.group))
+        elif name == "STATUS" and p.text.upper() == "NEEDS-ACTION":
+            p = p.with_value("NEEDS ACTION")
+        lines.extend(_lines(p, VERSIT))
+    for a in item.alarms:
+        line = _alarm_to_vcal(item, a, vtz)
+        if line is not None:
+            lines.extend(_lines(_parse_alarm_line(line), VERSIT))
+    lines.append(f"END:{item.kind}")
+    lines.append("END:VCALENDAR")
+    return "\r\n".join(lines) + "\r\n"
+
+
+def _parse_alarm_line(line: str) -> Property:
+    name, _, value = line.partition(":")
+    return Property(name, (), value)
