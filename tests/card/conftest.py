@@ -43,6 +43,8 @@ class Terminal:
     def send(self, hexstr: str) -> tuple[str, int]:
         data, sw = self.raw(hexstr)
         cla = int(hexstr.replace(" ", "")[:2], 16)
+        if sw >> 8 == 0x6C:
+            data, sw = self.raw(hexstr.replace(" ", "")[:-2] + f"{sw & 0xFF:02X}")
         if sw >> 8 == 0x61:
             chan_cla = cla & 0x43 if cla & 0x40 else cla & 0x03
             n = sw & 0xFF
