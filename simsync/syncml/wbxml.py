@@ -15,6 +15,11 @@ complete nested WBXML DevInf document, as real clients send it; on decoding such
 is recognised by its DevInf public id and decoded into the tree. Item data is written as
 OPAQUE (UTF-8); other text as STR_I.
 
+The model is encoding-neutral: it labels DevInf with ``application/vnd.syncml-devinf+xml``.
+Because WBXML messages carry DevInf as WBXML, this codec writes that MetInf Type as
+``application/vnd.syncml-devinf+wbxml`` and reads ``...+wbxml`` back as ``...+xml`` (the
+same relabelling libwbxml's wbxml2xml does).
+
 Decoding is bounded (``max_size`` bytes, ``max_depth`` nesting, nested documents included)
 and every malformed, truncated or unsupported input raises :class:`SyncMLDecodeError`.
 """
@@ -101,6 +106,8 @@ _SYNCML_IDS = {0x0FD1: "1.0", 0x0FD3: "1.1", 0x1201: "1.2"}
 _DEVINF_IDS = {0x0FD2: "1.0", 0x0FD4: "1.1", 0x1203: "1.2"}
 _FPI = {fpi: pid for pid, fpi in m.SYNCML_PUBLIC_IDS.values()}
 _UNKNOWN_PUBLIC_ID = 0x01
+_DEVINF_XML = m.ContentType.DEVINF_XML.value
+_DEVINF_WBXML = m.ContentType.DEVINF_WBXML.value
 
 
 class _Kind:
@@ -272,7 +279,10 @@ class _Decoder:
         if not parts:
             return Node(ns, name, (), "")
         if all(isinstance(p, str) for p in parts):
-            return Node(ns, name, (), "".join(parts))  # type: ignore[arg-type]
+            text = "".join(parts)  # type: ignore[arg-type]
+            if ns is NS.METINF and name == "Type" and text == _DEVINF_WBXML:
+                text = _DEVINF_XML
+            return Node(ns, name, (), text)
         return Node(ns, name, (), b"".join(p.encode("utf-8") if isinstance(p, str) else p
                                            for p in parts), payload=True)
 
@@ -370,6 +380,8 @@ class _Encoder:
             self.out += bytes((SWITCH_PAGE, page))
             self.page = page
         text = node.text
+        if node.ns is NS.METINF and node.name == "Type" and text == _DEVINF_XML:
+            text = _DEVINF_WBXML
         has_content = bool(node.children) or (text is not None and len(text) > 0)
         self.out.append(tok | (0x40 if has_content else 0))
         if not has_content:

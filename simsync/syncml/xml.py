@@ -47,11 +47,24 @@ def _ns_of(uri: str | None, inherited: NS) -> NS:
     raise SyncMLDecodeError(f"unknown XML namespace {uri[:60]!r}")
 
 
+class _Refused(Exception):
+    pass
+
+
+class _RefuseAll(etree.Resolver):
+    """Refuses every external resource (libxml2 may still ask for an external DTD subset)."""
+
+    def resolve(self, url, public_id, context):
+        raise _Refused(str(url)[:80])
+
+
 def _parser() -> etree.XMLParser:
-    return etree.XMLParser(
+    p = etree.XMLParser(
         resolve_entities=False, no_network=True, load_dtd=False, dtd_validation=False,
         huge_tree=False, remove_comments=True, remove_pis=True, collect_ids=False,
     )
+    p.resolvers.add(_RefuseAll())
+    return p
 
 
 def _to_node(el: etree._Element, inherited: NS, depth: int, max_depth: int) -> Node:
@@ -92,6 +105,8 @@ def _parse(body: bytes, max_size: int, max_depth: int) -> Node:
         raise SyncMLDecodeError("DOCTYPE / entity or DTD declarations are not allowed")
     try:
         root = etree.fromstring(body, _parser())
+    except _Refused as e:
+        raise SyncMLDecodeError(f"external resource refused (DOCTYPE/entity): {e}") from None
     except (etree.XMLSyntaxError, ValueError) as e:
         raise SyncMLDecodeError(f"malformed XML: {e}") from None
     if root is None:

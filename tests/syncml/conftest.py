@@ -34,19 +34,15 @@ def twin_of(wbxml: Path) -> Path:
 
 
 def normalize(obj):
-    """Erase the two differences that wbxml2xml's XML rendering introduces by design.
-
-    * it relabels the embedded DevInf ``...devinf+wbxml`` type as ``...devinf+xml``;
-    * it writes OPAQUE item data (CRLF vCards) as CDATA, and XML parsing normalises CRLF to LF.
-    """
+    """Erase the difference that wbxml2xml's XML rendering introduces by design: it writes
+    OPAQUE item data (CRLF vCards) as CDATA, and XML parsing normalises CRLF to LF."""
     if dataclasses.is_dataclass(obj):
         return type(obj)(**{f.name: normalize(getattr(obj, f.name))
                             for f in dataclasses.fields(obj)})
     if isinstance(obj, tuple):
         return tuple(normalize(x) for x in obj)
     if isinstance(obj, str):
-        return obj.replace("\r\n", "\n").replace(
-            "application/vnd.syncml-devinf+wbxml", "application/vnd.syncml-devinf+xml")
+        return obj.replace("\r\n", "\n")
     return obj
 
 

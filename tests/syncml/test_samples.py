@@ -122,7 +122,10 @@ def test_client_init_content(helpers):
     assert (h.meta.max_msg_size, h.meta.max_obj_size) == (150000, 4000000)
     put, get, alert = msg.body.commands
     assert isinstance(put, Put) and isinstance(get, Get) and isinstance(alert, Alert)
-    assert put.meta.type == "application/vnd.syncml-devinf+wbxml"
+    # on the wire "application/vnd.syncml-devinf+wbxml"; the model is encoding-neutral
+    assert put.meta.type == "application/vnd.syncml-devinf+xml"
+    assert b"application/vnd.syncml-devinf+wbxml" in encode_wbxml(msg)
+    assert b"application/vnd.syncml-devinf+xml" in encode_xml(msg)
     assert put.items[0].source.loc_uri == "./devinf12"
     devinf = put.items[0].data
     assert isinstance(devinf, DevInf)
