@@ -36,6 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                                      "installed applets of a card file.")
     info.add_argument("cardfile", metavar="CARDFILE", help="the card file to read")
     info.set_defaults(func=cmd_info)
+    _register_serve(cs)  # reader/vpcd engineer: `simsync card serve` (simsync/card/vpcd.py)
 
 
 def cmd_new(args: argparse.Namespace) -> int:
@@ -88,3 +89,25 @@ def cmd_info(args: argparse.Namespace) -> int:
         print(f"{pin.name:<10} {state}, {pin.tries_left} of {pin.max_tries} tries left{puk}")
     print(f"applets    {', '.join(info.applets) if info.applets else 'none'}")
     return 0
+
+
+# -- `simsync card serve` (owned by the reader/vpcd engineer: simsync/card/vpcd.py) ---------------
+def _register_serve(cs: argparse._SubParsersAction) -> None:
+    p = cs.add_parser(
+        "serve", help="insert the card into vpcd's virtual PC/SC reader (pcscd) until stopped",
+        description="Connect the card in CARDFILE to vpcd (vsmartcard's virtual reader inside pcscd) "
+        "so that every PC/SC application sees it. Reconnects when pcscd restarts; SIGTERM/Ctrl-C "
+        "stops it with the card state saved.")
+    p.add_argument("cardfile", metavar="CARDFILE")
+    p.add_argument("--vpcd", metavar="HOST:PORT", default="127.0.0.1:35963",
+                   help="vpcd slot address (default 127.0.0.1:35963 = 'Virtual PCD 00 00'; "
+                   "port + 1 is slot 1)")
+    p.add_argument("--max-seconds", type=float, default=None, metavar="S",
+                   help="stop after S seconds (for bounded runs)")
+    p.set_defaults(func=_cmd_serve)
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from simsync.card.vpcd import run_serve
+
+    return run_serve(args.cardfile, args.vpcd, max_seconds=args.max_seconds)
