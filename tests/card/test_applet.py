@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -18,7 +20,7 @@ AID = bytes.fromhex("F0534D53590101")
 
 @register_applet(PKG, CLS)
 class CounterApplet(Applet):
-    events: list[tuple[str, int]] = []
+    events: ClassVar[list[tuple[str, int]]] = []
 
     def __init__(self, ctx, instance_aid):
         super().__init__(ctx, instance_aid)
@@ -89,7 +91,7 @@ def test_install_and_registry(fcard):
     with pytest.raises(SwError) as e:
         fcard.install_applet(PKG, bytes.fromhex("F0534D535999"), bytes.fromhex("F0534D53590102"))
     assert e.value.sw == 0x6A88
-    on_disk = json.loads(open(fcard.path).read())
+    on_disk = json.loads(Path(fcard.path).read_text())
     assert on_disk["applets"][0]["state"] == {"count": 5}
 
 
@@ -177,7 +179,7 @@ def test_uninstall(fcard, kit):
 
 
 def test_unknown_class_is_kept_dormant(fcard, tmp_path):
-    state = json.loads(open(fcard.path).read())
+    state = json.loads(Path(fcard.path).read_text())
     state["applets"].append({"aid": "F0AABBCCDD01", "package": "F0AABBCCDD",
                              "class": "F0AABBCCDD02", "state": {"opaque": [1, 2, 3]}})
     path = tmp_path / "other.json"

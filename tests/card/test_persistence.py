@@ -1,0 +1,160 @@
+"""Card files: validation on load, commit per APDU, reads never write, rollback."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from simsync.card import CardFileError, SimCard
+
+
+@pytest.fixture
+def path(tmp_path, kit):
+    p = tmp_path / "card.json"
+    SimCard.create(p, kit.make_profile())
+    return p
+
+
+def _edit(path, fn):
+    state = json.loads(path.read_text())
+    fn(state)
+    path.write_text(json.dumps(state))
+
+
+def _adn(state):
+    telecom = next(c for c in state["files"]["children"] if c["fid"] == "7F10")
+    return next(c for c in telecom["children"] if c["fid"] == "6F3A")
+
+
+@pytest.mark.parametrize("mutate,message", [
+    (lambda s: s.update(format="other"), "card.json: not a simsync card file"),
+    (lambda s: s.update(version=7), "card.json: unsupported version 7"),
+    (lambda s: s.pop("security"), "card.json: security missing"),
+    (lambda s: _adn(s)["records"].__setitem__(2, "00" * 12),
+     "card.json: EF 6F3A: record 3 has 12 bytes, expected 30"),
+    (lambda s: _adn(s)["records"].__setitem__(0, "zz" * 30), "EF 6F3A: record 1 is not valid hex"),
+    (lambda s: _adn(s).update(read="SOMETIMES"), "EF 6F3A: read access condition 'SOMETIMES'"),
+    (lambda s: _adn(s).update(type="cyclic"), "EF 6F3A: unknown file type 'cyclic'"),
+    (lambda s: _adn(s).update(fid="6F4"), "file id must be 4 hex digits"),
+    (lambda s: _adn(s).update(record_len=0), "EF 6F3A: record_len must be 1..255"),
+    (lambda s: s["files"]["children"].append(dict(s["files"]["children"][0])),
+     "DF 3F00: duplicate file 2F00"),
+    (lambda s: s["files"].update(fid="3F01"), "the root of the file system must be the DF 3F00"),
+    (lambda s: s["security"]["PIN1"].update(tries=9), "PIN1: tries must be an integer 0..3"),
+    (lambda s: s["security"]["PIN1"].update(value="1234"), "PIN1: value must be 8 bytes of hex"),
+    (lambda s: s["security"].pop("ADM1"), "security: ADM1 missing"),
+    (lambda s: s.update(applets={}), "applets must be a list"),
+])
+def test_validation_errors(path, mutate, message):
+    _edit(path, mutate)
+    with pytest.raises(CardFileError) as e:
+        SimCard.load(path)
+    text = str(e.value)
+    assert message in text
+    assert "\n" not in text and text.startswith(f"{path}: ")
+
+
+def test_not_json_and_missing(tmp_path):
+    p = tmp_path / "x.json"
+    p.write_bytes(b"\x00\x01garbage")
+    with pytest.raises(CardFileError, match="not a simsync card file"):
+        SimCard.load(p)
+    with pytest.raises(CardFileError, match="no such card file"):
+        SimCard.load(tmp_path / "missing.json")
+    with pytest.raises(CardFileError, match="cannot read"):
+        SimCard.load(tmp_path)  # a directory
+
+
+def test_create_refuses_overwrite(path, kit):
+    with pytest.raises(CardFileError, match="already exists"):
+        SimCard.create(path, kit.make_profile())
+    SimCard.create(path, kit.make_profile(spn="Other"), overwrite=True)
+    assert SimCard.load(path).info().spn == "Other"
+
+
+def test_load_round_trip(path):
+    raw = path.read_bytes()
+    card = SimCard.load(path)
+    assert card.committed_bytes() == raw
+    assert card.current_state_bytes() == raw
+
+
+def test_reads_never_write(path, kit):
+    card = SimCard.load(path)
+    t = kit.Terminal(card)
+    before = os.stat(path)
+    for apdu in ("00A4080C047F106F3A", "00200001", "0020000108" + kit.pin(kit.PIN1),
+                 "00B201041E", "00B200021E", "00A20104024164", "80F2000000", "0070000001",
+                 "00A4000C022FE2", "00B000000A", "00A4000C023F00", "00C0000010"):
+        t.send(apdu)
+    after = os.stat(path)
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    t.send("00A4080C047F106F3A")
+    t.send("00DC01041E" + "FF" * 30)  # a real change: the file is replaced
+    mid = os.stat(path)
+    assert mid.st_ino != before.st_ino
+    for apdu in ("00B201041E", "00DC01041E" + "FF" * 30, "0020000108" + kit.pin(kit.PIN1)):
+        t.send(apdu)  # same content again, successful VERIFY at full counter: no change
+    end = os.stat(path)
+    assert (end.st_ino, end.st_mtime_ns) == (mid.st_ino, mid.st_mtime_ns)
+
+
+def test_update_commits_before_response(path, kit, monkeypatch):
+    card = SimCard.load(path)
+    t = kit.Terminal(card)
+    t.send("00A4080C047F106F3A")
+    t.verify_pin1()
+    assert t.sw("00DC07041E" + "11" * 30) == 0x9000
+    assert SimCard.load(path).node("3F00/7F10/6F3A").records[6] == bytearray(b"\x11" * 30)
+
+
+def test_internal_error_rolls_back(path, kit, monkeypatch):
+    card = SimCard.load(path)
+    t = kit.Terminal(card)
+    t.send("00A4080C047F106F3A")
+    t.verify_pin1()
+    original = SimCard._cmd_update_record
+
+    def broken(self, cmd, chan):
+        original(self, cmd, chan)
+        raise ZeroDivisionError
+
+    monkeypatch.setattr(SimCard, "_cmd_update_record", broken)
+    from simsync.card import card as card_mod
+    monkeypatch.setitem(card_mod._DISPATCH, 0xDC, ("iso", broken))
+    raw = path.read_bytes()
+    assert t.sw("00DC01041E" + "22" * 30) == 0x6F00
+    assert path.read_bytes() == raw
+    assert card.node("3F00/7F10/6F3A").records[0][:5] == b"Alice"
+    assert card.current_state_bytes() == raw
+    assert t.sw("00B201041E") == 0x6986  # volatile state was reset with the rollback
+
+
+def test_commit_failure_answers_6581_and_rolls_back(path, kit, monkeypatch):
+    card = SimCard.load(path)
+    t = kit.Terminal(card)
+    t.send("00A4080C047F106F3A")
+    t.verify_pin1()
+
+    def fail(self, raw):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(SimCard, "_write", fail)
+    raw = path.read_bytes()
+    assert t.sw("00DC01041E" + "33" * 30) == 0x6581
+    assert path.read_bytes() == raw
+    assert card.current_state_bytes() == raw
+
+
+def test_memory_only_card(kit):
+    card = SimCard.create(None, kit.make_profile())
+    t = kit.Terminal(card)
+    t.send("00A4080C047F106F3A")
+    t.verify_pin1()
+    assert t.sw("00DC01041E" + "44" * 30) == 0x9000
+    assert b"4444" in card.committed_bytes()
+    card.flush()
+    card.close()
+    assert not card.powered
