@@ -336,7 +336,7 @@ def run_serve(cardfile: str | Path, vpcd: str = f"{DEFAULT_HOST}:{DEFAULT_PORT}"
     if card_loader is None:
         if not path.exists():
             raise SimsyncError(f"card file '{path}' not found (create one with "
-                               f"'simsync card create {path}')")
+                               f"'simsync card new {path}')")
         from simsync.card import SimCard  # type: ignore[attr-defined]
 
         card_loader = SimCard.load

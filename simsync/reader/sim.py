@@ -47,7 +47,7 @@ def load_sim_card(path: str | Path) -> Any:
     if not str(path):
         raise ReaderError("'sim:' needs a card file: sim:CARDFILE")
     if not p.exists():
-        raise ReaderError(f"card file '{p}' not found (create one with 'simsync card create {p}')")
+        raise ReaderError(f"card file '{p}' not found (create one with 'simsync card new {p}')")
     try:
         from simsync.card import SimCard  # type: ignore[attr-defined]
     except ImportError as exc:  # pragma: no cover - only while the simulator is missing

@@ -24,16 +24,23 @@ class CardUnderTest:
     path: Path
     iccid: bytes         # EF_ICCID content
     imsi: bytes          # EF_IMSI content
-    pin1: bytes          # 8 bytes, FF padded
+    pin1: bytes          # PIN1 as VERIFY sends it: ASCII digits, FF padded to 8 bytes
+    adn: bytes           # a valid 30-byte EF_ADN record to write
     serve_cmd: list[str]
 
 
 def make_card(path: Path, port: int) -> CardUnderTest:
-    from reader_fakecard import ICCID, IMSI, FakeCard
+    """A fresh SimCard file (random profile) and the `simsync card serve` command for it."""
+    from simsync.card import AdnRecord, CardProfile, Iccid, Imsi, SimCard
 
-    FakeCard(path).flush()
-    cmd = [sys.executable, str(HERE / "reader_fake_serve.py"), str(path), f"127.0.0.1:{port}", "300"]
-    return CardUnderTest(path, ICCID, IMSI, bytes.fromhex("31323334FFFFFFFF"), cmd)
+    profile = CardProfile.random()
+    SimCard.create(path, profile).close()
+    pin1 = profile.pin1.encode() + b"\xff" * (8 - len(profile.pin1))
+    adn = AdnRecord("Alice", "+4915112345678").encode(profile.adn_alpha_len + 14)
+    cmd = [sys.executable, "-m", "simsync", "card", "serve", str(path),
+           "--vpcd", f"127.0.0.1:{port}", "--max-seconds", "300"]
+    return CardUnderTest(path, Iccid(profile.iccid).encode(), Imsi(profile.imsi).encode(), pin1,
+                         adn, cmd)
 
 
 @pytest.fixture

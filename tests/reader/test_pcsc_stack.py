@@ -20,15 +20,16 @@ from simsync.reader.pcscd import ServedCard, wait_slot
 
 pytestmark = pytest.mark.pcsc
 
-RECORD = bytes.fromhex("414C494345") + b"\xff" * 25  # 30-byte ADN record: 'ALICE' + padding
-
-
 def select(conn: CardConnection, fid: int) -> None:
     conn.send(CommandApdu(0x00, 0xA4, 0x00, 0x04, fid.to_bytes(2, "big"), 256))
 
 
 def verify_pin1(conn: CardConnection, pin: bytes) -> int:
     return conn.transmit(CommandApdu(0x00, 0x20, 0x00, 0x01, pin)).sw
+
+
+def wrong_pin(pin: bytes) -> bytes:
+    return bytes((0x30 + (pin[0] - 0x30 + 1) % 10,)) + pin[1:]
 
 
 def read_binary(conn: CardConnection) -> bytes:
@@ -52,16 +53,16 @@ def test_iccid_imsi_adn_and_pin1(served_card, pcscd):
         select(conn, 0x6F07)
         with pytest.raises(CardStatusError, match="6982"):
             read_binary(conn)  # IMSI needs PIN1
-        wrong = bytes(reversed(card.pin1[:4])) + card.pin1[4:]
+        wrong = wrong_pin(card.pin1)
         assert verify_pin1(conn, wrong) == 0x63C2
         assert verify_pin1(conn, card.pin1) == 0x9000
         assert read_binary(conn) == card.imsi
         select(conn, 0x7F10)
         select(conn, 0x6F3A)
-        conn.send(CommandApdu(0x00, 0xDC, 1, 0x04, RECORD))
-        assert read_record(conn, 1) == RECORD
+        conn.send(CommandApdu(0x00, 0xDC, 1, 0x04, card.adn))
+        assert read_record(conn, 1) == card.adn
         with pytest.raises(CardStatusError, match="6A83"):
-            read_record(conn, 250)
+            read_record(conn, 251)  # the card has 250 ADN records
     # the trace saw the T=0 exchanges the reader layer did for us
     assert any(x.startswith(">> 00C00000") for x in lines)
     assert any(re.fullmatch(r"<< 6C[0-9A-F]{2}  \(\d+\.\d\d ms\)", x) for x in lines)
@@ -71,13 +72,13 @@ def test_state_persists_and_sigterm_flushes(served_card, pcscd, tmp_path):
     card, served = served_card
     conn = open_reader("pcsc:Virtual PCD 00 00")
     conn.connect()
-    wrong = b"\x30" * 4 + card.pin1[4:]
+    wrong = wrong_pin(card.pin1)
     assert verify_pin1(conn, wrong) == 0x63C2
     assert verify_pin1(conn, card.pin1) == 0x9000
     select(conn, 0x7F10)
     select(conn, 0x6F3A)
-    conn.send(CommandApdu(0x00, 0xDC, 2, 0x04, RECORD))
-    assert verify_pin1(conn, wrong) == 0x63C2  # counter now 2, still in the card's memory
+    conn.send(CommandApdu(0x00, 0xDC, 2, 0x04, card.adn))
+    assert verify_pin1(conn, wrong) == 0x63C2  # PIN1 counter 2 of 3
     # SIGTERM while the card is powered and a client holds it: serve exits 0 with its state saved
     served.proc.send_signal(signal.SIGTERM)
     assert served.proc.wait(10) == 0
@@ -92,7 +93,7 @@ def test_state_persists_and_sigterm_flushes(served_card, pcscd, tmp_path):
         assert verify_pin1(conn2, card.pin1) == 0x9000
         select(conn2, 0x7F10)
         select(conn2, 0x6F3A)
-        assert read_record(conn2, 2) == RECORD
+        assert read_record(conn2, 2) == card.adn
     assert again.returncode == 0
 
 
@@ -149,7 +150,7 @@ def test_cli_serve_errors_are_one_line(tmp_path):
     assert res.returncode == 2
     assert res.stderr.strip().splitlines() == [
         (f"simsync: error: card file '{tmp_path / 'x.card'}' not found "
-         f"(create one with 'simsync card create {tmp_path / 'x.card'}')")]
+         f"(create one with 'simsync card new {tmp_path / 'x.card'}')")]
     res = subprocess.run([sys.executable, "-m", "simsync", "card", "serve", "f", "--vpcd", "h:x"],
                          capture_output=True, text=True, timeout=30, check=False)
     assert res.returncode == 2 and "bad vpcd address 'h:x'" in res.stderr

@@ -301,3 +301,29 @@ def test_format_response_shows_the_sw_last(resp):
     line = format_response(resp, 0.001)
     assert line.startswith("<< ") and line.endswith("  (1.00 ms)")
     assert line.split("  (")[0].split(" ")[-1] == resp[-2:].hex().upper()
+
+
+# -- the real simulator through sim: ------------------------------------------------------------
+
+def test_sim_reader_with_simcard_persists_state(tmp_path: Path):
+    from simsync.card import CardProfile, Iccid, Imsi, SimCard
+
+    profile = CardProfile.random()
+    path = tmp_path / "c.card"
+    SimCard.create(path, profile).close()
+    pin1 = profile.pin1.encode().ljust(8, b"\xff")
+    wrong = bytes((0x30 + (pin1[0] - 0x30 + 1) % 10,)) + pin1[1:]
+    lines: list[str] = []
+    with open_reader(f"sim:{path}", trace=lines.append) as conn:
+        assert conn.atr == SimCard.load(path).atr
+        conn.send(CommandApdu(0x00, 0xA4, 0x00, 0x04, bytes.fromhex("2FE2"), 256))
+        assert conn.send(CommandApdu(0x00, 0xB0, 0, 0, le=256)).data == Iccid(profile.iccid).encode()
+        assert conn.transmit(CommandApdu(0x00, 0x20, 0x00, 0x01, wrong)).sw == 0x63C2
+        conn.send(CommandApdu(0x00, 0x20, 0x00, 0x01, pin1))
+        for fid in ("7F20", "6F07"):
+            conn.send(CommandApdu(0x00, 0xA4, 0x00, 0x04, bytes.fromhex(fid), 256))
+        assert conn.send(CommandApdu(0x00, 0xB0, 0, 0, le=256)).data == Imsi(profile.imsi).encode()
+        assert conn.transmit(CommandApdu(0x00, 0x20, 0x00, 0x01, wrong)).sw == 0x63C2
+    assert ">> 00C0000000" not in lines and any(x.startswith(">> 00C00000") for x in lines)
+    with open_reader(f"sim:{path}") as conn:  # the PIN counter survived: 2 tries left
+        assert conn.transmit(CommandApdu(0x00, 0x20, 0x00, 0x01)).sw == 0x63C2

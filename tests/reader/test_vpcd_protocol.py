@@ -128,3 +128,19 @@ def test_parse_hostport():
     for bad in ("x:y", "h:0", "h:70000"):
         with pytest.raises(SimsyncError):
             parse_hostport(bad)
+
+
+def test_session_with_simcard_power_off_drops_pin_verification(tmp_path: Path):
+    from simsync.card import CardProfile, SimCard
+
+    profile = CardProfile.random()
+    card = SimCard.create(tmp_path / "c.card", profile)
+    s = VpcdCardSession(card)
+    s.handle(PowerOn())
+    assert s.handle(GetAtr()) == encode_message(card.atr)
+    pin = profile.pin1.encode().ljust(8, b"\xff")
+    assert s.handle(Apdu(b"\x00\x20\x00\x01\x08" + pin)) == encode_message(b"\x90\x00")
+    assert s.handle(Apdu(b"\x00\x20\x00\x01")) == encode_message(b"\x90\x00")  # verified
+    s.handle(PowerOff())
+    s.handle(PowerOn())
+    assert s.handle(Apdu(b"\x00\x20\x00\x01")) == encode_message(b"\x63\xc3")  # not any more
