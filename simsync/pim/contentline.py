@@ -27,6 +27,7 @@ _NAME_RE = re.compile(r"^(?:([A-Za-z0-9_-]+)\.)?([A-Za-z0-9_-]+)$")
 _B64_LINE = re.compile(r"^[A-Za-z0-9+/=]+$")
 _QP_HINT = re.compile(r"QUOTED-PRINTABLE", re.IGNORECASE)
 _B64_HINT = re.compile(r"ENCODING=(?:BASE64|B)\b|;BASE64\b", re.IGNORECASE)
+_TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
 _BARE_ENCODINGS = {"QUOTED-PRINTABLE", "BASE64", "8BIT", "7BIT", "B"}
 
 
@@ -138,7 +139,7 @@ def parse_line(lineno: int, line: str, dialect: str) -> RawLine:
             for v in _split_unquoted(pval, ",", quotes):
                 if quotes and len(v) >= 2 and v[0] == '"' and v[-1] == '"':
                     v = v[1:-1]
-                elif '"' in v and quotes:
+                if '"' in v and quotes:
                     raise PimParseError("unbalanced quote in parameter", lineno)
                 vals.append(v)
             params.append((pname, tuple(vals)))
@@ -340,7 +341,7 @@ def format_params_versit(params) -> str:
     out = []
     for k, vals in params:
         for v in vals:
-            if k == "TYPE":
+            if k == "TYPE" and _TOKEN.match(v):
                 out.append(f";{v}")
             else:
                 out.append(f";{k}={v}")

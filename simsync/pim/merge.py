@@ -12,8 +12,8 @@
    the device holds the first *k* stored values in *device order* (properties with
    ``TYPE=PREF`` first, then stored order) - that is what we send it. The incoming values
    replace exactly those *k* "visible" values; the stored values beyond the first *k* are
-   hidden from the device and are kept (after the incoming ones, without duplicating an
-   incoming value). Omitting a value therefore deletes only a visible value.
+   hidden from the device and are kept (after the incoming ones; a hidden value equal to a
+   value the device newly wrote is not duplicated). Omitting a value therefore deletes only a visible value.
 4. **Lossy echoes are not changes**: when an incoming value equals a visible stored value
    (after normalisation: phone numbers by digits, e-mail case-insensitively, text by
    whitespace), the stored property is kept, with its parameters and group, if the incoming
@@ -143,6 +143,7 @@ def _merge_name(stored: list[Property], incoming: list[Property], cap: PropCap
         visible, hidden = ordered[:cap.max_occur], ordered[cap.max_occur:]
     out: list[Property] = []
     unused = list(visible)
+    seen: set[object] = set()   # values the device newly wrote
     for inc in incoming:
         match = next((s for s in unused if _lossy_echo(s, inc, cap)), None)
         if match is not None:
@@ -150,7 +151,7 @@ def _merge_name(stored: list[Property], incoming: list[Property], cap: PropCap
             out.append(match)
         else:
             out.append(inc)
-    seen = {normalize_value(p) for p in out}
+            seen.add(normalize_value(inc))
     for h in hidden:
         if normalize_value(h) not in seen:
             out.append(h)

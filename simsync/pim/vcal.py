@@ -24,7 +24,7 @@ import datetime as _dt
 import re
 from functools import lru_cache
 
-from .contentline import RFC, VERSIT, split_escaped, unescape_versit
+from .contentline import RFC, VERSIT, escape_versit, split_escaped, unescape_versit
 from .errors import PimParseError
 from .model import (
     CalendarItem,
@@ -380,9 +380,9 @@ def _vtimezone_to_vcal(tz: Component) -> list[str]:
         dn, sn = d.get("TZNAME"), s.get("TZNAME")
         if off is None or ds is None or ss is None:
             continue
-        lines.append("DAYLIGHT:TRUE;" + ";".join(
-            [f"{off.text[:3]}:{off.text[3:5]}", ds.text, ss.text,
-             sn.text if sn else "", dn.text if dn else ""]))
+        lines.append("DAYLIGHT:TRUE;" + ";".join(escape_versit(f) for f in (
+            f"{off.text[:3]}:{off.text[3:5]}", ds.text, ss.text,
+            sn.text if sn else "", dn.text if dn else "")))
     return lines
 
 

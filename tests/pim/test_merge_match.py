@@ -1,0 +1,178 @@
+"""Merge with limited devices, three-way conflict merge, slow-sync match keys, RRULE mapping."""
+
+import pytest
+
+from simsync.pim import (
+    Contact,
+    CtCaps,
+    Event,
+    MatchConfig,
+    MatchIndex,
+    PropCap,
+    Property,
+    conflict_merge,
+    items_match,
+    match_key,
+    match_keys,
+    merge,
+    parse,
+)
+from simsync.pim.rrule import RRuleError, ical_to_vcal, vcal_to_ical
+
+SIM = CtCaps((PropCap("N", 1), PropCap("TEL", 1, params=frozenset())))
+
+
+def card(*props):
+    return Contact(tuple(props))
+
+
+def P(name, value, **params):
+    return Property.make(name, value, **params)
+
+
+STORED = card(P("N", ("Werner", "Rosa", "", "", "")), P("FN", "Rosa Werner"),
+              P("TEL", "+49 30 1960426", TYPE="WORK"),
+              P("TEL", "+49 151 00000001", TYPE=["CELL", "PREF"]),
+              P("EMAIL", "rosa@example.org"), P("NOTE", "keep me"))
+
+
+def test_sim_echo_changes_nothing():
+    # the SIM got the PREF number (device order) without TYPE and sends it back unchanged
+    incoming = card(P("N", ("Werner", "Rosa", "", "", "")), P("TEL", "+4915100000001"))
+    merged = merge(STORED, incoming, SIM)
+    assert sorted(map(repr, merged.properties)) == sorted(map(repr, STORED.properties))
+
+
+def test_sim_edits_its_number_keeps_the_rest():
+    incoming = card(P("N", ("Werner", "Rosa", "", "", "")), P("TEL", "+49 170 5555555"))
+    merged = merge(STORED, incoming, SIM)
+    tels = [t.value for t in merged.tels]
+    assert tels == ["+49 170 5555555", "+49 30 1960426"]   # hidden WORK number kept
+    assert merged.emails[0].value == "rosa@example.org"     # unsupported: kept
+    assert merged.note == "keep me" and merged.fn == "Rosa Werner"
+
+
+def test_sim_deletes_its_number_only():
+    incoming = card(P("N", ("Werner", "Rosa", "", "", "")))
+    merged = merge(STORED, incoming, SIM)
+    assert [t.value for t in merged.tels] == ["+49 30 1960426"]
+
+
+def test_sim_renames():
+    incoming = card(P("N", ("Werner", "Rosi", "", "", "")), P("TEL", "+4915100000001"))
+    merged = merge(STORED, incoming, SIM)
+    assert merged.n.given == "Rosi" and len(merged.tels) == 2
+
+
+def test_supported_but_omitted_is_deleted():
+    caps = CtCaps.of(["N", "FN", "TEL", "EMAIL", "NOTE"])
+    incoming = card(P("N", ("Werner", "Rosa", "", "", "")), P("FN", "Rosa Werner"),
+                    P("TEL", "+49 30 1960426", TYPE="WORK"))
+    merged = merge(STORED, incoming, caps)
+    assert merged.get("NOTE") is None and merged.emails == ()
+    assert [t.value for t in merged.tels] == ["+49 30 1960426"]
+
+
+def test_truncating_device_is_not_a_change():
+    caps = CtCaps((PropCap("N"), PropCap("NOTE", max_size=4)))
+    incoming = card(P("N", ("Werner", "Rosa", "", "", "")), P("NOTE", "keep"))
+    assert merge(STORED, incoming, caps).note == "keep me"
+    incoming = card(P("N", ("Werner", "Rosa", "", "", "")), P("NOTE", "new!"))
+    assert merge(STORED, incoming, caps).note == "new!"
+
+
+def test_full_peer_replaces():
+    new = card(P("FN", "x"))
+    assert merge(STORED, new, None) == new
+
+
+def test_event_merge_keeps_alarm_on_device_without_alarms():
+    stored = parse("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:1\r\nSUMMARY:a\r\n"
+                   "DESCRIPTION:long\r\nBEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT5M\r\n"
+                   "DESCRIPTION:x\r\nEND:VALARM\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+                   "text/calendar")
+    incoming = Event((P("UID", "1"), P("SUMMARY", "b")))
+    merged = merge(stored, incoming, CtCaps.of(["UID", "SUMMARY", "DTSTART"]))
+    assert merged.summary == "b" and merged.description == "long"
+    assert merged.alarms == stored.alarms
+
+
+def test_conflict_merge():
+    base = card(P("FN", "A"), P("NOTE", "n"), P("TEL", "1"), P("TEL", "2"))
+    ours = card(P("FN", "A"), P("NOTE", "ours"), P("TEL", "1"), P("TEL", "2"), P("TEL", "3"))
+    theirs = card(P("FN", "B"), P("NOTE", "theirs"), P("TEL", "2"))
+    res = conflict_merge(base, ours, theirs)
+    assert res.conflicts == ("NOTE",)
+    assert res.item.fn == "B" and res.item.note == "ours"
+    assert sorted(t.value for t in res.item.tels) == ["2", "3"]
+    assert conflict_merge(base, ours, theirs, prefer="theirs").item.note == "theirs"
+    with pytest.raises(ValueError):
+        conflict_merge(base, ours, theirs, prefer="x")
+
+
+def test_contact_match_keys():
+    a = card(P("N", ("Müller", "Jürgen", "", "", "")), P("TEL", "+49 151 7654321"))
+    b = card(P("FN", "juergen mueller"), P("N", ("MULLER", "Jurgen", "", "", "")),
+             P("TEL", "0151/7654321"))
+    c = card(P("N", ("Müller", "Jürgen", "", "", "")), P("TEL", "+49 30 111"))
+    d = card(P("N", ("Müller", "Jürgen", "", "", "")), P("EMAIL", "J@x.org"),
+             P("TEL", "+49 30 111"))
+    e = card(P("N", ("Müller", "Jürgen", "", "", "")), P("EMAIL", "j@X.org"))
+    assert items_match(a, b)              # accents, case, phone prefixes
+    assert not items_match(a, c)          # same name, different number
+    assert items_match(d, e) and items_match(c, d)
+    assert not items_match(a, card(P("N", ("Other", "Jürgen", "", "", "")),
+                                   P("TEL", "+49 151 7654321")))
+    assert match_key(a) is not None
+    strict = MatchConfig(name_only_fallback=False)
+    assert match_keys(card(P("FN", "Only Name")), strict) == frozenset()
+    assert match_keys(card(P("FN", "Only Name"))) == {("contact", "name only", "name")}
+
+
+def test_event_match_keys():
+    ical = parse("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:u1\r\nSUMMARY:Lunch\r\n"
+                 "DTSTART:20260101T120000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n", "text/calendar")
+    vcal = parse("BEGIN:VCALENDAR\r\nVERSION:1.0\r\nBEGIN:VEVENT\r\nSUMMARY:lunch \r\n"
+                 "DTSTART:20260101T120000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+                 "text/x-vcalendar")
+    other_uid = Event((P("UID", "u2"), P("SUMMARY", "Lunch"), P("DTSTART", "20260101T120000Z")))
+    assert items_match(ical, vcal)            # no UID on one side: summary + start
+    assert not items_match(ical, other_uid)   # both have UIDs: UID decides
+    assert match_key(ical) == ("uid", "u1")
+    idx = MatchIndex()
+    idx.add("a", ical)
+    idx.add("b", other_uid)
+    assert idx.find(vcal) == ["a", "b"] or idx.find(vcal) == ["b", "a"]
+    assert idx.find(Event((P("UID", "u2"),))) == ["b"]
+
+
+@pytest.mark.parametrize("v1,v2", [
+    ("D2 #5", "FREQ=DAILY;COUNT=5;INTERVAL=2"),
+    ("W1 MO WE FR #0", "FREQ=WEEKLY;BYDAY=MO,WE,FR"),
+    ("MP1 1+ MO 1- FR #3", "FREQ=MONTHLY;COUNT=3;BYDAY=1MO,-1FR"),
+    ("MD1 1 15 1- #0", "FREQ=MONTHLY;BYMONTHDAY=1,15,-1"),
+    ("YM1 6 12 20271231T000000Z", "FREQ=YEARLY;UNTIL=20271231T000000Z;BYMONTH=6,12"),
+    ("YD3 100 #0", "FREQ=YEARLY;INTERVAL=3;BYYEARDAY=100"),
+])
+def test_rrule_mapping(v1, v2):
+    assert vcal_to_ical(v1) == v2
+    assert ical_to_vcal(v2) == v1
+
+
+def test_rrule_edge_cases():
+    assert vcal_to_ical("D1") == "FREQ=DAILY;COUNT=2"     # 1.0 default duration is #2
+    assert vcal_to_ical("MD1 LD #0") == "FREQ=MONTHLY;BYMONTHDAY=-1"
+    assert ical_to_vcal("FREQ=HOURLY") is None
+    assert ical_to_vcal("FREQ=MONTHLY;BYDAY=MO;BYSETPOS=1") is None
+    for bad in ("", "X1", "W1 XX", "MD1 40", "D0 #1", "D1 #x", "MP1 MO"):
+        with pytest.raises(RRuleError):
+            vcal_to_ical(bad)
+
+
+def test_unrepresentable_rrule_survives_vcal():
+    e = Event((P("DTSTART", "20260101T100000Z"),
+               P("RRULE", "FREQ=MONTHLY;BYDAY=MO;BYSETPOS=1")))
+    from simsync.pim import serialize
+    text = serialize(e, "text/x-vcalendar")
+    assert "X-SIMSYNC-RRULE:FREQ=MONTHLY;BYDAY=MO;BYSETPOS=1" in text
+    assert parse(text, "text/x-vcalendar") == e

@@ -1,0 +1,148 @@
+"""Hypothesis property tests: codec round trips, cross-format conversion, merge rules."""
+
+from collections import Counter
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from simsync.pim import Contact, CtCaps, PropCap, conflict_merge, merge, parse, serialize
+from simsync.pim.merge import normalize_value
+
+from .strategies import contact_property, contacts, events
+
+VC, VC21, VCAL, ICAL = "text/vcard", "text/x-vcard", "text/x-vcalendar", "text/calendar"
+FAST = settings(max_examples=100, deadline=None)
+
+
+def rt(item, ct):
+    return parse(serialize(item, ct), ct)
+
+
+@FAST
+@given(contacts)
+def test_vcard30_roundtrip(c):
+    assert rt(c, VC) == c
+
+
+@FAST
+@given(contacts)
+def test_vcard21_roundtrip(c):
+    assert rt(c, VC21) == c
+
+
+@FAST
+@given(contacts)
+def test_vcard_21_30_21_and_30_21_30(c):
+    assert rt(rt(rt(c, VC21), VC), VC21) == c
+    assert rt(rt(rt(c, VC), VC21), VC) == c
+
+
+@FAST
+@given(events())
+def test_ical_roundtrip(e):
+    assert rt(e, ICAL) == e
+
+
+@FAST
+@given(events())
+def test_vcal_roundtrip(e):
+    assert rt(e, VCAL) == e
+
+
+@FAST
+@given(events())
+def test_vcal_ical_vcal(e):
+    assert rt(rt(rt(e, VCAL), ICAL), VCAL) == e
+    assert rt(rt(rt(e, ICAL), VCAL), ICAL) == e
+
+
+# ---------------------------------------------------------------------------------------------
+# merge
+
+NAMES = ["FN", "N", "NOTE", "TITLE", "TEL", "EMAIL", "ADR", "ORG", "CATEGORIES", "URL", "BDAY",
+         "PHOTO", "NICKNAME"]
+
+
+@st.composite
+def device_caps(draw) -> CtCaps:
+    names = draw(st.lists(st.sampled_from(NAMES), max_size=len(NAMES), unique=True))
+    caps = []
+    for n in names:
+        caps.append(PropCap(n, max_occur=draw(st.sampled_from([None, 1, 2])),
+                            params=draw(st.sampled_from([None, frozenset()]))))
+    return CtCaps(tuple(caps))
+
+
+def project(stored: Contact, caps: CtCaps) -> Contact:
+    """What the device holds after receiving ``stored``."""
+    out = []
+    for name in dict.fromkeys(p.name for p in stored.properties):
+        cap = caps.get(name)
+        if cap is None:
+            continue
+        props = sorted(stored.get_all(name), key=lambda p: 0 if "PREF" in p.types else 1)
+        if cap.max_occur:
+            props = props[:cap.max_occur]
+        for p in props:
+            out.append(p.with_params(()) if cap.params == frozenset() else p)
+    return Contact(tuple(out))
+
+
+def as_multiset(c: Contact):
+    return Counter((p.name, p.params, p.value, p.group) for p in c.properties)
+
+
+@settings(max_examples=120, deadline=None)
+@given(contacts, device_caps())
+def test_merge_unchanged_device_loses_nothing(stored, caps):
+    """A device that sends back what it holds (with its limits) changes nothing."""
+    merged = merge(stored, project(stored, caps), caps)
+    assert as_multiset(merged) == as_multiset(stored)
+
+
+@settings(max_examples=120, deadline=None)
+@given(contacts, device_caps(), st.data())
+def test_merge_rules(stored, caps, data):
+    held = project(stored, caps)
+    # the device edits only what it supports: drop some of its values, add new ones
+    keep = [p for p in held.properties if data.draw(st.booleans())]
+    new = [p for p in data.draw(st.lists(contact_property(), max_size=4))
+           if caps.supports(p.name)]
+    incoming = Contact(tuple(keep + new))
+    merged = merge(stored, incoming, caps)
+    for name in {p.name for p in stored.properties} | {p.name for p in merged.properties}:
+        cap = caps.get(name)
+        got = Counter(normalize_value(p) for p in merged.get_all(name))
+        inc = Counter(normalize_value(p) for p in incoming.get_all(name))
+        if cap is None:
+            # unsupported: exactly the stored properties survive
+            assert merged.get_all(name) == stored.get_all(name)
+            continue
+        # everything the device sent is in the result
+        assert not inc - got
+        ordered = sorted(stored.get_all(name), key=lambda p: 0 if "PREF" in p.types else 1)
+        k = cap.max_occur
+        hidden = ordered[k:] if k else []
+        visible = ordered[:k] if k else ordered
+        for h in hidden:      # values the device could not hold are never lost
+            assert normalize_value(h) in got
+        hidden_keys = {normalize_value(h) for h in hidden}
+        for v in visible:     # a visible value the device omitted is deleted
+            key = normalize_value(v)
+            if key not in inc and key not in hidden_keys:
+                assert key not in got
+
+
+@settings(max_examples=100, deadline=None)
+@given(contacts, contacts, contacts)
+def test_conflict_merge_properties(base, ours, theirs):
+    res = conflict_merge(base, ours, theirs)
+    # identical sides never conflict and give that side
+    same = conflict_merge(base, ours, ours)
+    assert same.conflicts == () and as_multiset(same.item) == as_multiset(ours)
+    # an unchanged side yields the other side
+    one = conflict_merge(base, base, theirs)
+    assert one.conflicts == () and as_multiset(one.item) == as_multiset(theirs)
+    # conflicting fields take "ours" by default
+    for name in res.conflicts:
+        assert res.item.get_all(name) == ours.get_all(name)
