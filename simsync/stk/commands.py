@@ -312,9 +312,9 @@ def split_proactive(data: bytes) -> tuple[CommandDetails, DeviceIdentities, tupl
     if len(tlv.value) > MAX_VALUE_LENGTH:
         raise StkError("proactive command longer than 255 bytes")
     objs = decode_objects(tlv.value)
-    if len(objs) < 2 or not isinstance(objs[0], CommandDetails):
+    if not objs or not isinstance(objs[0], CommandDetails):
         raise StkError("proactive command does not start with COMMAND DETAILS")
-    if not isinstance(objs[1], DeviceIdentities):
+    if len(objs) < 2 or not isinstance(objs[1], DeviceIdentities):
         raise StkError("proactive command: DEVICE IDENTITIES missing after COMMAND DETAILS")
     if objs[1].source != DeviceId.UICC:
         raise StkError(f"proactive command from device {objs[1].source:02X}, not the UICC")
