@@ -82,10 +82,11 @@ def test_sigkill_atomicity(tmp_path, kit):
             os.close(rfd)
             _child(path, k, wfd, kit)
         os.close(wfd)
-        time.sleep(rng.uniform(0.0, 0.04))
+        reports = os.read(rfd, 4)  # the child is writing: its first op is done
+        assert len(reports) == 4, "the writer died before its first op"
+        time.sleep(rng.uniform(0.0, 0.03))
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
-        reports = b""
         while chunk := os.read(rfd, 4096):
             reports += chunk
         os.close(rfd)
@@ -115,6 +116,6 @@ def test_sigkill_atomicity(tmp_path, kit):
             k = d + 1
             seen_in_flight += 1
     print(f"ops committed: {k}, kills between commit and report: {seen_in_flight}")
-    assert k > KILLS  # the writers made progress
+    assert k >= KILLS  # every writer completed at least one op
     leftovers = [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
     assert len(leftovers) <= KILLS
