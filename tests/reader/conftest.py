@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -16,31 +14,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:  # --import-mode=importlib: make the helper modules importable
     sys.path.insert(0, str(HERE))
 
-
-@dataclass
-class CardUnderTest:
-    """What the tests know about the card file being served."""
-
-    path: Path
-    iccid: bytes         # EF_ICCID content
-    imsi: bytes          # EF_IMSI content
-    pin1: bytes          # PIN1 as VERIFY sends it: ASCII digits, FF padded to 8 bytes
-    adn: bytes           # a valid 30-byte EF_ADN record to write
-    serve_cmd: list[str]
-
-
-def make_card(path: Path, port: int) -> CardUnderTest:
-    """A fresh SimCard file (random profile) and the `simsync card serve` command for it."""
-    from simsync.card import AdnRecord, CardProfile, Iccid, Imsi, SimCard
-
-    profile = CardProfile.random()
-    SimCard.create(path, profile).close()
-    pin1 = profile.pin1.encode() + b"\xff" * (8 - len(profile.pin1))
-    adn = AdnRecord("Alice", "+4915112345678").encode(profile.adn_alpha_len + 14)
-    cmd = [sys.executable, "-m", "simsync", "card", "serve", str(path),
-           "--vpcd", f"127.0.0.1:{port}", "--max-seconds", "300"]
-    return CardUnderTest(path, Iccid(profile.iccid).encode(), Imsi(profile.imsi).encode(), pin1,
-                         adn, cmd)
+from reader_helpers import CardUnderTest, make_card
 
 
 @pytest.fixture
@@ -53,8 +27,3 @@ def served_card(pcscd, tmp_path: Path) -> Iterator[tuple[CardUnderTest, ServedCa
         yield card, served
     finally:
         served.stop()
-
-
-def run(cmd: list[str], stdin: str | None = None, timeout: float = 30) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, input=stdin, capture_output=True, text=True, timeout=timeout,
-                          check=False)

@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import run
+from reader_helpers import run
 
 from simsync.apdu import CommandApdu
 from simsync.reader import CardConnection, CardStatusError, ReaderError, list_readers, open_reader
