@@ -208,3 +208,27 @@ def test_builder_rejects_bad_input() -> None:
         build_cap(SYNC_PKG, (1, 0), "a b")
     with pytest.raises(CapError):
         build_cap(SYNC_PKG, (1, 0), "a.b", [b"\x01"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_mutated_components_fail_only_with_cap_errors(data) -> None:
+    comps = {c: bytearray(v) for c, v in CapFile.parse(empty_cap()).components.items()}
+    comp = data.draw(st.sampled_from(sorted(comps)))
+    raw = comps[comp]
+    for _ in range(data.draw(st.integers(1, 3))):
+        i = data.draw(st.integers(0, len(raw) - 1))
+        raw[i] = data.draw(st.integers(0, 255))
+    if data.draw(st.booleans()):
+        del raw[data.draw(st.integers(0, len(raw) - 1)):]
+    try:
+        CapFile.from_components({c: bytes(v) for c, v in comps.items()})
+    except CapError:
+        pass
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=300))
+def test_random_bytes_never_crash_cap_parser(raw: bytes) -> None:
+    with pytest.raises(CapError):
+        CapFile.parse(raw)

@@ -205,3 +205,34 @@ def test_aid_length_checked() -> None:
         InstallForLoad(b"\x01\x02")
     with pytest.raises(GpCodecError):
         InstallForPersonalization(bytes(17))
+
+
+# -- robustness: arbitrary bytes give a value or a GpCodecError, nothing else ---------------------
+
+_FUZZ_TARGETS = sorted({cls for _, cls, _, _ in VECTORS}, key=lambda c: c.__name__)
+
+
+@pytest.mark.parametrize("cls", _FUZZ_TARGETS, ids=lambda c: c.__name__)
+@settings(max_examples=60, deadline=None)
+@given(data=st.binary(max_size=80))
+def test_parsers_fail_only_with_codec_errors(cls: type, data: bytes) -> None:
+    try:
+        cls.parse(data)
+    except GpCodecError:
+        pass
+
+
+@pytest.mark.parametrize("cls", _FUZZ_TARGETS, ids=lambda c: c.__name__)
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_parsers_survive_mutated_vectors(cls: type, data) -> None:
+    hx, _ = data.draw(st.sampled_from(list(cls._test_vectors)))
+    raw = bytearray(bytes.fromhex(hx))
+    if raw:
+        i = data.draw(st.integers(0, len(raw) - 1))
+        raw[i] = data.draw(st.integers(0, 255))
+    cut = data.draw(st.integers(0, len(raw)))
+    try:
+        cls.parse(bytes(raw[:cut]))
+    except GpCodecError:
+        pass
