@@ -64,13 +64,43 @@ def measure_in_process(seconds: float) -> tuple[str, float]:
 MEASUREMENTS: list[Callable[[float], tuple[str, float]]] = [measure_in_process]
 
 
+# -- PC/SC part (reader/vpcd engineer): pyscard -> pcscd -> vpcd -> `simsync card serve` ---------
+def run_pcsc(count: int, runs: int) -> None:
+    """The simulated card behind pcscd + vpcd next to a do-nothing card answering 9000 at once
+    (both served over the same stack, measured in alternation), and vicc + TCP_QUICKACK if
+    installed. Starts pcscd itself when none runs (simsync.reader.pcscd)."""
+    from simsync.reader.bench import DEFAULT_APDU, run_bench
+
+    def log(line: str) -> None:
+        print(f"  [pcsc] {line}", file=sys.stderr, flush=True)
+
+    for name, apdus, vicc in (("SELECT MF", [DEFAULT_APDU], True),
+                              ("SELECT+READ mix", [a.hex() for a in MIX], False)):
+        res = run_bench(count, runs, apdus=apdus, vicc=vicc, log=log)
+        sim, inst = res["simulated"], res["instant"]
+        print(f"PC/SC {name}, simulated card: {sim['apdus_per_s_median']:,.0f} APDUs/s "
+              f"(median {sim['median_ms']:.3f} ms, {sim['not_9000']} non-9000 answers)")
+        print(f"PC/SC {name}, instant 9000 card: {inst['apdus_per_s_median']:,.0f} APDUs/s "
+              f"(median {inst['median_ms']:.3f} ms); simulated/instant = {res['ratio_median']:.2f} "
+              f"(target >= 0.90)")
+        if res.get("vicc_quickack"):
+            v = res["vicc_quickack"]
+            print(f"PC/SC {name}, vicc + TCP_QUICKACK: {v['apdus_per_s_median']:,.0f} APDUs/s "
+                  f"(median {v['median_ms']:.3f} ms)")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seconds", type=float, default=3.0, help="time per measurement (default 3)")
+    ap.add_argument("--no-pcsc", action="store_true", help="skip the PC/SC (pcscd + vpcd) part")
+    ap.add_argument("--pcsc-count", type=int, default=2000, help="APDUs per PC/SC run (default 2000)")
+    ap.add_argument("--pcsc-runs", type=int, default=3, help="PC/SC runs per card (default 3)")
     args = ap.parse_args(argv)
     for measure in MEASUREMENTS:
         label, rate = measure(args.seconds)
         print(f"{label}: {rate:,.0f} APDUs/s")
+    if not args.no_pcsc:
+        run_pcsc(args.pcsc_count, args.pcsc_runs)
     return 0
 
 
