@@ -3,7 +3,11 @@
 The contract checked: for any input, ``decode_xml`` / ``decode_wbxml`` either return a
 :class:`~simsync.syncml.model.SyncML` or raise :class:`SyncMLDecodeError` -- never another
 exception. Inputs are mutations of real messages (bit flips, byte edits, truncation,
-chunk duplication, splices of two messages, and for XML a few structure-aware edits).
+chunk duplication, splices of two messages, token/markup insertions) and, for a third of the
+inputs, structure-aware edits of the element tree (delete / duplicate / rename / move an
+element, replace a text) re-serialised as well-formed XML or WBXML, which get past the syntax
+layer and exercise the model mapping. Inputs that decode must also round-trip: re-encoding
+the decoded model and decoding again gives the same model.
 """
 
 from __future__ import annotations
@@ -14,9 +18,18 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .errors import SyncMLDecodeError
-from .wbxml import decode_wbxml
-from .xml import decode_xml
+from .errors import SyncMLDecodeError, SyncMLEncodeError
+from .tree import Node
+from .wbxml import (
+    _DEVINF_TAGS,
+    _METINF_TAGS,
+    _SYNCML_TAGS,
+    decode_wbxml,
+    decode_wbxml_tree,
+    encode_wbxml,
+    encode_wbxml_tree,
+)
+from .xml import decode_xml, decode_xml_tree, encode_xml, encode_xml_tree
 
 __all__ = ["FuzzStats", "mutate", "run_fuzz"]
 
@@ -70,6 +83,67 @@ def mutate(data: bytes, rng: random.Random, other: bytes | None = None,
     return bytes(buf)
 
 
+_VOCAB = [n for n in _SYNCML_TAGS + _METINF_TAGS + _DEVINF_TAGS if n]
+_TEXTS = ["", "0", "1", "-1", "007", "4294967296", "99999999999", " 12 ", "x", "\u00e9\u20ac",
+          "a" * 300, "200", "SyncHdr", "1.2", "<", "]]>", "\r\n"]
+
+
+def _paths(node: Node, prefix: tuple[int, ...] = ()) -> list[tuple[int, ...]]:
+    out = [prefix]
+    for i, c in enumerate(node.children):
+        out += _paths(c, prefix + (i,))
+    return out
+
+
+def _get(node: Node, path: tuple[int, ...]) -> Node:
+    for i in path:
+        node = node.children[i]
+    return node
+
+
+def _replace(node: Node, path: tuple[int, ...], new: list[Node]) -> Node:
+    """Replace the node at ``path`` (not the root) by the nodes ``new`` (0, 1 or more)."""
+    i = path[0]
+    if len(path) == 1:
+        kids = node.children[:i] + tuple(new) + node.children[i + 1:]
+    else:
+        kids = (node.children[:i] + (_replace(node.children[i], path[1:], new),)
+                + node.children[i + 1:])
+    return Node(node.ns, node.name, kids, node.text if not kids else None, node.payload)
+
+
+def mutate_tree(root: Node, rng: random.Random) -> Node:
+    """One structure-aware edit of an element tree."""
+    paths = [p for p in _paths(root) if p]
+    if not paths:
+        return root
+    path = rng.choice(paths)
+    target = _get(root, path)
+    op = rng.randrange(6)
+    if op == 0:  # delete
+        return _replace(root, path, [])
+    if op == 1:  # duplicate
+        return _replace(root, path, [target, target])
+    if op == 2:  # rename (same namespace vocabulary is enough to stay encodable)
+        name = rng.choice(_VOCAB)
+        return _replace(root, path, [Node(target.ns, name, target.children, target.text)])
+    if op == 3:  # new text (drops children)
+        return _replace(root, path, [Node(target.ns, target.name, (), rng.choice(_TEXTS))])
+    if op == 4:  # move it under another element
+        other = rng.choice(paths)
+        if other[:len(path)] == path:
+            return root
+        tmp = _replace(root, path, [])
+        paths2 = [p for p in _paths(tmp) if p]
+        if not paths2:
+            return root
+        dest = rng.choice(paths2)
+        host = _get(tmp, dest)
+        return _replace(tmp, dest, [Node(host.ns, host.name, host.children + (target,), None)])
+    # op 5: empty the element
+    return _replace(root, path, [Node(target.ns, target.name)])
+
+
 @dataclass
 class FuzzStats:
     runs: int = 0
@@ -96,13 +170,36 @@ def run_fuzz(samples: list[tuple[str, bytes]], count: int, seed: int = 0,
     for kind, data in samples:
         by_kind.setdefault(kind, []).append(data)
     decoders = {"xml": decode_xml, "wbxml": decode_wbxml}
+    encoders = {"xml": encode_xml, "wbxml": encode_wbxml}
+    tree_decoders = {"xml": decode_xml_tree, "wbxml": decode_wbxml_tree}
+    trees: dict[int, Node | None] = {}
     for i in range(count):
-        kind, data = samples[rng.randrange(len(samples))]
+        idx = rng.randrange(len(samples))
+        kind, data = samples[idx]
         other = rng.choice(by_kind[kind])
-        fuzzed = mutate(data, rng, other, kind)
+        fuzzed = None
+        if rng.randrange(3) == 0:
+            if idx not in trees:
+                try:
+                    trees[idx] = tree_decoders[kind](data)
+                except SyncMLDecodeError:
+                    trees[idx] = None
+            tree = trees[idx]
+            if tree is not None:
+                for _ in range(rng.randint(1, 3)):
+                    tree = mutate_tree(tree, rng)
+                try:
+                    fuzzed = (encode_xml_tree(tree) if kind == "xml"
+                              else encode_wbxml_tree(tree))
+                except SyncMLEncodeError:
+                    fuzzed = None
+        if fuzzed is None:
+            fuzzed = mutate(data, rng, other, kind)
         stats.runs += 1
         try:
-            decoders[kind](fuzzed)
+            msg = decoders[kind](fuzzed)
+            if decoders[kind](encoders[kind](msg)) != msg:
+                raise AssertionError("decoded input does not round-trip")
         except SyncMLDecodeError as e:
             stats.rejected += 1
             key = f"{kind}: {re.sub(r'0x[0-9a-f]+|[0-9]+', 'N', str(e).split(':')[0])[:60]}"

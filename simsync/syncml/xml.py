@@ -30,6 +30,7 @@ __all__ = [
 
 DEFAULT_MAX_SIZE = 4 * 1024 * 1024
 DEFAULT_MAX_DEPTH = 32
+_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>'
 
 _DANGEROUS = re.compile(rb"<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)", re.IGNORECASE)
 
@@ -140,7 +141,7 @@ def decode_xml_devinf(body: bytes, *, max_size: int = DEFAULT_MAX_SIZE,
 
 def _uri(ns: NS, ver_dtd: str) -> str:
     if ns is NS.SYNCML:
-        return "SYNCML:SYNCML" + ver_dtd
+        return "SYNCML:SYNCML" + (ver_dtd if ver_dtd in ("1.0", "1.1", "1.2") else "1.2")
     return ns.value
 
 
@@ -174,7 +175,7 @@ def encode_xml_tree(node: Node, ver_dtd: str = "1.2") -> bytes:
         root = _build(node, None, None, ver_dtd)
     except ValueError as e:
         raise SyncMLEncodeError(f"not representable in XML: {e}") from None
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    return _DECLARATION + etree.tostring(root, encoding="UTF-8", xml_declaration=False)
 
 
 def encode_xml(msg: m.SyncML) -> bytes:

@@ -161,7 +161,7 @@ def messages(binary: bool = False):
     return st.builds(SyncML, hdr, body)
 
 
-SETTINGS = settings(max_examples=60, deadline=None,
+SETTINGS = settings(max_examples=40, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
@@ -178,7 +178,7 @@ def test_wbxml_roundtrip(msg):
     assert decode_wbxml(encode_wbxml(msg, literal_public_id=True)) == msg
 
 
-@SETTINGS
+@settings(SETTINGS, max_examples=25)
 @given(messages())
 def test_cross_codec(msg):
     """XML -> model -> WBXML -> model is lossless, and the content-type entry agrees."""
