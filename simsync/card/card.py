@@ -107,6 +107,7 @@ from .security import (
     pin_block,
     valid_pin_block,
 )
+from .store import atomic_write, remove_stale_temp_files
 from .toolkit import Toolkit
 
 FORMAT_NAME = "simsync-card"
@@ -259,7 +260,10 @@ class SimCard:
                  "security": {REF_NAMES[r]: s.to_json() for r, s in sec.items()}, "applets": []}
         card = cls(path, state)
         if card.path is not None:
-            card._write(card._committed)
+            try:
+                card._write(card._committed)
+            except OSError as exc:
+                raise CardFileError(f"{card.path}: cannot write: {exc.strerror or exc}") from None
         return card
 
     @classmethod
@@ -273,6 +277,7 @@ class SimCard:
         except OSError as exc:
             raise CardFileError(f"{name}: cannot read: {exc.strerror or exc}") from None
         state = parse_card_bytes(raw, name)
+        remove_stale_temp_files(name)
         try:
             return cls(name, state, _raw=raw)
         except (FsFormatError, ValueError, KeyError, TypeError) as exc:
@@ -334,8 +339,6 @@ class SimCard:
         return (json.dumps(self._state(), indent=1) + "\n").encode()
 
     def _write(self, raw: bytes) -> None:
-        from .store import atomic_write
-
         assert self.path is not None
         atomic_write(self.path, raw)
 

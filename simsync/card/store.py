@@ -6,11 +6,48 @@ After a crash at any point the path holds either the old bytes or the new bytes,
 from __future__ import annotations
 
 import os
+import re
+
+
+def _temp_name(path: str, pid: int) -> str:
+    directory = os.path.dirname(os.path.abspath(path))
+    return os.path.join(directory, f".{os.path.basename(path)}.{pid}.tmp")
+
+
+def remove_stale_temp_files(path: str) -> int:
+    """Delete temp files that writers of ``path`` left when they were killed (their pid is gone)."""
+    directory = os.path.dirname(os.path.abspath(path))
+    pattern = re.compile(r"^\." + re.escape(os.path.basename(path)) + r"\.(\d+)\.tmp$")
+    removed = 0
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return 0
+    for name in names:
+        m = pattern.match(name)
+        if not m:
+            continue
+        pid = int(m.group(1))
+        if pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+            continue  # still running
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue  # someone else's live process
+        try:
+            os.unlink(os.path.join(directory, name))
+            removed += 1
+        except OSError:
+            pass
+    return removed
 
 
 def atomic_write(path: str, data: bytes) -> None:
     directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    tmp = _temp_name(path, os.getpid())
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         view = memoryview(data)

@@ -117,5 +117,5 @@ def test_sigkill_atomicity(tmp_path, kit):
             seen_in_flight += 1
     print(f"ops committed: {k}, kills between commit and report: {seen_in_flight}")
     assert k >= KILLS  # every writer completed at least one op
-    leftovers = [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
-    assert len(leftovers) <= KILLS
+    # temp files of killed writers are swept when the card is loaded again
+    assert [p for p in os.listdir(tmp_path) if p.endswith(".tmp")] == []
