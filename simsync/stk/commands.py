@@ -252,7 +252,7 @@ class GenericCommand:
 
     type_of_command: TypeOfCommand | int
     qualifier: int = 0
-    objects_: tuple[DataObject, ...] = ()
+    data_objects: tuple[DataObject, ...] = ()
     number: int = field(default=1, kw_only=True)
     destination: DeviceId | int = field(default=DeviceId.TERMINAL, kw_only=True)
 
@@ -260,7 +260,7 @@ class GenericCommand:
         CommandDetails(self.number, self.type_of_command, self.qualifier)  # validates
         object.__setattr__(self, "type_of_command", enum_or_int(TypeOfCommand, self.type_of_command))
         object.__setattr__(self, "destination", enum_or_int(DeviceId, self.destination))
-        object.__setattr__(self, "objects_", tuple(self.objects_))
+        object.__setattr__(self, "data_objects", tuple(self.data_objects))
         if len(encode_objects(self.objects())) > MAX_VALUE_LENGTH:
             raise StkError(f"command value longer than {MAX_VALUE_LENGTH} bytes")
 
@@ -273,7 +273,7 @@ class GenericCommand:
         return DeviceIdentities(DeviceId.UICC, self.destination)
 
     def objects(self) -> tuple[DataObject, ...]:
-        return (self.details, self.device_identities, *self.objects_)
+        return (self.details, self.device_identities, *self.data_objects)
 
     def encode(self) -> bytes:
         return Tlv(PROACTIVE_COMMAND_TAG, encode_objects(self.objects())).encode()

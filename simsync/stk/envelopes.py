@@ -207,18 +207,18 @@ class GenericEnvelope:
     """An envelope whose tag has no class here: its data objects verbatim."""
 
     tag: int
-    objects_: tuple[DataObject, ...] = ()
+    data_objects: tuple[DataObject, ...] = ()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "objects_", tuple(self.objects_))
+        object.__setattr__(self, "data_objects", tuple(self.data_objects))
         if self.tag in ENVELOPES or not 0xC0 <= self.tag <= 0xFE or (self.tag & 0x1F) == 0x1F:
             raise StkError(f"tag {self.tag:02X} is not a generic envelope tag")
 
     def objects(self) -> tuple[DataObject, ...]:
-        return self.objects_
+        return self.data_objects
 
     def encode(self) -> bytes:
-        return _wrap(self.tag, self.objects_)
+        return _wrap(self.tag, self.data_objects)
 
 
 AnyEnvelope = SmsPpDownload | MenuSelection | EventDownload | TimerExpiration | GenericEnvelope

@@ -147,7 +147,7 @@ def test_unknown_command_types_decode_generically():
     cmd = c.decode_proactive(VECTORS["setup_call_111"])
     assert isinstance(cmd, c.GenericCommand)
     assert cmd.type_of_command is TypeOfCommand.SET_UP_CALL and cmd.destination is DeviceId.NETWORK
-    assert isinstance(cmd.objects_[0], o.AlphaIdentifier)
+    assert isinstance(cmd.data_objects[0], o.AlphaIdentifier)
     raw = bytes.fromhex("D009810301F10082028182")  # type F1: no class, not even an enum member
     g = c.decode_proactive(raw)
     assert isinstance(g, c.GenericCommand) and g.type_of_command == 0xF1 and g.encode() == raw
