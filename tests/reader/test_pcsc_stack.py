@@ -155,3 +155,30 @@ def test_cli_serve_errors_are_one_line(tmp_path):
                          capture_output=True, text=True, timeout=30, check=False)
     assert res.returncode == 2 and "bad vpcd address 'h:x'" in res.stderr
 
+
+
+def test_reset_drops_pin_verification(served_card, pcscd):
+    card, _ = served_card
+    with open_reader(f"pcsc:{pcscd.reader(0)}") as conn:
+        atr = conn.atr
+        assert verify_pin1(conn, card.pin1) == 0x9000
+        assert conn.transmit(CommandApdu(0x00, 0x20, 0x00, 0x01)).sw == 0x9000
+        assert conn.reset() == atr
+        assert conn.transmit(CommandApdu(0x00, 0x20, 0x00, 0x01)).sw == 0x63C3
+
+
+def test_cli_serve_max_seconds_without_vpcd(tmp_path):
+    import socket as _socket
+
+    from reader_helpers import make_card
+
+    s = _socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()  # nothing listens: serve keeps waiting for vpcd until --max-seconds
+    card = make_card(tmp_path / "c.card", port)
+    res = subprocess.run([*card.serve_cmd[:-1], "1"], capture_output=True, text=True, timeout=30,
+                         check=False)
+    assert res.returncode == 0, res.stderr
+    assert f"waiting for vpcd at 127.0.0.1:{port}" in res.stderr
+    assert "max-seconds, 0 APDUs, state saved" in res.stderr
