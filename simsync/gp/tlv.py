@@ -233,7 +233,8 @@ TAG_IMPLICIT_SELECTION = 0xCF
 
 
 def _u16_or_u32(n: int) -> bytes:
-    return n.to_bytes(2 if n <= 0xFFFF else 4, "big")
+    """Memory sizes: 2 bytes up to 32767, 4 bytes above (GP 2.3.1 11.5.2.3.7)."""
+    return n.to_bytes(2 if n <= 0x7FFF else 4, "big")
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,9 +273,10 @@ class LoadParameters:
 
 @dataclass(frozen=True, slots=True)
 class InstallParameters:
-    """INSTALL [for install] parameters: 'C9' application parameters (always present) and an
-    optional 'EF' template with C8 (non-volatile), C7 (volatile) quotas, CA (TS 102 226 UICC
-    parameters), CF implicit selection and any other system TLVs kept verbatim."""
+    """INSTALL [for install] parameters (Table 11-49): 'C9' application parameters (always present),
+    an optional 'EF' template with C8 (non-volatile), C7 (volatile) quotas, CA (TS 102 226 UICC
+    parameters), CF implicit selection and any other system TLVs kept verbatim, then the optional
+    'EA' (TS 102 226 template) and 'B6' (token CRT) values."""
 
     application: bytes = b""
     non_volatile_data: int | None = None
@@ -282,6 +284,8 @@ class InstallParameters:
     uicc_parameters: bytes | None = None
     implicit_selection: tuple[int, ...] = ()
     other_system: tuple[Tlv, ...] = ()
+    ts102226_template: bytes | None = None
+    token_crt: bytes | None = None
 
     def _system(self) -> list[Tlv]:
         inner: list[Tlv] = []
@@ -300,20 +304,25 @@ class InstallParameters:
         sys_ = self._system()
         if sys_:
             out += Tlv.build(TAG_SYSTEM_SPECIFIC, *sys_).encode()
+        if self.ts102226_template is not None:
+            out += Tlv(0xEA, self.ts102226_template).encode()
+        if self.token_crt is not None:
+            out += Tlv(0xB6, self.token_crt).encode()
         return out
 
     @classmethod
     def parse(cls, data: bytes) -> InstallParameters:
         objs = _decode(data)
-        if not objs or objs[0].tag != TAG_APP_SPECIFIC or len(objs) > 2:
+        if not objs or objs[0].tag != TAG_APP_SPECIFIC:
             raise GpCodecError("install parameters must start with 'C9'")
         nv = vol = uicc = None
         implicit: list[int] = []
         other: list[Tlv] = []
-        if len(objs) == 2:
-            if objs[1].tag != TAG_SYSTEM_SPECIFIC:
-                raise GpCodecError(f"unexpected install parameter template {objs[1].tag:X}")
-            for t in _decode(objs[1].value):
+        rest = {t.tag: t.value for t in objs[1:]}
+        if len(rest) != len(objs) - 1 or set(rest) - {TAG_SYSTEM_SPECIFIC, 0xEA, 0xB6}:
+            raise GpCodecError("unexpected or repeated install parameter templates")
+        if TAG_SYSTEM_SPECIFIC in rest:
+            for t in _decode(rest[TAG_SYSTEM_SPECIFIC]):
                 if t.tag == TAG_NV_DATA and len(t.value) in (2, 4) and nv is None:
                     nv = int.from_bytes(t.value, "big")
                 elif t.tag == TAG_VOLATILE and len(t.value) in (2, 4) and vol is None:
@@ -324,7 +333,7 @@ class InstallParameters:
                     implicit.append(t.value[0])
                 else:
                     other.append(t)
-        out = cls(objs[0].value, nv, vol, uicc, tuple(implicit), tuple(other))
+        out = cls(objs[0].value, nv, vol, uicc, tuple(implicit), tuple(other), rest.get(0xEA), rest.get(0xB6))
         if out.to_bytes() != bytes(data):
             raise GpCodecError("non-canonical install parameters")
         return out
@@ -421,6 +430,45 @@ class InstallForInstall:
         params, token = r.lv_ber(), r.lv_ber()
         r.end()
         return cls(elf, mod, app, Privileges.parse(priv), params, token, make_selectable, len(priv))
+
+
+@dataclass(frozen=True, slots=True)
+class InstallForMakeSelectable:
+    """INSTALL [for make selectable] data: '00 00' len AID, privileges, parameters, token (Table 11-44)."""
+
+    application_aid: bytes
+    privileges: Privileges = Privileges.NONE
+    parameters: bytes = b""
+    token: bytes = b""
+    privileges_length: int = 3
+
+    P1 = InstallP1.FOR_MAKE_SELECTABLE
+
+    def __post_init__(self) -> None:
+        check_aid(self.application_aid, what="application AID")
+        if self.privileges_length not in (1, 3):
+            raise GpCodecError("privileges are coded on 1 or 3 bytes")
+
+    def data_without_token(self) -> bytes:
+        return (b"\x00\x00" + _lv(self.application_aid)
+                + _lv(Privileges(self.privileges).to_bytes(self.privileges_length)) + _lv_ber(self.parameters))
+
+    def to_bytes(self) -> bytes:
+        return self.data_without_token() + _lv_ber(self.token)
+
+    @classmethod
+    def parse(cls, data: bytes) -> InstallForMakeSelectable:
+        r = _Reader(data, "INSTALL [for make selectable]")
+        if r.lv() or r.lv():
+            raise GpCodecError("INSTALL [for make selectable] has empty load file and module AIDs")
+        aid, priv, params, token = r.lv(), r.lv(), r.lv_ber(), r.lv_ber()
+        r.end()
+        return cls(aid, Privileges.parse(priv), params, token, len(priv))
+
+
+InstallForMakeSelectable._test_vectors = (  # type: ignore[attr-defined]
+    ("000008a000000559010101030000000000", InstallForMakeSelectable(bytes.fromhex("A000000559010101"))),
+)
 
 
 @dataclass(frozen=True, slots=True)

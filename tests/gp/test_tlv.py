@@ -20,6 +20,7 @@ from simsync.gp.tlv import (
     GetStatusQuery,
     InstallForInstall,
     InstallForLoad,
+    InstallForMakeSelectable,
     InstallForPersonalization,
     InstallParameters,
     KeyInformation,
@@ -117,6 +118,7 @@ install_params = st.builds(
     st.lists(st.integers(0, 255), max_size=3).map(tuple),
     st.lists(st.builds(Tlv, st.sampled_from([0xCB, 0xD7, 0xD8, 0xEA]), st.binary(max_size=8)),
              max_size=2).map(tuple),
+    st.one_of(st.none(), st.binary(max_size=20)), st.one_of(st.none(), st.binary(max_size=20)),
 )
 
 
@@ -127,6 +129,22 @@ def test_install_for_install_round_trip(elf, mod, app, priv, params, token, sel)
     assert InstallForInstall.parse(obj.to_bytes(), sel) == obj
     assert InstallParameters.parse(obj.parameters) == params
     assert obj.p1 == (0x0C if sel else 0x04)
+
+
+@settings(max_examples=40, deadline=None)
+@given(aids, privs, st.sampled_from([1, 3]), install_params, st.binary(max_size=200))
+def test_install_for_make_selectable_round_trip(aid, priv, plen, params, token) -> None:
+    if plen == 1:
+        priv = Privileges(priv & 0xFF0000)
+    obj = InstallForMakeSelectable(aid, priv, params.to_bytes(), token, plen)
+    assert InstallForMakeSelectable.parse(obj.to_bytes()) == obj
+
+
+def test_memory_sizes_switch_to_four_bytes_above_32767() -> None:
+    assert LoadParameters(32767).to_bytes() == bytes.fromhex("EF04C6027FFF")
+    assert LoadParameters(32768).to_bytes() == bytes.fromhex("EF06C60400008000")
+    with pytest.raises(GpCodecError):
+        LoadParameters.parse(bytes.fromhex("EF04C6028000"))  # non-canonical
 
 
 @settings(max_examples=30, deadline=None)
@@ -189,6 +207,7 @@ def test_cplc_round_trip(raw, with_tag) -> None:
     (InstallForInstall, "050102030405"), (InstallForInstall, "0501020304050601020304050107010203040501020280000002c90000"),
     (InstallForPersonalization, "0102000501020304050000"), (InstallForPersonalization, "000005010203040500000001"),
     (InstallParameters, ""), (InstallParameters, "ef00"), (InstallParameters, "c900c900"),
+    (InstallParameters, "c900ea00ea00"), (InstallParameters, "c900b600ef00"), (InstallForMakeSelectable, "0100"),
     (LoadParameters, "c9020000"), (LoadParameters, "ef03c60100"),
     (RegistryEntry, "e3039f7001"), (RegistryEntry, "e303c50100"), (RegistryEntry, "6f00"),
     (RegistryEntry, "e3064f03010203"), (KeyInformation, "c0020101"), (KeyInformation, "c006010280"),
