@@ -171,6 +171,7 @@ class VpcdCardSession:
         self.card = card
         self.powered = False
         self.apdus = 0
+        self.errors: list[str] = []  # APDUs on which the card raised (answered 6F00)
 
     def handle(self, event: VpcdEvent) -> bytes | None:
         """Reply bytes (framed) for ``event``, or ``None`` when vpcd expects no reply."""
@@ -197,7 +198,11 @@ class VpcdCardSession:
                     self.card.power_on()
                     self.powered = True
                 self.apdus += 1
-                resp = bytes(self.card.transmit(data))
+                try:
+                    resp = bytes(self.card.transmit(data))
+                except Exception as exc:  # noqa: BLE001 - a card bug must not drop the card
+                    self.errors.append(f"{data.hex().upper()}: {exc!r}")
+                    resp = SW_NO_PRECISE_DIAGNOSIS
                 if len(resp) < 2:
                     resp = SW_NO_PRECISE_DIAGNOSIS
                 return encode_message(resp[-MAX_PAYLOAD:] if len(resp) > MAX_PAYLOAD else resp)
@@ -268,7 +273,7 @@ def serve_vpcd(session: VpcdCardSession, host: str = DEFAULT_HOST, port: int = D
 
     while not expired():
         try:
-            sock = socket.create_connection((host, port), timeout=2.0)
+            sock = socket.create_connection((host, port), timeout=1.0)
         except OSError as exc:
             if not waiting_logged:
                 print(f"simsync card serve: waiting for vpcd at {host}:{port} ({exc.strerror or exc})",

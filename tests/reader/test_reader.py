@@ -327,3 +327,46 @@ def test_sim_reader_with_simcard_persists_state(tmp_path: Path):
     assert ">> 00C0000000" not in lines and any(x.startswith(">> 00C00000") for x in lines)
     with open_reader(f"sim:{path}") as conn:  # the PIN counter survived: 2 tries left
         assert conn.transmit(CommandApdu(0x00, 0x20, 0x00, 0x01)).sw == 0x63C2
+
+
+class Chunker:
+    """A card that returns ``payload`` through 61xx chains in the given chunk sizes."""
+
+    name = "chunker"
+
+    def __init__(self, payload: bytes, sizes: list[int]) -> None:
+        self.rest = payload
+        self.sizes = sizes
+        self.les: list[int] = []
+        self.announced: list[int] = []
+
+    def connect(self) -> bytes:
+        return b"\x3b\x00"
+
+    def disconnect(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+    def _announce(self) -> bytes:
+        n = min(self.sizes.pop(0) if self.sizes else 256, len(self.rest))
+        self.announced.append(n)
+        return bytes((0x61, n % 256))
+
+    def transmit(self, apdu: bytes) -> bytes:
+        if apdu[1] != 0xC0:
+            return self._announce() if self.rest else b"\x90\x00"
+        self.les.append(apdu[4] or 256)
+        out, self.rest = self.rest[:self.les[-1]], self.rest[self.les[-1]:]
+        return out + (self._announce() if self.rest else b"\x90\x00")
+
+
+@given(st.binary(min_size=1, max_size=2000), st.lists(st.integers(1, 256), max_size=20))
+def test_61xx_chains_of_any_shape_are_reassembled(payload, sizes):
+    card = Chunker(payload, sizes)
+    conn = CardConnection(card)
+    conn.connect()
+    resp = conn.transmit(CommandApdu(0x80, 0xCA, 0x00, 0xFE, le=256))
+    assert resp == ResponseApdu(payload, 0x9000)
+    assert card.les == card.announced  # every GET RESPONSE asked for what the card announced

@@ -144,3 +144,13 @@ def test_session_with_simcard_power_off_drops_pin_verification(tmp_path: Path):
     s.handle(PowerOff())
     s.handle(PowerOn())
     assert s.handle(Apdu(b"\x00\x20\x00\x01")) == encode_message(b"\x63\xc3")  # not any more
+
+
+def test_session_survives_a_card_that_raises():
+    class Broken(FakeCard):
+        def transmit(self, apdu: bytes) -> bytes:
+            raise RuntimeError("bug")
+
+    s = VpcdCardSession(Broken())
+    assert s.handle(Apdu(b"\x00\xa4\x00\x00")) == b"\x00\x02\x6f\x00"
+    assert s.errors and "bug" in s.errors[0]
