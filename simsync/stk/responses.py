@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from simsync.apdu.errors import CodecError
 
-from .commands import AnyCommand, LocalInfoType, SelectItem, TimerAction, TimerManagement
+from .commands import AnyCommand, GetInput, LocalInfoType, SelectItem, TimerAction, TimerManagement
 from .errors import ResponseMismatchError, StkError
 from .objects import (
     AccessTechnology,
@@ -34,6 +34,7 @@ from .objects import (
     decode_objects,
     encode_objects,
 )
+from .text import Dcs
 from .types import DeviceId, GeneralResult, TypeOfCommand
 
 T = TypeVar("T", bound=DataObject)
@@ -77,7 +78,44 @@ class TerminalResponse:
         res = result if isinstance(result, Result) else Result(result)
         return cls(command.details, res, data)
 
+    @classmethod
+    def input_text(cls, command: AnyCommand, text: str) -> TerminalResponse:
+        """The successful answer to GET INKEY / GET INPUT carrying ``text`` in the coding the
+        command's qualifier asks for (UCS2 when bit 2 is set, packed for GET INPUT bit 4,
+        else the GSM default alphabet unpacked)."""
+        t, q = command.details.type_of_command, command.details.qualifier
+        if t not in (TypeOfCommand.GET_INKEY, TypeOfCommand.GET_INPUT):
+            raise StkError("input text answers GET INKEY or GET INPUT only")
+        if t == TypeOfCommand.GET_INKEY and q & 0x04:
+            raise StkError("a yes/no GET INKEY is answered with yes_no()")
+        if q & 0x02:
+            dcs = Dcs.UCS2
+        elif t == TypeOfCommand.GET_INPUT and q & 0x08:
+            dcs = Dcs.GSM7_PACKED
+        else:
+            dcs = Dcs.GSM_8BIT
+        return cls.answer(command, GeneralResult.PERFORMED_SUCCESSFULLY, TextString(text, dcs))
+
+    @classmethod
+    def yes_no(cls, command: AnyCommand, yes: bool) -> TerminalResponse:
+        """The answer to a yes/no GET INKEY: text string 04 01 (yes) or 04 00 (no)."""
+        if command.details.type_of_command != TypeOfCommand.GET_INKEY or not command.details.qualifier & 0x04:
+            raise StkError("yes/no answers a GET INKEY with the yes/no qualifier bit")
+        text = TextString.from_value(bytes((Dcs.GSM_8BIT, 1 if yes else 0)))
+        return cls.answer(command, GeneralResult.PERFORMED_SUCCESSFULLY, text)
+
     # -- typed views on the response data -----------------------------------------------------
+
+    @property
+    def yes_no_answer(self) -> bool | None:
+        """For a yes/no GET INKEY: True (01), False (00), or None when there is no such answer."""
+        t = self.text
+        if t is None or t.is_null:
+            return None
+        value = t.value_bytes()
+        if value[0] != Dcs.GSM_8BIT or value[1:] not in (b"\x00", b"\x01"):
+            return None
+        return value[1:] == b"\x01"
 
     def find(self, cls: type[T]) -> T | None:
         return next((o for o in self.data if type(o) is cls), None)
@@ -170,6 +208,13 @@ def check_response(command: AnyCommand, response: TerminalResponse) -> None:
     t = cd.type_of_command
     if t in (TypeOfCommand.GET_INKEY, TypeOfCommand.GET_INPUT) and response.text is None:
         raise ResponseMismatchError("GET INKEY/GET INPUT performed without a TEXT STRING")
+    if isinstance(command, GetInput) and command.response_length is not None:
+        text = response.text
+        assert text is not None
+        n = 0 if text.text is None else len(text.text)
+        lo, hi = command.response_length.minimum, command.response_length.maximum
+        if not lo <= n <= hi:
+            raise ResponseMismatchError(f"input of {n} characters outside {lo}..{hi}")
     if t == TypeOfCommand.SELECT_ITEM:
         chosen = response.item_identifier
         if chosen is None:

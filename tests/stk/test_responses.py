@@ -183,3 +183,39 @@ def test_garbage_raises_codec_error_only(raw):
         TerminalResponse.decode(raw)
     except CodecError:
         pass
+
+
+def test_input_text_follows_the_qualifier():
+    gi = c.decode_proactive(VECTORS["get_input_121"])  # qualifier 08: packed
+    r = TerminalResponse.input_text(gi, "67*#+")
+    assert r.encode() == VECTORS["get_input_response_121"]
+    check_response(gi, r)
+    ucs = c.decode_proactive(VECTORS["get_inkey_1111"])  # qualifier 03: UCS2 alphabet
+    assert TerminalResponse.input_text(ucs, "\u597d").encode() == VECTORS["get_inkey_response_1111"]
+    plain = c.decode_proactive(VECTORS["get_inkey_111"])
+    assert TerminalResponse.input_text(plain, "+").encode() == VECTORS["get_inkey_response_111"]
+    with pytest.raises(StkError):
+        TerminalResponse.input_text(c.MoreTime(), "x")
+    with pytest.raises(StkError):
+        TerminalResponse.input_text(c.decode_proactive(VECTORS["get_inkey_511"]), "y")
+
+
+def test_yes_no():
+    cmd = c.decode_proactive(VECTORS["get_inkey_511"])
+    assert cmd.yes_no
+    assert TerminalResponse.yes_no(cmd, True).encode() == VECTORS["get_inkey_response_511"]
+    assert TerminalResponse.yes_no(cmd, False).encode() == VECTORS["get_inkey_response_512"]
+    assert TerminalResponse.decode(VECTORS["get_inkey_response_511"]).yes_no_answer is True
+    assert TerminalResponse.decode(VECTORS["get_inkey_response_512"]).yes_no_answer is False
+    assert TerminalResponse.decode(VECTORS["get_inkey_response_111"]).yes_no_answer is None
+    with pytest.raises(StkError):
+        TerminalResponse.yes_no(c.decode_proactive(VECTORS["get_inkey_111"]), True)
+
+
+def test_input_length_is_checked():
+    cmd = c.GetInput(o.TextString("PIN?"), o.ResponseLength(4, 8))
+    check_response(cmd, TerminalResponse.input_text(cmd, "1234"))
+    with pytest.raises(ResponseMismatchError, match="outside 4..8"):
+        check_response(cmd, TerminalResponse.input_text(cmd, "123"))
+    with pytest.raises(ResponseMismatchError, match="outside 4..8"):
+        check_response(cmd, TerminalResponse.input_text(cmd, "123456789"))
