@@ -58,6 +58,8 @@ class CounterApplet(Applet):
             raise RuntimeError("applet bug")
         if apdu.ins == 0x05:
             return "not a response"  # type: ignore[return-value]
+        if apdu.ins == 0x07:
+            return ResponseApdu(bytes(range(256)) + bytes(range(44)), 0x9000)
         if apdu.ins == 0x06:
             self.ctx.card.uninstall_applet(self.aid)
             return ResponseApdu(b"", 0x9000)
@@ -118,6 +120,19 @@ def test_sw_error_keeps_changes_internal_error_rolls_back(fcard, kit):
     assert t.sw("8001000001") == 0x6D00
     t.send("00A4040C07" + AID.hex())
     assert t.raw("8001000001") == ("6A", 0x9000)  # 105 + 1
+
+
+def test_long_response_through_get_response(fcard, kit):
+    t = kit.Terminal(fcard)
+    t.send("00A4040C07" + AID.hex())
+    assert t.raw("800700000100") == ("", 0x6100)  # case 4: 300 bytes waiting (00: 256 or more)
+    first, sw = t.raw("00C0000000")
+    assert sw == 0x612C and bytes.fromhex(first) == bytes(range(256))
+    rest, sw = t.raw("00C000002C")
+    assert sw == 0x9000 and bytes.fromhex(rest) == bytes(range(44))
+    head, sw = t.raw("8007000010")  # case 2 with a short Le: Le bytes, then 61xx for the rest
+    assert bytes.fromhex(head) == bytes(range(16)) and sw == 0x6100
+    assert t.raw("00C0000010")[0] == bytes(range(16, 32)).hex().upper()
 
 
 def test_bad_return_type_is_internal_error(fcard, kit):
