@@ -47,6 +47,8 @@ from .model import (
     SyncBody,
     SyncHdr,
     SyncML,
+    command_name,
+    iter_commands,
 )
 from .wbxml import decode_wbxml, decode_wbxml_devinf, encode_wbxml, encode_wbxml_devinf
 from .xml import decode_xml, decode_xml_devinf, encode_xml, encode_xml_devinf
@@ -97,6 +99,7 @@ __all__ = [
     "SyncMLDecodeError",
     "SyncMLEncodeError",
     "SyncMLError",
+    "command_name",
     "decode",
     "decode_wbxml",
     "decode_wbxml_devinf",
@@ -107,5 +110,6 @@ __all__ = [
     "encode_wbxml_devinf",
     "encode_xml",
     "encode_xml_devinf",
+    "iter_commands",
     "media_type",
 ]

@@ -63,6 +63,8 @@ __all__ = [
     "SyncBody",
     "SyncHdr",
     "SyncML",
+    "command_name",
+    "iter_commands",
 ]
 
 
@@ -539,6 +541,26 @@ Command = (
     Add | Alert | Atomic | Copy | Delete | Exec | Get | Map | Move | Put | Replace | Results
     | Search | Sequence | Status | Sync
 )
+
+
+def command_name(cmd: Command) -> str:
+    """The element name of a command (what a Status names in ``<Cmd>``), e.g. ``"Add"``."""
+    if not isinstance(cmd, _COMMAND_TYPES):
+        raise TypeError(f"not a SyncML command: {cmd!r}")
+    return type(cmd).__name__
+
+
+def iter_commands(commands: tuple[Command, ...]):
+    """Yield every command depth-first, including those nested in Atomic, Sequence and Sync
+    (each container before its children) -- the ones a peer must answer with a Status."""
+    for c in commands:
+        yield c
+        if isinstance(c, (Atomic, Sequence, Sync)):
+            yield from iter_commands(c.commands)
+
+
+_COMMAND_TYPES = (Add, Alert, Atomic, Copy, Delete, Exec, Get, Map, Move, Put, Replace, Results,
+                  Search, Sequence, Status, Sync)
 
 
 # ---------------------------------------------------------------------------- message

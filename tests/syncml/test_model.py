@@ -156,3 +156,17 @@ def test_commands_keep_order_and_nesting():
         assert back == msg
         assert [type(c).__name__ for c in back.body.commands] == [
             "Status", "Atomic", "Sync", "Status"]
+
+
+def test_command_helpers(helpers):
+    """What an engine needs to answer a message: every command, nested ones included."""
+    msg = sm.decode_xml((helpers.data / "exchanges" / "xml-large-object" / "004_req.xml")
+                        .read_bytes())
+    names = [sm.command_name(c) for c in sm.iter_commands(msg.body.commands)]
+    assert names == ["Status"] * 6 + ["Map"]
+    nested = (sm.Atomic(1, commands=(sm.Sequence(2, commands=(sm.Add(3),)), sm.Delete(4))),
+              sm.Sync(5, commands=(sm.Replace(6),)))
+    assert [(sm.command_name(c), c.cmd_id) for c in sm.iter_commands(nested)] == [
+        ("Atomic", 1), ("Sequence", 2), ("Add", 3), ("Delete", 4), ("Sync", 5), ("Replace", 6)]
+    with pytest.raises(TypeError):
+        sm.command_name(sm.Item())  # type: ignore[arg-type]
