@@ -24,16 +24,21 @@ TEST_VPCD_PORT = int(os.environ.get("SIMSYNC_TEST_VPCD_PORT", "35991"))
 def pcscd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
     from simsync.reader.pcscd import Pcscd, PcscdError, PcscdLock, check_installed
 
+    problem = None
     try:
         check_installed()
         import smartcard  # noqa: F401  (pyscard: the PC/SC client the tests use)
     except (PcscdError, ImportError) as exc:
-        pytest.fail(f"PC/SC stack missing ({exc}); run scripts/test.sh to install it", pytrace=False)
+        problem = f"PC/SC stack missing ({exc}); run scripts/test.sh to install it"
+    if problem:
+        pytest.fail(problem, pytrace=False)
     with PcscdLock():
         try:
             daemon = Pcscd.ensure(tmp_path_factory.mktemp("pcscd"), TEST_VPCD_PORT)
         except PcscdError as exc:
-            pytest.fail(str(exc), pytrace=False)
+            problem = str(exc)
+        if problem:
+            pytest.fail(problem, pytrace=False)
         try:
             yield daemon
         finally:

@@ -370,3 +370,15 @@ def test_61xx_chains_of_any_shape_are_reassembled(payload, sizes):
     resp = conn.transmit(CommandApdu(0x80, 0xCA, 0x00, 0xFE, le=256))
     assert resp == ResponseApdu(payload, 0x9000)
     assert card.les == card.announced  # every GET RESPONSE asked for what the card announced
+
+
+def test_missing_vpcd_driver_says_run_test_sh(monkeypatch):
+    from simsync.reader import pcscd as pcscd_mod
+
+    monkeypatch.setattr(pcscd_mod, "VPCD_DRIVER", Path("/nonexistent/libifdvpcd.so"))
+    with pytest.raises(pcscd_mod.PcscdError, match="run scripts/test.sh"):
+        pcscd_mod.check_installed()
+    monkeypatch.setattr(pcscd_mod.shutil, "which", lambda name: None)
+    monkeypatch.setattr(pcscd_mod, "Path", lambda p: Path("/nonexistent") / p.lstrip("/"))
+    with pytest.raises(pcscd_mod.PcscdError, match="pcscd is not installed.*scripts/test.sh"):
+        pcscd_mod.check_installed()
