@@ -282,6 +282,8 @@ class SimCard:
             return cls(name, state, _raw=raw)
         except (FsFormatError, ValueError, KeyError, TypeError) as exc:
             raise CardFileError(f"{name}: {exc}") from None
+        except RecursionError:
+            raise CardFileError(f"{name}: file tree nested too deeply") from None
 
     def _apply_state(self, state: dict[str, Any]) -> None:
         mf = tree_from_json(state["files"])
@@ -747,8 +749,10 @@ class SimCard:
     # STATUS, GET RESPONSE, MANAGE CHANNEL, TERMINAL CAPABILITY
     # ---------------------------------------------------------------------------------------
     def _cmd_status(self, cmd: CommandApdu, chan: Channel) -> tuple[bytes, int]:
-        if cmd.p1 not in (0x00, 0x01, 0x02) or cmd.data:
-            raise SwError(0x6A86 if cmd.p1 not in (0x00, 0x01, 0x02) else 0x6700)
+        if cmd.p1 not in (0x00, 0x01, 0x02):
+            raise SwError(0x6A86)
+        if cmd.data:
+            raise SwError(0x6700)
         if cmd.p2 == 0x0C:
             return b"", 0x9000
         if cmd.p2 == 0x00:
@@ -780,10 +784,7 @@ class SimCard:
             rest = n - le
             return pending[:le], 0x6100 | (rest if rest < 256 else 0)
         self._resp = None
-        sw = self._resp_sw
-        if sw == 0x9000:
-            return pending, 0x9000
-        return pending, sw
+        return pending, self._resp_sw
 
     def _cmd_manage_channel(self, cmd: CommandApdu, chan: Channel) -> tuple[bytes, int]:
         if cmd.data:
@@ -1184,7 +1185,7 @@ def parse_card_bytes(raw: bytes, name: str) -> dict[str, Any]:
     """Decode and check the envelope of a card file (format name and version)."""
     try:
         state = json.loads(raw)
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise CardFileError(f"{name}: not a simsync card file (not JSON)") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT_NAME:
         raise CardFileError(f"{name}: not a simsync card file")

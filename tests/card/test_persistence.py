@@ -158,3 +158,47 @@ def test_memory_only_card(kit):
     card.flush()
     card.close()
     assert not card.powered
+
+
+def test_loader_survives_random_corruption(path):
+    """Random values planted anywhere in a valid card file: load succeeds or raises CardFileError."""
+    import random
+
+    rng = random.Random(99)
+    base = json.loads(path.read_text())
+    junk = [None, True, 0, -1, 3.5, 2**70, "", "zz", "3F00", "FFFF", [], {}, [[]], {"type": "DF"},
+            "A0" * 17, 255, 1000]
+
+    def nodes(obj, trail=()):
+        yield trail, obj
+        if isinstance(obj, dict):
+            for k, v in obj.items():
+                yield from nodes(v, (*trail, k))
+        elif isinstance(obj, list):
+            for i, v in enumerate(obj):
+                yield from nodes(v, (*trail, i))
+
+    all_paths = [t for t, _ in nodes(base) if t]
+    outcomes = {"ok": 0, "error": 0}
+    for _ in range(300):
+        state = json.loads(json.dumps(base))
+        trail = rng.choice(all_paths)
+        target = state
+        for key in trail[:-1]:
+            target = target[key]
+        target[trail[-1]] = rng.choice(junk)
+        path.write_text(json.dumps(state))
+        try:
+            SimCard.load(path)
+            outcomes["ok"] += 1
+        except CardFileError as exc:
+            assert "\n" not in str(exc)
+            outcomes["error"] += 1
+    assert outcomes["error"] > 100 and outcomes["ok"] > 0
+
+
+def test_deeply_nested_file_is_a_clean_error(tmp_path):
+    p = tmp_path / "deep.json"
+    p.write_text("[" * 100000 + "]" * 100000)
+    with pytest.raises(CardFileError):
+        SimCard.load(p)
