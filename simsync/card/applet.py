@@ -54,8 +54,16 @@ class AppletContext:
         """Has PIN/ADM reference ``ref`` (01, 81, 0A) been verified since power on?"""
         return self.card.is_verified(ref)
 
+    def file(self, path: str):
+        """A file of the card's file system, e.g. ``ctx.file("3F00/7F10/6F3A").records``.
+
+        Applets that change file contents directly must call :meth:`mark_dirty` so the change is
+        committed with the APDU.
+        """
+        return self.card.node(path)
+
     def mark_dirty(self) -> None:
-        """Ask for a commit even if ``save()`` looks unchanged (rarely needed)."""
+        """Ask for a commit at the end of the current APDU (file contents changed directly)."""
         self.card.mark_dirty()
 
 
@@ -116,8 +124,8 @@ class DormantApplet(Applet):
     def __init__(self, ctx: AppletContext, instance_aid: bytes, package_aid: bytes,
                  class_aid: bytes, data: dict[str, Any]) -> None:
         super().__init__(ctx, instance_aid)
-        self.package_aid = package_aid
-        self.class_aid = class_aid
+        self.PACKAGE_AID = package_aid  # instance attributes shadow the (empty) class ones
+        self.CLASS_AID = class_aid
         self.data = data
 
     def select(self, channel: int) -> bool:

@@ -60,6 +60,11 @@ class CounterApplet(Applet):
             return "not a response"  # type: ignore[return-value]
         if apdu.ins == 0x07:
             return ResponseApdu(bytes(range(256)) + bytes(range(44)), 0x9000)
+        if apdu.ins == 0x08:  # write an ADN record directly, as a sync applet would
+            adn = self.ctx.file("3F00/7F10/6F3A")
+            adn.records[9][:] = apdu.data
+            self.ctx.mark_dirty()
+            return ResponseApdu(b"", 0x9000)
         if apdu.ins == 0x06:
             self.ctx.card.uninstall_applet(self.aid)
             return ResponseApdu(b"", 0x9000)
@@ -133,6 +138,17 @@ def test_long_response_through_get_response(fcard, kit):
     head, sw = t.raw("8007000010")  # case 2 with a short Le: Le bytes, then 61xx for the rest
     assert bytes.fromhex(head) == bytes(range(16)) and sw == 0x6100
     assert t.raw("00C0000010")[0] == bytes(range(16, 32)).hex().upper()
+
+
+def test_applet_writes_files_through_its_context(fcard, kit):
+    from simsync.card import AdnRecord
+
+    t = kit.Terminal(fcard)
+    t.send("00A4040C07" + AID.hex())
+    rec = AdnRecord("Dave", "+4930123").encode(30)
+    assert t.sw("800800001E" + rec.hex()) == 0x9000
+    assert SimCard.load(fcard.path).phonebook()[9] == AdnRecord("Dave", "+4930123")
+    assert SimCard.load(fcard.path).applets[AID].PACKAGE_AID == PKG
 
 
 def test_bad_return_type_is_internal_error(fcard, kit):
