@@ -25,8 +25,10 @@ RFC = "rfc"
 
 _NAME_RE = re.compile(r"^(?:([A-Za-z0-9_-]+)\.)?([A-Za-z0-9_-]+)$")
 _B64_LINE = re.compile(r"^[A-Za-z0-9+/=]+$")
-_QP_HINT = re.compile(r"QUOTED-PRINTABLE", re.IGNORECASE)
-_B64_HINT = re.compile(r"ENCODING=(?:BASE64|B)\b|;BASE64\b", re.IGNORECASE)
+_QP_HINT = re.compile(r";[ \t]*(?:ENCODING[ \t]*=[ \t]*)?QUOTED-PRINTABLE[ \t]*(?:;|$)",
+                      re.IGNORECASE)
+_B64_HINT = re.compile(r";[ \t]*(?:ENCODING[ \t]*=[ \t]*)?(?:BASE64|B)[ \t]*(?:;|$)",
+                       re.IGNORECASE)
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
 _BARE_ENCODINGS = {"QUOTED-PRINTABLE", "BASE64", "8BIT", "7BIT", "B"}
 
@@ -108,7 +110,7 @@ def _split_unquoted(s: str, sep: str, quotes: bool) -> list[str]:
 
 def parse_line(lineno: int, line: str, dialect: str) -> RawLine:
     """Split ``[group.]name;params:value``."""
-    quotes = dialect == RFC
+    quotes = True  # versit has no quoting, but accepting it is harmless and lets us write it
     inq = False
     colon = -1
     for idx, ch in enumerate(line):
@@ -341,8 +343,9 @@ def format_params_versit(params) -> str:
     out = []
     for k, vals in params:
         for v in vals:
-            if k == "TYPE" and _TOKEN.match(v):
+            if k == "TYPE" and _TOKEN.match(v) and v.upper() not in _BARE_ENCODINGS and not (
+                    v.upper().startswith("CHARSET") or v.upper() == "UTF-8"):
                 out.append(f";{v}")
             else:
-                out.append(f";{k}={v}")
+                out.append(f';{k}="{v}"' if needs_quote(v) else f";{k}={v}")
     return "".join(out)

@@ -12,7 +12,7 @@ Mapping vCalendar 1.0 -> canonical (iCalendar flavoured):
 * ``EXDATE``/``RDATE`` lists use ``;`` in 1.0 and ``,`` in 2.0;
 * ``TZ`` (+ ``DAYLIGHT``) <-> a synthesised ``VTIMEZONE`` with ``TZID:VCAL/UTC+hhmm``;
   local times then carry ``TZID=VCAL/UTC+hhmm``. Times that refer to any other VTIMEZONE are
-  converted to UTC when written as 1.0 (via vobject / zoneinfo; floating if the zone is unknown);
+  converted to UTC when written as 1.0 (from the VTIMEZONE, else zoneinfo; floating if the zone is unknown);
 * all-day: ``VALUE=DATE`` in 2.0. 1.0 input ``DTSTART:yyyymmddT000000`` with
   ``DTEND:yyyymmddT2359xx`` (local times) or date-only values are all-day; 1.0 output writes the
   ``T000000``/``T235900`` pair (inclusive end day), or date-only values when there is no end.
@@ -310,34 +310,123 @@ def serialize_ical(item: CalendarItem) -> str:
     return "\r\n".join(lines) + "\r\n"
 
 
-@lru_cache(maxsize=64)
-def _tzinfo_from_text(tzid: str, vtimezone_text: str | None):
-    if vtimezone_text:
-        try:
-            import vobject
+class VTimezoneInfo(_dt.tzinfo):
+    """A tzinfo computed from a VTIMEZONE component (STANDARD/DAYLIGHT onsets with DTSTART,
+    yearly RRULEs expanded with dateutil, RDATEs). Local times are matched against the onsets
+    (given in local time, RFC 5545 3.6.5); ambiguous/skipped hours resolve to the later rule."""
 
-            comp = vobject.readOne(vtimezone_text)
-            tz = comp.gettzinfo()
-        except Exception:  # noqa: BLE001 - any failure means "zone unknown"
-            tz = None
-        if tz is not None:
-            return tz
-    try:
-        from zoneinfo import ZoneInfo
+    def __init__(self, tzid: str, observances: list[tuple[_dt.datetime, str | None, list[str],
+                                                          _dt.timedelta, _dt.timedelta, str]]):
+        self.tzid = tzid
+        self._obs = observances
 
-        return ZoneInfo(tzid)
-    except Exception:  # noqa: BLE001
+    def _find(self, local: _dt.datetime) -> tuple[_dt.timedelta, str]:
+        from dateutil.rrule import rrulestr
+
+        best: tuple[_dt.datetime, _dt.timedelta, str] | None = None
+        naive = local.replace(tzinfo=None)
+        for start, rule, rdates, _frm, to, name in self._obs:
+            onsets = [start] if start <= naive else []
+            if rule and start <= naive:
+                try:
+                    r = rrulestr(re.sub(r"(UNTIL=\d{8}T\d{6})Z", r"\1", rule), dtstart=start)
+                    last = r.before(naive, inc=True)
+                except (ValueError, TypeError, OverflowError):
+                    last = None
+                if last is not None:
+                    onsets.append(last)
+            for rd in rdates:
+                try:
+                    v = parse_datetime_value(rd)
+                except ValueError:
+                    continue
+                if isinstance(v, _dt.datetime) and v.replace(tzinfo=None) <= naive:
+                    onsets.append(v.replace(tzinfo=None))
+            if onsets:
+                onset = max(onsets)
+                if best is None or onset >= best[0]:
+                    best = (onset, to, name)
+        if best is None:
+            earliest = min(self._obs, key=lambda o: o[0])
+            return earliest[3], earliest[5]
+        return best[1], best[2]
+
+    def utcoffset(self, dt: _dt.datetime | None) -> _dt.timedelta:
+        if dt is None or not self._obs:
+            return _dt.timedelta(0)
+        return self._find(dt)[0]
+
+    def dst(self, dt: _dt.datetime | None) -> _dt.timedelta:
+        return _dt.timedelta(0)
+
+    def tzname(self, dt: _dt.datetime | None) -> str:
+        if dt is None or not self._obs:
+            return self.tzid
+        return self._find(dt)[1] or self.tzid
+
+    def __repr__(self) -> str:
+        return f"VTimezoneInfo({self.tzid!r})"
+
+
+def _offset_or_none(text: str) -> _dt.timedelta | None:
+    m = re.match(r"^([+-])(\d{2})(\d{2})(\d{2})?$", text.strip())
+    if not m:
         return None
+    d = _dt.timedelta(hours=int(m.group(2)), minutes=int(m.group(3)),
+                      seconds=int(m.group(4) or 0))
+    return -d if m.group(1) == "-" else d
 
 
-def resolve_tz(item: CalendarItem, tzid: str):
-    """A tzinfo for ``tzid`` from the item's VTIMEZONEs (vobject) or the system zone database."""
+def vtimezone_tzinfo(tz: Component) -> VTimezoneInfo | None:
+    tzid = tz.get("TZID")
+    obs = []
+    for sub in tz.components:
+        if sub.name not in ("STANDARD", "DAYLIGHT"):
+            continue
+        start_p, frm_p, to_p = sub.get("DTSTART"), sub.get("TZOFFSETFROM"), sub.get("TZOFFSETTO")
+        if start_p is None or to_p is None:
+            continue
+        try:
+            start = parse_datetime_value(start_p.text)
+        except ValueError:
+            continue
+        if not isinstance(start, _dt.datetime):
+            start = _dt.datetime.combine(start, _dt.time())
+        to = _offset_or_none(to_p.text)
+        frm = _offset_or_none(frm_p.text) if frm_p is not None else to
+        if to is None or frm is None:
+            continue
+        rule = sub.get("RRULE")
+        rdates = [x for p in sub.get_all("RDATE") for x in p.text.split(",") if x]
+        name = sub.get("TZNAME")
+        obs.append((start.replace(tzinfo=None), rule.text if rule else None, rdates, frm, to,
+                    name.text if name else ""))
+    if not obs:
+        return None
+    return VTimezoneInfo(tzid.text if tzid else "", obs)
+
+
+def resolve_tz(item: CalendarItem, tzid: str) -> _dt.tzinfo | None:
+    """A tzinfo for ``tzid``: the item's VTIMEZONE, else the system zone database, else None."""
     for tz in item.timezones:
         p = tz.get("TZID")
         if p is not None and p.text == tzid:
-            text = "\r\n".join(_component_lines(tz, RFC)) + "\r\n"
-            return _tzinfo_from_text(tzid, text)
-    return _tzinfo_from_text(tzid, None)
+            info = vtimezone_tzinfo(tz)
+            if info is not None:
+                return info
+    return _system_zone(tzid)
+
+
+@lru_cache(maxsize=64)
+def _system_zone(tzid: str) -> _dt.tzinfo | None:
+    from zoneinfo import ZoneInfo
+
+    try:
+        return ZoneInfo(tzid)
+    except (ValueError, OSError, KeyError):
+        return None
+    except Exception:  # noqa: BLE001 - zoneinfo raises several types for odd keys
+        return None
 
 
 def _vcal_tz(item: CalendarItem) -> Component | None:
@@ -407,8 +496,13 @@ def _alarm_to_vcal(item: CalendarItem, alarm: Component, vtz: str | None) -> str
             run = trig.text
         else:
             delta = _parse_duration(trig.text)
-            base_name = "DTEND" if "END" in trig.param("RELATED") else "DTSTART"
-            base = item.get(base_name) or item.get("DTSTART")
+            base = item.get("DTSTART")
+            if "END" in trig.param("RELATED"):
+                if item.get("DTEND") is not None:
+                    base = item.get("DTEND")
+                elif delta is not None and item.get("DURATION") is not None:
+                    length = _parse_duration(item.get("DURATION").text)
+                    delta = delta + length if length is not None else delta
             if delta is not None and base is not None:
                 try:
                     start = parse_datetime_value(base.text)

@@ -6,7 +6,7 @@ import datetime as dt
 
 from hypothesis import strategies as st
 
-from simsync.pim import Component, Contact, Event, Property
+from simsync.pim import Component, Contact, Event, Property, Todo
 from simsync.pim.model import normalize_rrule
 
 SPECIALS = ",;:\\\n \"=äöüßé€中文😀"
@@ -156,3 +156,71 @@ def events(draw) -> Event:
                       for _ in range(draw(st.integers(0, 2))))
     return Event(tuple(props[i] for i in order), tuple(draw(st.lists(alarms(), max_size=2))),
                  (), cal_props)
+
+
+@st.composite
+def rich_ical_events(draw) -> Event:
+    """iCalendar-only features: VTIMEZONE + TZID times, relative alarms, overrides, binary."""
+    base = draw(events())
+    tzid = draw(st.sampled_from(["Europe/Berlin", "America/New_York", "Custom Zone/" +
+                                 draw(token)]))
+    off = draw(st.sampled_from(["+0100", "-0500", "+0530", "+0000"]))
+    tz = Component("VTIMEZONE", (Property("TZID", (), tzid),), (
+        Component("STANDARD", (Property("DTSTART", (), "19700101T000000"),
+                               Property("TZOFFSETFROM", (), off),
+                               Property("TZOFFSETTO", (), off),
+                               Property("TZNAME", (), draw(token)))),))
+    start = draw(utc_dt).strftime("%Y%m%dT%H%M%S")
+    props = [p for p in base.properties if p.name not in ("DTSTART", "DTEND", "EXDATE")]
+    props.insert(0, Property("DTSTART", (("TZID", (tzid,)),), start))
+    if draw(st.booleans()):
+        props.append(Property("ATTACH", (("FMTTYPE", ("application/octet-stream",)),),
+                              draw(st.binary(min_size=1, max_size=64))))
+    rel = Component("VALARM", (
+        Property("ACTION", (), "DISPLAY"),
+        Property("TRIGGER", (("RELATED", (draw(st.sampled_from(["START", "END"])),)),),
+                 draw(st.sampled_from(["-PT15M", "PT0S", "-P1D", "-P1DT2H30M"]))),
+        Property("DESCRIPTION", (), draw(text))))
+    override = Component("VEVENT", (
+        Property("UID", (), draw(token)),
+        Property("RECURRENCE-ID", (("TZID", (tzid,)),), start),
+        Property("SUMMARY", (), draw(text))))
+    return Event(tuple(props), base.alarms + (rel,), (tz,), base.calendar_properties,
+                 (override,) if draw(st.booleans()) else ())
+
+
+@st.composite
+def todos(draw) -> Todo:
+    props = [Property("SUMMARY", (), draw(text)),
+             Property("DUE", (), fmt_utc(draw(utc_dt))),
+             Property("STATUS", (), draw(st.sampled_from(["NEEDS-ACTION", "COMPLETED",
+                                                          "IN-PROCESS"]))),
+             Property("PRIORITY", (), str(draw(st.integers(0, 9))))]
+    if draw(st.booleans()):
+        props.append(Property("COMPLETED", (), fmt_utc(draw(utc_dt))))
+    return Todo(tuple(draw(st.permutations(props))))
+
+
+@st.composite
+def vcal_tz_texts(draw) -> str:
+    """vCalendar 1.0 text with TZ (+ DAYLIGHT) and local times."""
+    hours = draw(st.integers(-11, 12))
+    tz = f"{'+' if hours >= 0 else '-'}{abs(hours):02d}:00"
+    lines = ["BEGIN:VCALENDAR", "VERSION:1.0", f"TZ:{tz}"]
+    if draw(st.booleans()):
+        y = draw(st.integers(2000, 2030))
+        dst = f"{'+' if hours + 1 >= 0 else '-'}{abs(hours + 1):02d}:00"
+        lines.append(f"DAYLIGHT:TRUE;{dst};{y}0329T020000;{y}1025T030000;STD;DST")
+    s = draw(utc_dt).replace(hour=draw(st.integers(1, 20)))
+    e = s + dt.timedelta(minutes=draw(st.integers(1, 180)))
+    lines += ["BEGIN:VEVENT", f"SUMMARY:{draw(token)}",
+              f"DTSTART:{s.strftime('%Y%m%dT%H%M%S')}", f"DTEND:{e.strftime('%Y%m%dT%H%M%S')}"]
+    if draw(st.booleans()):
+        lines.append(f"EXDATE:{(s + dt.timedelta(days=7)).strftime('%Y%m%dT%H%M%S')}")
+    if draw(st.booleans()):
+        lines.append(f"AALARM:{(s - dt.timedelta(minutes=10)).strftime('%Y%m%dT%H%M%S')};;;")
+    if draw(st.booleans()):
+        lines.append("RRULE:W1 " + " ".join(draw(st.lists(st.sampled_from(
+            ["MO", "TU", "WE", "TH", "FR"]), min_size=1, max_size=3, unique=True))) + " #5")
+    lines += ["END:VEVENT", "END:VCALENDAR"]
+    return "\r\n".join(lines) + "\r\n"

@@ -1,5 +1,6 @@
 """Hypothesis property tests: codec round trips, cross-format conversion, merge rules."""
 
+import datetime as dt
 from collections import Counter
 
 from hypothesis import given, settings
@@ -8,7 +9,7 @@ from hypothesis import strategies as st
 from simsync.pim import Contact, CtCaps, PropCap, conflict_merge, merge, parse, serialize
 from simsync.pim.merge import normalize_value
 
-from .strategies import contact_property, contacts, events
+from .strategies import contact_property, contacts, events, rich_ical_events, todos, vcal_tz_texts
 
 VC, VC21, VCAL, ICAL = "text/vcard", "text/x-vcard", "text/x-vcalendar", "text/calendar"
 FAST = settings(max_examples=100, deadline=None)
@@ -54,6 +55,39 @@ def test_vcal_roundtrip(e):
 def test_vcal_ical_vcal(e):
     assert rt(rt(rt(e, VCAL), ICAL), VCAL) == e
     assert rt(rt(rt(e, ICAL), VCAL), ICAL) == e
+
+
+@FAST
+@given(rich_ical_events())
+def test_ical_rich_roundtrip(e):
+    """VTIMEZONE/TZID, relative alarms, binary ATTACH and RECURRENCE-ID overrides survive iCal."""
+    assert rt(e, ICAL) == e
+    # and writing them as 1.0 never fails and gives a parseable item with the same summary
+    v1 = rt(e, VCAL)
+    assert v1.summary == e.summary
+    assert len(v1.alarms) == len(e.alarms)
+    # the zone-local start becomes the same instant in UTC
+    off = e.timezones[0].components[0].get("TZOFFSETTO").text
+    delta = dt.timedelta(hours=int(off[1:3]), minutes=int(off[3:5]))
+    local = e.dtstart - (delta if off[0] == "+" else -delta)
+    assert v1.dtstart == local.replace(tzinfo=dt.UTC)
+
+
+@FAST
+@given(todos())
+def test_todo_roundtrips(t):
+    assert rt(t, ICAL) == t
+    assert rt(t, VCAL) == t
+    assert rt(rt(t, VCAL), ICAL) == t
+
+
+@FAST
+@given(vcal_tz_texts())
+def test_vcal_tz_daylight_through_ical(text):
+    e = parse(text, VCAL)
+    assert e.timezones and e.tzid() is not None
+    assert rt(rt(e, ICAL), VCAL) == e
+    assert parse(serialize(e, VCAL), VCAL) == e
 
 
 # ---------------------------------------------------------------------------------------------

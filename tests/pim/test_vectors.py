@@ -251,3 +251,47 @@ def test_property_make_and_params_canonical():
     b = Property("TEL", (("type", ("VOICE",)), ("TYPE", ("HOME",))), "1")
     assert a == b and a.types == {"HOME", "VOICE"}
     assert Property("N", (), ()).value == ("",)
+
+
+def test_custom_vtimezone_and_related_end_alarm_to_vcal():
+    text = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VTIMEZONE\r\nTZID:Custom Zone/X\r\n"
+            "BEGIN:STANDARD\r\nDTSTART:19700101T000000\r\nTZOFFSETFROM:+0530\r\n"
+            "TZOFFSETTO:+0530\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\nBEGIN:VEVENT\r\n"
+            "DTSTART;TZID=Custom Zone/X:20260101T100000\r\nDURATION:PT1H\r\n"
+            "BEGIN:VALARM\r\nACTION:AUDIO\r\nTRIGGER;RELATED=END:-PT15M\r\nEND:VALARM\r\n"
+            "END:VEVENT\r\nEND:VCALENDAR\r\n")
+    v1 = serialize(parse(text, ICAL), VCAL)
+    assert "DTSTART:20260101T043000Z" in v1          # 10:00 at UTC+05:30
+    assert "AALARM:20260101T051500Z;;;" in v1        # end (11:00) - 15 min, in UTC
+    assert "DURATION:PT1H" in v1
+
+
+def test_vcal_daylight_zone_resolves_both_seasons(data):
+    """The VTIMEZONE synthesised from TZ/DAYLIGHT gives +1 in winter and +2 in summer."""
+    e = parse(data("vcal10_alarm_rrule.vcs"), VCAL)
+    from simsync.pim.vcal import resolve_tz
+
+    tz = resolve_tz(e, e.tzid())
+    assert dt.datetime(2026, 1, 5, 9, tzinfo=tz).utcoffset() == dt.timedelta(hours=1)
+    assert dt.datetime(2026, 7, 5, 9, tzinfo=tz).utcoffset() == dt.timedelta(hours=2)
+
+
+def test_vtimezone_rrule_rules(data):
+    """Europe/Berlin from its VTIMEZONE rules (not the system zone database)."""
+    from simsync.pim.vcal import VTimezoneInfo, resolve_tz
+
+    e = parse(data("ical_vtimezone.ics"), ICAL)
+    tz = resolve_tz(e, "Europe/Berlin")
+    assert isinstance(tz, VTimezoneInfo)
+    assert dt.datetime(2026, 3, 29, 1, 59, tzinfo=tz).utcoffset() == dt.timedelta(hours=1)
+    assert dt.datetime(2026, 3, 29, 3, 0, tzinfo=tz).utcoffset() == dt.timedelta(hours=2)
+    assert dt.datetime(2026, 10, 25, 3, 1, tzinfo=tz).utcoffset() == dt.timedelta(hours=1)
+    assert dt.datetime(1969, 1, 1, tzinfo=tz).utcoffset() == dt.timedelta(hours=1)
+    assert tz.tzname(dt.datetime(2026, 7, 1)) == "CEST"
+    # a TZID with no VTIMEZONE falls back to the system database, unknown ones to None
+    assert resolve_tz(Event(), "America/New_York") is not None
+    assert resolve_tz(Event(), "No/Such_Zone") is None
+    # winter instance of the same rule set is converted with +1
+    winter = e.with_properties(
+        [Property("DTSTART", (("TZID", ("Europe/Berlin",)),), "20261201T100000")])
+    assert "DTSTART:20261201T090000Z" in serialize(winter, VCAL)
