@@ -34,7 +34,7 @@ from simsync.apdu.tlv import Tlv, ber_decode, encode_length
 from . import crypto
 from .errors import GpCodecError, SignatureError
 from .keys import KeyType
-from .tlv import _lv, check_aid
+from .tlv import DeleteData, _lv, check_aid
 
 TAG_DAP_BLOCK = 0xE2
 TAG_SD_AID = 0x4F
@@ -217,23 +217,13 @@ def verify_token(key: PublicKey, token: bytes, p1: int, p2: int, data_without_to
 
 def delete_data(aid: bytes, crt: bytes = b"", token: bytes = b"") -> bytes:
     """DELETE [card content] data: '4F' AID, optional 'B6' CRT for DS, optional '9E' token."""
-    out = Tlv(0x4F, check_aid(aid)).encode()
-    if crt:
-        out += Tlv(0xB6, crt).encode()
-    if token:
-        out += Tlv(TAG_DELETE_TOKEN, token).encode()
-    return out
+    return DeleteData(aid, crt or None, token or None).to_bytes()
 
 
 def split_delete_token(data: bytes) -> tuple[bytes, bytes]:
     """Split DELETE data into (data without the token, token) for token verification."""
-    try:
-        objs = ber_decode(bytes(data))
-    except TlvError as e:
-        raise GpCodecError(str(e)) from e
-    if objs and objs[-1].tag == TAG_DELETE_TOKEN:
-        return b"".join(o.encode() for o in objs[:-1]), objs[-1].value
-    return bytes(data), b""
+    d = DeleteData.parse(data)
+    return d.data_without_token(), d.token or b""
 
 
 # ---------------------------------------------------------------------------------------------

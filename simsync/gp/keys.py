@@ -90,6 +90,14 @@ def kcv(key: bytes, key_type: KeyType) -> bytes:
     raise GpCryptoError(f"no KCV defined for key type {key_type!r}")
 
 
+def key_information(keys: StaticKeys, key_type: KeyType) -> list:
+    """The 'C0' key information entries (ids 1..3) a Security Domain reports for a key set."""
+    from .tlv import KeyInformation
+
+    n = len(keys.enc)
+    return [KeyInformation(int(p), keys.kvn, ((int(key_type), n),)) for p in KeyPurpose]
+
+
 # -- diversification ---------------------------------------------------------------------------
 
 

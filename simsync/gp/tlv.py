@@ -519,6 +519,46 @@ InstallForInstall._test_vectors = (  # type: ignore[attr-defined]
 )
 
 
+@dataclass(frozen=True, slots=True)
+class DeleteData:
+    """DELETE [card content] data (Table 11-22): '4F' AID, optional 'B6' token CRT, optional '9E' token."""
+
+    aid: bytes
+    crt: bytes | None = None
+    token: bytes | None = None
+
+    def __post_init__(self) -> None:
+        check_aid(self.aid)
+
+    def data_without_token(self) -> bytes:
+        out = Tlv(0x4F, self.aid).encode()
+        if self.crt is not None:
+            out += Tlv(0xB6, self.crt).encode()
+        return out
+
+    def to_bytes(self) -> bytes:
+        out = self.data_without_token()
+        if self.token is not None:
+            out += Tlv(0x9E, self.token).encode()
+        return out
+
+    @classmethod
+    def parse(cls, data: bytes) -> DeleteData:
+        objs = _decode(data)
+        tags = [o.tag for o in objs]
+        if tags not in ([0x4F], [0x4F, 0xB6], [0x4F, 0x9E], [0x4F, 0xB6, 0x9E]):
+            raise GpCodecError(f"DELETE data must be '4F' ['B6'] ['9E'], got {[f'{t:X}' for t in tags]}")
+        vals = {o.tag: o.value for o in objs}
+        return cls(vals[0x4F], vals.get(0xB6), vals.get(0x9E))
+
+
+DeleteData._test_vectors = (  # type: ignore[attr-defined]
+    ("4f08a000000559010101", DeleteData(bytes.fromhex("A000000559010101"))),
+    ("4f0501020304059e03aabbcc", DeleteData(bytes.fromhex("0102030405"), None, bytes.fromhex("aabbcc"))),
+    ("4f050102030405b6034201019e00", DeleteData(bytes.fromhex("0102030405"), bytes.fromhex("420101"), b"")),
+)
+
+
 # ---------------------------------------------------------------------------------------------
 # GET STATUS (GP 2.3.1 11.4)
 # ---------------------------------------------------------------------------------------------

@@ -202,3 +202,12 @@ def test_property_series(exchanges: list[tuple[bytes, bytes]], level: int) -> No
         assert card.unwrap_command(CommandApdu.parse(host.wrap_command(cmd).to_bytes())) == cmd
         resp = card.wrap_response(ResponseApdu(rdata, 0x9000))
         assert host.unwrap_response(ResponseApdu.parse(resp.to_bytes())).data == rdata
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(0, 255), st.integers(0, 255), st.binary(max_size=60), st.sampled_from([0x01, 0x03, 0x13]))
+def test_property_forged_commands_never_pass(cla: int, ins: int, data: bytes, level: int) -> None:
+    _host, card = open_pair(level)
+    with pytest.raises(SecureChannelError):
+        card.unwrap_command(CommandApdu.build(cla, ins, 0, 0, data))
+    assert card.state is ChannelState.ABORTED

@@ -424,3 +424,22 @@ def test_card_cryptogram_is_truncated_kdf() -> None:
     sk = SessionKeys.derive(KEYSET_AES128, bytes(8), bytes(8))
     assert len(card_cryptogram(sk.s_mac, bytes(8), bytes(8))) == 8
     assert len(card_cryptogram(sk.s_mac, bytes(16), bytes(16))) == 16
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(0, 255), st.integers(0, 255), st.binary(max_size=60), st.sampled_from([0x01, 0x03, 0x13, 0x33]))
+def test_property_forged_commands_never_pass(cla: int, ins: int, data: bytes, level: int) -> None:
+    """Random commands to an open card session are refused with a SecureChannelError and abort it."""
+    _host, card = open_pair(KEYSET_AES128, level)
+    with pytest.raises(SecureChannelError):
+        card.unwrap_command(CommandApdu.build(cla, ins, 0, 0, data))
+    assert card.state is ChannelState.ABORTED
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.binary(max_size=60), st.sampled_from([0x9000, 0x6310, 0x6200]), st.sampled_from([0x11, 0x13, 0x33]))
+def test_property_forged_responses_never_pass(data: bytes, sw: int, level: int) -> None:
+    host, card = open_pair(KEYSET_AES128, level)
+    card.unwrap_command(host.wrap_command(CommandApdu(0x80, 0xCA, 0x00, 0x66, b"", 256)))
+    with pytest.raises(SecureChannelError):
+        host.unwrap_response(ResponseApdu(data, sw))

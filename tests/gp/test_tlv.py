@@ -255,3 +255,23 @@ def test_parsers_survive_mutated_vectors(cls: type, data) -> None:
         cls.parse(bytes(raw[:cut]))
     except GpCodecError:
         pass
+
+
+@settings(max_examples=40, deadline=None)
+@given(aids, st.one_of(st.none(), st.binary(max_size=30)), st.one_of(st.none(), st.binary(max_size=130)))
+def test_delete_data_round_trip(aid, crt, token) -> None:
+    from simsync.gp.tlv import DeleteData
+
+    d = DeleteData(aid, crt, token)
+    assert DeleteData.parse(d.to_bytes()) == d
+    assert d.to_bytes().startswith(d.data_without_token())
+
+
+def test_key_information_for_a_key_set() -> None:
+    from simsync.gp.keys import KeyType, StaticKeys, key_information
+
+    infos = key_information(StaticKeys.single(bytes(32), 0x32), KeyType.AES)
+    raw = encode_key_information_template(infos)
+    # pySim key_information.ok: ids 1..3, KVN 0x32, AES 32-byte keys
+    assert raw == bytes.fromhex("E018C00401328820C00402328820C00403328820")
+    assert parse_key_information_template(raw) == infos
