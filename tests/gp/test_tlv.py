@@ -273,5 +273,5 @@ def test_key_information_for_a_key_set() -> None:
     infos = key_information(StaticKeys.single(bytes(32), 0x32), KeyType.AES)
     raw = encode_key_information_template(infos)
     # pySim key_information.ok: ids 1..3, KVN 0x32, AES 32-byte keys
-    assert raw == bytes.fromhex("E018C00401328820C00402328820C00403328820")
+    assert raw == bytes.fromhex("E012C00401328820C00402328820C00403328820")
     assert parse_key_information_template(raw) == infos
