@@ -19,9 +19,14 @@ def media_type(content_type: str) -> str:
 
 
 def decode(body: bytes, content_type: str, *, max_size: int | None = None,
-           max_depth: int | None = None) -> m.SyncML:
-    """Decode a SyncML message carried with the given Content-Type."""
+           max_depth: int | None = None, max_elements: int | None = None) -> m.SyncML:
+    """Decode a SyncML message carried with the given Content-Type.
+
+    Limits default to 4 MiB, nesting depth 32 and 200,000 elements (see xml.py / wbxml.py).
+    """
     kw: dict[str, int] = {}
+    if max_elements is not None:
+        kw["max_elements"] = max_elements
     if max_size is not None:
         kw["max_size"] = max_size
     if max_depth is not None:

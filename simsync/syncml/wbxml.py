@@ -20,7 +20,8 @@ Because WBXML messages carry DevInf as WBXML, this codec writes that MetInf Type
 ``application/vnd.syncml-devinf+wbxml`` and reads ``...+wbxml`` back as ``...+xml`` (the
 same relabelling libwbxml's wbxml2xml does).
 
-Decoding is bounded (``max_size`` bytes, ``max_depth`` nesting, nested documents included)
+Decoding is bounded (``max_size`` bytes, ``max_depth`` nesting, ``max_elements`` elements,
+nested documents included)
 and every malformed, truncated or unsupported input raises :class:`SyncMLDecodeError`.
 """
 
@@ -31,12 +32,13 @@ from .errors import SyncMLDecodeError, SyncMLEncodeError
 from .tree import NS, Node, devinf_to_node, message_to_node, node_to_devinf, node_to_message
 
 __all__ = [
-    "DEFAULT_MAX_DEPTH", "DEFAULT_MAX_SIZE", "decode_wbxml", "decode_wbxml_devinf",
+    "DEFAULT_MAX_DEPTH", "DEFAULT_MAX_ELEMENTS", "DEFAULT_MAX_SIZE", "decode_wbxml", "decode_wbxml_devinf",
     "decode_wbxml_tree", "encode_wbxml", "encode_wbxml_devinf", "encode_wbxml_tree",
 ]
 
 DEFAULT_MAX_SIZE = 4 * 1024 * 1024
 DEFAULT_MAX_DEPTH = 32
+DEFAULT_MAX_ELEMENTS = 200_000
 
 # Global tokens (WBXML 1.3 section 7.1)
 SWITCH_PAGE = 0x00
@@ -123,7 +125,8 @@ def _pages_for(kind: str) -> dict[int, tuple[NS, dict[int, str]]]:
 
 
 class _Decoder:
-    def __init__(self, data: bytes, max_depth: int, kind: str):
+    def __init__(self, data: bytes, max_depth: int, kind: str, budget: list[int] | None = None):
+        self.budget = budget if budget is not None else [DEFAULT_MAX_ELEMENTS]
         self.data = data
         self.pos = 0
         self.max_depth = max_depth
@@ -224,6 +227,9 @@ class _Decoder:
     def _element(self, tok: int, depth: int) -> Node:
         if depth > self.max_depth:
             raise SyncMLDecodeError(f"WBXML elements nested deeper than {self.max_depth}")
+        self.budget[0] -= 1
+        if self.budget[0] < 0:
+            raise SyncMLDecodeError("too many WBXML elements")
         ns, table = _pages_for(self.kind)[self.page]
         if tok in (LITERAL, LITERAL_C, LITERAL_A, LITERAL_AC):
             name = self._tstr(self._mb())
@@ -262,7 +268,8 @@ class _Decoder:
             elif t == OPAQUE:
                 blob = self._take(self._mb())
                 if ns is NS.SYNCML and name == "Data" and _is_devinf_doc(blob):
-                    children.append(_Decoder(blob, self.max_depth - depth, _Kind.DEVINF)
+                    children.append(_Decoder(blob, self.max_depth - depth, _Kind.DEVINF,
+                                                     self.budget)
                                     .document())
                 else:
                     parts.append(blob)
@@ -324,26 +331,31 @@ def _check_input(body: bytes, max_size: int) -> bytes:
 
 
 def decode_wbxml_tree(body: bytes, *, max_size: int = DEFAULT_MAX_SIZE,
-                      max_depth: int = DEFAULT_MAX_DEPTH, devinf: bool = False) -> Node:
+                      max_depth: int = DEFAULT_MAX_DEPTH, devinf: bool = False,
+                      max_elements: int = DEFAULT_MAX_ELEMENTS) -> Node:
     """Decode a WBXML SyncML (or, with ``devinf=True``, DevInf) document to a :class:`Node`."""
     body = _check_input(body, max_size)
     try:
-        return _Decoder(body, max_depth, _Kind.DEVINF if devinf else _Kind.SYNCML).document()
+        return _Decoder(body, max_depth, _Kind.DEVINF if devinf else _Kind.SYNCML,
+                        [max_elements]).document()
     except RecursionError:
         raise SyncMLDecodeError("WBXML nesting too deep") from None
 
 
 def decode_wbxml(body: bytes, *, max_size: int = DEFAULT_MAX_SIZE,
-                 max_depth: int = DEFAULT_MAX_DEPTH) -> m.SyncML:
+                 max_depth: int = DEFAULT_MAX_DEPTH,
+                 max_elements: int = DEFAULT_MAX_ELEMENTS) -> m.SyncML:
     """Decode one SyncML WBXML message into the typed model."""
-    return node_to_message(decode_wbxml_tree(body, max_size=max_size, max_depth=max_depth))
+    return node_to_message(decode_wbxml_tree(body, max_size=max_size, max_depth=max_depth,
+                                             max_elements=max_elements))
 
 
 def decode_wbxml_devinf(body: bytes, *, max_size: int = DEFAULT_MAX_SIZE,
-                        max_depth: int = DEFAULT_MAX_DEPTH) -> m.DevInf:
+                        max_depth: int = DEFAULT_MAX_DEPTH,
+                        max_elements: int = DEFAULT_MAX_ELEMENTS) -> m.DevInf:
     """Decode a standalone WBXML DevInf document (application/vnd.syncml-devinf+wbxml)."""
     return node_to_devinf(decode_wbxml_tree(body, max_size=max_size, max_depth=max_depth,
-                                            devinf=True))
+                                            devinf=True, max_elements=max_elements))
 
 
 # ---------------------------------------------------------------------------- encoding

@@ -2,7 +2,7 @@
 
 Decoding rejects, with :class:`SyncMLDecodeError`: any DOCTYPE (internal or external DTD) and
 any entity declaration (XXE, "billion laughs"), bodies larger than ``max_size`` bytes, element
-nesting deeper than ``max_depth``, elements of unknown namespaces and anything that is not
+nesting deeper than ``max_depth``, more than ``max_elements`` elements, elements of unknown namespaces and anything that is not
 well-formed. The parser never loads DTDs, never resolves entities, never touches the network
 and keeps libxml2's ``huge_tree`` limits. Namespaces are compared case-insensitively
 (``SYNCML:SYNCML1.2`` as SyncEvolution writes it, ``syncml:syncml1.1`` ...).
@@ -24,12 +24,13 @@ from .errors import SyncMLDecodeError, SyncMLEncodeError
 from .tree import NS, Node, devinf_to_node, message_to_node, node_to_devinf, node_to_message
 
 __all__ = [
-    "DEFAULT_MAX_DEPTH", "DEFAULT_MAX_SIZE", "decode_xml", "decode_xml_devinf", "decode_xml_tree",
-    "encode_xml", "encode_xml_devinf", "encode_xml_tree",
+    "DEFAULT_MAX_DEPTH", "DEFAULT_MAX_ELEMENTS", "DEFAULT_MAX_SIZE", "decode_xml",
+    "decode_xml_devinf", "decode_xml_tree", "encode_xml", "encode_xml_devinf", "encode_xml_tree",
 ]
 
 DEFAULT_MAX_SIZE = 4 * 1024 * 1024
 DEFAULT_MAX_DEPTH = 32
+DEFAULT_MAX_ELEMENTS = 200_000
 _DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>'
 
 _DANGEROUS = re.compile(rb"<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)", re.IGNORECASE)
@@ -92,7 +93,8 @@ def _to_node(el: etree._Element, inherited: NS, depth: int, max_depth: int) -> N
     return Node(ns, qn.localname, (), el.text)
 
 
-def _parse(body: bytes, max_size: int, max_depth: int) -> Node:
+def _parse(body: bytes, max_size: int, max_depth: int,
+           max_elements: int = DEFAULT_MAX_ELEMENTS) -> Node:
     if not isinstance(body, (bytes, bytearray, memoryview)):
         raise TypeError("XML body must be bytes")
     body = bytes(body)
@@ -115,25 +117,31 @@ def _parse(body: bytes, max_size: int, max_depth: int) -> Node:
     info = root.getroottree().docinfo
     if info.doctype or info.internalDTD is not None or info.externalDTD is not None:
         raise SyncMLDecodeError("DOCTYPE declarations are not allowed")
+    for count, _ in enumerate(root.iter(), 1):
+        if count > max_elements:
+            raise SyncMLDecodeError(f"more than {max_elements} XML elements")
     return _to_node(root, NS.SYNCML, 1, max_depth)
 
 
 def decode_xml_tree(body: bytes, *, max_size: int = DEFAULT_MAX_SIZE,
-                    max_depth: int = DEFAULT_MAX_DEPTH) -> Node:
+                    max_depth: int = DEFAULT_MAX_DEPTH,
+                    max_elements: int = DEFAULT_MAX_ELEMENTS) -> Node:
     """Parse XML bytes safely into a :class:`Node` tree."""
-    return _parse(body, max_size, max_depth)
+    return _parse(body, max_size, max_depth, max_elements)
 
 
 def decode_xml(body: bytes, *, max_size: int = DEFAULT_MAX_SIZE,
-               max_depth: int = DEFAULT_MAX_DEPTH) -> m.SyncML:
+               max_depth: int = DEFAULT_MAX_DEPTH,
+               max_elements: int = DEFAULT_MAX_ELEMENTS) -> m.SyncML:
     """Decode one SyncML XML message into the typed model."""
-    return node_to_message(_parse(body, max_size, max_depth))
+    return node_to_message(_parse(body, max_size, max_depth, max_elements))
 
 
 def decode_xml_devinf(body: bytes, *, max_size: int = DEFAULT_MAX_SIZE,
-                      max_depth: int = DEFAULT_MAX_DEPTH) -> m.DevInf:
+                      max_depth: int = DEFAULT_MAX_DEPTH,
+                      max_elements: int = DEFAULT_MAX_ELEMENTS) -> m.DevInf:
     """Decode a standalone DevInf XML document (application/vnd.syncml-devinf+xml)."""
-    return node_to_devinf(_parse(body, max_size, max_depth))
+    return node_to_devinf(_parse(body, max_size, max_depth, max_elements))
 
 
 # ---------------------------------------------------------------------------- encoding

@@ -220,3 +220,23 @@ def test_fuzz_sample_only_decode_errors(helpers):
     assert stats.rejected > 1000 and stats.decoded > 0
     wbxml_errors = sum(v for k, v in stats.errors_by_kind.items() if k.startswith("wbxml"))
     assert wbxml_errors > 300
+
+
+def test_element_count_bounded():
+    """Cheap tokens must not turn a small body into millions of objects."""
+    finals = "<Final/>" * 50
+    body = (f'<SyncML xmlns="SYNCML:SYNCML1.2">{HDR}<SyncBody>'
+            f"<Alert><CmdID>1</CmdID>{'<Item/>' * 300}</Alert>{finals}</SyncBody></SyncML>")
+    with pytest.raises(SyncMLDecodeError, match="elements"):
+        decode_xml(body.encode(), max_elements=200)
+    with pytest.raises(SyncMLDecodeError, match="Final"):  # within budget: strictness
+        decode_xml(body.encode())
+    # WBXML: 3 MB of one-byte empty <Item/> tokens inside an Alert
+    wb = bytes.fromhex("02a4016a00") + b"\x6d\x46" + b"\x14" * 3_000_000 + b"\x01\x01"
+    with pytest.raises(SyncMLDecodeError, match="too many"):
+        decode_wbxml(wb)
+    small = bytes.fromhex("02a4016a00") + b"\x6d\x46" + b"\x14" * 300 + b"\x01\x01"
+    with pytest.raises(SyncMLDecodeError, match="too many"):
+        decode_wbxml(small, max_elements=100)
+    with pytest.raises(SyncMLDecodeError, match="too many"):
+        decode(small, "application/vnd.syncml+wbxml", max_elements=100)
