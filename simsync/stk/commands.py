@@ -125,8 +125,10 @@ class ProactiveCommand:
     destination: DeviceId | int | None = field(default=None, kw_only=True)
     rfu_qualifier: int = field(default=0, kw_only=True)
     extra: tuple[DataObject, ...] = field(default=(), kw_only=True)
+    header_cr: tuple[bool, bool] = field(default=(True, True), kw_only=True, repr=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "header_cr", tuple(bool(b) for b in self.header_cr))
         if not isinstance(self.number, int) or not 0 <= self.number <= 0xFF:
             raise StkError(f"command number {self.number!r} is not a byte")
         dest = self.DEFAULT_DESTINATION if self.destination is None else self.destination
@@ -183,11 +185,11 @@ class ProactiveCommand:
 
     @property
     def details(self) -> CommandDetails:
-        return CommandDetails(self.number, self.TYPE, self.qualifier)
+        return CommandDetails(self.number, self.TYPE, self.qualifier, cr=self.header_cr[0])
 
     @property
     def device_identities(self) -> DeviceIdentities:
-        return DeviceIdentities(DeviceId.UICC, self.destination)
+        return DeviceIdentities(DeviceId.UICC, self.destination, cr=self.header_cr[1])
 
     def objects(self) -> tuple[DataObject, ...]:
         """All data objects in wire order."""
@@ -211,9 +213,10 @@ class ProactiveCommand:
         return self.encode()
 
     @classmethod
-    def _from_parts(cls, details: CommandDetails, destination: int,
+    def _from_parts(cls, details: CommandDetails, devices: DeviceIdentities,
                     rest: tuple[DataObject, ...]) -> ProactiveCommand:
-        kwargs: dict[str, Any] = {"number": details.number, "destination": destination}
+        kwargs: dict[str, Any] = {"number": details.number, "destination": devices.destination,
+                                  "header_cr": (details.cr, devices.cr)}
         q = details.qualifier
         for name, bit in cls.QUALIFIER_BITS.items():
             kwargs[name] = bool(q & bit)
@@ -255,9 +258,11 @@ class GenericCommand:
     data_objects: tuple[DataObject, ...] = ()
     number: int = field(default=1, kw_only=True)
     destination: DeviceId | int = field(default=DeviceId.TERMINAL, kw_only=True)
+    header_cr: tuple[bool, bool] = field(default=(True, True), kw_only=True, repr=False)
 
     def __post_init__(self) -> None:
         CommandDetails(self.number, self.type_of_command, self.qualifier)  # validates
+        object.__setattr__(self, "header_cr", tuple(bool(b) for b in self.header_cr))
         object.__setattr__(self, "type_of_command", enum_or_int(TypeOfCommand, self.type_of_command))
         object.__setattr__(self, "destination", enum_or_int(DeviceId, self.destination))
         object.__setattr__(self, "data_objects", tuple(self.data_objects))
@@ -266,11 +271,11 @@ class GenericCommand:
 
     @property
     def details(self) -> CommandDetails:
-        return CommandDetails(self.number, self.type_of_command, self.qualifier)
+        return CommandDetails(self.number, self.type_of_command, self.qualifier, cr=self.header_cr[0])
 
     @property
     def device_identities(self) -> DeviceIdentities:
-        return DeviceIdentities(DeviceId.UICC, self.destination)
+        return DeviceIdentities(DeviceId.UICC, self.destination, cr=self.header_cr[1])
 
     def objects(self) -> tuple[DataObject, ...]:
         return (self.details, self.device_identities, *self.data_objects)
@@ -328,8 +333,9 @@ def decode_proactive(data: bytes) -> AnyCommand:
         cls = COMMANDS.get(details.type_of_command)
         if cls is None:
             return GenericCommand(details.type_of_command, details.qualifier, rest,
-                                  number=details.number, destination=devices.destination)
-        return cls._from_parts(details, devices.destination, rest)
+                                  number=details.number, destination=devices.destination,
+                                  header_cr=(details.cr, devices.cr))
+        return cls._from_parts(details, devices, rest)
     except CodecError:
         raise
     except (ValueError, TypeError, IndexError, KeyError) as e:

@@ -153,6 +153,16 @@ def test_unknown_command_types_decode_generically():
     assert isinstance(g, c.GenericCommand) and g.type_of_command == 0xF1 and g.encode() == raw
 
 
+def test_header_cr_flags_are_kept():
+    raw = d0("0103012180" "02028102" "8D0104")
+    cmd = c.decode_proactive(raw)
+    assert cmd == c.DisplayText(o.TextString(""), wait_for_user=True, header_cr=(False, False))
+    assert cmd != c.DisplayText(o.TextString(""), wait_for_user=True)
+    assert cmd.encode() == raw
+    g = d0("01031E1000" "82028183")
+    assert c.decode_proactive(g).header_cr == (False, True) and c.decode_proactive(g).encode() == g
+
+
 def test_unmodelled_objects_are_kept_in_extra():
     cmd = c.decode_proactive(VECTORS["setup_menu_611"])
     assert isinstance(cmd, c.SetUpMenu)
@@ -238,7 +248,8 @@ def rfu(cls):
     return byte.map(lambda v: v & ~cls._named_mask() & 0xFF)
 
 
-COMMON = {"number": byte, "extra": st.lists(unknown_objects, max_size=2).map(tuple)}
+COMMON = {"number": byte, "extra": st.lists(unknown_objects, max_size=2).map(tuple),
+          "header_cr": st.tuples(st.booleans(), st.booleans())}
 
 COMMAND_STRATEGIES = {
     c.DisplayText: {"text": texts, "high_priority": st.booleans(), "wait_for_user": st.booleans(),
@@ -308,10 +319,11 @@ def test_roundtrip_property(cls):
 
 
 @given(st.sampled_from([t for t in range(256) if t not in c.COMMANDS]), byte, byte,
-       st.lists(any_object, max_size=4).map(tuple), st.sampled_from(list(DeviceId)))
-def test_generic_roundtrip(t, q, n, objs, dest):
+       st.lists(any_object, max_size=4).map(tuple), st.sampled_from(list(DeviceId)),
+       st.tuples(st.booleans(), st.booleans()))
+def test_generic_roundtrip(t, q, n, objs, dest, hcr):
     try:
-        g = c.GenericCommand(t, q, objs, number=n, destination=dest)
+        g = c.GenericCommand(t, q, objs, number=n, destination=dest, header_cr=hcr)
     except StkError:
         assume(False)
     assert c.decode_proactive(g.encode()) == g
