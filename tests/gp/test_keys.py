@@ -161,3 +161,14 @@ def test_retail_mac_against_two_key_cbc_definition() -> None:
     two = block + block
     first = crypto.des3_ecb_encrypt(key[:8], block)
     assert crypto.retail_mac(key, two, pad=False) == crypto.des3_ecb_encrypt(key, crypto.xor(first, block))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from([16, 24, 32]), st.integers(0, 0x7F), st.binary(min_size=96, max_size=96),
+       st.binary(min_size=32, max_size=32))
+def test_property_put_key_round_trip(size: int, kvn: int, material: bytes, dek: bytes) -> None:
+    new = StaticKeys(material[:size], material[32:32 + size], material[64:64 + size], kvn)
+    dek = dek[:size]
+    got_kvn, comps = parse_put_key_data(put_key_data(new, KeyType.AES, dek=dek))
+    assert got_kvn == kvn
+    assert [dek_decrypt_aes(dek, c.encrypted, c.key_length) for c in comps] == [new.enc, new.mac, new.dek]

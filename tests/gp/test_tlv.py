@@ -275,3 +275,13 @@ def test_key_information_for_a_key_set() -> None:
     # pySim key_information.ok: ids 1..3, KVN 0x32, AES 32-byte keys
     assert raw == bytes.fromhex("E012C00401328820C00402328820C00403328820")
     assert parse_key_information_template(raw) == infos
+
+
+@settings(max_examples=60, deadline=None)
+@given(privs)
+def test_privileges_round_trip(p: Privileges) -> None:
+    assert Privileges.parse(p.to_bytes()) == p
+    if not p & 0xFFFF:
+        assert Privileges.parse(p.to_bytes(1)) == p
+    names = p.names()
+    assert ("security_domain" in names) == bool(p & Privileges.SECURITY_DOMAIN)
