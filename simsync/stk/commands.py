@@ -4,7 +4,18 @@ A proactive command is the BER-TLV ``D0`` whose value is COMMAND DETAILS, DEVICE
 the command's own data objects in the order clause 6.6 gives. Each command class here names its
 qualifier bits as fields and its data objects as typed fields; data objects the class does not
 model are kept in ``extra`` (encoded after the modelled ones). Command types without a class
-decode to :class:`GenericCommand`. New commands plug in with :func:`register_command`.
+decode to :class:`GenericCommand`. New commands plug in with :func:`register_command`::
+
+    @register_command
+    @dataclass(frozen=True)
+    class Synchronize(ProactiveCommand):
+        TYPE: ClassVar[int] = 0xF0                        # the type the sync applet defines
+        LAYOUT: ClassVar = (("alpha", AlphaIdentifier, OPTIONAL),
+                            ("token", SyncToken, REQUIRED))  # SyncToken: a registered DataObject
+        QUALIFIER_BITS: ClassVar = {"full": 0x01}
+        alpha: AlphaIdentifier | None = None
+        token: SyncToken | None = None
+        full: bool = False
 """
 
 from __future__ import annotations
@@ -144,6 +155,10 @@ class ProactiveCommand:
             if enum is not None:
                 object.__setattr__(self, self.QUALIFIER_FIELD, enum_or_int(enum, v))
         object.__setattr__(self, "extra", tuple(self.extra))
+        modelled = {cls for _n, cls, _k in self.LAYOUT} | {CommandDetails, DeviceIdentities}
+        for x in self.extra:
+            if type(x) in modelled or not isinstance(x, DataObject):
+                raise StkError(f"{type(self).__name__}: {type(x).__name__} cannot go in extra")
         for name, cls, kind in self.LAYOUT:
             v = getattr(self, name)
             if kind == REPEATED:

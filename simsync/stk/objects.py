@@ -30,6 +30,7 @@ from .types import (
     GeneralResult,
     ServiceState,
     Tag,
+    TerminalProblem,
     TimeUnit,
     ToneType,
     TypeOfCommand,
@@ -274,6 +275,17 @@ class Result(DataObject):
     def ok(self) -> bool:
         """The command was performed ('0X' results)."""
         return self.general < 0x10
+
+    @property
+    def terminal_problem(self) -> TerminalProblem | int | None:
+        """For result 20 (terminal currently unable to process): the cause, if given."""
+        if self.general != GeneralResult.TERMINAL_CURRENTLY_UNABLE_TO_PROCESS or not self.additional:
+            return None
+        return enum_or_int(TerminalProblem, self.additional[0])
+
+    @classmethod
+    def terminal_busy(cls, problem: TerminalProblem = TerminalProblem.NO_SPECIFIC_CAUSE) -> Result:
+        return cls(GeneralResult.TERMINAL_CURRENTLY_UNABLE_TO_PROCESS, bytes((problem,)))
 
     def value_bytes(self) -> bytes:
         return bytes((self.general,)) + self.additional

@@ -206,6 +206,9 @@ def test_invalid_commands_raise_codec_error(raw, why):
     lambda: c.TimerManagement(o.TimerIdentifier(1), action=4),
     lambda: c.DisplayText(o.TextString("x" * 250)),
     lambda: c.MoreTime(number=300),
+    lambda: c.DisplayText(o.TextString("x"), extra=(o.TextString("y"),)),
+    lambda: c.MoreTime(extra=(o.CommandDetails(),)),
+    lambda: c.SetUpMenu(o.AlphaIdentifier("m"), (o.TextString("not an item"),)),
 ])
 def test_invalid_construction_is_refused(make):
     with pytest.raises(StkError):

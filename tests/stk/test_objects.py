@@ -18,6 +18,7 @@ from simsync.stk.types import (
     Event,
     GeneralResult,
     ServiceState,
+    TerminalProblem,
     TimeUnit,
     ToneType,
     TypeOfCommand,
@@ -193,6 +194,10 @@ def test_convenience_constructors():
     assert o.Result(GeneralResult.PERFORMED_SUCCESSFULLY_ICON_NOT_DISPLAYED).ok
     assert not o.Result(GeneralResult.USER_DID_NOT_ACCEPT).ok
     assert GeneralResult.USER_DID_NOT_ACCEPT.temporary and GeneralResult.COMMAND_DATA_NOT_UNDERSTOOD.permanent
+    busy = o.Result.terminal_busy(TerminalProblem.SCREEN_BUSY)
+    assert busy.encode() == bytes.fromhex("83022001") and busy.terminal_problem is TerminalProblem.SCREEN_BUSY
+    assert o.Result(GeneralResult.TERMINAL_CURRENTLY_UNABLE_TO_PROCESS).terminal_problem is None
+    assert o.Result().terminal_problem is None
 
 
 @pytest.mark.parametrize("make", [
