@@ -195,7 +195,8 @@ class KeyComponent:
 
     def encode(self) -> bytes:
         if self.key_type is KeyType.AES:
-            # Key component block = clear key length || encrypted block (GP 2.3.1 Table 11-70).
+            # Key component block = clear key length || encrypted block (GP 2.3.1 Table 11-70,
+            # Amendment D Table 7-10: '88' '11' '10' <16 bytes> '03' <KCV> for AES-128).
             body = bytes((self.key_length,)) + self.encrypted
         else:
             body = self.encrypted

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from simsync.apdu.apdu import CommandApdu, ResponseApdu
@@ -157,7 +158,7 @@ class Scp02Session:
         key_diversification_data: bytes = bytes(10),
         aid: bytes = b"",
         sequence_counter: int = 0,
-        random=os.urandom,
+        random: Callable[[int], bytes] = os.urandom,
     ) -> None:
         if len(keys.enc) != 16:
             raise GpCryptoError("SCP02 needs 16-byte triple DES keys")
@@ -193,7 +194,7 @@ class Scp02Session:
         self.session_counter = 0
         self.icv = bytes(8)  # the last C-MAC (unencrypted)
         self.ricv = bytes(8)  # the last R-MAC (or the EXTERNAL AUTHENTICATE C-MAC)
-        self._first_mac = True
+        self._last_command: CommandApdu | None = None  # the plain command an R-MAC covers
 
     def close(self) -> None:
         self._reset()
@@ -283,6 +284,8 @@ class Scp02Session:
             return response
         if len(response.data) < 8:
             raise self._abort(AuthenticationError("response lacks its R-MAC", 0x6988))
+        if self._last_command is None:
+            raise SecureChannelError("no command to match this response", 0x6985)
         body, mac = response.data[:-8], response.data[-8:]
         expected = self._rmac(self._last_command, body, response.sw)
         if not crypto.ct_equal(expected, mac):
@@ -377,6 +380,8 @@ class Scp02Session:
         self._require(Role.CARD, *ChannelState)
         if self.state is not ChannelState.OPEN or not self.level & SecurityLevel.R_MAC:
             return response
+        if self._last_command is None:
+            raise SecureChannelError("no command to match this response", 0x6985)
         body = response.data if is_success_or_warning(response.sw) else b""
         mac = self._rmac(self._last_command, body, response.sw)
         self.ricv = mac

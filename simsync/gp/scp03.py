@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import enum
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from simsync.apdu.apdu import CommandApdu, ResponseApdu
@@ -201,7 +202,7 @@ class Scp03Session:
         key_diversification_data: bytes = bytes(10),
         aid: bytes = b"",
         sequence_counter: int = 0,
-        random: callable = os.urandom,  # type: ignore[valid-type]
+        random: Callable[[int], bytes] = os.urandom,
     ) -> None:
         self.role = role
         self.keys = keys

@@ -71,7 +71,7 @@ class _Reader:
         if self.pos >= len(self.data):
             raise GpCodecError(f"{self.what}: truncated (length expected)")
         first = self.data[self.pos]
-        if first < 0x80:
+        if first <= 0x80:  # GP 2.3.1 11.5.2.3 also allows '80' for 128 (backward compatibility)
             self.pos += 1
             return self.take(first)
         size = first & 0x7F

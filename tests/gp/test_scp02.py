@@ -211,3 +211,11 @@ def test_property_forged_commands_never_pass(cla: int, ins: int, data: bytes, le
     with pytest.raises(SecureChannelError):
         card.unwrap_command(CommandApdu.build(cla, ins, 0, 0, data))
     assert card.state is ChannelState.ABORTED
+
+
+def test_rmac_without_a_command_is_refused() -> None:
+    host, card = open_pair(0x11)
+    with pytest.raises(SecureChannelError):
+        card.wrap_response(ResponseApdu(b"", 0x9000))
+    with pytest.raises(SecureChannelError):
+        host.unwrap_response(ResponseApdu(bytes(8), 0x9000))
