@@ -289,7 +289,7 @@ def test_privileges_round_trip(p: Privileges) -> None:
 
 def test_install_parameters_accept_legacy_80_length() -> None:
     # a 128-byte parameter field with its length coded '80' (allowed for backward compatibility)
-    params = InstallParameters(bytes(125)).to_bytes()
+    params = InstallParameters(bytes(126)).to_bytes()
     assert len(params) == 128
     legacy = bytes.fromhex("0501020304050601020304050106010203040501" + "0100") + b"\x80" + params + b"\x00"
     got = InstallForInstall.parse(legacy)
