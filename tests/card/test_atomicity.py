@@ -3,7 +3,8 @@ card file loads, validates and holds exactly the state before or after the APDU 
 
 The writer applies a deterministic operation sequence (op ``i`` is a pure function of ``i``):
 UPDATE RECORD into EF_ADN and UPDATE BINARY into EF_SPN with payloads that carry their own CRC32,
-and VERIFY PIN2 alternately wrong and right (the retry counter goes 3 -> 2 -> 3). It reports each
+VERIFY PIN2 alternately wrong and right (the retry counter goes 3 -> 2 -> 3) and an APDU to an
+applet whose saved state grows (and carries a CRC checked on restore). It reports each
 completed op on a pipe. The parent replays the same sequence on a memory-only card to know the
 exact expected state S(k) and checks that the file equals S(d) or S(d+1), ``d`` being the last
 op the child reported.
@@ -18,9 +19,37 @@ import struct
 import time
 import zlib
 
+from simsync.apdu import ResponseApdu
 from simsync.card import SimCard
+from simsync.card.applet import Applet, register_applet
 
 KILLS = 40
+APPLET_AID = bytes.fromhex("F0534D5359AA01")
+
+
+@register_applet(bytes.fromhex("F0534D5359AA"), bytes.fromhex("F0534D5359AA02"))
+class TallyApplet(Applet):
+    """Keeps a list of the op numbers it was given (its state grows with every op)."""
+
+    def __init__(self, ctx, aid):
+        super().__init__(ctx, aid)
+        self.seen: list[int] = []
+
+    def process(self, apdu, channel):
+        if self.selecting(apdu):
+            return ResponseApdu(b"", 0x9000)
+        self.seen.append(int.from_bytes(apdu.data, "big"))
+        return ResponseApdu(b"", 0x9000)
+
+    def save(self):
+        return {"seen": self.seen, "crc": zlib.crc32(repr(self.seen).encode())}
+
+    @classmethod
+    def restore(cls, ctx, aid, data):
+        assert data["crc"] == zlib.crc32(repr(data["seen"]).encode())
+        inst = cls(ctx, aid)
+        inst.seen = list(data["seen"])
+        return inst
 
 
 def _payload(i: int, size: int) -> bytes:
@@ -33,14 +62,17 @@ def _check_payload(raw: bytes) -> bool:
 
 
 def _op(i: int, kit) -> list[str]:
-    kind = i % 3
+    """Op ``i``; each starts with a SELECT so it does not depend on volatile state."""
+    kind = i % 4
     if kind == 0:
-        rec = (i // 3) % 250 + 1
+        rec = (i // 4) % 250 + 1
         return ["00A4080C047F106F3A", f"00DC{rec:02X}041E" + _payload(i, 30).hex()]
     if kind == 1:
         return ["00A4080C047FF06F46", "00D6000011" + _payload(i, 17).hex()]
-    pin2 = kit.PIN2 if (i // 3) % 2 else "0000"
-    return ["0020008108" + kit.pin(pin2)]
+    if kind == 2:
+        pin2 = kit.PIN2 if (i // 4) % 2 else "0000"
+        return ["00A4000C023F00", "0020008108" + kit.pin(pin2)]
+    return ["00A4040C07" + APPLET_AID.hex(), f"8001000004{i:08X}"]
 
 
 def _login(t, kit) -> None:
@@ -66,7 +98,8 @@ def _child(path, start: int, wfd: int, kit) -> None:  # pragma: no cover - runs 
 
 def test_sigkill_atomicity(tmp_path, kit):
     path = tmp_path / "card.json"
-    SimCard.create(path, kit.make_profile())
+    SimCard.create(path, kit.make_profile()).install_applet(
+        TallyApplet.PACKAGE_AID, TallyApplet.CLASS_AID, APPLET_AID)
     replay = SimCard.load(path)
     replay.path = None  # memory only from now on
     rt = kit.Terminal(replay)
@@ -98,6 +131,7 @@ def test_sigkill_atomicity(tmp_path, kit):
             if r != bytearray(b"\xff" * 30) and not r.startswith(b"Alice") and not r.startswith(
                     b"Bob") and not r.startswith(b"\x80"):
                 assert _check_payload(bytes(r))
+        assert isinstance(card.applets[APPLET_AID], TallyApplet)
         spn = bytes(card.node("3F00/7FF0/6F46").data)
         assert spn.startswith(b"\x01simsync") or _check_payload(spn)
         on_disk = path.read_bytes()
