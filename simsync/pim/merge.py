@@ -48,17 +48,31 @@ MULTI_VALUED = frozenset({"TEL", "EMAIL", "ADR", "URL", "IMPP", "X-JABBER", "X-A
 
 @dataclass(frozen=True)
 class PropCap:
-    """What a device declares for one property in its CTCap."""
+    """What a device declares for one property in its CTCap.
+
+    ``params``: the parameter names it stores (None = all, ``frozenset()`` = none);
+    ``type_values``: the TYPE values it stores (None = any).
+    """
 
     name: str
     max_occur: int | None = None
     max_size: int | None = None
-    params: frozenset[str] | None = None   # supported parameter names/TYPE values; None = all
+    params: frozenset[str] | None = None
+    type_values: frozenset[str] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "name", self.name.upper())
         if self.params is not None:
             object.__setattr__(self, "params", frozenset(p.upper() for p in self.params))
+        if self.type_values is not None:
+            object.__setattr__(self, "type_values",
+                               frozenset(p.upper() for p in self.type_values))
+
+    def stores_param(self, name: str, value: str) -> bool:
+        if self.params is not None and name not in self.params:
+            return False
+        return not (name == "TYPE" and self.type_values is not None
+                    and value.upper() not in self.type_values)
 
 
 @dataclass(frozen=True)
@@ -87,6 +101,114 @@ class CtCaps:
     @property
     def names(self) -> frozenset[str]:
         return frozenset(p.name for p in self.properties)
+
+    @classmethod
+    def from_devinf(cls, devinf_xml: str | bytes, content_type: str,
+                    version: str | None = None) -> CtCaps:
+        """The CTCap for ``content_type`` from a DevInf document (SyncML DevInf 1.2 nested
+        ``Property`` form or 1.1 flat form). Components listed as ``BEGIN`` values (VALARM,
+        ...) become pseudo-properties. Raises ``ValueError`` when there is no such CTCap."""
+        from lxml import etree
+
+        try:
+            root = etree.fromstring(devinf_xml.encode() if isinstance(devinf_xml, str)
+                                    else devinf_xml,
+                                    etree.XMLParser(resolve_entities=False, no_network=True))
+        except etree.XMLSyntaxError as exc:
+            raise ValueError(f"bad DevInf XML: {exc}") from None
+
+        def local(el) -> str:
+            return etree.QName(el).localname if isinstance(el.tag, str) else ""
+
+        def text(el, name: str) -> str | None:
+            for c in el:
+                if local(c) == name:
+                    return (c.text or "").strip()
+            return None
+
+        for ctcap in (e for e in root.iter() if local(e) == "CTCap"):
+            children = list(ctcap)
+            cttypes = [(c.text or "").strip().lower() for c in children if local(c) == "CTType"]
+            if content_type.lower() not in cttypes:
+                continue
+            if any(local(c) == "Property" for c in children):      # DevInf 1.2
+                vers = text(ctcap, "VerCT")
+                if version is not None and vers is not None and vers != version:
+                    continue
+                caps = tuple(_propcap_12(p, local, text) for p in children
+                             if local(p) == "Property") + _components(children, local)
+            else:
+                caps = _flat_11(children, content_type.lower(), local)  # DevInf 1.1
+            return cls(_canonical_names(caps))
+        raise ValueError(f"no CTCap for {content_type}")
+
+
+def _int(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def _propcap_12(prop_el, local, text) -> PropCap:
+    name = text(prop_el, "PropName") or ""
+    params: set[str] = set()
+    types: set[str] = set()
+    for pp in (c for c in prop_el if local(c) == "PropParam"):
+        pname = (text(pp, "ParamName") or "").upper()
+        params.add(pname)
+        if pname == "TYPE":
+            types.update((v.text or "").strip().upper() for v in pp if local(v) == "ValEnum")
+    return PropCap(name, _int(text(prop_el, "MaxOccur")), _int(text(prop_el, "MaxSize")),
+                   frozenset(params) if params else None,
+                   frozenset(types) if types else None)
+
+
+def _components(children, local) -> tuple[PropCap, ...]:
+    out = []
+    for p in (c for c in children if local(c) == "Property"):
+        name_el = [c for c in p if local(c) == "PropName"]
+        if name_el and (name_el[0].text or "").strip().upper() == "BEGIN":
+            for v in (c for c in p if local(c) == "ValEnum"):
+                val = (v.text or "").strip().upper()
+                if val == "VALARM" and not any(x.name == val for x in out):
+                    out.append(PropCap(val))
+    return tuple(out)
+
+
+def _canonical_names(caps: tuple[PropCap, ...]) -> tuple[PropCap, ...]:
+    """vCalendar 1.0 names -> the canonical (iCalendar) names used by the model."""
+    out = [replace(c, name="CREATED") if c.name == "DCREATED" else c for c in caps]
+    if any(c.name in ("AALARM", "DALARM") for c in out) and not any(c.name == "VALARM"
+                                                                     for c in out):
+        out.append(PropCap("VALARM"))
+    return tuple(out)
+
+
+def _flat_11(children, content_type: str, local) -> tuple[PropCap, ...]:
+    caps: list[PropCap] = []
+    current: str | None = None
+    cur_type: str | None = None
+    types: set[str] = set()
+    size: int | None = None
+
+    def flush() -> None:
+        if current is not None and cur_type == content_type:
+            caps.append(PropCap(current, None, size, frozenset({"TYPE"}) if types else None,
+                                frozenset(types) if types else None))
+
+    for c in children:
+        tag = local(c)
+        val = (c.text or "").strip()
+        if tag == "CTType":
+            flush()
+            cur_type, current, types, size = val.lower(), None, set(), None
+        elif tag == "PropName":
+            flush()
+            current, types, size = val, set(), None
+        elif tag == "ParamName" and current is not None:
+            types.add(val.upper())
+        elif tag in ("Size", "MaxSize") and current is not None:
+            size = _int(val)
+    flush()
+    return tuple(caps)
 
 
 def normalize_value(prop: Property) -> object:
@@ -123,15 +245,14 @@ def _lossy_echo(stored: Property, incoming: Property, cap: PropCap) -> bool:
         return False
     if stored.params == incoming.params:
         return True
-    if cap.params is None:
+    if cap.params is None and cap.type_values is None:
         # the device supports all parameters: a parameter difference is a change, unless the
         # device sent none at all (it dropped them)
         return not incoming.params
     # differing parameters are acceptable only where the device cannot store them
     s = {(k, v) for k, vals in stored.params for v in vals}
     i = {(k, v) for k, vals in incoming.params for v in vals}
-    diff = s ^ i
-    return all(k not in cap.params and v not in cap.params for k, v in diff)
+    return all(not cap.stores_param(k, v) for k, v in s ^ i)
 
 
 def _merge_name(stored: list[Property], incoming: list[Property], cap: PropCap

@@ -176,3 +176,43 @@ def test_unrepresentable_rrule_survives_vcal():
     text = serialize(e, "text/x-vcalendar")
     assert "X-SIMSYNC-RRULE:FREQ=MONTHLY;BYDAY=MO;BYSETPOS=1" in text
     assert parse(text, "text/x-vcalendar") == e
+
+
+def test_ctcaps_from_syncevolution_devinf(data):
+    xml = data("devinf_syncevolution_contacts.xml")
+    v3 = CtCaps.from_devinf(xml, "text/vcard")
+    v21 = CtCaps.from_devinf(xml, "text/x-vcard", "2.1")
+    assert v3.get("N").max_occur == 1 and v3.get("TEL").max_occur is None
+    assert {"HOME", "WORK", "CELL", "PREF"} <= v3.get("TEL").type_values
+    assert v3.get("TEL").params == {"TYPE"}
+    assert v21.supports("EMAIL") and not v21.supports("X-NO-SUCH")
+    cal = CtCaps.from_devinf(data("devinf_syncevolution_calendar.xml"), "text/calendar")
+    assert cal.supports("VALARM") and cal.get("SUMMARY").max_occur == 1
+    vcal = CtCaps.from_devinf(data("devinf_syncevolution_calendar.xml"), "text/x-vcalendar")
+    assert vcal.supports("CREATED") and vcal.supports("VALARM")   # DCREATED, AALARM/DALARM
+    with pytest.raises(ValueError):
+        CtCaps.from_devinf(xml, "text/plain")
+    with pytest.raises(ValueError):
+        CtCaps.from_devinf("<DevInf", "text/vcard")
+
+
+def test_flat_devinf11_sim_caps_and_merge(data):
+    sim = CtCaps.from_devinf(data("devinf11_sim_phonebook.xml"), "text/x-vcard")
+    assert sim.get("TEL").type_values == {"CELL"} and sim.get("TEL").max_size == 20
+    assert sim.get("N").max_size == 14 and not sim.supports("EMAIL")
+    # the SIM stores TYPE=CELL but not WORK; an echo that lost WORK is not a change
+    stored = card(P("N", ("Werner", "Rosa", "", "", "")), P("TEL", "+49 30 1", TYPE="WORK"),
+                  P("EMAIL", "r@x.org"))
+    echo = card(P("N", ("Werner", "Rosa", "", "", "")), P("TEL", "+49301"))
+    assert merge(stored, echo, sim) == stored
+    retyped = card(P("N", ("Werner", "Rosa", "", "", "")), P("TEL", "+49301", TYPE="CELL"))
+    merged = merge(stored, retyped, sim)
+    assert merged.tels[0].types == {"CELL"} and merged.emails[0].value == "r@x.org"
+
+
+def test_devinf12_enum_type_values_kept():
+    caps = CtCaps((PropCap("TEL", params=frozenset({"TYPE"}),
+                           type_values=frozenset({"HOME", "WORK"})),))
+    stored = card(P("TEL", "1", TYPE=["X-CUSTOM", "HOME"]))
+    assert merge(stored, card(P("TEL", "1", TYPE="HOME")), caps) == stored
+    assert merge(stored, card(P("TEL", "1", TYPE="WORK")), caps).tels[0].types == {"WORK"}

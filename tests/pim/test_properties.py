@@ -167,7 +167,7 @@ def test_merge_rules(stored, caps, data):
                 assert key not in got
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(contacts, contacts, contacts)
 def test_conflict_merge_properties(base, ours, theirs):
     res = conflict_merge(base, ours, theirs)
