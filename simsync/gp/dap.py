@@ -48,6 +48,12 @@ class RsaScheme(enum.Enum):
     PSS_SHA256 = "pss-sha256"  # GP scheme 2 (keys above 1024 bits)
 
 
+def gp_rsa_scheme(key: rsa.RSAPrivateKey | rsa.RSAPublicKey) -> RsaScheme:
+    """The scheme GP 2.3.1 Appendix B.3 mandates for a key size (as GlobalPlatformPro signs DAPs):
+    PKCS#1 v1.5 with SHA-1 for 1024-bit keys, RSASSA-PSS with SHA-256 above."""
+    return RsaScheme.PKCS1V15_SHA1 if key.key_size <= 1024 else RsaScheme.PSS_SHA256
+
+
 @dataclass(frozen=True, slots=True)
 class SecretKey:
     """A symmetric DAP / token / receipt key."""

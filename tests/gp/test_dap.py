@@ -237,3 +237,14 @@ def test_secret_key_validation() -> None:
         SecretKey(bytes(24), KeyType.DES)
     with pytest.raises(GpCodecError):
         SecretKey(bytes(8), KeyType.AES)
+
+
+def test_gp_rsa_scheme_by_key_size(rsa1024, rsa2048, lfdb) -> None:
+    from simsync.gp.dap import gp_rsa_scheme
+
+    assert gp_rsa_scheme(rsa1024) is RsaScheme.PKCS1V15_SHA1
+    assert gp_rsa_scheme(rsa2048.public_key()) is RsaScheme.PSS_SHA256
+    h = lfdb_hash(lfdb, "sha1")
+    sig = sign(rsa1024, h, gp_rsa_scheme(rsa1024))
+    assert len(sig) == 128
+    verify(rsa1024.public_key(), h, sig, RsaScheme.PKCS1V15_SHA1)
