@@ -150,7 +150,9 @@ class ProactiveCommand:
         if self.QUALIFIER_FIELD is not None:
             v = int(getattr(self, self.QUALIFIER_FIELD))
             if v & ~self.QUALIFIER_MASK:
-                raise StkError(f"{self.QUALIFIER_FIELD} {v:#x} outside mask {self.QUALIFIER_MASK:#x}")
+                raise StkError(
+                    f"{self.QUALIFIER_FIELD} {v:#x} outside mask {self.QUALIFIER_MASK:#x}"
+                )
             enum = self.QUALIFIER_ENUM
             if enum is not None:
                 object.__setattr__(self, self.QUALIFIER_FIELD, enum_or_int(enum, v))
@@ -173,7 +175,10 @@ class ProactiveCommand:
                 items = (v,)
             for it in items:
                 if type(it) is not cls:
-                    raise StkError(f"{type(self).__name__}.{name} takes {cls.__name__}, not {type(it).__name__}")
+                    raise StkError(
+                        f"{type(self).__name__}.{name} takes {cls.__name__}, "
+                        f"not {type(it).__name__}"
+                    )
         if len(self._value()) > MAX_VALUE_LENGTH:
             raise StkError(f"{type(self).__name__}: value longer than {MAX_VALUE_LENGTH} bytes")
 
@@ -228,10 +233,14 @@ class ProactiveCommand:
         return self.encode()
 
     @classmethod
-    def _from_parts(cls, details: CommandDetails, devices: DeviceIdentities,
-                    rest: tuple[DataObject, ...]) -> ProactiveCommand:
-        kwargs: dict[str, Any] = {"number": details.number, "destination": devices.destination,
-                                  "header_cr": (details.cr, devices.cr)}
+    def _from_parts(
+        cls, details: CommandDetails, devices: DeviceIdentities, rest: tuple[DataObject, ...]
+    ) -> ProactiveCommand:
+        kwargs: dict[str, Any] = {
+            "number": details.number,
+            "destination": devices.destination,
+            "header_cr": (details.cr, devices.cr),
+        }
         q = details.qualifier
         for name, bit in cls.QUALIFIER_BITS.items():
             kwargs[name] = bool(q & bit)
@@ -278,7 +287,9 @@ class GenericCommand:
     def __post_init__(self) -> None:
         CommandDetails(self.number, self.type_of_command, self.qualifier)  # validates
         object.__setattr__(self, "header_cr", tuple(bool(b) for b in self.header_cr))
-        object.__setattr__(self, "type_of_command", enum_or_int(TypeOfCommand, self.type_of_command))
+        object.__setattr__(
+            self, "type_of_command", enum_or_int(TypeOfCommand, self.type_of_command)
+        )
         object.__setattr__(self, "destination", enum_or_int(DeviceId, self.destination))
         object.__setattr__(self, "data_objects", tuple(self.data_objects))
         if len(encode_objects(self.objects())) > MAX_VALUE_LENGTH:
@@ -286,7 +297,9 @@ class GenericCommand:
 
     @property
     def details(self) -> CommandDetails:
-        return CommandDetails(self.number, self.type_of_command, self.qualifier, cr=self.header_cr[0])
+        return CommandDetails(
+            self.number, self.type_of_command, self.qualifier, cr=self.header_cr[0]
+        )
 
     @property
     def device_identities(self) -> DeviceIdentities:
@@ -347,9 +360,14 @@ def decode_proactive(data: bytes) -> AnyCommand:
         details, devices, rest = split_proactive(data)
         cls = COMMANDS.get(details.type_of_command)
         if cls is None:
-            return GenericCommand(details.type_of_command, details.qualifier, rest,
-                                  number=details.number, destination=devices.destination,
-                                  header_cr=(details.cr, devices.cr))
+            return GenericCommand(
+                details.type_of_command,
+                details.qualifier,
+                rest,
+                number=details.number,
+                destination=devices.destination,
+                header_cr=(details.cr, devices.cr),
+            )
         return cls._from_parts(details, devices, rest)
     except CodecError:
         raise
@@ -369,10 +387,14 @@ class DisplayText(ProactiveCommand):
 
     TYPE: ClassVar[int] = TypeOfCommand.DISPLAY_TEXT
     DEFAULT_DESTINATION: ClassVar[int] = DeviceId.DISPLAY
-    LAYOUT: ClassVar = (("text", TextString, REQUIRED), ("icon", IconIdentifier, OPTIONAL),
-                        ("immediate_response", ImmediateResponse, OPTIONAL),
-                        ("duration", Duration, OPTIONAL), ("text_attribute", TextAttribute, OPTIONAL),
-                        ("frame", FrameIdentifier, OPTIONAL))
+    LAYOUT: ClassVar = (
+        ("text", TextString, REQUIRED),
+        ("icon", IconIdentifier, OPTIONAL),
+        ("immediate_response", ImmediateResponse, OPTIONAL),
+        ("duration", Duration, OPTIONAL),
+        ("text_attribute", TextAttribute, OPTIONAL),
+        ("frame", FrameIdentifier, OPTIONAL),
+    )
     QUALIFIER_BITS: ClassVar = {"high_priority": 0x01, "wait_for_user": 0x80}
 
     text: TextString | None = None
@@ -392,11 +414,20 @@ class GetInkey(ProactiveCommand):
     response, 8 help available."""
 
     TYPE: ClassVar[int] = TypeOfCommand.GET_INKEY
-    LAYOUT: ClassVar = (("text", TextString, REQUIRED), ("icon", IconIdentifier, OPTIONAL),
-                        ("duration", Duration, OPTIONAL), ("text_attribute", TextAttribute, OPTIONAL),
-                        ("frame", FrameIdentifier, OPTIONAL))
-    QUALIFIER_BITS: ClassVar = {"alphabet": 0x01, "ucs2": 0x02, "yes_no": 0x04,
-                                "immediate_digit_response": 0x08, "help_available": 0x80}
+    LAYOUT: ClassVar = (
+        ("text", TextString, REQUIRED),
+        ("icon", IconIdentifier, OPTIONAL),
+        ("duration", Duration, OPTIONAL),
+        ("text_attribute", TextAttribute, OPTIONAL),
+        ("frame", FrameIdentifier, OPTIONAL),
+    )
+    QUALIFIER_BITS: ClassVar = {
+        "alphabet": 0x01,
+        "ucs2": 0x02,
+        "yes_no": 0x04,
+        "immediate_digit_response": 0x08,
+        "help_available": 0x80,
+    }
 
     text: TextString | None = None
     alphabet: bool = False
@@ -417,12 +448,22 @@ class GetInput(ProactiveCommand):
     packed, 8 help available."""
 
     TYPE: ClassVar[int] = TypeOfCommand.GET_INPUT
-    LAYOUT: ClassVar = (("text", TextString, REQUIRED), ("response_length", ResponseLength, REQUIRED),
-                        ("default_text", DefaultText, OPTIONAL), ("icon", IconIdentifier, OPTIONAL),
-                        ("text_attribute", TextAttribute, OPTIONAL), ("frame", FrameIdentifier, OPTIONAL),
-                        ("duration", Duration, OPTIONAL))
-    QUALIFIER_BITS: ClassVar = {"alphabet": 0x01, "ucs2": 0x02, "hide_input": 0x04, "packed": 0x08,
-                                "help_available": 0x80}
+    LAYOUT: ClassVar = (
+        ("text", TextString, REQUIRED),
+        ("response_length", ResponseLength, REQUIRED),
+        ("default_text", DefaultText, OPTIONAL),
+        ("icon", IconIdentifier, OPTIONAL),
+        ("text_attribute", TextAttribute, OPTIONAL),
+        ("frame", FrameIdentifier, OPTIONAL),
+        ("duration", Duration, OPTIONAL),
+    )
+    QUALIFIER_BITS: ClassVar = {
+        "alphabet": 0x01,
+        "ucs2": 0x02,
+        "hide_input": 0x04,
+        "packed": 0x08,
+        "help_available": 0x80,
+    }
 
     text: TextString | None = None
     response_length: ResponseLength | None = None
@@ -453,9 +494,14 @@ class PlayTone(ProactiveCommand):
 
     TYPE: ClassVar[int] = TypeOfCommand.PLAY_TONE
     DEFAULT_DESTINATION: ClassVar[int] = DeviceId.EARPIECE
-    LAYOUT: ClassVar = (("alpha", AlphaIdentifier, OPTIONAL), ("tone", Tone, OPTIONAL),
-                        ("duration", Duration, OPTIONAL), ("icon", IconIdentifier, OPTIONAL),
-                        ("text_attribute", TextAttribute, OPTIONAL), ("frame", FrameIdentifier, OPTIONAL))
+    LAYOUT: ClassVar = (
+        ("alpha", AlphaIdentifier, OPTIONAL),
+        ("tone", Tone, OPTIONAL),
+        ("duration", Duration, OPTIONAL),
+        ("icon", IconIdentifier, OPTIONAL),
+        ("text_attribute", TextAttribute, OPTIONAL),
+        ("frame", FrameIdentifier, OPTIONAL),
+    )
     QUALIFIER_BITS: ClassVar = {"vibrate": 0x01}
 
     alpha: AlphaIdentifier | None = None
@@ -485,10 +531,14 @@ class SetUpMenu(ProactiveCommand):
     (``Item(None)``) removes the menu."""
 
     TYPE: ClassVar[int] = TypeOfCommand.SET_UP_MENU
-    LAYOUT: ClassVar = (("alpha", AlphaIdentifier, REQUIRED), ("items", Item, REPEATED),
-                        ("next_actions", ItemsNextActionIndicator, OPTIONAL),
-                        ("icon", IconIdentifier, OPTIONAL), ("item_icons", ItemIconIdentifierList, OPTIONAL),
-                        ("text_attribute", TextAttribute, OPTIONAL))
+    LAYOUT: ClassVar = (
+        ("alpha", AlphaIdentifier, REQUIRED),
+        ("items", Item, REPEATED),
+        ("next_actions", ItemsNextActionIndicator, OPTIONAL),
+        ("icon", IconIdentifier, OPTIONAL),
+        ("item_icons", ItemIconIdentifierList, OPTIONAL),
+        ("text_attribute", TextAttribute, OPTIONAL),
+    )
     QUALIFIER_BITS: ClassVar = {"soft_key": 0x01, "help_available": 0x80}
 
     alpha: AlphaIdentifier | None = None
@@ -520,13 +570,22 @@ class SelectItem(ProactiveCommand):
     options), bit 3 soft key preferred, bit 8 help available."""
 
     TYPE: ClassVar[int] = TypeOfCommand.SELECT_ITEM
-    LAYOUT: ClassVar = (("alpha", AlphaIdentifier, OPTIONAL), ("items", Item, REPEATED),
-                        ("next_actions", ItemsNextActionIndicator, OPTIONAL),
-                        ("default_item", ItemIdentifier, OPTIONAL), ("icon", IconIdentifier, OPTIONAL),
-                        ("item_icons", ItemIconIdentifierList, OPTIONAL),
-                        ("text_attribute", TextAttribute, OPTIONAL), ("frame", FrameIdentifier, OPTIONAL))
-    QUALIFIER_BITS: ClassVar = {"presentation_specified": 0x01, "navigation_options": 0x02,
-                                "soft_key": 0x04, "help_available": 0x80}
+    LAYOUT: ClassVar = (
+        ("alpha", AlphaIdentifier, OPTIONAL),
+        ("items", Item, REPEATED),
+        ("next_actions", ItemsNextActionIndicator, OPTIONAL),
+        ("default_item", ItemIdentifier, OPTIONAL),
+        ("icon", IconIdentifier, OPTIONAL),
+        ("item_icons", ItemIconIdentifierList, OPTIONAL),
+        ("text_attribute", TextAttribute, OPTIONAL),
+        ("frame", FrameIdentifier, OPTIONAL),
+    )
+    QUALIFIER_BITS: ClassVar = {
+        "presentation_specified": 0x01,
+        "navigation_options": 0x02,
+        "soft_key": 0x04,
+        "help_available": 0x80,
+    }
 
     alpha: AlphaIdentifier | None = None
     items: tuple[Item, ...] = ()
@@ -554,9 +613,14 @@ class SendShortMessage(ProactiveCommand):
 
     TYPE: ClassVar[int] = TypeOfCommand.SEND_SHORT_MESSAGE
     DEFAULT_DESTINATION: ClassVar[int] = DeviceId.NETWORK
-    LAYOUT: ClassVar = (("alpha", AlphaIdentifier, OPTIONAL), ("address", Address, OPTIONAL),
-                        ("tpdu", SmsTpdu, REQUIRED), ("icon", IconIdentifier, OPTIONAL),
-                        ("text_attribute", TextAttribute, OPTIONAL), ("frame", FrameIdentifier, OPTIONAL))
+    LAYOUT: ClassVar = (
+        ("alpha", AlphaIdentifier, OPTIONAL),
+        ("address", Address, OPTIONAL),
+        ("tpdu", SmsTpdu, REQUIRED),
+        ("icon", IconIdentifier, OPTIONAL),
+        ("text_attribute", TextAttribute, OPTIONAL),
+        ("frame", FrameIdentifier, OPTIONAL),
+    )
     QUALIFIER_BITS: ClassVar = {"packing_required": 0x01}
 
     tpdu: SmsTpdu | None = None
@@ -574,9 +638,14 @@ class Refresh(ProactiveCommand):
     """6.6.13. Qualifier: the refresh mode."""
 
     TYPE: ClassVar[int] = TypeOfCommand.REFRESH
-    LAYOUT: ClassVar = (("file_list", FileList, OPTIONAL), ("aid", Aid, OPTIONAL),
-                        ("alpha", AlphaIdentifier, OPTIONAL), ("icon", IconIdentifier, OPTIONAL),
-                        ("text_attribute", TextAttribute, OPTIONAL), ("frame", FrameIdentifier, OPTIONAL))
+    LAYOUT: ClassVar = (
+        ("file_list", FileList, OPTIONAL),
+        ("aid", Aid, OPTIONAL),
+        ("alpha", AlphaIdentifier, OPTIONAL),
+        ("icon", IconIdentifier, OPTIONAL),
+        ("text_attribute", TextAttribute, OPTIONAL),
+        ("frame", FrameIdentifier, OPTIONAL),
+    )
     QUALIFIER_FIELD: ClassVar = "mode"
     QUALIFIER_ENUM: ClassVar = RefreshMode
     QUALIFIER_MASK: ClassVar = 0xFF
@@ -649,12 +718,17 @@ class LaunchBrowser(ProactiveCommand):
     """6.6.26. Qualifier: launch mode. ``gateway`` is the TEXT STRING naming the gateway/proxy."""
 
     TYPE: ClassVar[int] = TypeOfCommand.LAUNCH_BROWSER
-    LAYOUT: ClassVar = (("browser", BrowserIdentity, OPTIONAL), ("url", Url, REQUIRED),
-                        ("bearer", Bearer, OPTIONAL),
-                        ("provisioning_files", ProvisioningFileReference, REPEATED),
-                        ("gateway", TextString, OPTIONAL), ("alpha", AlphaIdentifier, OPTIONAL),
-                        ("icon", IconIdentifier, OPTIONAL), ("text_attribute", TextAttribute, OPTIONAL),
-                        ("frame", FrameIdentifier, OPTIONAL))
+    LAYOUT: ClassVar = (
+        ("browser", BrowserIdentity, OPTIONAL),
+        ("url", Url, REQUIRED),
+        ("bearer", Bearer, OPTIONAL),
+        ("provisioning_files", ProvisioningFileReference, REPEATED),
+        ("gateway", TextString, OPTIONAL),
+        ("alpha", AlphaIdentifier, OPTIONAL),
+        ("icon", IconIdentifier, OPTIONAL),
+        ("text_attribute", TextAttribute, OPTIONAL),
+        ("frame", FrameIdentifier, OPTIONAL),
+    )
     QUALIFIER_FIELD: ClassVar = "mode"
     QUALIFIER_ENUM: ClassVar = LaunchMode
     QUALIFIER_MASK: ClassVar = 0xFF
@@ -672,10 +746,31 @@ class LaunchBrowser(ProactiveCommand):
 
 
 __all__ = [
-    "COMMANDS", "AnyCommand", "DisplayText", "GenericCommand", "GetInkey", "GetInput",
-    "LaunchBrowser", "LaunchMode", "LocalInfoType", "MoreTime", "PlayTone", "PollInterval",
-    "PollingOff", "ProactiveCommand", "ProvideLocalInformation", "Refresh", "RefreshMode",
-    "SelectItem", "SendShortMessage", "SetUpEventList", "SetUpMenu", "TimerAction",
-    "TimerManagement", "decode_proactive", "register_command", "split_proactive",
+    "COMMANDS",
+    "AnyCommand",
+    "DisplayText",
+    "GenericCommand",
+    "GetInkey",
+    "GetInput",
+    "LaunchBrowser",
+    "LaunchMode",
+    "LocalInfoType",
+    "MoreTime",
+    "PlayTone",
+    "PollInterval",
+    "PollingOff",
+    "ProactiveCommand",
+    "ProvideLocalInformation",
+    "Refresh",
+    "RefreshMode",
+    "SelectItem",
+    "SendShortMessage",
+    "SetUpEventList",
+    "SetUpMenu",
+    "TimerAction",
+    "TimerManagement",
+    "decode_proactive",
+    "register_command",
+    "split_proactive",
     "unregister_command",
 ]

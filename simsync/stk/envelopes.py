@@ -151,8 +151,9 @@ class EventDownload:
         return cls(EventList((Event.IDLE_SCREEN_AVAILABLE,)), _devices(DeviceId.DISPLAY))
 
     @classmethod
-    def location_status(cls, status: ServiceState,
-                        location: LocationInformation | None = None) -> EventDownload:
+    def location_status(
+        cls, status: ServiceState, location: LocationInformation | None = None
+    ) -> EventDownload:
         data: tuple[DataObject, ...] = (LocationStatus(status),) + ((location,) if location else ())
         return cls(EventList((Event.LOCATION_STATUS,)), data=data)
 
@@ -252,6 +253,13 @@ def decode_envelope(data: bytes) -> AnyEnvelope:
 
 
 __all__ = [
-    "ENVELOPES", "AnyEnvelope", "EnvelopeTag", "EventDownload", "GenericEnvelope", "MenuSelection",
-    "SmsPpDownload", "TimerExpiration", "decode_envelope",
+    "ENVELOPES",
+    "AnyEnvelope",
+    "EnvelopeTag",
+    "EventDownload",
+    "GenericEnvelope",
+    "MenuSelection",
+    "SmsPpDownload",
+    "TimerExpiration",
+    "decode_envelope",
 ]

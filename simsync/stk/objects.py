@@ -136,7 +136,9 @@ def from_ctlv(obj: CTlv) -> DataObject:
     """The typed data object for one decoded COMPREHENSION-TLV."""
     cls = DATA_OBJECTS.get(obj.tag)
     if cls is None or obj.three_byte != (obj.tag > 0x7E):
-        return UnknownObject(unknown_tag=obj.tag, data=obj.value, three_byte=obj.three_byte, cr=obj.cr)
+        return UnknownObject(
+            unknown_tag=obj.tag, data=obj.value, three_byte=obj.three_byte, cr=obj.cr
+        )
     try:
         return cls.from_value(obj.value, cr=obj.cr)
     except CodecError:
@@ -222,7 +224,9 @@ class CommandDetails(DataObject):
         _byte("command number", self.number)
         _byte("type of command", self.type_of_command)
         _byte("command qualifier", self.qualifier)
-        object.__setattr__(self, "type_of_command", enum_or_int(TypeOfCommand, self.type_of_command))
+        object.__setattr__(
+            self, "type_of_command", enum_or_int(TypeOfCommand, self.type_of_command)
+        )
 
     def value_bytes(self) -> bytes:
         return bytes((self.number, self.type_of_command, self.qualifier))
@@ -279,7 +283,10 @@ class Result(DataObject):
     @property
     def terminal_problem(self) -> TerminalProblem | int | None:
         """For result 20 (terminal currently unable to process): the cause, if given."""
-        if self.general != GeneralResult.TERMINAL_CURRENTLY_UNABLE_TO_PROCESS or not self.additional:
+        if (
+            self.general != GeneralResult.TERMINAL_CURRENTLY_UNABLE_TO_PROCESS
+            or not self.additional
+        ):
             return None
         return enum_or_int(TerminalProblem, self.additional[0])
 
@@ -315,8 +322,12 @@ class Duration(DataObject):
 
     @property
     def seconds(self) -> float:
-        return self.interval * {TimeUnit.MINUTES: 60.0, TimeUnit.SECONDS: 1.0,
-                                TimeUnit.TENTHS_OF_SECONDS: 0.1}[self.unit]
+        return (
+            self.interval
+            * {TimeUnit.MINUTES: 60.0, TimeUnit.SECONDS: 1.0, TimeUnit.TENTHS_OF_SECONDS: 0.1}[
+                self.unit
+            ]
+        )
 
     def value_bytes(self) -> bytes:
         return bytes((self.unit, self.interval))
@@ -748,7 +759,12 @@ class EventList(DataObject):
 
 
 def _plmn_encode(mcc: str, mnc: str) -> bytes:
-    if len(mcc) != 3 or len(mnc) not in (2, 3) or not (mcc + mnc).isdigit() or not (mcc + mnc).isascii():
+    if (
+        len(mcc) != 3
+        or len(mnc) not in (2, 3)
+        or not (mcc + mnc).isdigit()
+        or not (mcc + mnc).isascii()
+    ):
         raise StkError(f"PLMN {mcc}/{mnc}: MCC takes 3 digits, MNC 2 or 3")
     d = [int(c) for c in mcc]
     m = [int(c) for c in mnc]
@@ -983,7 +999,9 @@ class AccessTechnology(DataObject):
     technologies: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "technologies", _byte_tuple("access technology", self.technologies))
+        object.__setattr__(
+            self, "technologies", _byte_tuple("access technology", self.technologies)
+        )
 
     def value_bytes(self) -> bytes:
         return bytes(self.technologies)

@@ -165,8 +165,11 @@ def _command_capability(type_of_command: int, qualifier: int | None) -> int | No
     if type_of_command == TypeOfCommand.TIMER_MANAGEMENT:
         if qualifier is None:
             return _C.TIMER_MANAGEMENT_START_STOP
-        return (_C.TIMER_MANAGEMENT_GET_CURRENT_VALUE if qualifier & 0x03 == 0x02
-                else _C.TIMER_MANAGEMENT_START_STOP)
+        return (
+            _C.TIMER_MANAGEMENT_GET_CURRENT_VALUE
+            if qualifier & 0x03 == 0x02
+            else _C.TIMER_MANAGEMENT_START_STOP
+        )
     if type_of_command == TypeOfCommand.PROVIDE_LOCAL_INFORMATION:
         return LOCAL_INFO_CAPABILITY.get(0 if qualifier is None else qualifier)
     return COMMAND_CAPABILITY.get(type_of_command)
@@ -267,11 +270,18 @@ def profile_for(*type_of_commands: int, events: Iterable[Event] = ()) -> Termina
             raise StkError(f"no terminal profile bit is known for event {e:#04x}")
         caps.add(cap)
     named = {int(c) for c in Capability}
-    return TerminalProfile(frozenset(Capability(c) for c in caps if c in named),
-                           frozenset(c for c in caps if c not in named))
+    return TerminalProfile(
+        frozenset(Capability(c) for c in caps if c in named),
+        frozenset(c for c in caps if c not in named),
+    )
 
 
 __all__ = [
-    "COMMAND_CAPABILITY", "LOCAL_INFO_CAPABILITY", "Capability", "TerminalProfile",
-    "event_capability", "profile_for", "register_command_capability",
+    "COMMAND_CAPABILITY",
+    "LOCAL_INFO_CAPABILITY",
+    "Capability",
+    "TerminalProfile",
+    "event_capability",
+    "profile_for",
+    "register_command_capability",
 ]

@@ -59,7 +59,8 @@ class TerminalResponse:
     result: Result = field(default_factory=Result)
     data: tuple[DataObject, ...] = ()
     devices: DeviceIdentities = field(
-        default_factory=lambda: DeviceIdentities(DeviceId.TERMINAL, DeviceId.UICC))
+        default_factory=lambda: DeviceIdentities(DeviceId.TERMINAL, DeviceId.UICC)
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data", tuple(self.data))
@@ -72,8 +73,12 @@ class TerminalResponse:
             raise StkError("terminal response longer than 255 bytes")
 
     @classmethod
-    def answer(cls, command: AnyCommand, result: Result | GeneralResult | int = GeneralResult.PERFORMED_SUCCESSFULLY,
-               *data: DataObject) -> TerminalResponse:
+    def answer(
+        cls,
+        command: AnyCommand,
+        result: Result | GeneralResult | int = GeneralResult.PERFORMED_SUCCESSFULLY,
+        *data: DataObject,
+    ) -> TerminalResponse:
         """The response to ``command`` (its command details echoed)."""
         res = result if isinstance(result, Result) else Result(result)
         return cls(command.details, res, data)
@@ -99,7 +104,10 @@ class TerminalResponse:
     @classmethod
     def yes_no(cls, command: AnyCommand, yes: bool) -> TerminalResponse:
         """The answer to a yes/no GET INKEY: text string 04 01 (yes) or 04 00 (no)."""
-        if command.details.type_of_command != TypeOfCommand.GET_INKEY or not command.details.qualifier & 0x04:
+        if (
+            command.details.type_of_command != TypeOfCommand.GET_INKEY
+            or not command.details.qualifier & 0x04
+        ):
             raise StkError("yes/no answers a GET INKEY with the yes/no qualifier bit")
         text = TextString.from_value(bytes((Dcs.GSM_8BIT, 1 if yes else 0)))
         return cls.answer(command, GeneralResult.PERFORMED_SUCCESSFULLY, text)
@@ -176,7 +184,9 @@ class TerminalResponse:
                 raise StkError("terminal response longer than 255 bytes")
             objs = decode_objects(bytes(data))
             if len(objs) < 3:
-                raise StkError("terminal response needs command details, device identities and result")
+                raise StkError(
+                    "terminal response needs command details, device identities and result"
+                )
             details, devices, result = objs[:3]
             if not isinstance(details, CommandDetails):
                 raise StkError("terminal response does not start with COMMAND DETAILS")
@@ -196,12 +206,19 @@ def check_response(command: AnyCommand, response: TerminalResponse) -> None:
     (same number, type and qualifier; terminal -> UICC; and, when the command was performed,
     the data that command type requires)."""
     cd, rd = command.details, response.details
-    for what, a, b in (("number", cd.number, rd.number),
-                       ("type of command", cd.type_of_command, rd.type_of_command),
-                       ("qualifier", cd.qualifier, rd.qualifier)):
+    for what, a, b in (
+        ("number", cd.number, rd.number),
+        ("type of command", cd.type_of_command, rd.type_of_command),
+        ("qualifier", cd.qualifier, rd.qualifier),
+    ):
         if a != b:
-            raise ResponseMismatchError(f"command {what} {int(a):#04x}, response echoes {int(b):#04x}")
-    if response.devices.source != DeviceId.TERMINAL or response.devices.destination != DeviceId.UICC:
+            raise ResponseMismatchError(
+                f"command {what} {int(a):#04x}, response echoes {int(b):#04x}"
+            )
+    if (
+        response.devices.source != DeviceId.TERMINAL
+        or response.devices.destination != DeviceId.UICC
+    ):
         raise ResponseMismatchError("terminal response not sent from the terminal to the UICC")
     if not response.result.ok:
         return
@@ -227,9 +244,13 @@ def check_response(command: AnyCommand, response: TerminalResponse) -> None:
         if isinstance(command, TimerManagement):
             assert command.timer is not None
             if response.timer != command.timer.timer:
-                raise ResponseMismatchError(f"timer {response.timer} answered for timer {command.timer.timer}")
+                raise ResponseMismatchError(
+                    f"timer {response.timer} answered for timer {command.timer.timer}"
+                )
             if command.action != TimerAction.START and response.timer_value is None:
-                raise ResponseMismatchError("TIMER MANAGEMENT deactivate/get value without a TIMER VALUE")
+                raise ResponseMismatchError(
+                    "TIMER MANAGEMENT deactivate/get value without a TIMER VALUE"
+                )
     if t == TypeOfCommand.POLL_INTERVAL and response.duration is None:
         raise ResponseMismatchError("POLL INTERVAL performed without a DURATION")
     if t == TypeOfCommand.PROVIDE_LOCAL_INFORMATION:

@@ -1,10 +1,11 @@
 """Text codecs for SIM Toolkit data objects (3GPP TS 23.038, ETSI TS 102 221 annex A).
 
 * GSM 7-bit default alphabet with its extension table (escape ``1B``), as septets either packed
-  (seven bits per character, :func:`gsm_pack`) or unpacked (one septet per byte, :func:`gsm_encode`);
+  (seven bits per character, :func:`gsm_pack`) or unpacked (one septet per byte,
+  :func:`gsm_encode`);
 * UCS2 (big-endian 16-bit units, DCS ``08``);
-* the three UCS2 forms a UICC uses in alpha identifiers and items (``80``, ``81`` and ``82``), wrapped
-  with the GSM form in :class:`SimText`;
+* the three UCS2 forms a UICC uses in alpha identifiers and items (``80``, ``81`` and ``82``),
+  wrapped with the GSM form in :class:`SimText`;
 * data coding scheme (DCS) helpers for the TEXT STRING data object and "best encoding" choosers.
 
 All decoders raise :class:`~simsync.stk.errors.TextCodecError` (a ``CodecError``) on invalid input.
@@ -77,7 +78,9 @@ def gsm_encode(text: str) -> bytes:
             continue
         v = _EXT_REV.get(c)
         if v is None:
-            raise TextCodecError(f"character {c!r} (U+{ord(c):04X}) is not in the GSM 7-bit alphabet")
+            raise TextCodecError(
+                f"character {c!r} (U+{ord(c):04X}) is not in the GSM 7-bit alphabet"
+            )
         out += bytes((ESC, v))
     return bytes(out)
 
@@ -170,7 +173,8 @@ def gsm_pack(text: str) -> bytes:
 
 
 def gsm_unpack(data: bytes) -> str:
-    """Packed septets (length known only in octets) to text, dropping CR fill (see :func:`gsm_pack`)."""
+    """Packed septets (length known only in octets) to text, dropping the CR fill of
+    :func:`gsm_pack`."""
     septets = unpack_septets(data)
     if len(data) % 7 == 0 and septets and septets[-1] == _CR:
         septets = septets[:-1]
@@ -340,7 +344,9 @@ class SimText:
         assert base is not None
         if self.scheme is AlphaScheme.UCS2_81:
             if base % 0x80 or not 0 <= base <= 0x7F80:
-                raise TextCodecError(f"81 form: base {base:#x} is not a multiple of 0x80 below 0x8000")
+                raise TextCodecError(
+                    f"81 form: base {base:#x} is not a multiple of 0x80 below 0x8000"
+                )
             head = bytes((0x81, 0, base >> 7))
         else:
             if not 0 <= base <= 0xFFFF:
@@ -359,10 +365,13 @@ class SimText:
             off = ord(c) - base
             if not 0 <= off <= 0x7F:
                 raise TextCodecError(
-                    f"{self.scheme.value} form: U+{ord(c):04X} is outside the window at {base:#06x}")
+                    f"{self.scheme.value} form: U+{ord(c):04X} is outside the window at {base:#06x}"
+                )
             body.append(0x80 | off)
         if len(body) > 0xFF:
-            raise TextCodecError(f"{self.scheme.value} form: {len(body)} characters do not fit a count byte")
+            raise TextCodecError(
+                f"{self.scheme.value} form: {len(body)} characters do not fit a count byte"
+            )
         return head[:1] + bytes((len(body),)) + head[2:] + bytes(body)
 
     @classmethod

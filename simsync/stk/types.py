@@ -1,4 +1,4 @@
-"""Value tables of ETSI TS 102 223 / TS 101 220 used by the CAT codecs (tags, command types, ...)."""
+"""Value tables of ETSI TS 102 223 / TS 101 220 used by the CAT codecs (tags, command types)."""
 
 from __future__ import annotations
 

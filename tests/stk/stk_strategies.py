@@ -41,8 +41,11 @@ def window_text(draw, scheme: AlphaScheme):
     else:
         base = draw(st.integers(0, 0xFFFF))
     window = [chr(base + i) for i in range(128)]
-    chars = draw(st.lists(st.one_of(st.sampled_from(sorted(GSM_CHARS)), st.sampled_from(window)),
-                          max_size=40))
+    chars = draw(
+        st.lists(
+            st.one_of(st.sampled_from(sorted(GSM_CHARS)), st.sampled_from(window)), max_size=40
+        )
+    )
     return SimText("".join(chars), scheme, base)
 
 
@@ -69,8 +72,9 @@ def text_strings(draw, cls=o.TextString):
 
 
 digits = st.text(alphabet="0123456789*#cde", max_size=20)
-file_path = st.lists(st.binary(min_size=2, max_size=2).filter(lambda f: f != b"\x3f\x00"),
-                     max_size=3).map(lambda fids: b"\x3f\x00" + b"".join(fids))
+file_path = st.lists(
+    st.binary(min_size=2, max_size=2).filter(lambda f: f != b"\x3f\x00"), max_size=3
+).map(lambda fids: b"\x3f\x00" + b"".join(fids))
 
 
 def some_enum_or_byte(enum):
@@ -79,8 +83,9 @@ def some_enum_or_byte(enum):
 
 OBJECT_STRATEGIES = {
     o.CommandDetails: st.builds(o.CommandDetails, byte, byte, byte, cr=cr),
-    o.DeviceIdentities: st.builds(o.DeviceIdentities, some_enum_or_byte(DeviceId),
-                                  some_enum_or_byte(DeviceId), cr=cr),
+    o.DeviceIdentities: st.builds(
+        o.DeviceIdentities, some_enum_or_byte(DeviceId), some_enum_or_byte(DeviceId), cr=cr
+    ),
     o.Result: st.builds(o.Result, some_enum_or_byte(GeneralResult), st.binary(max_size=4), cr=cr),
     o.Duration: st.builds(o.Duration, st.sampled_from(list(TimeUnit)), byte, cr=cr),
     o.AlphaIdentifier: st.builds(o.AlphaIdentifier, sim_text, cr=cr),
@@ -89,31 +94,46 @@ OBJECT_STRATEGIES = {
     o.TextString: text_strings(),
     o.DefaultText: text_strings(o.DefaultText),
     o.Tone: st.builds(o.Tone, some_enum_or_byte(ToneType), cr=cr),
-    o.Item: st.one_of(st.builds(o.Item, byte, sim_text, cr=cr), st.builds(o.Item, st.none(), cr=cr)),
+    o.Item: st.one_of(
+        st.builds(o.Item, byte, sim_text, cr=cr), st.builds(o.Item, st.none(), cr=cr)
+    ),
     o.ItemIdentifier: st.builds(o.ItemIdentifier, byte, cr=cr),
     o.ResponseLength: st.builds(o.ResponseLength, byte, byte, cr=cr),
-    o.ItemsNextActionIndicator: st.builds(o.ItemsNextActionIndicator,
-                                          st.lists(byte, max_size=8).map(tuple), cr=cr),
+    o.ItemsNextActionIndicator: st.builds(
+        o.ItemsNextActionIndicator, st.lists(byte, max_size=8).map(tuple), cr=cr
+    ),
     o.IconIdentifier: st.builds(o.IconIdentifier, byte, st.booleans(), cr=cr),
-    o.ItemIconIdentifierList: st.builds(o.ItemIconIdentifierList, st.lists(byte, max_size=8).map(tuple),
-                                        st.booleans(), cr=cr),
+    o.ItemIconIdentifierList: st.builds(
+        o.ItemIconIdentifierList, st.lists(byte, max_size=8).map(tuple), st.booleans(), cr=cr
+    ),
     o.TimerIdentifier: st.builds(o.TimerIdentifier, st.integers(1, 8), cr=cr),
-    o.TimerValue: st.builds(o.TimerValue, st.integers(0, 99), st.integers(0, 59), st.integers(0, 59), cr=cr),
+    o.TimerValue: st.builds(
+        o.TimerValue, st.integers(0, 99), st.integers(0, 59), st.integers(0, 59), cr=cr
+    ),
     o.DateTimeTimeZone: st.builds(o.DateTimeTimeZone, *[st.integers(0, 99)] * 6, byte, cr=cr),
     o.ImmediateResponse: st.builds(o.ImmediateResponse, cr=cr),
     o.HelpRequest: st.builds(o.HelpRequest, cr=cr),
-    o.EventList: st.builds(o.EventList, st.lists(some_enum_or_byte(Event), max_size=6).map(tuple), cr=cr),
+    o.EventList: st.builds(
+        o.EventList, st.lists(some_enum_or_byte(Event), max_size=6).map(tuple), cr=cr
+    ),
     o.LocationInformation: st.builds(
-        o.LocationInformation, st.text("0123456789", min_size=3, max_size=3),
-        st.text("0123456789", min_size=2, max_size=3), st.integers(0, 0xFFFF),
-        st.one_of(st.binary(min_size=2, max_size=2), st.binary(min_size=4, max_size=4)), cr=cr),
+        o.LocationInformation,
+        st.text("0123456789", min_size=3, max_size=3),
+        st.text("0123456789", min_size=2, max_size=3),
+        st.integers(0, 0xFFFF),
+        st.one_of(st.binary(min_size=2, max_size=2), st.binary(min_size=4, max_size=4)),
+        cr=cr,
+    ),
     o.Imei: st.builds(o.Imei, st.text("0123456789", min_size=14, max_size=16), cr=cr),
-    o.Language: st.builds(o.Language, st.text(alphabet=sorted(GSM_BASIC_CHARS), min_size=2, max_size=2),
-                          cr=cr),
+    o.Language: st.builds(
+        o.Language, st.text(alphabet=sorted(GSM_BASIC_CHARS), min_size=2, max_size=2), cr=cr
+    ),
     o.BrowserIdentity: st.builds(o.BrowserIdentity, some_enum_or_byte(BrowserId), cr=cr),
     o.Url: st.builds(o.Url, gsm_text, cr=cr),
     o.Bearer: st.builds(o.Bearer, st.lists(byte, max_size=4).map(tuple), cr=cr),
-    o.ProvisioningFileReference: st.builds(o.ProvisioningFileReference, st.binary(max_size=8), cr=cr),
+    o.ProvisioningFileReference: st.builds(
+        o.ProvisioningFileReference, st.binary(max_size=8), cr=cr
+    ),
     o.BrowserTerminationCause: st.builds(o.BrowserTerminationCause, byte, cr=cr),
     o.LocationStatus: st.builds(o.LocationStatus, byte, cr=cr),
     o.AccessTechnology: st.builds(o.AccessTechnology, st.lists(byte, max_size=4).map(tuple), cr=cr),
@@ -125,7 +145,10 @@ OBJECT_STRATEGIES = {
 
 unknown_objects = st.builds(
     lambda tag, data, c: o.UnknownObject(unknown_tag=tag, data=data, cr=c),
-    st.sampled_from([t for t in range(0x01, 0x7F) if t not in o.DATA_OBJECTS]), st.binary(max_size=20), cr)
+    st.sampled_from([t for t in range(0x01, 0x7F) if t not in o.DATA_OBJECTS]),
+    st.binary(max_size=20),
+    cr,
+)
 
 any_object = st.one_of(*OBJECT_STRATEGIES.values(), unknown_objects)
 

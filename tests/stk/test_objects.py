@@ -55,7 +55,10 @@ VECTORS = {
         ("850C546F6F6C6B6974204D656E75", o.AlphaIdentifier(SimText("Toolkit Menu"))),
         ("8500", o.AlphaIdentifier(SimText(""))),
         ("0500", o.AlphaIdentifier(SimText(""), cr=False)),
-        ("85078104613831EB30", o.AlphaIdentifier(SimText("81\u30eb0", AlphaScheme.UCS2_81, 0x3080))),
+        (
+            "85078104613831EB30",
+            o.AlphaIdentifier(SimText("81\u30eb0", AlphaScheme.UCS2_81, 0x3080)),
+        ),
         ("8509800038003030EB0030", o.AlphaIdentifier(SimText("80\u30eb0", AlphaScheme.UCS2_80))),
     ],
     o.Address: [
@@ -86,13 +89,28 @@ VECTORS = {
     o.Item: [
         ("8F07014974656D2031", o.Item(1, SimText("Item 1"))),
         ("8F00", o.Item(None)),
-        ("8F0801809879 76EE4E00".replace(" ", ""), o.Item(1, SimText("\u9879\u76ee\u4e00", AlphaScheme.UCS2_80))),
+        (
+            "8F0801809879 76EE4E00".replace(" ", ""),
+            o.Item(1, SimText("\u9879\u76ee\u4e00", AlphaScheme.UCS2_80)),
+        ),
     ],
     o.ItemIdentifier: [("900102", o.ItemIdentifier(2)), ("9001FB", o.ItemIdentifier(0xFB))],
-    o.ResponseLength: [("91020505", o.ResponseLength(5, 5)), ("910201FF", o.ResponseLength(1, 0xFF))],
+    o.ResponseLength: [
+        ("91020505", o.ResponseLength(5, 5)),
+        ("910201FF", o.ResponseLength(1, 0xFF)),
+    ],
     o.ItemsNextActionIndicator: [
-        ("1803131026", o.ItemsNextActionIndicator((TypeOfCommand.SEND_SHORT_MESSAGE, TypeOfCommand.SET_UP_CALL,
-                                                   TypeOfCommand.PROVIDE_LOCAL_INFORMATION), cr=False)),
+        (
+            "1803131026",
+            o.ItemsNextActionIndicator(
+                (
+                    TypeOfCommand.SEND_SHORT_MESSAGE,
+                    TypeOfCommand.SET_UP_CALL,
+                    TypeOfCommand.PROVIDE_LOCAL_INFORMATION,
+                ),
+                cr=False,
+            ),
+        ),
     ],
     o.IconIdentifier: [
         ("9E020001", o.IconIdentifier(1, True)),
@@ -115,7 +133,10 @@ VECTORS = {
     ],
     o.LocationInformation: [
         ("930700F11000010001", o.LocationInformation("001", "01", 1, b"\x00\x01")),
-        ("930900F11000010000001F", o.LocationInformation("001", "01", 1, bytes.fromhex("0000001F"))),
+        (
+            "930900F11000010000001F",
+            o.LocationInformation("001", "01", 1, bytes.fromhex("0000001F")),
+        ),
         ("930700111000010001", o.LocationInformation("001", "011", 1, b"\x00\x01")),
     ],
     o.Imei: [("94081A32547698103254", o.Imei("123456789012345"))],
@@ -126,16 +147,22 @@ VECTORS = {
         ("3100", o.Url("", cr=False)),
     ],
     o.Bearer: [("320103", o.Bearer((BearerType.PACKET,), cr=False))],
-    o.ProvisioningFileReference: [("33043F001234", o.ProvisioningFileReference(bytes.fromhex("3F001234"),
-                                                                               cr=False))],
+    o.ProvisioningFileReference: [
+        ("33043F001234", o.ProvisioningFileReference(bytes.fromhex("3F001234"), cr=False))
+    ],
     o.BrowserTerminationCause: [("B40100", o.BrowserTerminationCause(BrowserTermination.USER))],
     o.LocationStatus: [("9B0102", o.LocationStatus(ServiceState.NO_SERVICE))],
-    o.AccessTechnology: [("BF0103", o.AccessTechnology((3,))), ("3F0108", o.AccessTechnology((8,), cr=False))],
+    o.AccessTechnology: [
+        ("BF0103", o.AccessTechnology((3,))),
+        ("3F0108", o.AccessTechnology((8,), cr=False)),
+    ],
     o.Aid: [("AF07A0000000871002", o.Aid(bytes.fromhex("A0000000871002")))],
     o.FileList: [
         ("9205013F002FE2", o.FileList((bytes.fromhex("3F002FE2"),))),
-        ("920D023F007F106F3A3F007F106F3B", o.FileList((bytes.fromhex("3F007F106F3A"),
-                                                       bytes.fromhex("3F007F106F3B")))),
+        (
+            "920D023F007F106F3A3F007F106F3B",
+            o.FileList((bytes.fromhex("3F007F106F3A"), bytes.fromhex("3F007F106F3B"))),
+        ),
         ("920100", o.FileList(())),
     ],
     o.TextAttribute: [("D004001000B4", o.TextAttribute(bytes.fromhex("001000B4")))],
@@ -163,13 +190,41 @@ def test_every_registered_class_has_vectors_and_a_strategy():
         assert cls in OBJECT_STRATEGIES, cls
 
 
-@pytest.mark.parametrize("hexstr", [
-    "81020121", "8203810201", "8300", "840301FF00", "84020301", "9103050505", "A5020000", "A5030A0000",
-    "A503000600", "A40109", "A40100", "86029F1F", "8602918F", "9E020201", "9F00", "94081B32547698103254",
-    "94081A325476981032FA", "9205023F002FE2", "9205012F003F00", "9204013F002F", "930600F110000100",
-    "9307AAF11000010001", "AD0161", "AD03646566", "8D01AC", "8D0208C0", "850281FF", "8F0301C1C2",
-    "AB0100", "A607205070418A71FF",
-])
+@pytest.mark.parametrize(
+    "hexstr",
+    [
+        "81020121",
+        "8203810201",
+        "8300",
+        "840301FF00",
+        "84020301",
+        "9103050505",
+        "A5020000",
+        "A5030A0000",
+        "A503000600",
+        "A40109",
+        "A40100",
+        "86029F1F",
+        "8602918F",
+        "9E020201",
+        "9F00",
+        "94081B32547698103254",
+        "94081A325476981032FA",
+        "9205023F002FE2",
+        "9205012F003F00",
+        "9204013F002F",
+        "930600F110000100",
+        "9307AAF11000010001",
+        "AD0161",
+        "AD03646566",
+        "8D01AC",
+        "8D0208C0",
+        "850281FF",
+        "8F0301C1C2",
+        "AB0100",
+        "A607205070418A71FF",
+    ],
+)
 def test_malformed_values_raise_stk_error(hexstr):
     with pytest.raises(StkError):
         o.decode_objects(bytes.fromhex(hexstr))
@@ -178,8 +233,10 @@ def test_malformed_values_raise_stk_error(hexstr):
 def test_unknown_tags_are_kept_verbatim():
     raw = bytes.fromhex("7E0201027F00410100")
     objs = o.decode_objects(raw)
-    assert objs == (o.UnknownObject(unknown_tag=0x7E, data=b"\x01\x02", cr=False),
-                    o.UnknownObject(unknown_tag=0x41, data=b"\x00", cr=False, three_byte=True))
+    assert objs == (
+        o.UnknownObject(unknown_tag=0x7E, data=b"\x01\x02", cr=False),
+        o.UnknownObject(unknown_tag=0x41, data=b"\x00", cr=False, three_byte=True),
+    )
     assert o.encode_objects(objs) == raw
 
 
@@ -193,20 +250,37 @@ def test_convenience_constructors():
     assert o.Duration(TimeUnit.TENTHS_OF_SECONDS, 15).seconds == pytest.approx(1.5)
     assert o.Result(GeneralResult.PERFORMED_SUCCESSFULLY_ICON_NOT_DISPLAYED).ok
     assert not o.Result(GeneralResult.USER_DID_NOT_ACCEPT).ok
-    assert GeneralResult.USER_DID_NOT_ACCEPT.temporary and GeneralResult.COMMAND_DATA_NOT_UNDERSTOOD.permanent
+    assert (
+        GeneralResult.USER_DID_NOT_ACCEPT.temporary
+        and GeneralResult.COMMAND_DATA_NOT_UNDERSTOOD.permanent
+    )
     busy = o.Result.terminal_busy(TerminalProblem.SCREEN_BUSY)
-    assert busy.encode() == bytes.fromhex("83022001") and busy.terminal_problem is TerminalProblem.SCREEN_BUSY
+    assert (
+        busy.encode() == bytes.fromhex("83022001")
+        and busy.terminal_problem is TerminalProblem.SCREEN_BUSY
+    )
     assert o.Result(GeneralResult.TERMINAL_CURRENTLY_UNABLE_TO_PROCESS).terminal_problem is None
     assert o.Result().terminal_problem is None
 
 
-@pytest.mark.parametrize("make", [
-    lambda: o.CommandDetails(256, 0x21, 0), lambda: o.TimerIdentifier(9), lambda: o.TimerValue(0, 60, 0),
-    lambda: o.Item(None, SimText("x")), lambda: o.TextString(None, 4), lambda: o.Language("deu"),
-    lambda: o.FileList((b"\x2f\xe2",)), lambda: o.Imei("12a"), lambda: o.Aid(bytes(17)),
-    lambda: o.LocationInformation("01", "01", 0, b"\x00\x00"), lambda: o.Duration(7, 1),
-    lambda: o.TextString("\u4f60", Dcs.GSM_8BIT), lambda: o.Address(0x91, "12x"),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: o.CommandDetails(256, 0x21, 0),
+        lambda: o.TimerIdentifier(9),
+        lambda: o.TimerValue(0, 60, 0),
+        lambda: o.Item(None, SimText("x")),
+        lambda: o.TextString(None, 4),
+        lambda: o.Language("deu"),
+        lambda: o.FileList((b"\x2f\xe2",)),
+        lambda: o.Imei("12a"),
+        lambda: o.Aid(bytes(17)),
+        lambda: o.LocationInformation("01", "01", 0, b"\x00\x00"),
+        lambda: o.Duration(7, 1),
+        lambda: o.TextString("\u4f60", Dcs.GSM_8BIT),
+        lambda: o.Address(0x91, "12x"),
+    ],
+)
 def test_invalid_values_are_refused(make):
     with pytest.raises(CodecError):
         make()

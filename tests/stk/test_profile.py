@@ -27,16 +27,54 @@ OTA_PROFILE = bytes.fromhex("7FE1E10E000000000000001F43000000FF00000000000000000
 APPLET_PROFILE = bytes.fromhex("0101056120000001")
 
 TABLE = [
-    (OTA_PROFILE, TerminalProfile(
-        frozenset({C.PROFILE_DOWNLOAD, C.SMS_PP_DATA_DOWNLOAD, C.CELL_BROADCAST_DATA_DOWNLOAD, C.MENU_SELECTION,
-                   C.SMS_PP_9EXX_RESPONSE, C.TIMER_EXPIRATION, C.USSD_STRING_IN_CALL_CONTROL, C.COMMAND_RESULT,
-                   C.UCS2_ENTRY, C.UCS2_DISPLAY, C.DISPLAY_OF_EXTENSION_TEXT, C.DISPLAY_TEXT, C.POLL_INTERVAL,
-                   C.POLLING_OFF, C.REFRESH, C.SEND_SHORT_MESSAGE, C.SEND_SS, C.SEND_USSD, C.OPEN_CHANNEL,
-                   C.CLOSE_CHANNEL, C.RECEIVE_DATA, C.SEND_DATA, C.GET_CHANNEL_STATUS}),
-        frozenset({96, 97, 102} | set(range(128, 136))), 33)),
-    (APPLET_PROFILE, TerminalProfile.of(C.PROFILE_DOWNLOAD, C.COMMAND_RESULT, C.DISPLAY_TEXT, C.GET_INPUT,
-                                        C.SELECT_ITEM, C.SET_UP_MENU, C.PROVIDE_LOCAL_INFORMATION_LOCATION_IMEI,
-                                        C.EVENT_USER_ACTIVITY, C.TIMER_MANAGEMENT_START_STOP)),
+    (
+        OTA_PROFILE,
+        TerminalProfile(
+            frozenset(
+                {
+                    C.PROFILE_DOWNLOAD,
+                    C.SMS_PP_DATA_DOWNLOAD,
+                    C.CELL_BROADCAST_DATA_DOWNLOAD,
+                    C.MENU_SELECTION,
+                    C.SMS_PP_9EXX_RESPONSE,
+                    C.TIMER_EXPIRATION,
+                    C.USSD_STRING_IN_CALL_CONTROL,
+                    C.COMMAND_RESULT,
+                    C.UCS2_ENTRY,
+                    C.UCS2_DISPLAY,
+                    C.DISPLAY_OF_EXTENSION_TEXT,
+                    C.DISPLAY_TEXT,
+                    C.POLL_INTERVAL,
+                    C.POLLING_OFF,
+                    C.REFRESH,
+                    C.SEND_SHORT_MESSAGE,
+                    C.SEND_SS,
+                    C.SEND_USSD,
+                    C.OPEN_CHANNEL,
+                    C.CLOSE_CHANNEL,
+                    C.RECEIVE_DATA,
+                    C.SEND_DATA,
+                    C.GET_CHANNEL_STATUS,
+                }
+            ),
+            frozenset({96, 97, 102} | set(range(128, 136))),
+            33,
+        ),
+    ),
+    (
+        APPLET_PROFILE,
+        TerminalProfile.of(
+            C.PROFILE_DOWNLOAD,
+            C.COMMAND_RESULT,
+            C.DISPLAY_TEXT,
+            C.GET_INPUT,
+            C.SELECT_ITEM,
+            C.SET_UP_MENU,
+            C.PROVIDE_LOCAL_INFORMATION_LOCATION_IMEI,
+            C.EVENT_USER_ACTIVITY,
+            C.TIMER_MANAGEMENT_START_STOP,
+        ),
+    ),
     (bytes(1), TerminalProfile()),
     (bytes(20), TerminalProfile(length=20)),
 ]
@@ -49,16 +87,37 @@ def test_table_both_directions(raw, profile):
 
 
 def test_profile_for_builds_the_applet_profile():
-    p = profile_for(T.DISPLAY_TEXT, T.GET_INPUT, T.SELECT_ITEM, T.SET_UP_MENU, T.TIMER_MANAGEMENT,
-                    T.PROVIDE_LOCAL_INFORMATION, events=[Event.USER_ACTIVITY])
+    p = profile_for(
+        T.DISPLAY_TEXT,
+        T.GET_INPUT,
+        T.SELECT_ITEM,
+        T.SET_UP_MENU,
+        T.TIMER_MANAGEMENT,
+        T.PROVIDE_LOCAL_INFORMATION,
+        events=[Event.USER_ACTIVITY],
+    )
     assert p.encode() == APPLET_PROFILE
     with pytest.raises(StkError):
         profile_for(0xF0)
 
 
-BRIEF_COMMANDS = [T.SET_UP_MENU, T.SELECT_ITEM, T.DISPLAY_TEXT, T.GET_INPUT, T.GET_INKEY, T.TIMER_MANAGEMENT,
-                  T.POLL_INTERVAL, T.SET_UP_EVENT_LIST, T.PROVIDE_LOCAL_INFORMATION, T.LAUNCH_BROWSER,
-                  T.SEND_SHORT_MESSAGE, T.REFRESH, T.MORE_TIME, T.POLLING_OFF, T.PLAY_TONE]
+BRIEF_COMMANDS = [
+    T.SET_UP_MENU,
+    T.SELECT_ITEM,
+    T.DISPLAY_TEXT,
+    T.GET_INPUT,
+    T.GET_INKEY,
+    T.TIMER_MANAGEMENT,
+    T.POLL_INTERVAL,
+    T.SET_UP_EVENT_LIST,
+    T.PROVIDE_LOCAL_INFORMATION,
+    T.LAUNCH_BROWSER,
+    T.SEND_SHORT_MESSAGE,
+    T.REFRESH,
+    T.MORE_TIME,
+    T.POLLING_OFF,
+    T.PLAY_TONE,
+]
 
 
 @pytest.mark.parametrize("t", BRIEF_COMMANDS, ids=lambda t: t.name)
@@ -77,11 +136,15 @@ def test_supports_by_qualifier():
     p = TerminalProfile.decode(APPLET_PROFILE)
     assert p.supports(T.TIMER_MANAGEMENT, 0x00) and p.supports(T.TIMER_MANAGEMENT, 0x01)
     assert not p.supports(T.TIMER_MANAGEMENT, 0x02)  # get current value is a separate bit
-    assert p.supports(T.PROVIDE_LOCAL_INFORMATION, 0x00) and p.supports(T.PROVIDE_LOCAL_INFORMATION, 0x01)
+    assert p.supports(T.PROVIDE_LOCAL_INFORMATION, 0x00) and p.supports(
+        T.PROVIDE_LOCAL_INFORMATION, 0x01
+    )
     assert not p.supports(T.PROVIDE_LOCAL_INFORMATION, 0x03)
     assert not p.supports(T.PROVIDE_LOCAL_INFORMATION, 0x7F)
     assert p.supports_command(c.SelectItem(items=(o.Item(1, "a"),)))
-    assert not p.supports_command(c.TimerManagement(o.TimerIdentifier(1), c.TimerAction.GET_CURRENT_VALUE))
+    assert not p.supports_command(
+        c.TimerManagement(o.TimerIdentifier(1), c.TimerAction.GET_CURRENT_VALUE)
+    )
     assert not p.supports_command(c.PlayTone())
     assert not p.supports(0xF0)  # no profile bit known: never send
 
@@ -115,11 +178,17 @@ def test_new_commands_register_their_bit():
         prof.COMMAND_CAPABILITY.pop(0xF0)
 
 
-@pytest.mark.parametrize("make", [
-    lambda: TerminalProfile.decode(b""), lambda: TerminalProfile.decode(bytes(256)),
-    lambda: TerminalProfile(other_bits=frozenset({16})), lambda: TerminalProfile.of(C.REFRESH, length=2),
-    lambda: TerminalProfile(frozenset({9999})), lambda: TerminalProfile(other_bits=frozenset({5000})),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: TerminalProfile.decode(b""),
+        lambda: TerminalProfile.decode(bytes(256)),
+        lambda: TerminalProfile(other_bits=frozenset({16})),
+        lambda: TerminalProfile.of(C.REFRESH, length=2),
+        lambda: TerminalProfile(frozenset({9999})),
+        lambda: TerminalProfile(other_bits=frozenset({5000})),
+    ],
+)
 def test_invalid_profiles(make):
     with pytest.raises(CodecError):
         make()

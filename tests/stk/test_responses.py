@@ -24,9 +24,21 @@ def tr(t, q, result=OK, *data, n=1):
 
 TABLE = [
     ("display_text_response_111", tr(T.DISPLAY_TEXT, 0x80)),
-    ("display_text_response_121", tr(T.DISPLAY_TEXT, 0x80, o.Result(
-        GeneralResult.TERMINAL_CURRENTLY_UNABLE_TO_PROCESS, bytes((TerminalProblem.SCREEN_BUSY,))))),
-    ("display_text_response_171", tr(T.DISPLAY_TEXT, 0x80, o.Result(GeneralResult.BACKWARD_MOVE_REQUESTED_BY_USER))),
+    (
+        "display_text_response_121",
+        tr(
+            T.DISPLAY_TEXT,
+            0x80,
+            o.Result(
+                GeneralResult.TERMINAL_CURRENTLY_UNABLE_TO_PROCESS,
+                bytes((TerminalProblem.SCREEN_BUSY,)),
+            ),
+        ),
+    ),
+    (
+        "display_text_response_171",
+        tr(T.DISPLAY_TEXT, 0x80, o.Result(GeneralResult.BACKWARD_MOVE_REQUESTED_BY_USER)),
+    ),
     ("get_inkey_response_111", tr(T.GET_INKEY, 0, OK, o.TextString("+"))),
     ("get_inkey_response_1111", tr(T.GET_INKEY, 3, OK, o.TextString("\u597d", Dcs.UCS2))),
     ("get_input_response_111", tr(T.GET_INPUT, 0, OK, o.TextString("12345"))),
@@ -34,32 +46,65 @@ TABLE = [
     ("get_input_response_1011", tr(T.GET_INPUT, 3, OK, o.TextString("\u4f60\u597d", Dcs.UCS2))),
     ("get_input_response_191a", tr(T.GET_INPUT, 0, OK, o.TextString(""))),
     ("more_time_response_111", tr(T.MORE_TIME, 0)),
-    ("play_tone_response_119b", tr(T.PLAY_TONE, 0, o.Result(GeneralResult.COMMAND_BEYOND_TERMINAL_CAPABILITIES))),
+    (
+        "play_tone_response_119b",
+        tr(T.PLAY_TONE, 0, o.Result(GeneralResult.COMMAND_BEYOND_TERMINAL_CAPABILITIES)),
+    ),
     ("poll_interval_response_111a", tr(T.POLL_INTERVAL, 0, OK, o.Duration(TimeUnit.MINUTES, 1))),
     ("polling_off_response_112", tr(T.POLLING_OFF, 0)),
     ("set_up_menu_response_111", tr(T.SET_UP_MENU, 0)),
     ("select_item_response_111", tr(T.SELECT_ITEM, 0, OK, o.ItemIdentifier(2))),
-    ("select_item_response_141", tr(T.SELECT_ITEM, 0, o.Result(GeneralResult.BACKWARD_MOVE_REQUESTED_BY_USER))),
+    (
+        "select_item_response_141",
+        tr(T.SELECT_ITEM, 0, o.Result(GeneralResult.BACKWARD_MOVE_REQUESTED_BY_USER)),
+    ),
     ("send_sms_response_111", tr(T.SEND_SHORT_MESSAGE, 0)),
     ("refresh_response_121a", tr(T.REFRESH, 1)),
-    ("refresh_response_241a", tr(T.REFRESH, 6, o.Result(GeneralResult.TERMINAL_CURRENTLY_UNABLE_TO_PROCESS,
-                                                         b"\x02"))),
+    (
+        "refresh_response_241a",
+        tr(T.REFRESH, 6, o.Result(GeneralResult.TERMINAL_CURRENTLY_UNABLE_TO_PROCESS, b"\x02")),
+    ),
     ("set_up_event_list_response_111", tr(T.SET_UP_EVENT_LIST, 0)),
     ("timer_mgmt_response_111", tr(T.TIMER_MANAGEMENT, 0, OK, o.TimerIdentifier(1))),
-    ("timer_mgmt_response_112", tr(T.TIMER_MANAGEMENT, 2, OK, o.TimerIdentifier(1), o.TimerValue(0, 3, 59))),
-    ("timer_mgmt_response_122", tr(T.TIMER_MANAGEMENT, 2, OK, o.TimerIdentifier(2), o.TimerValue(23, 58, 58))),
-    ("timer_mgmt_response_141a", tr(T.TIMER_MANAGEMENT, 2, o.Result(GeneralResult.ACTION_CONTRADICTS_TIMER_STATE),
-                                    o.TimerIdentifier(1))),
-    ("provide_local_info_response_111a", tr(T.PROVIDE_LOCAL_INFORMATION, 0, OK,
-                                            o.LocationInformation("001", "01", 1, b"\x00\x01"))),
-    ("provide_local_info_response_121", tr(T.PROVIDE_LOCAL_INFORMATION, 1, OK, o.Imei("123456789012345"))),
-    ("provide_local_info_response_141", tr(T.PROVIDE_LOCAL_INFORMATION, 3, OK,
-                                           o.DateTimeTimeZone(2, 5, 7, 14, 8, 17, 0xFF))),
+    (
+        "timer_mgmt_response_112",
+        tr(T.TIMER_MANAGEMENT, 2, OK, o.TimerIdentifier(1), o.TimerValue(0, 3, 59)),
+    ),
+    (
+        "timer_mgmt_response_122",
+        tr(T.TIMER_MANAGEMENT, 2, OK, o.TimerIdentifier(2), o.TimerValue(23, 58, 58)),
+    ),
+    (
+        "timer_mgmt_response_141a",
+        tr(
+            T.TIMER_MANAGEMENT,
+            2,
+            o.Result(GeneralResult.ACTION_CONTRADICTS_TIMER_STATE),
+            o.TimerIdentifier(1),
+        ),
+    ),
+    (
+        "provide_local_info_response_111a",
+        tr(T.PROVIDE_LOCAL_INFORMATION, 0, OK, o.LocationInformation("001", "01", 1, b"\x00\x01")),
+    ),
+    (
+        "provide_local_info_response_121",
+        tr(T.PROVIDE_LOCAL_INFORMATION, 1, OK, o.Imei("123456789012345")),
+    ),
+    (
+        "provide_local_info_response_141",
+        tr(T.PROVIDE_LOCAL_INFORMATION, 3, OK, o.DateTimeTimeZone(2, 5, 7, 14, 8, 17, 0xFF)),
+    ),
     ("provide_local_info_response_151", tr(T.PROVIDE_LOCAL_INFORMATION, 4, OK, o.Language("en"))),
-    ("provide_local_info_response_171", tr(T.PROVIDE_LOCAL_INFORMATION, 6, OK, o.AccessTechnology((3,), cr=False))),
+    (
+        "provide_local_info_response_171",
+        tr(T.PROVIDE_LOCAL_INFORMATION, 6, OK, o.AccessTechnology((3,), cr=False)),
+    ),
     ("launch_browser_response_111", tr(T.LAUNCH_BROWSER, 0)),
-    ("launch_browser_response_231", tr(T.LAUNCH_BROWSER, 0, o.Result(GeneralResult.LAUNCH_BROWSER_GENERIC_ERROR,
-                                                                     b"\x02"))),
+    (
+        "launch_browser_response_231",
+        tr(T.LAUNCH_BROWSER, 0, o.Result(GeneralResult.LAUNCH_BROWSER_GENERIC_ERROR, b"\x02")),
+    ),
 ]
 
 
@@ -109,8 +154,12 @@ def test_all_ts102384_responses_roundtrip_and_answer_their_command():
 
 
 def test_answer_echoes_the_command():
-    cmd = c.SelectItem(o.AlphaIdentifier("Pick"), (o.Item(1, SimText("a")), o.Item(2, SimText("b"))),
-                       help_available=True, number=5)
+    cmd = c.SelectItem(
+        o.AlphaIdentifier("Pick"),
+        (o.Item(1, SimText("a")), o.Item(2, SimText("b"))),
+        help_available=True,
+        number=5,
+    )
     r = TerminalResponse.answer(cmd, GeneralResult.PERFORMED_SUCCESSFULLY, o.ItemIdentifier(2))
     assert r.details == o.CommandDetails(5, T.SELECT_ITEM, 0x80)
     assert r.encode() == bytes.fromhex("810305248082028281830100900102")
@@ -118,24 +167,53 @@ def test_answer_echoes_the_command():
     assert responds_to(cmd, r)
 
 
-@pytest.mark.parametrize("cmd, resp, why", [
-    (c.MoreTime(number=2), tr(T.MORE_TIME, 0, n=3), "number"),
-    (c.MoreTime(), tr(T.POLLING_OFF, 0), "type of command"),
-    (c.DisplayText(o.TextString("x"), wait_for_user=True), tr(T.DISPLAY_TEXT, 0), "qualifier"),
-    (c.GetInkey(o.TextString("?")), tr(T.GET_INKEY, 0), "TEXT STRING"),
-    (c.GetInput(o.TextString("?"), o.ResponseLength(1, 2)), tr(T.GET_INPUT, 0), "TEXT STRING"),
-    (c.SelectItem(items=(o.Item(1, SimText("a")),)), tr(T.SELECT_ITEM, 0), "ITEM IDENTIFIER"),
-    (c.SelectItem(items=(o.Item(1, SimText("a")),)), tr(T.SELECT_ITEM, 0, OK, o.ItemIdentifier(9)), "offered"),
-    (c.TimerManagement(o.TimerIdentifier(1), c.TimerAction.GET_CURRENT_VALUE),
-     tr(T.TIMER_MANAGEMENT, 2, OK, o.TimerIdentifier(1)), "TIMER VALUE"),
-    (c.TimerManagement(o.TimerIdentifier(1), c.TimerAction.DEACTIVATE),
-     tr(T.TIMER_MANAGEMENT, 1, OK, o.TimerIdentifier(2), o.TimerValue()), "timer 2"),
-    (c.TimerManagement(o.TimerIdentifier(1), value=o.TimerValue(0, 1, 0)), tr(T.TIMER_MANAGEMENT, 0), "TIMER ID"),
-    (c.PollInterval(o.Duration(TimeUnit.SECONDS, 5)), tr(T.POLL_INTERVAL, 0), "DURATION"),
-    (c.ProvideLocalInformation(c.LocalInfoType.IMEI), tr(T.PROVIDE_LOCAL_INFORMATION, 1), "Imei"),
-    (c.MoreTime(), TerminalResponse(o.CommandDetails(1, T.MORE_TIME, 0), OK, (),
-                                    o.DeviceIdentities(DeviceId.UICC, DeviceId.TERMINAL)), "terminal"),
-])
+@pytest.mark.parametrize(
+    "cmd, resp, why",
+    [
+        (c.MoreTime(number=2), tr(T.MORE_TIME, 0, n=3), "number"),
+        (c.MoreTime(), tr(T.POLLING_OFF, 0), "type of command"),
+        (c.DisplayText(o.TextString("x"), wait_for_user=True), tr(T.DISPLAY_TEXT, 0), "qualifier"),
+        (c.GetInkey(o.TextString("?")), tr(T.GET_INKEY, 0), "TEXT STRING"),
+        (c.GetInput(o.TextString("?"), o.ResponseLength(1, 2)), tr(T.GET_INPUT, 0), "TEXT STRING"),
+        (c.SelectItem(items=(o.Item(1, SimText("a")),)), tr(T.SELECT_ITEM, 0), "ITEM IDENTIFIER"),
+        (
+            c.SelectItem(items=(o.Item(1, SimText("a")),)),
+            tr(T.SELECT_ITEM, 0, OK, o.ItemIdentifier(9)),
+            "offered",
+        ),
+        (
+            c.TimerManagement(o.TimerIdentifier(1), c.TimerAction.GET_CURRENT_VALUE),
+            tr(T.TIMER_MANAGEMENT, 2, OK, o.TimerIdentifier(1)),
+            "TIMER VALUE",
+        ),
+        (
+            c.TimerManagement(o.TimerIdentifier(1), c.TimerAction.DEACTIVATE),
+            tr(T.TIMER_MANAGEMENT, 1, OK, o.TimerIdentifier(2), o.TimerValue()),
+            "timer 2",
+        ),
+        (
+            c.TimerManagement(o.TimerIdentifier(1), value=o.TimerValue(0, 1, 0)),
+            tr(T.TIMER_MANAGEMENT, 0),
+            "TIMER ID",
+        ),
+        (c.PollInterval(o.Duration(TimeUnit.SECONDS, 5)), tr(T.POLL_INTERVAL, 0), "DURATION"),
+        (
+            c.ProvideLocalInformation(c.LocalInfoType.IMEI),
+            tr(T.PROVIDE_LOCAL_INFORMATION, 1),
+            "Imei",
+        ),
+        (
+            c.MoreTime(),
+            TerminalResponse(
+                o.CommandDetails(1, T.MORE_TIME, 0),
+                OK,
+                (),
+                o.DeviceIdentities(DeviceId.UICC, DeviceId.TERMINAL),
+            ),
+            "terminal",
+        ),
+    ],
+)
 def test_mismatches_are_reported(cmd, resp, why):
     with pytest.raises(ResponseMismatchError, match=why):
         check_response(cmd, resp)
@@ -147,10 +225,18 @@ def test_unperformed_commands_need_no_data():
     check_response(cmd, tr(T.GET_INPUT, 0, o.Result(GeneralResult.SESSION_TERMINATED_BY_USER)))
 
 
-@pytest.mark.parametrize("hexstr", [
-    "", "810301210082028281", "82028281810301210083 0100".replace(" ", ""), "8103012100830100",
-    "81030121008202828184020001", "8103012100820282818300", "810301210082028281830100" + "8D01",
-])
+@pytest.mark.parametrize(
+    "hexstr",
+    [
+        "",
+        "810301210082028281",
+        "82028281810301210083 0100".replace(" ", ""),
+        "8103012100830100",
+        "81030121008202828184020001",
+        "8103012100820282818300",
+        "810301210082028281830100" + "8D01",
+    ],
+)
 def test_malformed_responses_raise_codec_error(hexstr):
     with pytest.raises(CodecError):
         TerminalResponse.decode(bytes.fromhex(hexstr))
@@ -163,11 +249,21 @@ def test_response_data_cannot_repeat_the_header_objects():
 
 # -- properties -----------------------------------------------------------------------------
 
-data_objects = st.one_of(*[s for cls, s in OBJECT_STRATEGIES.items()
-                           if cls not in (o.CommandDetails, o.DeviceIdentities, o.Result)])
+data_objects = st.one_of(
+    *[
+        s
+        for cls, s in OBJECT_STRATEGIES.items()
+        if cls not in (o.CommandDetails, o.DeviceIdentities, o.Result)
+    ]
+)
 
 
-@given(obj(o.CommandDetails), obj(o.Result), st.lists(data_objects, max_size=4), obj(o.DeviceIdentities))
+@given(
+    obj(o.CommandDetails),
+    obj(o.Result),
+    st.lists(data_objects, max_size=4),
+    obj(o.DeviceIdentities),
+)
 def test_roundtrip_property(details, result, data, devices):
     try:
         r = TerminalResponse(details, result, tuple(data), devices)

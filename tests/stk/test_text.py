@@ -51,8 +51,12 @@ SIM = [
     ("800038003030EB0030", "80\u30eb0", AlphaScheme.UCS2_80, None),
     ("8104613831EB30", "81\u30eb0", AlphaScheme.UCS2_81, 0x3080),
     ("820430A03832CB30", "82\u30eb0", AlphaScheme.UCS2_82, 0x30A0),
-    ("810C089794A09092A1A292A399A295",
-     "\u0417\u0414\u0420\u0410\u0412\u0421\u0422\u0412\u0423\u0419\u0422\u0415", AlphaScheme.UCS2_81, 0x0400),
+    (
+        "810C089794A09092A1A292A399A295",
+        "\u0417\u0414\u0420\u0410\u0412\u0421\u0422\u0412\u0423\u0419\u0422\u0415",
+        AlphaScheme.UCS2_81,
+        0x0400,
+    ),
     ("", "", AlphaScheme.GSM, None),
 ]
 
@@ -106,11 +110,23 @@ def test_septet_count_counts_escapes():
     assert is_gsm("Toolkit \u20ac") and not is_gsm("\u30eb")
 
 
-@pytest.mark.parametrize("dcs, alphabet", [
-    (0x00, Alphabet.GSM7), (0x04, Alphabet.EIGHT_BIT), (0x08, Alphabet.UCS2), (0x10, Alphabet.GSM7),
-    (0x14, Alphabet.EIGHT_BIT), (0x18, Alphabet.UCS2), (0x48, Alphabet.UCS2), (0xC0, Alphabet.GSM7),
-    (0xD1, Alphabet.GSM7), (0xE0, Alphabet.UCS2), (0xF0, Alphabet.GSM7), (0xF4, Alphabet.EIGHT_BIT),
-])
+@pytest.mark.parametrize(
+    "dcs, alphabet",
+    [
+        (0x00, Alphabet.GSM7),
+        (0x04, Alphabet.EIGHT_BIT),
+        (0x08, Alphabet.UCS2),
+        (0x10, Alphabet.GSM7),
+        (0x14, Alphabet.EIGHT_BIT),
+        (0x18, Alphabet.UCS2),
+        (0x48, Alphabet.UCS2),
+        (0xC0, Alphabet.GSM7),
+        (0xD1, Alphabet.GSM7),
+        (0xE0, Alphabet.UCS2),
+        (0xF0, Alphabet.GSM7),
+        (0xF4, Alphabet.EIGHT_BIT),
+    ],
+)
 def test_dcs_alphabets(dcs, alphabet):
     assert alphabet_of(dcs) is alphabet
 
@@ -150,8 +166,22 @@ def test_sim_text_rejects_unrepresentable():
         SimText("x", AlphaScheme.GSM, base=0)
 
 
-@pytest.mark.parametrize("hexstr", ["80", "8000", "810261", "81026180", "8201", "82033080E1",
-                                    "FF", "83", "8102611B", "1B", "41C1"])
+@pytest.mark.parametrize(
+    "hexstr",
+    [
+        "80",
+        "8000",
+        "810261",
+        "81026180",
+        "8201",
+        "82033080E1",
+        "FF",
+        "83",
+        "8102611B",
+        "1B",
+        "41C1",
+    ],
+)
 def test_sim_alphabet_malformed(hexstr):
     if hexstr in ("80",):  # 80 alone is the empty UCS2 string
         assert SimText.decode(bytes.fromhex(hexstr)) == SimText("", AlphaScheme.UCS2_80)
@@ -194,8 +224,13 @@ def test_ucs2_roundtrip(t):
     assert ucs2_decode(ucs2_encode(t)) == t
 
 
-@given(st.one_of(gsm_text.filter(packed_ok).map(lambda t: (t, 0x00)), gsm_text.map(lambda t: (t, 0x04)),
-                 bmp_text.map(lambda t: (t, 0x08))))
+@given(
+    st.one_of(
+        gsm_text.filter(packed_ok).map(lambda t: (t, 0x00)),
+        gsm_text.map(lambda t: (t, 0x04)),
+        bmp_text.map(lambda t: (t, 0x08)),
+    )
+)
 def test_dcs_roundtrip(pair):
     t, dcs = pair
     assert decode_text(encode_text(t, dcs), dcs) == t
