@@ -175,6 +175,21 @@ class InitializeUpdateResponse:
         return cls(data[:10], kvn, i, data[13 : 13 + n], data[13 + n : 13 + 2 * n], seq)
 
 
+def predict_initialize_update_response(
+    keys: StaticKeys, host_challenge: bytes, aid: bytes, sequence_counter: int, *,
+    key_diversification_data: bytes = bytes(10), i_param: int = 0x70,
+) -> InitializeUpdateResponse:
+    """The response a card in pseudo-random mode will give to INITIALIZE UPDATE when its counter is
+    ``sequence_counter`` before the command (Amendment D 3: offline preparation of scripts)."""
+    if not i_param & Scp03Options.PSEUDO_RANDOM_CHALLENGE:
+        raise SecureChannelError("only pseudo-random card challenges can be predicted")
+    seq = sequence_counter + 1
+    cc = pseudo_random_card_challenge(keys.enc, seq, aid, bool(i_param & Scp03Options.S16))
+    sk = SessionKeys.derive(keys, host_challenge, cc)
+    return InitializeUpdateResponse(key_diversification_data, keys.kvn, i_param, cc,
+                                    card_cryptogram(sk.s_mac, host_challenge, cc), seq)
+
+
 # (wire hex, decoded) pairs from osmocom pySim's SCP03 tests (sysmo eUICC, ISD-R, KVN 30..32)
 InitializeUpdateResponse._test_vectors = (  # type: ignore[attr-defined]
     (

@@ -443,3 +443,26 @@ def test_property_forged_responses_never_pass(data: bytes, sw: int, level: int) 
     card.unwrap_command(host.wrap_command(CommandApdu(0x80, 0xCA, 0x00, 0x66, b"", 256)))
     with pytest.raises(SecureChannelError):
         host.unwrap_response(ResponseApdu(data, sw))
+
+
+@pytest.mark.parametrize("s16", [False, True])
+def test_offline_script_preparation(s16: bool) -> None:
+    """In pseudo-random mode the host can prepare a protected script without the card."""
+    from simsync.gp.scp03 import predict_initialize_update_response
+
+    keys = KEYSET_AES192
+    i = 0x70 | (1 if s16 else 0)
+    hc = bytes(range(16 if s16 else 8))
+    predicted = predict_initialize_update_response(keys, hc, ISD_R_AID, 41, i_param=i)
+    host = Scp03Session.host(keys, s16=s16)
+    iu = host.initialize_update(host_challenge=hc)
+    host.process_initialize_update_response(predicted.to_bytes())
+    script = [iu, host.external_authenticate(0x33)]
+    script += [host.wrap_command(CommandApdu(0x80, 0xE2, 0x90, n, bytes([n]) * 20)) for n in range(3)]
+    # later, the card runs the script
+    card = Scp03Session.card(keys, i_param=i, aid=ISD_R_AID, sequence_counter=41)
+    assert card.respond_initialize_update(script[0]).data == predicted.to_bytes()
+    card.respond_external_authenticate(script[1])
+    assert [card.unwrap_command(c).data for c in script[2:]] == [bytes([n]) * 20 for n in range(3)]
+    with pytest.raises(SecureChannelError):
+        predict_initialize_update_response(keys, hc, ISD_R_AID, 41, i_param=0x20)
