@@ -48,6 +48,7 @@ from .objects import (
     ItemIconIdentifierList,
     ItemIdentifier,
     ItemsNextActionIndicator,
+    ItemTextAttributeList,
     ProvisioningFileReference,
     ResponseLength,
     SmsTpdu,
@@ -538,6 +539,7 @@ class SetUpMenu(ProactiveCommand):
         ("icon", IconIdentifier, OPTIONAL),
         ("item_icons", ItemIconIdentifierList, OPTIONAL),
         ("text_attribute", TextAttribute, OPTIONAL),
+        ("item_text_attributes", ItemTextAttributeList, OPTIONAL),
     )
     QUALIFIER_BITS: ClassVar = {"soft_key": 0x01, "help_available": 0x80}
 
@@ -549,6 +551,7 @@ class SetUpMenu(ProactiveCommand):
     icon: IconIdentifier | None = None
     item_icons: ItemIconIdentifierList | None = None
     text_attribute: TextAttribute | None = None
+    item_text_attributes: ItemTextAttributeList | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -578,6 +581,7 @@ class SelectItem(ProactiveCommand):
         ("icon", IconIdentifier, OPTIONAL),
         ("item_icons", ItemIconIdentifierList, OPTIONAL),
         ("text_attribute", TextAttribute, OPTIONAL),
+        ("item_text_attributes", ItemTextAttributeList, OPTIONAL),
         ("frame", FrameIdentifier, OPTIONAL),
     )
     QUALIFIER_BITS: ClassVar = {
@@ -598,6 +602,7 @@ class SelectItem(ProactiveCommand):
     icon: IconIdentifier | None = None
     item_icons: ItemIconIdentifierList | None = None
     text_attribute: TextAttribute | None = None
+    item_text_attributes: ItemTextAttributeList | None = None
     frame: FrameIdentifier | None = None
 
     def __post_init__(self) -> None:

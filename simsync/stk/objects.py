@@ -1099,6 +1099,25 @@ class TextAttribute(DataObject):
 
 @register_data_object
 @dataclass(frozen=True)
+class ItemTextAttributeList(DataObject):
+    """8.73: one 4-byte text attribute per item, kept as bytes."""
+
+    TAG: ClassVar[int] = Tag.ITEM_TEXT_ATTRIBUTE_LIST
+    data: bytes = b""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data", bytes(self.data))
+
+    def value_bytes(self) -> bytes:
+        return self.data
+
+    @classmethod
+    def from_value(cls, value: bytes, *, cr: bool = True) -> ItemTextAttributeList:
+        return cls(value, cr=cr)
+
+
+@register_data_object
+@dataclass(frozen=True)
 class FrameIdentifier(_OneByte):
     """8.80."""
 
@@ -1137,6 +1156,7 @@ __all__ = [
     "Item",
     "ItemIconIdentifierList",
     "ItemIdentifier",
+    "ItemTextAttributeList",
     "ItemsNextActionIndicator",
     "Language",
     "LocationInformation",

@@ -140,6 +140,7 @@ OBJECT_STRATEGIES = {
     o.Aid: st.builds(o.Aid, st.binary(max_size=16), cr=cr),
     o.FileList: st.builds(o.FileList, st.lists(file_path, max_size=4).map(tuple), cr=cr),
     o.TextAttribute: st.builds(o.TextAttribute, st.binary(max_size=8), cr=cr),
+    o.ItemTextAttributeList: st.builds(o.ItemTextAttributeList, st.binary(max_size=8), cr=cr),
     o.FrameIdentifier: st.builds(o.FrameIdentifier, byte, cr=cr),
 }
 

@@ -277,11 +277,22 @@ def test_header_cr_flags_are_kept():
     assert c.decode_proactive(g).header_cr == (False, True) and c.decode_proactive(g).encode() == g
 
 
-def test_unmodelled_objects_are_kept_in_extra():
+def test_item_text_attributes_are_modelled():
     cmd = c.decode_proactive(VECTORS["setup_menu_611"])
-    assert isinstance(cmd, c.SetUpMenu)
-    assert [x.tag for x in cmd.extra] == [0x51]
+    assert isinstance(cmd, c.SetUpMenu) and cmd.extra == ()
+    assert cmd.item_text_attributes.data == bytes.fromhex("000600B4") * 3
     assert cmd.encode() == VECTORS["setup_menu_611"]
+
+
+def test_unmodelled_objects_are_kept_in_extra():
+    raw = d0("8103012180820281028D01047E0201027F00410100")
+    cmd = c.decode_proactive(raw)
+    assert cmd.text == o.TextString("")
+    assert cmd.extra == (
+        o.UnknownObject(unknown_tag=0x7E, data=b"\x01\x02", cr=False),
+        o.UnknownObject(unknown_tag=0x41, data=b"\x00", cr=False, three_byte=True),
+    )
+    assert cmd.encode() == raw
 
 
 def d0(value_hex: str) -> bytes:

@@ -166,6 +166,9 @@ VECTORS = {
         ("920100", o.FileList(())),
     ],
     o.TextAttribute: [("D004001000B4", o.TextAttribute(bytes.fromhex("001000B4")))],
+    o.ItemTextAttributeList: [
+        ("D10C000600B4000600B4000600B4", o.ItemTextAttributeList(bytes.fromhex("000600B4") * 3))
+    ],
     o.FrameIdentifier: [("E80101", o.FrameIdentifier(1))],
 }
 
