@@ -44,6 +44,24 @@ EMPTY_LFDB_SHA256 = "8d5ac9e226e3f0a89457fb078470a9378daed8b96ba6cbe839513cdf08d
 EMPTY_LFDB_SHA1 = "bd74ff188cff4d78d95a6ac1952166338c49f485"
 
 
+# osmocom pySim tests/unittests/test_javacard.py: the load file (with Descriptor) of the HelloSTK CAP
+# (package D07002CA44, applet D07002CA44900101), components in load order.
+PYSIM_LOADFILE = (
+    "01000fdecaffed010204000105d07002ca4402001f000f001f000c002800420018006d00320017000000a900040002002203"
+    "010004002803020107a0000000620101060210a0000000090003ffffffff8910710002000107a000000062000103000c0108"
+    "d07002ca44900101002006001843800301ff0007020000002f00398002008101010881000007006d000911188c00048d0001"
+    "2c18197b0002037b00029210240303038b000388007a02318f00053d8c00062e1b8b00077a0120188b000860037a7a02228d"
+    "00092d1d10076b101a8b000a321fae006b06188c000b7a06118d000c2c1903077b000d037b000d928b000e198b000f3b7a08"
+    "003200040002000203001857656c636f6d6520746f20546f6f7243616d70203230313203000a48656c6c6f2c2053544b0000"
+    "000005004200100200000006810900050000020381090b068003000100000006000001038003010380030306810800038108"
+    "0c0600005306810a000500000003810a1303810a1609001700021e2d0011050306040908040507090a0a06070404040b00a9"
+    "01000100000300030005800281018100ff080000000028ff08000002002800020000008003ff820001002f001d0000000000"
+    "090020003f000d000000000701002f0042000800000000080100390046001800000000ff020053002f001800000000001000"
+    "2200240028002a002fffff002f002f003100330022002f00370028003b002201300568109001b008b4432343011001200568"
+    "1080056810a00633b44104b431066800a10231"
+)
+
+
 def make_zip(files: dict[str, bytes], prefix: str = "testapplets/empty/javacard/") -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
@@ -232,3 +250,20 @@ def test_mutated_components_fail_only_with_cap_errors(data) -> None:
 def test_random_bytes_never_crash_cap_parser(raw: bytes) -> None:
     with pytest.raises(CapError):
         CapFile.parse(raw)
+
+
+def test_pysim_hellostk_load_file() -> None:
+    lf = bytes.fromhex("".join(PYSIM_LOADFILE))
+    files, pos = {}, 0
+    while pos < len(lf):
+        size = int.from_bytes(lf[pos + 1 : pos + 3], "big")
+        files[Component(lf[pos]).file_name] = lf[pos : pos + 3 + size]
+        pos += 3 + size
+    assert list(files) == ["Header.cap", "Directory.cap", "Import.cap", "Applet.cap", "Class.cap", "Method.cap",
+                           "StaticField.cap", "ConstantPool.cap", "RefLocation.cap", "Descriptor.cap"]
+    # store the components in another order: parse must restore the load order
+    cap = CapFile.parse(make_zip(dict(reversed(files.items())), prefix="org/toorcamp/HelloSTK/javacard/"))
+    assert cap.package_aid == bytes.fromhex("D07002CA44") and cap.version == (1, 0)
+    assert cap.applet_aids == (bytes.fromhex("D07002CA44900101"),)
+    assert cap.load_file_data_block(include_descriptor=True) == lf
+    assert cap.load_file_data_block() == lf[: -len(files["Descriptor.cap"])]
