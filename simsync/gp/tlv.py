@@ -714,6 +714,24 @@ def encode_get_status(entries: list[RegistryEntry]) -> bytes:
     return ber_encode(e.to_tlv() for e in entries)
 
 
+def get_status_pages(entries: list[RegistryEntry], limit: int = 256) -> list[bytes]:
+    """Card side: split the records into response data fields of at most ``limit`` bytes, whole
+    records only (every page but the last is answered with '6310', the host then asks for the next
+    occurrence). An empty registry gives one empty page ('6A88' is the caller's choice)."""
+    pages: list[bytes] = []
+    current = b""
+    for e in entries:
+        raw = e.to_bytes()
+        if len(raw) > limit:
+            raise GpCodecError(f"a {len(raw)}-byte record does not fit a {limit}-byte response")
+        if current and len(current) + len(raw) > limit:
+            pages.append(current)
+            current = b""
+        current += raw
+    pages.append(current)
+    return pages
+
+
 # ---------------------------------------------------------------------------------------------
 # GET DATA: key information template 'E0' (GP 2.3.1 11.3.3.1)
 # ---------------------------------------------------------------------------------------------

@@ -294,3 +294,18 @@ def test_install_parameters_accept_legacy_80_length() -> None:
     legacy = bytes.fromhex("0501020304050601020304050106010203040501" + "0100") + b"\x80" + params + b"\x00"
     got = InstallForInstall.parse(legacy)
     assert got.parameters == params and got.to_bytes() != legacy  # re-encoded canonically as '81 80'
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(registry_entries, max_size=12), st.integers(60, 256))
+def test_get_status_pages(entries, limit) -> None:
+    from simsync.gp.tlv import get_status_pages
+
+    if any(len(e.to_bytes()) > limit for e in entries):
+        with pytest.raises(GpCodecError):
+            get_status_pages(entries, limit)
+        return
+    pages = get_status_pages(entries, limit)
+    assert all(len(p) <= limit for p in pages)
+    assert [e for p in pages for e in parse_get_status(p)] == entries
+    assert all(pages[:-1]) and (len(pages) == 1 or all(pages))
