@@ -8,9 +8,22 @@ Pure, sans-IO building blocks for both sides of the FETCH / TERMINAL RESPONSE lo
 * :mod:`.responses` -- TERMINAL RESPONSE and :func:`check_response` for the card;
 * :mod:`.envelopes` -- ENVELOPEs (SMS-PP download, menu selection, event download, timer
   expiration);
-* :mod:`.profile` -- TERMINAL PROFILE as a typed bit map with ``supports()``.
+* :mod:`.profile` -- TERMINAL PROFILE as a typed bit map with ``supports()``;
+* :mod:`.apdus` -- the TS 102 221 CAT APDUs (TERMINAL PROFILE, ENVELOPE, FETCH, TERMINAL RESPONSE)
+  and ``91xx``.
 """
 
+from .apdus import (
+    CatIns,
+    CatRequest,
+    decode_cat_apdu,
+    envelope_apdu,
+    fetch_apdu,
+    pending_command_length,
+    proactive_sw,
+    terminal_profile_apdu,
+    terminal_response_apdu,
+)
 from .commands import (
     COMMANDS,
     DisplayText,
@@ -125,6 +138,8 @@ __all__ = [
     "BrowserTermination",
     "BrowserTerminationCause",
     "Capability",
+    "CatIns",
+    "CatRequest",
     "CommandDetails",
     "DataObject",
     "DateTimeTimeZone",
@@ -201,12 +216,19 @@ __all__ = [
     "UnknownObject",
     "Url",
     "check_response",
+    "decode_cat_apdu",
     "decode_envelope",
     "decode_objects",
     "decode_proactive",
     "encode_objects",
+    "envelope_apdu",
+    "fetch_apdu",
+    "pending_command_length",
+    "proactive_sw",
     "profile_for",
     "register_command",
     "register_data_object",
     "responds_to",
+    "terminal_profile_apdu",
+    "terminal_response_apdu",
 ]
