@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import hmac
 
-from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives import cmac
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+try:  # cryptography >= 43 keeps triple DES among the "decrepit" algorithms
+    from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
+except ImportError:  # pragma: no cover - older cryptography releases
+    TripleDES = algorithms.TripleDES  # type: ignore[attr-defined,misc]
 
 from .errors import GpCryptoError, PaddingError
 
