@@ -466,3 +466,17 @@ def test_offline_script_preparation(s16: bool) -> None:
     assert [card.unwrap_command(c).data for c in script[2:]] == [bytes([n]) * 20 for n in range(3)]
     with pytest.raises(SecureChannelError):
         predict_initialize_update_response(keys, hc, ISD_R_AID, 41, i_param=0x20)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from([0x80, 0x81, 0x82, 0x83, 0x00, 0x01, 0xC0, 0xC5, 0xCF, 0x40, 0x4A]),
+       st.binary(max_size=40), st.sampled_from([0x01, 0x33]))
+def test_property_logical_channels(cla: int, data: bytes, level: int) -> None:
+    """The channel number stays on the wire but is not MACed; SM is b3 (channels 0-3) or b6 (4-19)."""
+    from simsync.gp.common import has_sm, logical_channel
+
+    host, card = open_pair(KEYSET_AES128, level)
+    cmd = CommandApdu.build(cla, 0xF2, 0x40, 0x02, data, 256)
+    wire = host.wrap_command(cmd)
+    assert has_sm(wire.cla) and logical_channel(wire.cla) == logical_channel(cla)
+    assert card.unwrap_command(wire) == cmd
