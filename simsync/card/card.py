@@ -107,7 +107,7 @@ from .security import (
     pin_block,
     valid_pin_block,
 )
-from .store import atomic_write, remove_stale_temp_files
+from .store import CardLock, atomic_write, remove_stale_temp_files
 from .toolkit import Toolkit
 
 FORMAT_NAME = "simsync-card"
@@ -222,8 +222,9 @@ class SimCard:
     """A UICC with USIM, DF_TELECOM and DF_GSM, logical channels, PINs and applets."""
 
     def __init__(self, path: str | os.PathLike[str] | None, state: dict[str, Any],
-                 *, _raw: bytes | None = None) -> None:
+                 *, _raw: bytes | None = None, _lock: CardLock | None = None) -> None:
         self.path = os.fspath(path) if path is not None else None
+        self._lock = _lock
         self.atr = DEFAULT_ATR
         self.toolkit: Toolkit = Toolkit()
         self._ctx = AppletContext(self)
@@ -244,9 +245,14 @@ class SimCard:
     @classmethod
     def create(cls, path: str | os.PathLike[str] | None, profile: CardProfile, *,
                overwrite: bool = False) -> SimCard:
-        """A new card personalised from ``profile``; written to ``path`` unless it is None."""
+        """A new card personalised from ``profile``; written to ``path`` unless it is None.
+
+        The returned card holds the file's lock (see :class:`~simsync.card.store.CardLock`) until
+        :meth:`close`.
+        """
         if path is not None and os.path.exists(path) and not overwrite:
             raise CardFileError(f"{os.fspath(path)}: already exists (refusing to overwrite)")
+        lock = CardLock(os.fspath(path)) if path is not None else None
         mf = build_tree(profile)
         sec = {
             REF_PIN1: Secret(REF_PIN1, pin_block(profile.pin1), PIN_MAX_TRIES, PIN_MAX_TRIES,
@@ -258,7 +264,7 @@ class SimCard:
         }
         state = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "files": tree_to_json(mf),
                  "security": {REF_NAMES[r]: s.to_json() for r, s in sec.items()}, "applets": []}
-        card = cls(path, state)
+        card = cls(path, state, _lock=lock)
         if card.path is not None:
             try:
                 card._write(card._committed)
@@ -267,8 +273,21 @@ class SimCard:
         return card
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> SimCard:
+    def load(cls, path: str | os.PathLike[str], *, lock: bool = True) -> SimCard:
+        """Load a card file. With ``lock`` (the default) the card is held exclusively until
+        :meth:`close`: a second opener gets :class:`~simsync.card.store.CardInUseError`. Use
+        ``lock=False`` only to inspect a card without sending it APDUs."""
         name = os.fspath(path)
+        card_lock = CardLock(name) if lock and os.path.isfile(name) else None
+        try:
+            return cls._load(name, card_lock)
+        except BaseException:
+            if card_lock is not None:
+                card_lock.release()
+            raise
+
+    @classmethod
+    def _load(cls, name: str, card_lock: CardLock | None) -> SimCard:
         try:
             with open(name, "rb") as fh:
                 raw = fh.read()
@@ -279,7 +298,7 @@ class SimCard:
         state = parse_card_bytes(raw, name)
         remove_stale_temp_files(name)
         try:
-            return cls(name, state, _raw=raw)
+            return cls(name, state, _raw=raw, _lock=card_lock)
         except (FsFormatError, ValueError, KeyError, TypeError) as exc:
             raise CardFileError(f"{name}: {exc}") from None
         except RecursionError:
@@ -370,8 +389,19 @@ class SimCard:
             self._commit()
 
     def close(self) -> None:
-        self.flush()
-        self.power_off()
+        """Commit anything pending, power off, and release the card file's lock."""
+        try:
+            self.flush()
+            self.power_off()
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+
+    def __enter__(self) -> SimCard:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def mark_dirty(self) -> None:
         self._dirty = True

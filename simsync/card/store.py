@@ -76,3 +76,47 @@ def atomic_write(path: str, data: bytes) -> None:
         os.fsync(dfd)
     finally:
         os.close(dfd)
+
+
+class CardLock:
+    """An exclusive advisory lock on a card file, held while a process has the card "inserted".
+
+    A real card sits in one reader at a time; two processes writing one card file would each commit
+    atomically but the last writer would silently undo the other's changes. The lock (``flock`` on a
+    ``.NAME.lock`` file beside the card file) makes the second opener fail at once with a clear
+    error instead. The kernel releases it when the process ends, even on ``kill -9``.
+    """
+
+    def __init__(self, path: str) -> None:
+        import fcntl
+
+        directory = os.path.dirname(os.path.abspath(path))
+        self.lock_path = os.path.join(directory, f".{os.path.basename(path)}.lock")
+        self._fd: int | None = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._fd)
+            self._fd = None
+            raise CardInUseError(
+                f"{path}: the card is in use by another process or connection "
+                "(close it there first: a card sits in one reader at a time)") from None
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor drops the flock
+            self._fd = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def __del__(self) -> None:
+        self.release()
+
+
+from .errors import CardFileError  # noqa: E402  (errors has no dependency on this module)
+
+
+class CardInUseError(CardFileError):
+    """The card file is open in another process or connection."""

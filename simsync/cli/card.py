@@ -76,7 +76,7 @@ def cmd_new(args: argparse.Namespace) -> int:
 def cmd_info(args: argparse.Namespace) -> int:
     from simsync.card import SimCard
 
-    info = SimCard.load(args.cardfile).info()
+    info = SimCard.load(args.cardfile, lock=False).info()
     print(f"card file  {args.cardfile}")
     print(f"ICCID      {info.iccid or '-'}")
     print(f"IMSI       {info.imsi or '-'}")

@@ -109,7 +109,7 @@ def test_select_process_and_persist(fcard, kit):
     assert t.raw("8001000001") == ("06", 0x9000)
     assert t.raw("8001000001") == ("07", 0x9000)
     assert t.raw("8002000002") == ("0700", 0x9000)
-    reloaded = SimCard.load(fcard.path)
+    reloaded = SimCard.load(fcard.path, lock=False)
     assert reloaded.applets[AID].count == 7
 
 
@@ -117,10 +117,10 @@ def test_sw_error_keeps_changes_internal_error_rolls_back(fcard, kit):
     t = kit.Terminal(fcard)
     t.send("00A4040C07" + AID.hex())
     assert t.sw("8003000000") == 0x6A80
-    assert SimCard.load(fcard.path).applets[AID].count == 105
+    assert SimCard.load(fcard.path, lock=False).applets[AID].count == 105
     assert t.sw("8004000000") == 0x6F00
     assert fcard.applets[AID].count == 105  # rolled back in memory
-    assert SimCard.load(fcard.path).applets[AID].count == 105
+    assert SimCard.load(fcard.path, lock=False).applets[AID].count == 105
     # the rollback reset the volatile state: no applet is selected any more
     assert t.sw("8001000001") == 0x6D00
     t.send("00A4040C07" + AID.hex())
@@ -147,8 +147,8 @@ def test_applet_writes_files_through_its_context(fcard, kit):
     t.send("00A4040C07" + AID.hex())
     rec = AdnRecord("Dave", "+4930123").encode(30)
     assert t.sw("800800001E" + rec.hex()) == 0x9000
-    assert SimCard.load(fcard.path).phonebook()[9] == AdnRecord("Dave", "+4930123")
-    assert SimCard.load(fcard.path).applets[AID].PACKAGE_AID == PKG
+    assert SimCard.load(fcard.path, lock=False).phonebook()[9] == AdnRecord("Dave", "+4930123")
+    assert SimCard.load(fcard.path, lock=False).applets[AID].PACKAGE_AID == PKG
 
 
 def test_bad_return_type_is_internal_error(fcard, kit):
@@ -204,7 +204,7 @@ def test_uninstall(fcard, kit):
     assert t.sw("8006000000") == 0x9000  # the applet removes itself (as a card manager would)
     assert fcard.applets == {}
     assert t.sw("00A4040C07" + AID.hex()) == 0x6A82
-    assert SimCard.load(fcard.path).applets == {}
+    assert SimCard.load(fcard.path, lock=False).applets == {}
     with pytest.raises(SwError):
         fcard.uninstall_applet(AID)
 
@@ -215,7 +215,7 @@ def test_unknown_class_is_kept_dormant(fcard, tmp_path):
                              "class": "F0AABBCCDD02", "state": {"opaque": [1, 2, 3]}})
     path = tmp_path / "other.json"
     path.write_text(json.dumps(state))
-    card = SimCard.load(path)
+    card = SimCard.load(path, lock=False)
     dormant = card.applets[bytes.fromhex("F0AABBCCDD01")]
     assert isinstance(dormant, DormantApplet)
     assert card.transmit(bytes.fromhex("00A4040C06F0AABBCCDD01")) == b"\x69\x99"

@@ -82,7 +82,7 @@ def _login(t, kit) -> None:
 
 def _child(path, start: int, wfd: int, kit) -> None:  # pragma: no cover - runs in the child
     try:
-        card = SimCard.load(path)
+        card = SimCard.load(path)  # holds the card file's lock; the kernel drops it on SIGKILL
         t = kit.Terminal(card)
         _login(t, kit)
         i = start
@@ -98,9 +98,9 @@ def _child(path, start: int, wfd: int, kit) -> None:  # pragma: no cover - runs 
 
 def test_sigkill_atomicity(tmp_path, kit):
     path = tmp_path / "card.json"
-    SimCard.create(path, kit.make_profile()).install_applet(
-        TallyApplet.PACKAGE_AID, TallyApplet.CLASS_AID, APPLET_AID)
-    replay = SimCard.load(path)
+    with SimCard.create(path, kit.make_profile()) as card:
+        card.install_applet(TallyApplet.PACKAGE_AID, TallyApplet.CLASS_AID, APPLET_AID)
+    replay = SimCard.load(path, lock=False)
     replay.path = None  # memory only from now on
     rt = kit.Terminal(replay)
     _login(rt, kit)
@@ -125,7 +125,7 @@ def test_sigkill_atomicity(tmp_path, kit):
         os.close(rfd)
         d = struct.unpack(">I", reports[-4:])[0] if len(reports) >= 4 else k
 
-        card = SimCard.load(path)  # must load and validate
+        card = SimCard.load(path, lock=False)  # must load and validate
         adn = card.node("3F00/7F10/6F3A")
         for r in adn.records:
             if r != bytearray(b"\xff" * 30) and not r.startswith(b"Alice") and not r.startswith(

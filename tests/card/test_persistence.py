@@ -13,7 +13,7 @@ from simsync.card import CardFileError, SimCard
 @pytest.fixture
 def path(tmp_path, kit):
     p = tmp_path / "card.json"
-    SimCard.create(p, kit.make_profile())
+    SimCard.create(p, kit.make_profile()).close()
     return p
 
 
@@ -50,7 +50,7 @@ def _adn(state):
 def test_validation_errors(path, mutate, message):
     _edit(path, mutate)
     with pytest.raises(CardFileError) as e:
-        SimCard.load(path)
+        SimCard.load(path, lock=False)
     text = str(e.value)
     assert message in text
     assert "\n" not in text and text.startswith(f"{path}: ")
@@ -60,29 +60,29 @@ def test_not_json_and_missing(tmp_path):
     p = tmp_path / "x.json"
     p.write_bytes(b"\x00\x01garbage")
     with pytest.raises(CardFileError, match="not a simsync card file"):
-        SimCard.load(p)
+        SimCard.load(p, lock=False)
     with pytest.raises(CardFileError, match="no such card file"):
         SimCard.load(tmp_path / "missing.json")
     with pytest.raises(CardFileError, match="cannot read"):
-        SimCard.load(tmp_path)  # a directory
+        SimCard.load(tmp_path, lock=False)  # a directory
 
 
 def test_create_refuses_overwrite(path, kit):
     with pytest.raises(CardFileError, match="already exists"):
         SimCard.create(path, kit.make_profile())
     SimCard.create(path, kit.make_profile(spn="Other"), overwrite=True)
-    assert SimCard.load(path).info().spn == "Other"
+    assert SimCard.load(path, lock=False).info().spn == "Other"
 
 
 def test_load_round_trip(path):
     raw = path.read_bytes()
-    card = SimCard.load(path)
+    card = SimCard.load(path, lock=False)
     assert card.committed_bytes() == raw
     assert card.current_state_bytes() == raw
 
 
 def test_reads_never_write(path, kit):
-    card = SimCard.load(path)
+    card = SimCard.load(path, lock=False)
     t = kit.Terminal(card)
     before = os.stat(path)
     for apdu in ("00A4080C047F106F3A", "00200001", "0020000108" + kit.pin(kit.PIN1),
@@ -102,16 +102,16 @@ def test_reads_never_write(path, kit):
 
 
 def test_update_commits_before_response(path, kit, monkeypatch):
-    card = SimCard.load(path)
+    card = SimCard.load(path, lock=False)
     t = kit.Terminal(card)
     t.send("00A4080C047F106F3A")
     t.verify_pin1()
     assert t.sw("00DC07041E" + "11" * 30) == 0x9000
-    assert SimCard.load(path).node("3F00/7F10/6F3A").records[6] == bytearray(b"\x11" * 30)
+    assert SimCard.load(path, lock=False).node("3F00/7F10/6F3A").records[6] == bytearray(b"\x11" * 30)
 
 
 def test_internal_error_rolls_back(path, kit, monkeypatch):
-    card = SimCard.load(path)
+    card = SimCard.load(path, lock=False)
     t = kit.Terminal(card)
     t.send("00A4080C047F106F3A")
     t.verify_pin1()
@@ -133,7 +133,7 @@ def test_internal_error_rolls_back(path, kit, monkeypatch):
 
 
 def test_commit_failure_answers_6581_and_rolls_back(path, kit, monkeypatch):
-    card = SimCard.load(path)
+    card = SimCard.load(path, lock=False)
     t = kit.Terminal(card)
     t.send("00A4080C047F106F3A")
     t.verify_pin1()
@@ -189,7 +189,7 @@ def test_loader_survives_random_corruption(path):
         target[trail[-1]] = rng.choice(junk)
         path.write_text(json.dumps(state))
         try:
-            SimCard.load(path)
+            SimCard.load(path, lock=False)
             outcomes["ok"] += 1
         except CardFileError as exc:
             assert "\n" not in str(exc)
@@ -201,4 +201,39 @@ def test_deeply_nested_file_is_a_clean_error(tmp_path):
     p = tmp_path / "deep.json"
     p.write_text("[" * 100000 + "]" * 100000)
     with pytest.raises(CardFileError):
-        SimCard.load(p)
+        SimCard.load(p, lock=False)
+
+
+def test_card_file_is_held_by_one_opener_at_a_time(tmp_path, kit):
+    from simsync.card.store import CardInUseError
+
+    p = tmp_path / "held.json"
+    with SimCard.create(p, kit.make_profile()):
+        with pytest.raises(CardInUseError, match="in use"):
+            SimCard.load(p)
+        SimCard.load(p, lock=False).info()  # inspecting without inserting is allowed
+    with SimCard.load(p) as card:  # released by close()
+        assert card.transmit(bytes.fromhex("00A4000C023F00"))[-2:] == b"\x90\x00"
+    SimCard.load(p).close()
+
+
+def test_card_lock_dies_with_its_process(tmp_path, kit):
+    import subprocess
+    import sys
+
+    p = tmp_path / "held.json"
+    SimCard.create(p, kit.make_profile()).close()
+    code = ("import sys, time; from simsync.card import SimCard; c = SimCard.load(sys.argv[1]); "
+            "print('held', flush=True); time.sleep(60)")
+    child = subprocess.Popen([sys.executable, "-c", code, str(p)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "held"
+        from simsync.card.store import CardInUseError
+        with pytest.raises(CardInUseError):
+            SimCard.load(p)
+        child.kill()
+        child.wait()
+        SimCard.load(p).close()  # kill -9 released it
+    finally:
+        child.kill()
+        child.wait()

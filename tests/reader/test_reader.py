@@ -315,7 +315,7 @@ def test_sim_reader_with_simcard_persists_state(tmp_path: Path):
     wrong = bytes((0x30 + (pin1[0] - 0x30 + 1) % 10,)) + pin1[1:]
     lines: list[str] = []
     with open_reader(f"sim:{path}", trace=lines.append) as conn:
-        assert conn.atr == SimCard.load(path).atr
+        assert conn.atr == SimCard.load(path, lock=False).atr
         conn.send(CommandApdu(0x00, 0xA4, 0x00, 0x04, bytes.fromhex("2FE2"), 256))
         assert conn.send(CommandApdu(0x00, 0xB0, 0, 0, le=256)).data == Iccid(profile.iccid).encode()
         assert conn.transmit(CommandApdu(0x00, 0x20, 0x00, 0x01, wrong)).sw == 0x63C2
