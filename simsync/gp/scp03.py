@@ -43,6 +43,8 @@ from .errors import AuthenticationError, GpCodecError, PaddingError, SecureChann
 from .keys import StaticKeys
 
 SCP03_ID = 0x03
+INS_BEGIN_RMAC_SESSION = 0x7A
+INS_END_RMAC_SESSION = 0x78
 
 # Amendment D Table 4-1 derivation constants
 DERIV_CARD_CRYPTOGRAM = 0x00
@@ -262,6 +264,8 @@ class Scp03Session:
         self.card_challenge = b""
         self.mac_chaining = bytes(16)
         self.counter = 0
+        self.base_level = SecurityLevel.NONE  # the level set by EXTERNAL AUTHENTICATE
+        self._pending_level: SecurityLevel | None = None  # after BEGIN / END R-MAC SESSION
 
     @property
     def s_mode(self) -> int:
@@ -331,7 +335,7 @@ class Scp03Session:
         cmd = CommandApdu(CLA_GP | channel, INS_EXTERNAL_AUTHENTICATE, int(lvl), 0x00, hc)
         wrapped = self._mac_command(cmd, cmd.data)
         # the level takes effect once the card accepts; the host assumes success and checks the SW
-        self.level = lvl | SecurityLevel.AUTHENTICATED
+        self.level = self.base_level = lvl | SecurityLevel.AUTHENTICATED
         self.state = ChannelState.OPEN
         self.counter = 0
         return wrapped
@@ -358,6 +362,11 @@ class Scp03Session:
     def unwrap_response(self, response: ResponseApdu) -> ResponseApdu:
         """Verify the R-MAC and decrypt the response data (host side)."""
         self._require(Role.HOST, ChannelState.OPEN)
+        out = self._unwrap_response(response)
+        self._apply_pending(response.sw)
+        return out
+
+    def _unwrap_response(self, response: ResponseApdu) -> ResponseApdu:
         if not self.level & SecurityLevel.R_MAC or not is_success_or_warning(response.sw):
             return response
         n = self.s_mode
@@ -430,7 +439,7 @@ class Scp03Session:
                 raise AuthenticationError("host cryptogram does not verify")
         except SecureChannelError as e:
             raise self._abort(e) from None
-        self.level = level | SecurityLevel.AUTHENTICATED
+        self.level = self.base_level = level | SecurityLevel.AUTHENTICATED
         self.state = ChannelState.OPEN
         self.counter = 0
         return ResponseApdu(b"", 0x9000)
@@ -472,6 +481,11 @@ class Scp03Session:
         """Add R-ENCRYPTION and R-MAC per the security level (card side)."""
         self._require(Role.CARD, ChannelState.OPEN, ChannelState.IDLE, ChannelState.INITIALIZED,
                       ChannelState.ABORTED)
+        out = self._wrap_response(response)
+        self._apply_pending(response.sw)
+        return out
+
+    def _wrap_response(self, response: ResponseApdu) -> ResponseApdu:
         if self.state is not ChannelState.OPEN or not self.level & SecurityLevel.R_MAC:
             return response
         if not is_success_or_warning(response.sw):
@@ -481,6 +495,74 @@ class Scp03Session:
             body = crypto.aes_cbc_encrypt(self.session_keys.s_enc,  # type: ignore[union-attr]
                                           crypto.pad80(body, 16), self._icv(True))
         return ResponseApdu(body + self._rmac(body, response.sw), response.sw)
+
+    # -- R-MAC sessions (Amendment D 7.1.3, 7.1.4) ------------------------------------------
+    def _rmac_session_refusal(self, p1: int) -> str | None:
+        """Why BEGIN R-MAC SESSION with this P1 must be refused ('6985'), or None."""
+        if p1 not in (0x10, 0x30):
+            return "P1 must be '10' (R-MAC) or '30' (R-MAC and R-ENCRYPTION)"
+        if not self.i_param & Scp03Options.R_MAC or (p1 == 0x30 and not self.i_param & Scp03Options.R_ENCRYPTION):
+            return "the key set's i parameter does not allow this response protection"
+        if self.level & SecurityLevel.R_ENCRYPTION:
+            return "responses are already encrypted"
+        if p1 == 0x10 and self.level & SecurityLevel.R_MAC:
+            return "responses already carry an R-MAC"
+        if not self.level & SecurityLevel.C_MAC:
+            return "commands are not MACed"
+        if p1 == 0x30 and not self.level & SecurityLevel.C_DECRYPTION:
+            return "R-ENCRYPTION needs C-DECRYPTION"
+        return None
+
+    def begin_rmac_session(self, p1: int = 0x10, data: bytes = b"") -> CommandApdu:
+        """Host: the protected BEGIN R-MAC SESSION command. The new response protection starts
+        after its response (which is still protected at the current level)."""
+        self._require(Role.HOST, ChannelState.OPEN)
+        why = self._rmac_session_refusal(p1)
+        if why:
+            raise SecureChannelError(f"BEGIN R-MAC SESSION: {why}", 0x6985)
+        if len(data) > 0xFF:
+            raise GpCodecError("R-MAC session data too long")
+        wrapped = self.wrap_command(CommandApdu(CLA_GP, INS_BEGIN_RMAC_SESSION, p1, 0x01, bytes((len(data),)) + data))
+        self._pending_level = self.level | SecurityLevel(p1)
+        return wrapped
+
+    def end_rmac_session(self) -> CommandApdu:
+        """Host: the protected END R-MAC SESSION command; its response is the last one protected by
+        the R-MAC session, then the level returns to the one of EXTERNAL AUTHENTICATE."""
+        self._require(Role.HOST, ChannelState.OPEN)
+        wrapped = self.wrap_command(CommandApdu(CLA_GP, INS_END_RMAC_SESSION, 0x00, 0x03, b"", 256))
+        self._pending_level = self.base_level
+        return wrapped
+
+    def respond_begin_rmac_session(self, cmd: CommandApdu) -> ResponseApdu:
+        """Card: process an (unwrapped) BEGIN R-MAC SESSION; pass the answer through
+        :meth:`wrap_response`, after which the new level applies. Refusals ('6985', '6A86',
+        '6A80') do not abort the session."""
+        self._require(Role.CARD, ChannelState.OPEN)
+        if cmd.ins != INS_BEGIN_RMAC_SESSION or cmd.p2 != 0x01:
+            return ResponseApdu(b"", 0x6A86)
+        if not cmd.data or cmd.data[0] != len(cmd.data) - 1:
+            return ResponseApdu(b"", 0x6A80)
+        if self._rmac_session_refusal(cmd.p1):
+            return ResponseApdu(b"", 0x6985)
+        self._pending_level = self.level | SecurityLevel(cmd.p1)
+        return ResponseApdu(b"", 0x9000)
+
+    def respond_end_rmac_session(self, cmd: CommandApdu) -> ResponseApdu:
+        """Card: process an (unwrapped) END R-MAC SESSION ('6985' outside an R-MAC session)."""
+        self._require(Role.CARD, ChannelState.OPEN)
+        if cmd.ins != INS_END_RMAC_SESSION or cmd.p1 != 0x00 or cmd.p2 != 0x03:
+            return ResponseApdu(b"", 0x6A86)
+        if self.level == self.base_level:
+            return ResponseApdu(b"", 0x6985)
+        self._pending_level = self.base_level
+        return ResponseApdu(b"", 0x9000)
+
+    def _apply_pending(self, sw: int) -> None:
+        if self._pending_level is not None:
+            if sw == 0x9000 and self.state is ChannelState.OPEN:
+                self.level = self._pending_level
+            self._pending_level = None
 
     # -- shared mechanics --------------------------------------------------------------------
     def _icv(self, response: bool) -> bytes:

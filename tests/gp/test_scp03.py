@@ -480,3 +480,54 @@ def test_property_logical_channels(cla: int, data: bytes, level: int) -> None:
     wire = host.wrap_command(cmd)
     assert has_sm(wire.cla) and logical_channel(wire.cla) == logical_channel(cla)
     assert card.unwrap_command(wire) == cmd
+
+
+# -- BEGIN / END R-MAC SESSION ------------------------------------------------------------------
+
+def _exchange(host: Scp03Session, card: Scp03Session, data: bytes = b"abc") -> ResponseApdu:
+    card.unwrap_command(host.wrap_command(CommandApdu(0x80, 0xCA, 0x00, 0x66, b"", 256)))
+    wire = card.wrap_response(ResponseApdu(data, 0x9000))
+    assert host.unwrap_response(wire) == ResponseApdu(data, 0x9000)
+    return wire
+
+
+@pytest.mark.parametrize("p1", [0x10, 0x30])
+def test_rmac_session_begin_and_end(p1: int) -> None:
+    host, card = open_pair(KEYSET_AES128, 0x03)
+    assert _exchange(host, card).data == b"abc"  # no R-MAC yet
+    begin = host.begin_rmac_session(p1, b"host challenge")
+    plain = card.unwrap_command(begin)
+    assert (plain.ins, plain.p1, plain.p2, plain.data) == (0x7A, p1, 0x01, b"\x0ehost challenge")
+    resp = card.wrap_response(card.respond_begin_rmac_session(plain))
+    assert resp == ResponseApdu(b"", 0x9000)  # the BEGIN response itself is not yet protected
+    host.unwrap_response(resp)
+    assert host.level == card.level == SecurityLevel(0x83 | p1)
+    wire = _exchange(host, card)
+    assert len(wire.data) == (16 + 8 if p1 == 0x30 else 3 + 8)
+    end = card.unwrap_command(host.end_rmac_session())
+    resp = card.wrap_response(card.respond_end_rmac_session(end))
+    assert len(resp.data) == 8  # the END response carries the R-MAC of the session
+    host.unwrap_response(resp)
+    assert host.level == card.level == SecurityLevel(0x83)
+    assert _exchange(host, card).data == b"abc"
+
+
+def test_rmac_session_refusals_do_not_abort() -> None:
+    host, card = open_pair(KEYSET_AES128, 0x11)
+    with pytest.raises(SecureChannelError):
+        host.begin_rmac_session(0x10)  # R-MAC already on
+    with pytest.raises(SecureChannelError):
+        host.begin_rmac_session(0x30)  # R-ENCRYPTION needs C-DECRYPTION
+    forged = card.unwrap_command(host.wrap_command(CommandApdu(0x80, 0x7A, 0x10, 0x01, b"\x00")))
+    assert card.respond_begin_rmac_session(forged).sw == 0x6985
+    assert card.state is ChannelState.OPEN
+    end = card.unwrap_command(host.wrap_command(CommandApdu(0x80, 0x78, 0x00, 0x03, b"", 256)))
+    assert card.respond_end_rmac_session(end).sw == 0x6985  # no R-MAC session running
+    bad = card.unwrap_command(host.wrap_command(CommandApdu(0x80, 0x7A, 0x30, 0x01, b"\x05")))
+    assert card.respond_begin_rmac_session(bad).sw == 0x6A80
+    card_no_rmac = Scp03Session.card(KEYSET_AES128, i_param=0x10)
+    h2 = Scp03Session.host(KEYSET_AES128)
+    h2.process_initialize_update_response(card_no_rmac.respond_initialize_update(h2.initialize_update()))
+    card_no_rmac.respond_external_authenticate(h2.external_authenticate(0x03))
+    with pytest.raises(SecureChannelError):
+        h2.begin_rmac_session(0x10)
