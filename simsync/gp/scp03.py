@@ -10,6 +10,12 @@ One :class:`Scp03Session` class serves both ends of the channel:
 
 Any verification failure aborts the session (state ``ABORTED``); a card-side session then refuses every
 protected command until a new INITIALIZE UPDATE, as Amendment D 5.6 requires.
+
+Also here: S8 and S16 modes (i b1), AES-128/192/256, pseudo-random card challenges with the sequence
+counter (:func:`pseudo_random_card_challenge`, :func:`predict_initialize_update_response` for offline
+scripts), and BEGIN / END R-MAC SESSION (:meth:`Scp03Session.begin_rmac_session`,
+:meth:`Scp03Session.respond_begin_rmac_session` ...). Commands longer than 255 bytes are protected
+with extended length; the C-MAC then covers the 3-byte Lc.
 """
 
 from __future__ import annotations
