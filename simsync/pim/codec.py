@@ -57,9 +57,11 @@ def parse(data: str | bytes, content_type: str | ContentType) -> Item:
         return parse_calendar(text)
     except PimParseError:
         raise
-    except (ValueError, IndexError, KeyError, TypeError, OverflowError, RecursionError) as exc:
-        # defensive: any slip in the codecs still surfaces as a parse error
-        raise PimParseError(f"malformed {ct.value} data: {type(exc).__name__}: {exc}") from None
+    except Exception as exc:
+        # defensive: a slip in the codecs still surfaces as a parse error; the fuzzer flags
+        # these by the "internal" marker
+        raise PimParseError(f"internal: malformed {ct.value} data: "
+                            f"{type(exc).__name__}: {exc}") from exc
 
 
 def serialize(item: Item, content_type: str | ContentType) -> str:

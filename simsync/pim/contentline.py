@@ -219,6 +219,8 @@ def b64_decode(value: str, lineno: int) -> bytes:
 def decode_charset(data: bytes, charset: str | None, lineno: int) -> str:
     cs = (charset or "UTF-8").strip().upper()
     cs = cs.removeprefix("CHARSET=")
+    if not re.match(r"^[A-Z0-9_.:-]{1,40}$", cs):
+        raise PimParseError(f"bad CHARSET {cs[:30]!r}", lineno)
     try:
         return data.decode(cs)
     except LookupError:

@@ -81,6 +81,9 @@ def check_one(text: str, ct: ContentType, report: FuzzReport, check_roundtrip: b
     try:
         item = parse(text, ct)
     except PimParseError as exc:
+        if "internal: " in str(exc):
+            report.crashes.append((ct.value, text, repr(exc.__cause__)))
+            return
         report.rejected += 1
         report.errors_by_kind[str(exc).split(":", 2)[-1].strip()[:40]] += 1
         return

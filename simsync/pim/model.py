@@ -32,6 +32,7 @@ Params = tuple[tuple[str, tuple[str, ...]], ...]
 _UPPER_PARAMS = frozenset({"TYPE", "VALUE", "RELATED", "ROLE", "PARTSTAT", "RSVP", "CUTYPE",
                            "RELTYPE", "FBTYPE", "RANGE"})
 _TRANSPORT_PARAMS = frozenset({"ENCODING", "CHARSET"})
+_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 def normalize_params(params: Iterable[tuple[str, Iterable[str]]] | Mapping[str, Iterable[str]]
@@ -76,8 +77,14 @@ class Property:
     group: str | None = None
 
     def __post_init__(self) -> None:
+        if not _NAME.match(self.name) or (self.group is not None and self.group != ""
+                                          and not _NAME.match(self.group)):
+            raise ValueError(f"bad property name/group {self.group!r}.{self.name!r}")
         object.__setattr__(self, "name", self.name.upper())
         object.__setattr__(self, "params", normalize_params(self.params))
+        for k, vals in self.params:
+            if not _NAME.match(k) or any('"' in v or "\r" in v or "\n" in v for v in vals):
+                raise ValueError(f"bad parameter {k!r}={vals!r}")
         if isinstance(self.value, list):
             object.__setattr__(self, "value", tuple(self.value))
         if self.value == ():

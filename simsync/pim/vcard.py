@@ -74,7 +74,7 @@ def _from_v4(prop: Property, lineno: int) -> Property:
                 raise PimParseError("bad base64 in data: URI", lineno) from None
             params = [(k, v) for k, v in params if k not in ("VALUE", "MEDIATYPE")]
             sub = mime.split("/")[-1].upper() if mime else ""
-            if sub:
+            if re.match(r"^[A-Z0-9.+_-]+$", sub):
                 params.append(("TYPE", (sub,)))
         elif prop.name == "TEL" and value.lower().startswith("tel:"):
             value = value[4:]

@@ -180,3 +180,34 @@ def test_conflict_merge_properties(base, ours, theirs):
     # conflicting fields take "ours" by default
     for name in res.conflicts:
         assert res.item.get_all(name) == ours.get_all(name)
+
+
+# ---------------------------------------------------------------------------------------------
+# an independent parser reads what we write
+
+
+@settings(max_examples=60, deadline=None)
+@given(contacts)
+def test_vobject_reads_our_vcard30(c):
+    import vobject
+
+    card = vobject.readOne(serialize(c, VC))
+    for name in ("FN", "NOTE", "TITLE"):
+        ours = [p.value for p in c.get_all(name) if p.group is None]
+        theirs = [x.value for x in card.contents.get(name.lower(), []) if not x.group]
+        assert [t.replace("\r\n", "\n") for t in theirs] == ours
+    assert len(card.contents.get("tel", [])) == len(c.get_all("TEL"))
+
+
+@settings(max_examples=60, deadline=None)
+@given(events())
+def test_vobject_reads_our_icalendar(e):
+    import vobject
+
+    ev = vobject.readOne(serialize(e, ICAL)).vevent
+    for name in ("SUMMARY", "DESCRIPTION", "LOCATION"):
+        p = e.get(name)
+        if p is not None:
+            assert ev.contents[name.lower()][0].value == p.value
+    if e.get("RRULE") is not None and e.get("DTSTART") is not None:
+        assert ev.rrule.value == e.get("RRULE").value

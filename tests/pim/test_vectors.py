@@ -295,3 +295,10 @@ def test_vtimezone_rrule_rules(data):
     winter = e.with_properties(
         [Property("DTSTART", (("TZID", ("Europe/Berlin",)),), "20261201T100000")])
     assert "DTSTART:20261201T090000Z" in serialize(winter, VCAL)
+
+
+def test_property_validation():
+    for bad in (lambda: Property("BAD NAME", (), "x"), lambda: Property("X", (), "x", "g.h"),
+                lambda: Property("X", (("P", ('a"b',)),), "x")):
+        with pytest.raises(ValueError):
+            bad()
