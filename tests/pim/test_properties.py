@@ -211,3 +211,27 @@ def test_vobject_reads_our_icalendar(e):
             assert ev.contents[name.lower()][0].value == p.value
     if e.get("RRULE") is not None and e.get("DTSTART") is not None:
         assert ev.rrule.value == e.get("RRULE").value
+
+
+EVENT_NAMES = ["DTSTART", "DTEND", "SUMMARY", "DESCRIPTION", "LOCATION", "UID", "CLASS",
+               "CATEGORIES", "RRULE", "EXDATE", "SEQUENCE", "VALARM"]
+
+
+@settings(max_examples=80, deadline=None)
+@given(events(), st.lists(st.sampled_from(EVENT_NAMES), unique=True), st.data())
+def test_event_merge_limited_device(stored, names, data):
+    caps = CtCaps.of(names)
+    held = [p for p in stored.properties if caps.supports(p.name)]
+    keep = [p for p in held if data.draw(st.booleans())]
+    incoming = type(stored)(tuple(keep),
+                            stored.alarms if caps.supports("VALARM") else ())
+    merged = merge(stored, incoming, caps)
+    for p in stored.properties:
+        if not caps.supports(p.name):
+            assert p in merged.properties          # unsupported: never lost
+    for p in held:
+        assert (p in merged.properties) == (p in keep)   # supported: device decides
+    assert merged.alarms == stored.alarms
+    # and an unchanged device changes nothing at all
+    same = merge(stored, type(stored)(tuple(held), incoming.alarms), caps)
+    assert as_multiset(same) == as_multiset(stored) and same.alarms == stored.alarms
