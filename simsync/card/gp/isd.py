@@ -1,0 +1,713 @@
+"""The Issuer Security Domain (card manager) of the simulated UICC, as an :class:`Applet`.
+
+Reached by SELECT by AID (``A000000151000000`` unless configured otherwise); the UICC file
+system stays the default selection. Secure channels are per logical channel: SCP03 for AES key
+sets (S8 or S16, chosen by the host challenge length; i = ``scp03_i``, pseudo-random challenges with
+a persisted 3-byte counter by default) and SCP02 for DES key sets (i = ``scp02_i``, '15' or '55').
+
+Command set (GP Card Specification v2.3.1 chapter 11): INITIALIZE UPDATE, EXTERNAL AUTHENTICATE,
+GET DATA (66, E0, 9F7F, 42, 45, C1), GET STATUS (80/40/20/10, 'E3' format, '6310' continuation),
+SET STATUS (card life cycle; application lock/unlock), INSTALL [for load], LOAD, INSTALL [for
+install (and make selectable)], INSTALL [for make selectable], INSTALL [for personalization] +
+STORE DATA (forwarded to the application), DELETE (P2 '80' with related objects), PUT KEY (AES
+and DES key sets, DEK-encrypted; RSA / ECC P-256 DAP public key in clear).
+
+Everything but GET DATA needs an authenticated session on the channel (Table 11-2), else ``6982``.
+A secure messaging failure aborts the session: the failing command gets ``6982`` (or ``6988``),
+every later command ``6982`` until a new INITIALIZE UPDATE.
+
+Persistent state (keys, counters, registry, life cycle) is :class:`IsdState` in ``save()``; a LOAD in
+progress, GET STATUS continuation and the personalization target are volatile, so a refused or
+interrupted load leaves the card file unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, replace
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from simsync.apdu import CommandApdu, ResponseApdu
+from simsync.apdu.tlv import Tlv
+from simsync.gp import crypto
+from simsync.gp.common import ChannelState, SecurityLevel, has_sm
+from simsync.gp.errors import GpCodecError, SecureChannelError
+from simsync.gp.keys import (
+    KeyType,
+    StaticKeys,
+    dek_decrypt_aes,
+    dek_decrypt_des,
+    kcv,
+    key_information,
+    parse_put_key_data,
+)
+from simsync.gp.scp02 import Scp02Session
+from simsync.gp.scp03 import Scp03Options, Scp03Session
+from simsync.gp.tlv import (
+    ApplicationLifeCycle,
+    CardLifeCycle,
+    CardRecognitionData,
+    Cplc,
+    DeleteData,
+    GetStatusQuery,
+    InstallForInstall,
+    InstallForLoad,
+    InstallForMakeSelectable,
+    InstallForPersonalization,
+    InstallParameters,
+    KeyInformation,
+    LoadFileLifeCycle,
+    Privileges,
+    RegistryEntry,
+    encode_key_information_template,
+)
+
+from ..applet import Applet, AppletContext, register_applet
+from ..errors import SwError
+from .loader import DapPolicy, LoadedFile, LoadRefused, LoadSession
+from .registry import ApplicationEntry, DapPublicKey, IsdState, KeySet, LoadFileEntry
+
+ISD_PACKAGE_AID = bytes.fromhex("A0000001515350")  # the Security Domain executable load file
+ISD_CLASS_AID = bytes.fromhex("A000000151535041")  # its Security Domain module
+DEFAULT_ISD_AID = bytes.fromhex("A000000151000000")
+LEGACY_ISD_AID = bytes.fromhex("A0000000030000")
+
+ISD_PRIVILEGES = (Privileges.SECURITY_DOMAIN | Privileges.CARD_LOCK | Privileges.CARD_TERMINATE
+                  | Privileges.CARD_RESET | Privileges.CVM_MANAGEMENT | Privileges.GLOBAL_DELETE
+                  | Privileges.GLOBAL_LOCK | Privileges.GLOBAL_REGISTRY)
+
+STATUS_CHUNK = 200  # GET STATUS response bytes per command (room for R-MAC / R-ENC padding)
+
+_CARD_TRANSITIONS = {
+    CardLifeCycle.OP_READY: {CardLifeCycle.INITIALIZED, CardLifeCycle.SECURED, CardLifeCycle.TERMINATED},
+    CardLifeCycle.INITIALIZED: {CardLifeCycle.SECURED, CardLifeCycle.TERMINATED},
+    CardLifeCycle.SECURED: {CardLifeCycle.CARD_LOCKED, CardLifeCycle.TERMINATED},
+    CardLifeCycle.CARD_LOCKED: {CardLifeCycle.SECURED, CardLifeCycle.TERMINATED},
+    CardLifeCycle.TERMINATED: set(),
+}
+
+INS_GET_DATA = 0xCA
+INS_GET_STATUS = 0xF2
+INS_SET_STATUS = 0xF0
+INS_INSTALL = 0xE6
+INS_LOAD = 0xE8
+INS_DELETE = 0xE4
+INS_PUT_KEY = 0xD8
+INS_STORE_DATA = 0xE2
+INS_INITIALIZE_UPDATE = 0x50
+INS_EXTERNAL_AUTHENTICATE = 0x82
+
+
+@dataclass(frozen=True)
+class IsdConfig:
+    """What a new card's ISD holds (see :func:`install_isd`)."""
+
+    key_sets: tuple[KeySet, ...] = (KeySet(StaticKeys.default(0x30), KeyType.AES),)
+    aid: bytes = DEFAULT_ISD_AID
+    life_cycle: CardLifeCycle = CardLifeCycle.SECURED
+    dap_key: DapPublicKey | None = None
+    mandated_dap: bool = False
+    scp03_i: int = 0x70
+    scp02_i: int = 0x55
+    scp03_counter: int = 0
+    scp02_counter: int = 0
+    iin: bytes = b""
+    cin: bytes = b""
+    cplc: Cplc | None = None  # None: an all-zero CPLC
+    kdd: bytes = bytes(10)
+    max_load_file_size: int = 0x10000
+
+    def initial_state(self) -> IsdState:
+        priv = ISD_PRIVILEGES
+        if self.dap_key is not None:
+            priv |= Privileges.MANDATED_DAP_VERIFICATION if self.mandated_dap else Privileges.DAP_VERIFICATION
+        elif self.mandated_dap:
+            raise ValueError("mandated DAP needs a DAP key")
+        system = LoadFileEntry(ISD_PACKAGE_AID, (1, 0), (ISD_CLASS_AID,), self.aid, system=True)
+        return IsdState(
+            self.life_cycle, priv, tuple(self.key_sets), self.scp03_counter, self.scp02_counter,
+            self.scp03_i, self.scp02_i, self.dap_key, 0x73, self.mandated_dap, bytes(self.iin),
+            bytes(self.cin), (self.cplc or Cplc()).to_bytes(with_tag=False), bytes(self.kdd), (system,), (),
+            self.max_load_file_size)
+
+
+def install_isd(card: Any, config: IsdConfig = IsdConfig()) -> IsdApplet:
+    """Create the ISD on ``card`` (a :class:`~simsync.card.SimCard`) and commit it."""
+    params = json.dumps(config.initial_state().to_json(), sort_keys=True).encode()
+    applet = card.install_applet(ISD_PACKAGE_AID, ISD_CLASS_AID, config.aid, params)
+    assert isinstance(applet, IsdApplet)
+    return applet
+
+
+def find_isd(card: Any) -> IsdApplet | None:
+    return next((a for a in card.applets.values() if isinstance(a, IsdApplet)), None)
+
+
+@dataclass
+class _Channel:
+    """Volatile per-channel state."""
+
+    session: Scp03Session | Scp02Session | None = None
+    load: LoadSession | None = None
+    status: tuple[int, bytes, int] | None = None  # (scope, search AID, next index)
+    perso: bytes | None = None  # the application INSTALL [for personalization] named
+
+
+def _sw(sw: int, message: str = "") -> SwError:
+    return SwError(sw, message)
+
+
+@register_applet(ISD_PACKAGE_AID, ISD_CLASS_AID)
+class IsdApplet(Applet):
+    """The GlobalPlatform Issuer Security Domain."""
+
+    def __init__(self, ctx: AppletContext, instance_aid: bytes, state: IsdState | None = None) -> None:
+        super().__init__(ctx, instance_aid)
+        self.state = state if state is not None else IsdConfig(aid=instance_aid).initial_state()
+        self._channels: dict[int, _Channel] = {}
+        self.random = os.urandom
+
+    # -- life cycle / persistence ------------------------------------------------------------
+    @classmethod
+    def install(cls, ctx: AppletContext, instance_aid: bytes, params: bytes) -> Applet:
+        state = None
+        if params:
+            state = IsdState.from_json(json.loads(params))
+        return cls(ctx, instance_aid, state)
+
+    def save(self) -> dict[str, Any]:
+        return self.state.to_json()
+
+    @classmethod
+    def restore(cls, ctx: AppletContext, instance_aid: bytes, data: dict[str, Any]) -> Applet:
+        return cls(ctx, instance_aid, IsdState.from_json(data))
+
+    def select(self, channel: int) -> bool:
+        self._channels[channel] = _Channel()  # a new selection ends any session and load
+        return True
+
+    def deselect(self, channel: int) -> None:
+        self._channels.pop(channel, None)
+
+    def select_veto(self, target: Applet) -> int:
+        """SW refusing the selection of ``target`` (0 = allowed): locked or not selectable
+        applications, any application on a CARD_LOCKED / TERMINATED card."""
+        if target is self:
+            return 0
+        lc = self.state.life_cycle
+        if lc in (CardLifeCycle.CARD_LOCKED, CardLifeCycle.TERMINATED):
+            return 0x6A81
+        app = self.state.application(target.aid)
+        if app is not None and not app.selectable:
+            return 0x6999
+        return 0
+
+    # -- dispatch ----------------------------------------------------------------------------
+    def process(self, apdu: CommandApdu, channel: int) -> ResponseApdu:
+        ch = self._channels.setdefault(channel, _Channel())
+        if self.selecting(apdu):
+            return ResponseApdu(self._fci(), 0x9000)
+        ins = apdu.ins
+        if ins == INS_INITIALIZE_UPDATE and apdu.cla & 0x80:
+            return self._initialize_update(apdu, ch)
+        if ins == INS_EXTERNAL_AUTHENTICATE and apdu.cla & 0x80:
+            return self._external_authenticate(apdu, ch)
+        session = ch.session
+        cmd = apdu
+        if session is not None:
+            try:
+                cmd = session.unwrap_command(apdu)
+            except SecureChannelError as exc:
+                ch.load = None
+                return ResponseApdu(b"", exc.sw)
+        elif has_sm(apdu.cla):
+            return ResponseApdu(b"", 0x6982)
+        if ins != INS_LOAD:
+            ch.load = None  # a LOAD sequence is only continued by LOAD
+        if ins != INS_STORE_DATA and not (ins == INS_INSTALL and apdu.p1 & 0x20):
+            ch.perso = None
+        try:
+            data, sw = self._dispatch(cmd, ch)
+        except SwError as exc:
+            data, sw = b"", exc.sw
+        resp = ResponseApdu(data, sw)
+        if session is not None:
+            resp = session.wrap_response(resp)
+        return resp
+
+    def _dispatch(self, cmd: CommandApdu, ch: _Channel) -> tuple[bytes, int]:
+        ins = cmd.ins
+        lc = self.state.life_cycle
+        if ins == INS_GET_DATA:
+            return self._get_data(cmd)
+        handler = _HANDLERS.get(ins)
+        if handler is None:
+            raise _sw(0x6D00)
+        if not cmd.cla & 0x80:
+            raise _sw(0x6E00)
+        if not self._authenticated(ch):
+            raise _sw(0x6982, "secure channel required")
+        if lc is CardLifeCycle.TERMINATED or (lc is CardLifeCycle.CARD_LOCKED and ins != INS_SET_STATUS):
+            raise _sw(0x6985, f"card is {lc.name}")
+        return handler(self, cmd, ch)
+
+    @staticmethod
+    def _authenticated(ch: _Channel) -> bool:
+        s = ch.session
+        return s is not None and s.state is ChannelState.OPEN and bool(s.level & SecurityLevel.AUTHENTICATED)
+
+    def _fci(self) -> bytes:
+        prop = Tlv(0x9F65, b"\xff").encode()
+        body = Tlv(0x84, self.aid).encode() + Tlv(0xA5, prop).encode()
+        return Tlv(0x6F, body).encode()
+
+    # -- secure channel ----------------------------------------------------------------------
+    def _initialize_update(self, cmd: CommandApdu, ch: _Channel) -> ResponseApdu:
+        ch.session = None
+        ch.load = None
+        st = self.state
+        if st.life_cycle is CardLifeCycle.TERMINATED:
+            return ResponseApdu(b"", 0x6985)
+        if cmd.p2 != 0x00:
+            return ResponseApdu(b"", 0x6A86)
+        ks = st.key_set(cmd.p1)
+        if ks is None:
+            return ResponseApdu(b"", 0x6A88)
+        try:
+            if ks.key_type is KeyType.AES:
+                s16 = len(cmd.data) == 16
+                i = (st.scp03_i | Scp03Options.S16) if s16 else (st.scp03_i & ~Scp03Options.S16)
+                session: Scp03Session | Scp02Session = Scp03Session.card(
+                    ks.keys, i_param=int(i), key_diversification_data=st.kdd, aid=self.aid,
+                    sequence_counter=st.scp03_counter, random=self.random)
+                resp = session.respond_initialize_update(cmd)
+                if session.sequence_counter != st.scp03_counter:
+                    self.state = replace(st, scp03_counter=session.sequence_counter)
+            else:
+                session = Scp02Session.card(
+                    ks.keys, i_param=st.scp02_i, key_diversification_data=st.kdd, aid=self.aid,
+                    sequence_counter=st.scp02_counter, random=self.random)
+                resp = session.respond_initialize_update(cmd)
+        except SecureChannelError as exc:
+            return ResponseApdu(b"", exc.sw)
+        ch.session = session
+        return resp
+
+    def _external_authenticate(self, cmd: CommandApdu, ch: _Channel) -> ResponseApdu:
+        s = ch.session
+        if s is None or s.state is not ChannelState.INITIALIZED:
+            ch.session = None
+            return ResponseApdu(b"", 0x6985)
+        try:
+            resp = s.respond_external_authenticate(cmd)
+        except SecureChannelError as exc:
+            ch.session = None
+            return ResponseApdu(b"", exc.sw)
+        if isinstance(s, Scp02Session) and s.sequence_counter != self.state.scp02_counter:
+            self.state = replace(self.state, scp02_counter=s.sequence_counter)
+        return resp
+
+    # -- GET DATA ----------------------------------------------------------------------------
+    def _get_data(self, cmd: CommandApdu) -> tuple[bytes, int]:
+        tag = (cmd.p1 << 8) | cmd.p2
+        st = self.state
+        if tag == 0x0066:
+            ks = st.key_sets[0] if st.key_sets else None
+            if ks is not None and ks.key_type is KeyType.DES:
+                crd = CardRecognitionData((2, 3, 1), 0x02, st.scp02_i)
+            else:
+                crd = CardRecognitionData((2, 3, 1), 0x03, st.scp03_i)
+            return crd.to_bytes(), 0x9000
+        if tag == 0x00E0:
+            infos: list[KeyInformation] = []
+            for ks in st.key_sets:
+                infos += key_information(ks.keys, ks.key_type)
+            dap_info = _dap_key_information(st.dap_key, st.dap_kvn) if st.dap_key is not None else None
+            if dap_info is not None:
+                infos.append(dap_info)
+            return encode_key_information_template(infos), 0x9000
+        if tag == 0x9F7F and st.cplc:
+            return Tlv(0x9F7F, st.cplc).encode(), 0x9000
+        if tag == 0x0042 and st.iin:
+            return Tlv(0x42, st.iin).encode(), 0x9000
+        if tag == 0x0045 and st.cin:
+            return Tlv(0x45, st.cin).encode(), 0x9000
+        if tag == 0x00C1:
+            ks = st.key_sets[0] if st.key_sets else None
+            if ks is not None and ks.key_type is KeyType.DES:
+                return Tlv(0xC1, st.scp02_counter.to_bytes(2, "big")).encode(), 0x9000
+            return Tlv(0xC1, st.scp03_counter.to_bytes(3, "big")).encode(), 0x9000
+        raise _sw(0x6A88, f"no data object {tag:04X}")
+
+    # -- GET STATUS --------------------------------------------------------------------------
+    def _registry_entries(self, scope: int) -> list[RegistryEntry]:
+        st = self.state
+        if scope == 0x80:
+            return [RegistryEntry(self.aid, int(st.life_cycle), st.privileges)]
+        if scope == 0x40:
+            return [RegistryEntry(a.aid, a.life_cycle, a.privileges, a.load_file_aid, a.sd_aid)
+                    for a in st.applications]
+        if scope in (0x20, 0x10):
+            return [RegistryEntry(f.aid, int(LoadFileLifeCycle.LOADED), None, None, f.sd_aid,
+                                  bytes(f.version), f.modules if scope == 0x10 else ())
+                    for f in st.load_files]
+        raise _sw(0x6A86, "unknown GET STATUS scope")
+
+    def _get_status(self, cmd: CommandApdu, ch: _Channel) -> tuple[bytes, int]:
+        if not cmd.p2 & 0x02 or cmd.p2 & ~0x03:
+            raise _sw(0x6A86, "only the TLV ('E3') response format is supported")
+        scope = cmd.p1
+        try:
+            query = GetStatusQuery.parse(cmd.data)
+        except GpCodecError:
+            raise _sw(0x6A80) from None
+        entries = [e for e in self._registry_entries(scope) if e.aid.startswith(query.aid)]
+        start = 0
+        if cmd.p2 & 0x01:
+            prev = ch.status
+            if prev is None or prev[:2] != (scope, query.aid):
+                raise _sw(0x6A88, "no GET STATUS to continue")
+            start = prev[2]
+        ch.status = None
+        if not entries or start >= len(entries):
+            raise _sw(0x6A88)
+        out = bytearray()
+        i = start
+        while i < len(entries):
+            enc = entries[i].to_bytes()
+            if out and len(out) + len(enc) > STATUS_CHUNK:
+                break
+            out += enc
+            i += 1
+        if i < len(entries):
+            ch.status = (scope, query.aid, i)
+            return bytes(out), 0x6310
+        return bytes(out), 0x9000
+
+    # -- SET STATUS --------------------------------------------------------------------------
+    def _set_status(self, cmd: CommandApdu, ch: _Channel) -> tuple[bytes, int]:
+        st = self.state
+        if cmd.p1 == 0x80:
+            try:
+                new = CardLifeCycle(cmd.p2)
+            except ValueError:
+                raise _sw(0x6A80, "not a card life cycle state") from None
+            if new not in _CARD_TRANSITIONS[st.life_cycle]:
+                raise _sw(0x6985, f"{st.life_cycle.name} -> {new.name} not allowed")
+            self.state = replace(st, life_cycle=new)
+            return b"", 0x9000
+        if st.life_cycle is CardLifeCycle.CARD_LOCKED:
+            raise _sw(0x6985, "card is CARD_LOCKED")
+        if cmd.p1 != 0x40:
+            raise _sw(0x6A86)
+        app = st.application(cmd.data)
+        if app is None:
+            raise _sw(0x6A88, "no such application")
+        if cmd.p2 & 0x80:
+            if app.locked:
+                raise _sw(0x6985, "already locked")
+            new_state = app.life_cycle | 0x80
+        else:
+            if not app.locked:
+                raise _sw(0x6985, "not locked")
+            new_state = app.life_cycle & 0x7F
+        self.state = st.with_application(replace(app, life_cycle=new_state))
+        return b"", 0x9000
+
+    # -- INSTALL -----------------------------------------------------------------------------
+    def _install(self, cmd: CommandApdu, ch: _Channel) -> tuple[bytes, int]:
+        p1 = cmd.p1 & ~0x01
+        if cmd.p2 != 0x00:
+            raise _sw(0x6A86)
+        try:
+            if p1 == 0x02:
+                return self._install_for_load(InstallForLoad.parse(cmd.data), ch)
+            if p1 in (0x04, 0x0C):
+                return self._install_for_install(InstallForInstall.parse(cmd.data, p1 == 0x0C))
+            if p1 == 0x08:
+                return self._make_selectable(InstallForMakeSelectable.parse(cmd.data))
+            if p1 == 0x20:
+                perso = InstallForPersonalization.parse(cmd.data)
+                app = self.state.application(perso.application_aid)
+                if app is None:
+                    raise _sw(0x6A88, "no such application")
+                if app.locked:
+                    raise _sw(0x6985, "application locked")
+                ch.perso = app.aid
+                return b"\x00", 0x9000
+        except GpCodecError:
+            raise _sw(0x6A80) from None
+        raise _sw(0x6A86, "INSTALL P1 not supported")
+
+    def _install_for_load(self, data: InstallForLoad, ch: _Channel) -> tuple[bytes, int]:
+        st = self.state
+        if data.token:
+            raise _sw(0x6A80, "delegated management tokens are not supported")
+        sd = data.security_domain_aid or self.aid
+        if sd != self.aid:
+            raise _sw(0x6A88, "unknown security domain")
+        if st.load_file(data.load_file_aid) is not None or st.application(data.load_file_aid) is not None \
+                or data.load_file_aid == self.aid:
+            raise _sw(0x6A80, "load file AID already in use")
+        verifiers: tuple = ()
+        required: tuple[bytes, ...] = ()
+        if st.dap_key is not None:
+            verifiers = ((self.aid, st.dap_key),)
+            if st.privileges & Privileges.DAP_VERIFICATION == Privileges.DAP_VERIFICATION:
+                required = (self.aid,)
+        try:
+            ch.load = LoadSession(data.load_file_aid, sd, data.load_file_data_block_hash,
+                                  DapPolicy(verifiers, required), st.max_load_file_size)
+        except LoadRefused as exc:
+            raise _sw(exc.sw, str(exc)) from None
+        return b"\x00", 0x9000
+
+    def _load(self, cmd: CommandApdu, ch: _Channel) -> tuple[bytes, int]:
+        session = ch.load
+        if session is None:
+            raise _sw(0x6985, "LOAD without INSTALL [for load]")
+        try:
+            done = session.block(cmd.p1, cmd.p2, cmd.data)
+        except LoadRefused as exc:
+            ch.load = None
+            raise _sw(exc.sw, str(exc)) from None
+        if done is None:
+            return b"\x00", 0x9000
+        ch.load = None
+        self._register_load_file(session, done)
+        return b"\x00", 0x9000
+
+    def _register_load_file(self, session: LoadSession, done: LoadedFile) -> None:
+        cap = done.cap
+        entry = LoadFileEntry(cap.package_aid, cap.version, cap.applet_aids, session.sd_aid,
+                              done.lfdb_hash, len(done.lfdb))
+        self.state = replace(self.state, load_files=self.state.load_files + (entry,))
+
+    def _install_for_install(self, data: InstallForInstall) -> tuple[bytes, int]:
+        st = self.state
+        if data.token:
+            raise _sw(0x6A80, "delegated management tokens are not supported")
+        elf = st.load_file(data.load_file_aid)
+        if elf is None or elf.system:
+            raise _sw(0x6A88, "no such executable load file")
+        if data.module_aid not in elf.modules:
+            raise _sw(0x6A88, "no such executable module")
+        if data.privileges & Privileges.SECURITY_DOMAIN:
+            raise _sw(0x6A80, "supplementary security domains are not supported")
+        aid = data.application_aid
+        if st.application(aid) is not None or st.load_file(aid) is not None or aid == self.aid:
+            raise _sw(0x6A80, "application AID already in use")
+        try:
+            params = InstallParameters.parse(data.parameters).application if data.parameters else b""
+        except GpCodecError:
+            raise _sw(0x6A80, "malformed install parameters") from None
+        card = self.ctx.card
+        card.install_applet(elf.aid, data.module_aid, aid, params)  # SwError 6A88 without a class
+        state = ApplicationLifeCycle.SELECTABLE if data.make_selectable else ApplicationLifeCycle.INSTALLED
+        app = ApplicationEntry(aid, elf.aid, data.module_aid, Privileges(data.privileges), int(state), self.aid)
+        self.state = st.with_application(app)
+        return b"\x00", 0x9000
+
+    def _make_selectable(self, data: InstallForMakeSelectable) -> tuple[bytes, int]:
+        app = self.state.application(data.application_aid)
+        if app is None:
+            raise _sw(0x6A88, "no such application")
+        if app.life_cycle != ApplicationLifeCycle.INSTALLED:
+            raise _sw(0x6985, "application is not in the INSTALLED state")
+        new = replace(app, life_cycle=int(ApplicationLifeCycle.SELECTABLE),
+                      privileges=Privileges(data.privileges) or app.privileges)
+        self.state = self.state.with_application(new)
+        return b"\x00", 0x9000
+
+    # -- STORE DATA --------------------------------------------------------------------------
+    def _store_data(self, cmd: CommandApdu, ch: _Channel) -> tuple[bytes, int]:
+        if ch.perso is None:
+            raise _sw(0x6985, "STORE DATA without INSTALL [for personalization]")
+        target = self.ctx.card.applets.get(ch.perso)
+        if target is None:
+            raise _sw(0x6A88, "application gone")
+        forwarded = CommandApdu(0x80, INS_STORE_DATA, cmd.p1, cmd.p2, cmd.data, cmd.le, cmd.extended)
+        card = self.ctx.card
+        try:
+            resp = target.process(forwarded, -1)
+        finally:
+            # the card only watches the selected applet's state; record the target's as well
+            card._note_applet_state(target)
+        if cmd.p1 & 0x80:
+            ch.perso = None
+        return resp.data, resp.sw
+
+    # -- DELETE ------------------------------------------------------------------------------
+    def _delete(self, cmd: CommandApdu, ch: _Channel) -> tuple[bytes, int]:
+        if cmd.p1 != 0x00 or cmd.p2 not in (0x00, 0x80):
+            raise _sw(0x6A86)
+        try:
+            dd = DeleteData.parse(cmd.data)
+        except GpCodecError:
+            raise _sw(0x6A80, "DELETE [key] and malformed DELETE data are not supported") from None
+        if dd.token is not None:
+            raise _sw(0x6A80, "delegated management tokens are not supported")
+        st = self.state
+        aid = dd.aid
+        if aid == self.aid:
+            raise _sw(0x6985, "the Issuer Security Domain cannot be deleted")
+        card = self.ctx.card
+        app = st.application(aid)
+        if app is not None:
+            if aid in card.applets:
+                card.uninstall_applet(aid)
+            self.state = replace(st, applications=tuple(a for a in st.applications if a.aid != aid))
+            return b"\x00", 0x9000
+        elf = st.load_file(aid)
+        if elf is None:
+            raise _sw(0x6A88, "no such object")
+        if elf.system:
+            raise _sw(0x6985, "system load file")
+        deps = [a for a in st.applications if a.load_file_aid == aid]
+        if deps and cmd.p2 != 0x80:
+            raise _sw(0x6985, "applications depend on this load file")
+        for a in deps:
+            if a.aid in card.applets:
+                card.uninstall_applet(a.aid)
+        self.state = replace(
+            st, applications=tuple(a for a in st.applications if a.load_file_aid != aid),
+            load_files=tuple(f for f in st.load_files if f.aid != aid))
+        return b"\x00", 0x9000
+
+    # -- PUT KEY -----------------------------------------------------------------------------
+    def _put_key(self, cmd: CommandApdu, ch: _Channel) -> tuple[bytes, int]:
+        session = ch.session
+        assert session is not None
+        data = cmd.data
+        if len(data) < 2:
+            raise _sw(0x6A80)
+        if data[1] in (0xA0, 0xA1, 0xB0):
+            return self._put_dap_key(cmd)
+        if cmd.p2 != 0x81:
+            raise _sw(0x6A86, "only whole key sets (P2 '81') are supported")
+        try:
+            new_kvn, comps = parse_put_key_data(data)
+        except (GpCodecError, ValueError):
+            raise _sw(0x6A80) from None
+        if len(comps) != 3 or len({c.key_type for c in comps}) != 1 or not 1 <= new_kvn <= 0x7F:
+            raise _sw(0x6A80, "a key set is three keys of one type")
+        key_type = comps[0].key_type
+        values = []
+        for c in comps:
+            try:
+                if key_type is KeyType.AES:
+                    if isinstance(session, Scp02Session):
+                        raise _sw(0x6A80, "AES keys need an SCP03 session")
+                    if c.key_length not in (16, 24, 32) or len(c.encrypted) % 16:
+                        raise _sw(0x6A80)
+                    value = dek_decrypt_aes(session.keys.dek, c.encrypted, c.key_length)
+                else:
+                    if isinstance(session, Scp03Session) or len(c.encrypted) != 16:
+                        raise _sw(0x6A80, "DES keys need an SCP02 session")
+                    assert session.session_keys is not None
+                    value = dek_decrypt_des(session.session_keys.dek, c.encrypted)
+            except GpCodecError:
+                raise _sw(0x6A80) from None
+            if c.kcv and not crypto.ct_equal(kcv(value, key_type)[: len(c.kcv)], c.kcv):
+                raise _sw(0x6982, "key check value does not match")
+            values.append(value)
+        try:
+            new = KeySet(StaticKeys(values[0], values[1], values[2], new_kvn), key_type)
+        except (GpCodecError, ValueError):
+            raise _sw(0x6A80) from None
+        st = self.state
+        others = [k for k in st.key_sets]
+        if cmd.p1 == 0x00:
+            if st.key_set(new_kvn) is not None and new_kvn != 0:
+                raise _sw(0x6A80, "key version already present")
+            key_sets = tuple(others) + (new,)
+        else:
+            if st.key_set(cmd.p1) is None:
+                raise _sw(0x6A88, "no key set with that version")
+            if new_kvn != cmd.p1 and st.key_set(new_kvn) is not None:
+                raise _sw(0x6A80, "key version already present")
+            key_sets = tuple(new if k.kvn == cmd.p1 else k for k in others)
+        self.state = replace(st, key_sets=key_sets)
+        return bytes((new_kvn,)) + b"".join(kcv(v, key_type) for v in values), 0x9000
+
+    def _put_dap_key(self, cmd: CommandApdu) -> tuple[bytes, int]:
+        """PUT KEY of the DAP public key: RSA ('A1' modulus, 'A0' exponent) or ECC P-256
+        ('B0' uncompressed point, 'F0' parameter reference '00'), all in clear (Tables 11-73, 11-75)."""
+        data = cmd.data
+        new_kvn = data[0]
+        comps: dict[int, bytes] = {}
+        pos = 1
+        try:
+            while pos < len(data):
+                ktype = data[pos]
+                n, pos = _ber_length(data, pos + 1)
+                value = data[pos : pos + n]
+                if len(value) != n or ktype in comps:
+                    raise _sw(0x6A80)
+                pos += n
+                kcv_len = data[pos]
+                pos += 1 + kcv_len
+                if pos > len(data):
+                    raise _sw(0x6A80)
+                comps[ktype] = value
+        except IndexError:
+            raise _sw(0x6A80) from None
+        key: DapPublicKey
+        try:
+            if set(comps) == {0xA0, 0xA1}:
+                key = rsa.RSAPublicNumbers(int.from_bytes(comps[0xA0], "big"),
+                                           int.from_bytes(comps[0xA1], "big")).public_key()
+                if key.key_size < 1024:
+                    raise _sw(0x6A80, "RSA DAP key too short")
+            elif set(comps) == {0xB0, 0xF0} and comps[0xF0] == b"\x00":
+                key = ec.EllipticCurvePublicKey.from_encoded_point(ec.SECP256R1(), comps[0xB0])
+            else:
+                raise _sw(0x6A80, "unsupported DAP key components")
+        except ValueError:
+            raise _sw(0x6A80, "invalid DAP public key") from None
+        st = self.state
+        if cmd.p1 not in (0x00, st.dap_kvn) or (cmd.p1 == 0 and st.dap_key is not None):
+            raise _sw(0x6A88 if cmd.p1 else 0x6A80, "DAP key version")
+        priv = st.privileges
+        if not priv & Privileges._DAP_BIT:
+            priv |= Privileges.DAP_VERIFICATION
+        self.state = replace(st, dap_key=key, dap_kvn=new_kvn & 0x7F, privileges=priv)
+        return bytes((new_kvn,)), 0x9000
+
+
+def _ber_length(data: bytes, pos: int) -> tuple[int, int]:
+    first = data[pos]
+    if first < 0x80:
+        return first, pos + 1
+    size = first & 0x7F
+    if size not in (1, 2):
+        raise SwError(0x6A80)
+    return int.from_bytes(data[pos + 1 : pos + 1 + size], "big"), pos + 1 + size
+
+
+def _dap_key_information(key: DapPublicKey, kvn: int) -> KeyInformation | None:
+    """The DAP key in basic format: ECC P-256 fits; an RSA modulus of 256 bytes or more does not
+    (that needs the extended format, not implemented), so it is then left out."""
+    if isinstance(key, rsa.RSAPublicKey):
+        n = (key.key_size + 7) // 8
+        return KeyInformation(1, kvn, ((0xA1, n), (0xA0, 3))) if n < 256 else None
+    return KeyInformation(1, kvn, ((0xB0, 65), (0xF0, 1)))
+
+
+_HANDLERS = {
+    INS_GET_STATUS: IsdApplet._get_status,
+    INS_SET_STATUS: IsdApplet._set_status,
+    INS_INSTALL: IsdApplet._install,
+    INS_LOAD: IsdApplet._load,
+    INS_DELETE: IsdApplet._delete,
+    INS_PUT_KEY: IsdApplet._put_key,
+    INS_STORE_DATA: IsdApplet._store_data,
+}
+
+__all__ = [
+    "DEFAULT_ISD_AID", "ISD_CLASS_AID", "ISD_PACKAGE_AID", "LEGACY_ISD_AID", "IsdApplet", "IsdConfig",
+    "find_isd", "install_isd",
+]
