@@ -759,6 +759,10 @@ class SimCard:
         if isinstance(target, Df):
             self._set_current(chan, target)
             return (b"" if response == 0x0C else self._fcp(target)), 0x9000
+        for entry in self._applets.values():  # a card manager may refuse (locked application...)
+            veto = getattr(entry.applet, "select_veto", None)
+            if veto is not None and veto(target):
+                raise SwError(veto(target))
         if not target.select(chan.number):
             self._note_applet_state(target)
             raise SwError(0x6999)
