@@ -58,6 +58,9 @@ ICAL_KINDS.update({"CATEGORIES": Kind.LIST, "RESOURCES": Kind.LIST,
                    "REQUEST-STATUS": Kind.STRUCT})
 
 
+_VERSIT_ALARMS = frozenset({"AALARM", "DALARM", "PALARM", "MALARM"})
+
+
 def kind_of(name: str, table: dict[str, Kind]) -> Kind:
     return table.get(name, Kind.TEXT)
 
@@ -151,6 +154,10 @@ def decode_property(raw: RawLine, dialect: str, table: dict[str, Kind]) -> Prope
     else:
         if kind in (Kind.STRUCT, Kind.LIST):
             val = tuple(unescape_versit(c) for c in split_escaped(value, ";"))
+        elif kind is Kind.RAW and "\n" in value and raw.name not in _VERSIT_ALARMS:
+            # a (QUOTED-PRINTABLE) line break inside a date/URI/number is not valid in any
+            # format and cannot be written in vCard 3.0 / iCalendar: it becomes a space
+            val = value.replace("\n", " ")
         else:
             val = value
     return Property(raw.name, tuple(params), val, raw.group)

@@ -49,8 +49,7 @@ def parse_vcard(text: str) -> Contact:
 
 
 def _from_v21(prop: Property) -> Property:
-    value_param = prop.param("VALUE")
-    if value_param and value_param[0].upper() == "URL":
+    if prop.param("VALUE") == ("URL",):
         params = tuple((k, ("URI",)) if k == "VALUE" else (k, v) for k, v in prop.params)
         return prop.with_params(params)
     return prop
@@ -91,7 +90,7 @@ def serialize_vcard(contact: Contact, version: str = "3.0") -> str:
     for prop in contact.properties:
         if prop.name in ("VERSION", "BEGIN", "END"):
             continue
-        if version == "2.1" and "URI" in prop.param("VALUE"):
+        if version == "2.1" and prop.param("VALUE") == ("URI",):
             prop = prop.with_params(tuple((k, ("URL",)) if k == "VALUE" else (k, v)
                                           for k, v in prop.params))
         lines.extend(encode_property(prop, dialect, VCARD_KINDS))

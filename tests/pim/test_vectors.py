@@ -302,3 +302,30 @@ def test_property_validation():
                 lambda: Property("X", (("P", ('a"b',)),), "x")):
         with pytest.raises(ValueError):
             bad()
+
+
+def test_versit_line_break_in_uri_value_becomes_space():
+    text = ("BEGIN:VCARD\r\nVERSION:2.1\r\nURL;ENCODING=QUOTED-PRINTABLE:http://a=0D=0A/b\r\n"
+            "END:VCARD\r\n")
+    c = parse(text, VC21)
+    assert c.urls == ("http://a /b",)
+    assert parse(serialize(c, VC), VC) == c
+
+
+def test_vcal_alarm_text_with_newline_and_semicolon():
+    text = ("BEGIN:VCALENDAR\r\nVERSION:1.0\r\nBEGIN:VEVENT\r\nDTSTART:20260101T100000Z\r\n"
+            "DALARM;ENCODING=QUOTED-PRINTABLE:20260101T095000Z;;;two=0D=0Alines\\; semi\r\n"
+            "END:VEVENT\r\nEND:VCALENDAR\r\n")
+    e = parse(text, VCAL)
+    assert e.alarms[0].get("DESCRIPTION").text == "two\nlines; semi"
+    assert parse(serialize(e, VCAL), VCAL) == e
+    assert parse(serialize(e, ICAL), ICAL) == e
+
+
+def test_photo_by_reference_value_url_vs_uri():
+    v21 = "BEGIN:VCARD\r\nVERSION:2.1\r\nPHOTO;VALUE=URL:http://x.org/p.jpg\r\nEND:VCARD\r\n"
+    c = parse(v21, VC21)
+    assert c.photo == "http://x.org/p.jpg" and c.get("PHOTO").param("VALUE") == ("URI",)
+    assert "PHOTO;VALUE=URI:http://x.org/p.jpg" in serialize(c, VC)
+    assert "PHOTO;VALUE=URL:http://x.org/p.jpg" in serialize(c, VC21)
+    assert parse(serialize(c, VC), VC) == c
