@@ -1,0 +1,535 @@
+"""The OMA DS 1.2 client engine, sans-IO.
+
+``session = ClientSession(config, store)``; ``msg = session.start()``; then for every reply
+``msg = session.receive(reply)`` until it returns ``None`` (``session.result`` says how it
+ended). The client keeps its data in a :class:`ClientStore` (an in-memory one here: items by
+LUID, change tracking since the last sync, anchors, the server's last NextNonce).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from simsync.syncml import model as m
+
+from . import auth
+from .common import (
+    ITEM_OVERHEAD,
+    SERVER_ALERTED,
+    MessageBuilder,
+    data_size,
+    estimate_item,
+    split_data,
+)
+from .store import ChangeKind
+
+__all__ = ["ClientConfig", "ClientDatabase", "ClientResult", "ClientSession", "ClientStore"]
+
+S = m.StatusCode
+
+
+@dataclass(frozen=True)
+class ClientDatabase:
+    local_uri: str = "./addressbook"
+    remote_uri: str = "addressbook"
+    content_type: str = "text/vcard"
+    version: str = "3.0"
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    server_url: str = "http://localhost/syncml"
+    device_id: str = "simsync-client"
+    user: str = "test"
+    password: str = "test"
+    auth_type: str = auth.AUTH_MD5
+    databases: tuple[ClientDatabase, ...] = (ClientDatabase(),)
+    max_msg_size: int = 150_000
+    max_obj_size: int = 4_000_000
+
+    def devinf(self) -> m.DevInf:
+        stores = tuple(m.DataStore(
+            source_ref=db.local_uri, display_name=db.remote_uri, max_guid_size=64,
+            rx_pref=m.CTTypeVer(db.content_type, db.version),
+            tx_pref=m.CTTypeVer(db.content_type, db.version),
+            sync_types=(1, 2, 3, 4, 5, 6, 7)) for db in self.databases)
+        return m.DevInf(man="simsync", mod="simsync client", dev_id=self.device_id,
+                        dev_typ="phone", utc=True, support_large_objs=True,
+                        support_number_of_changes=True, datastores=stores)
+
+
+@dataclass
+class _LocalDb:
+    items: dict[str, tuple[str | bytes, str]] = field(default_factory=dict)
+    changes: dict[str, tuple[str, int]] = field(default_factory=dict)   # luid -> (kind, seq)
+    last_anchor: str | None = None
+    server_anchor: str | None = None
+
+
+class ClientStore:
+    """In-memory client data: items by LUID with change tracking since the last sync."""
+
+    def __init__(self) -> None:
+        self.dbs: dict[str, _LocalDb] = {}
+        self.nonce: str | None = None
+        self._ids = itertools.count(1)
+        self._seq = itertools.count(1)
+
+    def db(self, uri: str) -> _LocalDb:
+        return self.dbs.setdefault(uri, _LocalDb())
+
+    def _new_luid(self, db: _LocalDb) -> str:
+        luid = str(next(self._ids))
+        while luid in db.items:
+            luid = str(next(self._ids))
+        return luid
+
+    # local (user) edits: tracked as changes --------------------------------------------
+    def add(self, uri: str, content: str | bytes, content_type: str = "text/vcard") -> str:
+        db = self.db(uri)
+        luid = self._new_luid(db)
+        db.items[luid] = (content, content_type)
+        db.changes[luid] = (str(ChangeKind.ADD), next(self._seq))
+        return luid
+
+    def replace(self, uri: str, luid: str, content: str | bytes) -> None:
+        db = self.db(uri)
+        old = db.items[luid]
+        db.items[luid] = (content, old[1])
+        kind = db.changes.get(luid, (str(ChangeKind.REPLACE), 0))[0]
+        db.changes[luid] = (kind, next(self._seq))
+
+    def delete(self, uri: str, luid: str) -> None:
+        db = self.db(uri)
+        del db.items[luid]
+        prev = db.changes.get(luid)
+        if prev is not None and prev[0] == ChangeKind.ADD:
+            del db.changes[luid]          # never synced: nothing to tell
+        else:
+            db.changes[luid] = (str(ChangeKind.DELETE), next(self._seq))
+
+    def contents(self, uri: str) -> dict[str, str | bytes]:
+        return {k: v[0] for k, v in self.db(uri).items.items()}
+
+    # server changes: not tracked ------------------------------------------------------------
+    def apply_add(self, uri: str, content: str | bytes, content_type: str) -> str:
+        db = self.db(uri)
+        luid = self._new_luid(db)
+        db.items[luid] = (content, content_type)
+        return luid
+
+    def apply_replace(self, uri: str, luid: str, content: str | bytes, content_type: str
+                      ) -> bool:
+        db = self.db(uri)
+        if luid not in db.items:
+            return False
+        db.items[luid] = (content, content_type)
+        db.changes.pop(luid, None)
+        return True
+
+    def apply_delete(self, uri: str, luid: str) -> bool:
+        db = self.db(uri)
+        db.changes.pop(luid, None)
+        return db.items.pop(luid, None) is not None
+
+    def wipe(self, uri: str) -> None:
+        db = self.db(uri)
+        db.items.clear()
+        db.changes.clear()
+
+
+@dataclass
+class ClientResult:
+    status: int = 0                       # 200 when the session completed
+    sync_types: dict[str, int] = field(default_factory=dict)
+    sent: dict[str, int] = field(default_factory=dict)
+    received: dict[str, int] = field(default_factory=dict)
+    item_statuses: list[tuple[str, str, int]] = field(default_factory=list)
+    messages_sent: int = 0
+
+
+@dataclass
+class _DbRun:
+    cfg: ClientDatabase
+    requested: int
+    sync_type: int = 0
+    next_anchor: str = ""
+    queue: list[tuple[str, str, int]] = field(default_factory=list)   # (luid, kind, seq)
+    sent_seqs: dict[str, int] = field(default_factory=dict)
+    chunk_out: dict | None = None
+    chunk_in: dict | None = None
+    maps: list[tuple[str, str]] = field(default_factory=list)         # (guid, luid)
+    ok: bool = True
+    sync_complete: bool = False
+
+
+def _now_anchor() -> str:
+    return _dt.datetime.now(_dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+class ClientSession:
+    """One client sync session (see module docstring). ``sync_type`` is an Alert code 200-205
+    (or a server-alerted 206-210, mapped to the matching client sync type)."""
+
+    def __init__(self, config: ClientConfig, store: ClientStore, *, sync_type: int = 200,
+                 session_id: str = "1", anchor_factory: Callable[[], str] = _now_anchor,
+                 sync_types: dict[str, int] | None = None, send_devinf: bool = True) -> None:
+        self.cfg = config
+        self.store = store
+        self.session_id = session_id
+        self.anchor_factory = anchor_factory
+        self.send_devinf = send_devinf
+        self.result = ClientResult()
+        self.msg_id = 0
+        self.target_url = config.server_url
+        self.server_max_msg = config.max_msg_size
+        self.phase = "init"
+        self.auth_retried = False
+        self.server_devinf: m.DevInf | None = None
+        self.runs: dict[str, _DbRun] = {}
+        for db in config.databases:
+            code = (sync_types or {}).get(db.local_uri, sync_type)
+            code = SERVER_ALERTED.get(code, code)
+            if code not in range(200, 206):
+                raise ValueError(f"not a sync type: {code}")
+            self.runs[db.local_uri] = _DbRun(db, code)
+
+    # -------------------------------------------------------------- messages
+    def _header(self, with_cred: bool) -> m.SyncHdr:
+        self.msg_id += 1
+        cred = None
+        if with_cred:
+            if self.cfg.auth_type == auth.AUTH_BASIC:
+                cred = m.Cred(auth.basic_credential(self.cfg.user, self.cfg.password),
+                              m.Meta(format="b64", type=auth.AUTH_BASIC))
+            else:
+                cred = m.Cred(auth.md5_credential(self.cfg.user, self.cfg.password,
+                                                  auth.decode_nonce(self.store.nonce)),
+                              m.Meta(format="b64", type=auth.AUTH_MD5))
+        return m.SyncHdr(session_id=self.session_id, msg_id=self.msg_id,
+                         target=m.Location(self.target_url),
+                         source=m.Location(self.cfg.device_id, self.cfg.user), cred=cred,
+                         meta=m.Meta(max_msg_size=self.cfg.max_msg_size,
+                                     max_obj_size=self.cfg.max_obj_size))
+
+    def _message(self, out: MessageBuilder, final: bool, with_cred: bool = False) -> m.SyncML:
+        self.result.messages_sent += 1
+        return m.SyncML(self._header(with_cred), m.SyncBody(tuple(out.commands), final=final))
+
+    def start(self) -> m.SyncML:
+        """Package 1: credentials, our DevInf, one Alert per database."""
+        out = MessageBuilder(self.server_max_msg)
+        if self.send_devinf:
+            out.add(m.Put(out.cmd_id(), meta=m.Meta(type=m.ContentType.DEVINF_XML.value),
+                          items=(m.Item(source=m.Location("./devinf12"),
+                                        data=self.cfg.devinf()),)))
+            out.add(m.Get(out.cmd_id(), meta=m.Meta(type=m.ContentType.DEVINF_XML.value),
+                          items=(m.Item(target=m.Location("./devinf12")),)))
+        for run in self.runs.values():
+            local = self.store.db(run.cfg.local_uri)
+            run.next_anchor = self.anchor_factory()
+            code = run.requested
+            last = local.last_anchor
+            if last is None and code in (200, 202, 204):
+                code = 201
+            out.add(m.Alert(out.cmd_id(), code, items=(m.Item(
+                target=m.Location(run.cfg.remote_uri), source=m.Location(run.cfg.local_uri),
+                meta=m.Meta(anchor=m.Anchor(last=last, next=run.next_anchor),
+                            max_obj_size=self.cfg.max_obj_size)),)))
+        self.phase = "init"
+        self._init_commands = out.commands
+        return self._message(out, final=True, with_cred=True)
+
+    # -------------------------------------------------------------- replies
+    def receive(self, reply: m.SyncML) -> m.SyncML | None:
+        hdr = reply.header
+        if hdr.resp_uri:
+            self.target_url = hdr.resp_uri
+        if hdr.meta is not None and hdr.meta.max_msg_size:
+            self.server_max_msg = hdr.meta.max_msg_size
+        out = MessageBuilder(self.server_max_msg)
+        hdr_status = None
+        for cmd in reply.body.commands:
+            if isinstance(cmd, m.Status) and cmd.cmd == "SyncHdr":
+                hdr_status = cmd
+        if hdr_status is not None:
+            if hdr_status.chal is not None and hdr_status.chal.meta.next_nonce:
+                self.store.nonce = hdr_status.chal.meta.next_nonce
+            if hdr_status.data in (S.INVALID_CREDENTIALS, S.MISSING_CREDENTIALS):
+                if self.phase == "init" and not self.auth_retried and hdr_status.chal:
+                    self.auth_retried = True
+                    retry = MessageBuilder(self.server_max_msg)
+                    for c in self._init_commands:
+                        retry.add(_renumber(c, retry.cmd_id()))
+                    return self._message(retry, final=True, with_cred=True)
+                self.result.status = hdr_status.data
+                self.phase = "failed"
+                return None
+        out.status(hdr.msg_id, 0, "SyncHdr", S.OK, target_ref=hdr.target.loc_uri,
+                   source_ref=hdr.source.loc_uri)
+        for cmd in reply.body.commands:
+            self._reply_command(cmd, hdr.msg_id, out)
+        final = reply.body.final
+        if self.phase == "init":
+            if not final:
+                return self._message(out, final=False)
+            for run in self.runs.values():
+                if not run.sync_type:
+                    run.ok = False
+                    continue
+                self._prepare(run)
+            self.phase = "sync"
+        if self.phase == "sync":
+            done = self._send_changes(out)
+            if done:
+                self.phase = "recv"
+            return self._message(out, final=done)
+        if self.phase == "recv":
+            if not final:
+                out.add(m.Alert(out.cmd_id(), m.AlertCode.NEXT_MESSAGE, items=(m.Item(
+                    target=m.Location(self.cfg.server_url),
+                    source=m.Location(self.cfg.device_id)),)))
+                return self._message(out, final=False)
+            for run in self.runs.values():
+                if run.maps:
+                    out.add(m.Map(out.cmd_id(), target=m.Location(run.cfg.remote_uri),
+                                  source=m.Location(run.cfg.local_uri),
+                                  map_items=tuple(m.MapItem(m.Location(g), m.Location(luid))
+                                                  for g, luid in run.maps)),
+                            120 + 80 * len(run.maps))
+            self.phase = "map"
+            return self._message(out, final=True)
+        if self.phase == "map":
+            self._commit()
+            self.result.status = S.OK
+            self.phase = "done"
+            return None
+        return None
+
+    def _reply_command(self, cmd: m.Command, msg_ref: int, out: MessageBuilder) -> None:
+        if isinstance(cmd, m.Status):
+            self._status_received(cmd)
+            return
+        if isinstance(cmd, m.Results):
+            for item in cmd.items:
+                if isinstance(item.data, m.DevInf):
+                    self.server_devinf = item.data
+            out.status(msg_ref, cmd.cmd_id, "Results", S.OK,
+                       source_ref=cmd.items[0].source.loc_uri if cmd.items and
+                       cmd.items[0].source else None)
+            return
+        if isinstance(cmd, m.Alert):
+            self._server_alert(cmd, msg_ref, out)
+            return
+        if isinstance(cmd, m.Get):
+            out.status(msg_ref, cmd.cmd_id, "Get", S.OK, target_ref="./devinf12")
+            out.add(m.Results(out.cmd_id(), cmd.cmd_id, msg_ref, meta=m.Meta(
+                type=m.ContentType.DEVINF_XML.value), items=(m.Item(
+                    source=m.Location("./devinf12"), data=self.cfg.devinf()),)), 1500)
+            return
+        if isinstance(cmd, m.Sync):
+            self._server_sync(cmd, msg_ref, out)
+            return
+        if not getattr(cmd, "no_resp", False):
+            out.status(msg_ref, cmd.cmd_id, m.command_name(cmd), S.OPTIONAL_FEATURE_NOT_SUPPORTED)
+
+    def _status_received(self, st: m.Status) -> None:
+        if st.cmd == "Alert" and st.data not in (S.OK, S.REFRESH_REQUIRED):
+            for run in self.runs.values():
+                if run.cfg.remote_uri in st.target_refs or run.cfg.local_uri in st.source_refs:
+                    run.ok = False
+                    run.sync_type = 0
+        if st.cmd in ("Add", "Replace", "Delete"):
+            ref = st.source_refs[0] if st.source_refs else ""
+            self.result.item_statuses.append((st.cmd, ref, st.data))
+
+    def _run_for(self, uri: str | None) -> _DbRun | None:
+        for run in self.runs.values():
+            if uri in (run.cfg.local_uri, run.cfg.local_uri.removeprefix("./")):
+                return run
+        return None
+
+    def _server_alert(self, cmd: m.Alert, msg_ref: int, out: MessageBuilder) -> None:
+        item = cmd.items[0] if cmd.items else m.Item()
+        target = item.target.loc_uri if item.target else None
+        source = item.source.loc_uri if item.source else None
+        run = self._run_for(target)
+        if run is None or cmd.data not in range(200, 206):
+            out.status(msg_ref, cmd.cmd_id, "Alert",
+                       S.NOT_FOUND if run is None else S.OPTIONAL_FEATURE_NOT_SUPPORTED,
+                       target_ref=target, source_ref=source)
+            return
+        run.sync_type = cmd.data
+        self.result.sync_types[run.cfg.local_uri] = cmd.data
+        anchor = item.meta.anchor if item.meta and item.meta.anchor else m.Anchor()
+        self.store.db(run.cfg.local_uri).server_anchor = anchor.next
+        out.status(msg_ref, cmd.cmd_id, "Alert", S.OK, target_ref=target, source_ref=source,
+                   items=(m.Item(data=m.Anchor(next=anchor.next)),))
+
+    # -------------------------------------------------------------- package 3
+    def _prepare(self, run: _DbRun) -> None:
+        local = self.store.db(run.cfg.local_uri)
+        t = run.sync_type
+        if t in (200, 202):
+            run.queue = [(luid, kind, seq) for luid, (kind, seq) in local.changes.items()]
+        elif t in (201, 203):
+            run.queue = [(luid, str(ChangeKind.REPLACE), local.changes.get(luid, ("", 0))[1])
+                         for luid in local.items]
+            for luid, (kind, seq) in local.changes.items():
+                if kind == ChangeKind.DELETE:
+                    run.sent_seqs[luid] = seq
+        elif t == 205:
+            self.store.wipe(run.cfg.local_uri)
+            run.queue = []
+        else:
+            run.queue = []
+
+    def _send_changes(self, out: MessageBuilder) -> bool:
+        done = True
+        for run in self.runs.values():
+            if not run.ok or not run.sync_type or run.sync_complete:
+                continue
+            if out.room() < 2 * ITEM_OVERHEAD:
+                return False
+            sync_id = out.cmd_id()
+            out.size += ITEM_OVERHEAD
+            children: list[m.Command] = []
+            full = False
+            local = self.store.db(run.cfg.local_uri)
+            if run.chunk_out is not None:
+                full = self._send_chunk(run, children, out)
+            while not full and run.queue:
+                luid, kind, seq = run.queue[0]
+                if kind == ChangeKind.DELETE:
+                    run.queue.pop(0)
+                    run.sent_seqs[luid] = seq
+                    children.append(m.Delete(out.cmd_id(), items=(m.Item(
+                        source=m.Location(luid)),)))
+                    out.size += ITEM_OVERHEAD
+                    continue
+                if luid not in local.items:
+                    run.queue.pop(0)
+                    continue
+                content, ctype = local.items[luid]
+                need = ITEM_OVERHEAD + estimate_item(content)
+                if need > out.room():
+                    if children or out.room() < 4 * ITEM_OVERHEAD:
+                        full = True
+                        break
+                    run.queue.pop(0)
+                    run.sent_seqs[luid] = seq
+                    run.chunk_out = {"luid": luid, "kind": kind, "ct": ctype, "data": content,
+                                     "offset": 0}
+                    full = self._send_chunk(run, children, out)
+                    break
+                run.queue.pop(0)
+                run.sent_seqs[luid] = seq
+                children.append(_change_cmd(out.cmd_id(), kind, luid, content, ctype))
+                out.size += need
+            self.result.sent[run.cfg.local_uri] = (self.result.sent.get(run.cfg.local_uri, 0)
+                                                   + len(children))
+            out.add(m.Sync(sync_id, tuple(children), target=m.Location(run.cfg.remote_uri),
+                           source=m.Location(run.cfg.local_uri),
+                           number_of_changes=len(children)), 0)
+            if full or run.queue or run.chunk_out is not None:
+                done = False
+                break
+            run.sync_complete = True
+        return done
+
+    def _send_chunk(self, run: _DbRun, children: list[m.Command], out: MessageBuilder) -> bool:
+        co = run.chunk_out
+        assert co is not None
+        data = co["data"]
+        chunk, end = split_data(data, co["offset"], out.room() - ITEM_OVERHEAD)
+        first = co["offset"] == 0
+        more = end < len(data)
+        children.append(_change_cmd(out.cmd_id(), co["kind"], co["luid"], chunk, co["ct"],
+                                    size=data_size(data) if first else None, more=more))
+        out.size += ITEM_OVERHEAD + estimate_item(chunk)
+        if more:
+            co["offset"] = end
+            return True
+        run.chunk_out = None
+        return False
+
+    # -------------------------------------------------------------- package 4
+    def _server_sync(self, cmd: m.Sync, msg_ref: int, out: MessageBuilder) -> None:
+        target = cmd.target.loc_uri if cmd.target else None
+        run = self._run_for(target)
+        out.status(msg_ref, cmd.cmd_id, "Sync", S.OK if run else S.NOT_FOUND,
+                   target_ref=target, source_ref=cmd.source.loc_uri if cmd.source else None)
+        for child in cmd.commands:
+            if not isinstance(child, (m.Add, m.Replace, m.Delete)):
+                if not isinstance(child, m.Status):
+                    out.status(msg_ref, child.cmd_id, m.command_name(child),
+                               S.COMMAND_NOT_ALLOWED)
+                continue
+            for item in child.items:
+                code = self._apply(run, child, item) if run else S.NOT_FOUND
+                ref = item.source.loc_uri if item.source else (
+                    item.target.loc_uri if item.target else None)
+                out.status(msg_ref, child.cmd_id, m.command_name(child), code,
+                           source_ref=ref if isinstance(child, m.Add) else None,
+                           target_ref=None if isinstance(child, m.Add) else ref)
+
+    def _apply(self, run: _DbRun, cmd, item: m.Item) -> int:
+        uri = run.cfg.local_uri
+        guid = item.source.loc_uri if item.source else ""
+        luid = item.target.loc_uri if item.target else None
+        data = item.data
+        declared = item.meta.size if item.meta and item.meta.size is not None else None
+        if run.chunk_in is not None and run.chunk_in["guid"] == guid:
+            prev = run.chunk_in
+            data = prev["data"] + (data or "") if isinstance(prev["data"], str) and \
+                isinstance(data, str | None) else prev["data"] + data
+            declared = prev["size"]
+            run.chunk_in = None
+        if item.more_data:
+            run.chunk_in = {"guid": guid, "data": data or "", "size": declared}
+            return S.CHUNKED_ITEM_ACCEPTED
+        if declared is not None and data is not None and data_size(data) != declared:
+            return S.SIZE_MISMATCH
+        ctype = (item.meta.type if item.meta and item.meta.type else
+                 cmd.meta.type if cmd.meta and cmd.meta.type else run.cfg.content_type)
+        self.result.received[uri] = self.result.received.get(uri, 0) + 1
+        if isinstance(cmd, m.Delete):
+            return S.OK if luid and self.store.apply_delete(uri, luid) else S.ITEM_NOT_DELETED
+        if isinstance(data, (m.DevInf, m.Anchor)) or data is None:
+            return S.BAD_REQUEST
+        if isinstance(cmd, m.Replace) and luid and self.store.apply_replace(uri, luid, data,
+                                                                            ctype):
+            return S.OK
+        new = self.store.apply_add(uri, data, ctype)
+        run.maps.append((guid, new))
+        return S.ITEM_ADDED
+
+    # -------------------------------------------------------------- package 6
+    def _commit(self) -> None:
+        for run in self.runs.values():
+            if not run.ok or not run.sync_type:
+                continue
+            local = self.store.db(run.cfg.local_uri)
+            local.last_anchor = run.next_anchor
+            for luid, seq in run.sent_seqs.items():
+                cur = local.changes.get(luid)
+                if cur is not None and cur[1] <= seq:
+                    del local.changes[luid]
+
+
+def _change_cmd(cmd_id: int, kind: str, luid: str, data, ctype: str, *, size: int | None = None,
+                more: bool = False) -> m.Command:
+    meta = m.Meta(type=ctype)
+    item = m.Item(source=m.Location(luid), meta=m.Meta(size=size) if size is not None else None,
+                  data=data, more_data=more)
+    if kind == ChangeKind.ADD:
+        return m.Add(cmd_id, items=(item,), meta=meta)
+    return m.Replace(cmd_id, items=(item,), meta=meta)
+
+
+def _renumber(cmd: m.Command, cmd_id: int) -> m.Command:
+    import dataclasses
+    return dataclasses.replace(cmd, cmd_id=cmd_id)

@@ -1,0 +1,803 @@
+"""The OMA DS 1.2 server engine, sans-IO: ``ServerSession(config, store).receive(msg) -> reply``.
+
+One request message in, one reply message out; no HTTP, no database. All state -- accounts,
+devices, anchors, maps, items, and the session state itself -- lives in a
+:class:`~simsync.syncml.engine.store.SyncStore`: the session state is a JSON-serialisable
+dataclass loaded at the start and saved at the end of every :meth:`ServerSession.receive`,
+so any worker (any ``ServerSession`` instance on the same store) can serve any message.
+
+Packages (OMA DS 1.2 Protocol):
+
+1. client init: Cred, Put DevInf, Get DevInf, Alert 200-205 per database with anchors
+2. server init: Status (SyncHdr 212 + Chal NextNonce, or 401/407 + Chal), Results DevInf,
+   Status per Alert (200, or 508 when the Last anchor does not match -> slow sync), Alert
+3. client modifications (one or more messages, Final on the last; large objects in chunks)
+4. server modifications (one or more messages: the client asks for the next with Alert 222)
+5. client Statuses and Map
+6. server Statuses, Final -- the anchors and maps are committed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from simsync import pim
+from simsync.syncml import model as m
+from simsync.syncml.xml import encode_xml_devinf
+
+from . import auth
+from .common import (
+    DEVINF_URIS,
+    ITEM_OVERHEAD,
+    SYNC_TYPES,
+    MessageBuilder,
+    content_keys,
+    data_size,
+    estimate_item,
+    same_item,
+    split_data,
+)
+from .conflict import ConflictPolicy, merge_versions, newer_side
+from .store import ChangeKind, ConflictRecord, DbAnchor, DeviceState, SyncStore
+
+__all__ = ["DatabaseConfig", "DbState", "ServerConfig", "ServerSession", "ServerState"]
+
+S = m.StatusCode
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    """One server database (``name`` is its LocURI, e.g. ``addressbook``)."""
+
+    name: str
+    content_type: str = "text/vcard"
+    version: str = "3.0"
+    policy: ConflictPolicy = ConflictPolicy.SERVER_WINS
+    display_name: str | None = None
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    url: str = "http://localhost/syncml"
+    databases: tuple[DatabaseConfig, ...] = (DatabaseConfig("addressbook"),)
+    max_msg_size: int = 150_000        # what we accept (announced in our SyncHdr Meta)
+    max_obj_size: int = 4_000_000
+    default_client_msg_size: int = 150_000
+    auth_type: str = auth.AUTH_MD5     # the scheme we challenge with
+    accept_basic: bool = True
+    max_auth_failures: int = 3
+    server_id: str = "simsync-server"
+
+    def database(self, uri: str | None) -> DatabaseConfig | None:
+        if not uri:
+            return None
+        name = uri.removeprefix("./")
+        name = name.split("?", 1)[0]
+        for db in self.databases:
+            if db.name == name:
+                return db
+        return None
+
+    def devinf(self) -> m.DevInf:
+        stores = tuple(
+            m.DataStore(source_ref=db.name, display_name=db.display_name or db.name,
+                        max_guid_size=64,
+                        rx_pref=m.CTTypeVer(db.content_type, db.version),
+                        tx_pref=m.CTTypeVer(db.content_type, db.version),
+                        sync_types=(1, 2, 3, 4, 5, 6, 7))
+            for db in self.databases)
+        return m.DevInf(man="simsync", mod="simsync SyncML server", oem="simsync", swv="0.1",
+                        dev_id=self.server_id, dev_typ="server", utc=True,
+                        support_large_objs=True, support_number_of_changes=True,
+                        datastores=stores)
+
+
+# ------------------------------------------------------------------------------ session state
+
+
+@dataclass
+class DbState:
+    name: str
+    client_uri: str
+    sync_type: int
+    client_next: str | None = None
+    client_last: str | None = None
+    server_last: str | None = None
+    server_next: str = ""
+    snapshot: int = 0
+    last_counter: int = 0
+    pending: dict[str, str] = field(default_factory=dict)   # guid -> ChangeKind to send
+    claimed: list[str] = field(default_factory=list)        # slow/refresh: guids the client has
+    client_done: bool = False
+    server_done: bool = False
+    chunk_in: dict | None = None
+    chunk_out: dict | None = None
+    stats: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class ServerState:
+    key: str
+    session_id: str
+    device_id: str
+    token: str
+    client_uri: str = ""
+    server_uri: str = ""
+    user: str | None = None
+    authenticated: bool = False
+    auth_failures: int = 0
+    last_msg_id: int = 0
+    server_msg_id: int = 0
+    last_reply: str | None = None
+    client_max_msg_size: int | None = None
+    phase: str = "init"          # init -> sync -> send -> map -> done
+    dbs: dict[str, DbState] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(dataclasses.asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str) -> ServerState:
+        d = json.loads(text)
+        dbs = {k: DbState(**v) for k, v in d.pop("dbs").items()}
+        return cls(**d, dbs=dbs)
+
+
+def _pack(data: str | bytes) -> dict:
+    if isinstance(data, bytes):
+        import base64
+        return {"b": base64.b64encode(data).decode("ascii")}
+    return {"s": data}
+
+
+def _unpack(d: dict) -> str | bytes:
+    if "b" in d:
+        import base64
+        return base64.b64decode(d["b"])
+    return d["s"]
+
+
+def _join(a: str | bytes, b: str | bytes) -> str | bytes:
+    if isinstance(a, str) and isinstance(b, str):
+        return a + b
+    ab = a.encode() if isinstance(a, str) else a
+    bb = b.encode() if isinstance(b, str) else b
+    return ab + bb
+
+
+# ------------------------------------------------------------------------------ the engine
+
+
+class ServerSession:
+    """Serves SyncML messages of any session on ``store``; see the module docstring."""
+
+    def __init__(self, config: ServerConfig, store: SyncStore, *,
+                 nonce_factory: Callable[[], str] = auth.new_nonce,
+                 token_factory: Callable[[], str] = lambda: secrets.token_hex(8)) -> None:
+        self.config = config
+        self.store = store
+        self.nonce_factory = nonce_factory
+        self.token_factory = token_factory
+
+    # -------------------------------------------------------------- entry point
+    def receive(self, msg: m.SyncML) -> m.SyncML:
+        hdr = msg.header
+        device_id = hdr.source.loc_uri
+        key = f"{device_id}\x1f{hdr.session_id}"
+        raw = self.store.load_session(key)
+        st = ServerState.from_json(raw) if raw else None
+        if st is not None and hdr.msg_id == st.last_msg_id and st.last_reply is not None:
+            from simsync.syncml.xml import decode_xml
+            return decode_xml(st.last_reply.encode("utf-8"))    # a retransmitted request
+        if st is None or st.phase == "done" or hdr.msg_id <= st.last_msg_id:
+            st = ServerState(key=key, session_id=hdr.session_id, device_id=device_id,
+                             token=self.token_factory())
+        st.last_msg_id = hdr.msg_id
+        st.client_uri = device_id
+        st.server_uri = hdr.target.loc_uri
+        if hdr.meta is not None and hdr.meta.max_msg_size:
+            st.client_max_msg_size = hdr.meta.max_msg_size
+        reply = _Reply(self, st, msg)
+        out = reply.run()
+        from simsync.syncml.xml import encode_xml
+        st.last_reply = encode_xml(out).decode("utf-8")
+        if st.phase == "done":
+            self.store.delete_session(key)
+        else:
+            self.store.save_session(key, st.to_json())
+        return out
+
+    def resp_uri(self, st: ServerState) -> str:
+        sep = "&" if "?" in self.config.url else "?"
+        return f"{self.config.url}{sep}sessionid={st.token}"
+
+
+class _Reply:
+    """Processing of one request message (short-lived; all durable state is in ``st``)."""
+
+    def __init__(self, server: ServerSession, st: ServerState, msg: m.SyncML) -> None:
+        self.srv = server
+        self.cfg = server.config
+        self.store = server.store
+        self.st = st
+        self.msg = msg
+        self.msg_ref = msg.header.msg_id
+        self.out = MessageBuilder(st.client_max_msg_size or self.cfg.default_client_msg_size)
+        self._caps_cache: dict[str, pim.CtCaps | None] = {}
+        self.final = False
+
+    # -------------------------------------------------------------- top level
+    def run(self) -> m.SyncML:
+        st, hdr = self.st, self.msg.header
+        code, chal = self._authenticate()
+        self.out.status(self.msg_ref, 0, "SyncHdr", code, target_ref=hdr.target.loc_uri,
+                        source_ref=hdr.source.loc_uri, chal=chal)
+        if code in (S.INVALID_CREDENTIALS, S.MISSING_CREDENTIALS):
+            for cmd in m.iter_commands(self.msg.body.commands):
+                if not isinstance(cmd, m.Status) and not getattr(cmd, "no_resp", False):
+                    self.out.status(self.msg_ref, cmd.cmd_id, m.command_name(cmd), code)
+            if st.auth_failures >= self.cfg.max_auth_failures:
+                st.phase = "done"
+            return self._message(final=True)
+        for cmd in self.msg.body.commands:
+            self._command(cmd)
+        final_in = self.msg.body.final
+        if st.phase == "init":
+            if final_in:
+                st.phase = "sync" if st.dbs else "done"
+            return self._message(final=final_in)
+        if st.phase == "sync":
+            if not final_in:
+                return self._message(final=False)
+            self._client_package_done()
+            st.phase = "send"
+        if st.phase == "send":
+            done = self._send_changes()
+            if done:
+                st.phase = "map"
+            return self._message(final=done)
+        if st.phase == "map":
+            if final_in:
+                self._commit()
+                st.phase = "done"
+            return self._message(final=final_in)
+        return self._message(final=True)
+
+    def _message(self, final: bool) -> m.SyncML:
+        st = self.st
+        st.server_msg_id += 1
+        hdr = m.SyncHdr(
+            session_id=st.session_id, msg_id=st.server_msg_id,
+            target=m.Location(self.msg.header.source.loc_uri, self.msg.header.source.loc_name),
+            source=m.Location(self.msg.header.target.loc_uri),
+            resp_uri=self.srv.resp_uri(st),
+            meta=m.Meta(max_msg_size=self.cfg.max_msg_size, max_obj_size=self.cfg.max_obj_size))
+        return m.SyncML(hdr, m.SyncBody(tuple(self.out.commands), final=final))
+
+    # -------------------------------------------------------------- authentication
+    def _chal(self, device: DeviceState, scheme: str) -> m.Chal:
+        nonce = self.srv.nonce_factory()
+        self.store.put_device(dataclasses.replace(device, next_nonce=nonce))
+        if scheme == auth.AUTH_BASIC:
+            return m.Chal(m.Meta(format="b64", type=auth.AUTH_BASIC, next_nonce=nonce))
+        return m.Chal(m.Meta(format="b64", type=auth.AUTH_MD5, next_nonce=nonce))
+
+    def _authenticate(self) -> tuple[int, m.Chal | None]:
+        st, hdr = self.st, self.msg.header
+        if st.authenticated:
+            return S.OK, None
+        device = self.store.get_device(st.device_id) or DeviceState(st.device_id)
+        cred = hdr.cred
+        if cred is None:
+            st.auth_failures += 1
+            return S.MISSING_CREDENTIALS, self._chal(device, self.cfg.auth_type)
+        ctype = (cred.meta.type if cred.meta and cred.meta.type else auth.AUTH_BASIC).lower()
+        user: str | None = None
+        ok = False
+        if ctype == auth.AUTH_BASIC and self.cfg.accept_basic:
+            parsed = auth.parse_basic(cred.data)
+            if parsed is not None:
+                acc = self.store.get_account(parsed.user)
+                user = parsed.user
+                ok = (acc is not None and acc.enabled
+                      and acc.md5_digest == auth.md5_digest(parsed.user, parsed.password))
+        elif ctype == auth.AUTH_MD5:
+            user = hdr.source.loc_name or device.user
+            acc = self.store.get_account(user) if user else None
+            ok = (acc is not None and acc.enabled and auth.verify_md5(
+                acc.md5_digest, auth.decode_nonce(device.next_nonce), cred.data))
+        if not ok:
+            st.auth_failures += 1
+            return S.INVALID_CREDENTIALS, self._chal(device, self.cfg.auth_type)
+        st.authenticated = True
+        st.user = user
+        device = dataclasses.replace(device, user=user)
+        return S.AUTHENTICATION_ACCEPTED, self._chal(device, ctype)
+
+    # -------------------------------------------------------------- commands
+    def _command(self, cmd: m.Command) -> None:
+        if isinstance(cmd, m.Status):
+            return                       # answers to our commands: nothing to reply
+        handler = getattr(self, "_cmd_" + type(cmd).__name__.lower(), None)
+        if handler is None:
+            self._status(cmd, S.OPTIONAL_FEATURE_NOT_SUPPORTED)
+            return
+        handler(cmd)
+
+    def _status(self, cmd, code: int, *, target_ref: str | None = None,
+                source_ref: str | None = None, items: tuple[m.Item, ...] = ()) -> None:
+        if getattr(cmd, "no_resp", False):
+            return
+        self.out.status(self.msg_ref, cmd.cmd_id, m.command_name(cmd), code,
+                        target_ref=target_ref, source_ref=source_ref, items=items)
+
+    def _not_executed(self, cmd) -> None:
+        self._status(cmd, S.OPTIONAL_FEATURE_NOT_SUPPORTED)
+        for child in m.iter_commands(cmd.commands):
+            if not isinstance(child, m.Status):
+                self._status(child, S.NOT_EXECUTED)
+
+    _cmd_atomic = _not_executed
+    _cmd_sequence = _not_executed
+
+    def _cmd_put(self, cmd: m.Put) -> None:
+        for item in cmd.items or (m.Item(),):
+            uri = item.source.loc_uri if item.source else None
+            if isinstance(item.data, m.DevInf):
+                self._remember_devinf(item.data)
+                self._status(cmd, S.OK, source_ref=uri)
+            else:
+                self._status(cmd, S.NOT_FOUND if uri not in DEVINF_URIS else S.BAD_REQUEST,
+                             source_ref=uri)
+
+    def _cmd_results(self, cmd: m.Results) -> None:
+        for item in cmd.items:
+            if isinstance(item.data, m.DevInf):
+                self._remember_devinf(item.data)
+        src = cmd.items[0].source.loc_uri if cmd.items and cmd.items[0].source else None
+        self._status(cmd, S.OK, source_ref=src)
+
+    def _remember_devinf(self, devinf: m.DevInf) -> None:
+        device = self.store.get_device(self.st.device_id) or DeviceState(self.st.device_id)
+        self.store.put_device(dataclasses.replace(
+            device, devinf_xml=encode_xml_devinf(devinf).decode("utf-8")))
+
+    def _cmd_get(self, cmd: m.Get) -> None:
+        for item in cmd.items:
+            uri = item.target.loc_uri if item.target else None
+            if uri in DEVINF_URIS:
+                self._status(cmd, S.OK, target_ref=uri)
+                mtype = (cmd.meta.type if cmd.meta and cmd.meta.type
+                         else m.ContentType.DEVINF_XML.value)
+                res = m.Results(self.out.cmd_id(), cmd.cmd_id, self.msg_ref,
+                                meta=m.Meta(type=mtype), items=(
+                                    m.Item(source=m.Location(uri), data=self.cfg.devinf()),))
+                self.out.add(res, 1500)
+            else:
+                self._status(cmd, S.NOT_FOUND, target_ref=uri)
+
+    def _cmd_exec(self, cmd: m.Exec) -> None:
+        self._status(cmd, S.OPTIONAL_FEATURE_NOT_SUPPORTED)
+
+    def _cmd_alert(self, cmd: m.Alert) -> None:
+        code = cmd.data
+        if code == m.AlertCode.NEXT_MESSAGE or code == m.AlertCode.NO_END_OF_DATA:
+            self._status(cmd, S.OK)
+            return
+        item = cmd.items[0] if cmd.items else m.Item()
+        target = item.target.loc_uri if item.target else None
+        source = item.source.loc_uri if item.source else None
+        if code not in SYNC_TYPES:
+            self._status(cmd, S.OPTIONAL_FEATURE_NOT_SUPPORTED, target_ref=target,
+                         source_ref=source)
+            return
+        db = self.cfg.database(target)
+        if db is None or self.st.phase not in ("init",):
+            self._status(cmd, S.NOT_FOUND if db is None else S.COMMAND_NOT_ALLOWED,
+                         target_ref=target, source_ref=source)
+            return
+        anchor = item.meta.anchor if item.meta and item.meta.anchor else m.Anchor()
+        stored = self.store.get_anchor(self.st.device_id, db.name)
+        sync_type = code
+        status = S.OK
+        if code in (200, 202, 204) and (stored is None or stored.client_last is None
+                                        or anchor.last != stored.client_last):
+            status, sync_type = S.REFRESH_REQUIRED, 201
+        user = self.st.user or ""
+        snapshot = self.store.counter(user, db.name)
+        dbst = DbState(name=db.name, client_uri=source or "", sync_type=sync_type,
+                       client_next=anchor.next, client_last=anchor.last,
+                       server_last=stored.server_anchor if stored else None,
+                       server_next=str(snapshot), snapshot=snapshot,
+                       last_counter=stored.counter if stored else 0)
+        if sync_type in (200, 204):
+            assert stored is not None
+            dbst.pending = {g: str(k) for g, k in self.store.changes_since(
+                user, db.name, stored.counter, exclude_origin=self.st.device_id)}
+        elif sync_type == 205:
+            with self.store.transaction():
+                self.store.clear_map(self.st.device_id, db.name)
+            dbst.pending = {g: str(ChangeKind.ADD) for g in self.store.live_guids(user, db.name)}
+        self.st.dbs[db.name] = dbst
+        self._status(cmd, status, target_ref=target, source_ref=source,
+                     items=(m.Item(data=m.Anchor(next=anchor.next)),))
+        alert = m.Alert(self.out.cmd_id(), sync_type, items=(m.Item(
+            target=m.Location(source or ""), source=m.Location(db.name),
+            meta=m.Meta(anchor=m.Anchor(last=dbst.server_last, next=dbst.server_next),
+                        max_obj_size=self.cfg.max_obj_size)),))
+        self.out.add(alert)
+
+    def _cmd_map(self, cmd: m.Map) -> None:
+        db = self.cfg.database(cmd.target.loc_uri)
+        if db is None:
+            self._status(cmd, S.NOT_FOUND, target_ref=cmd.target.loc_uri,
+                         source_ref=cmd.source.loc_uri)
+            return
+        user = self.st.user or ""
+        code = S.OK
+        with self.store.transaction():
+            for mi in cmd.map_items:
+                guid, luid = mi.target.loc_uri, mi.source.loc_uri
+                if self.store.get_item(user, db.name, guid) is None:
+                    code = S.NOT_FOUND
+                    continue
+                self.store.set_map(self.st.device_id, db.name, luid, guid)
+        self._status(cmd, code, target_ref=cmd.target.loc_uri, source_ref=cmd.source.loc_uri)
+
+    def _cmd_sync(self, cmd: m.Sync) -> None:
+        target = cmd.target.loc_uri if cmd.target else None
+        source = cmd.source.loc_uri if cmd.source else None
+        db = self.cfg.database(target)
+        dbst = self.st.dbs.get(db.name) if db else None
+        if db is None or dbst is None or self.st.phase != "sync":
+            code = S.NOT_FOUND if db is None or dbst is None else S.COMMAND_NOT_ALLOWED
+            self._status(cmd, code, target_ref=target, source_ref=source)
+            for child in m.iter_commands(cmd.commands):
+                if not isinstance(child, m.Status):
+                    self._status(child, S.NOT_EXECUTED)
+            return
+        self._status(cmd, S.OK, target_ref=target, source_ref=source)
+        for child in cmd.commands:
+            if isinstance(child, (m.Add, m.Replace, m.Delete)):
+                for item in child.items:
+                    luid = (item.source.loc_uri if item.source else
+                            item.target.loc_uri if item.target else "")
+                    code = self._change(db, dbst, child, item, luid)
+                    if code is not None:
+                        self._status(child, code, source_ref=luid)
+            elif isinstance(child, m.Status):
+                continue
+            else:
+                self._status(child, S.COMMAND_NOT_ALLOWED)
+
+    # -------------------------------------------------------------- client modifications
+    def _caps(self, db: DatabaseConfig) -> pim.CtCaps | None:
+        if db.name not in self._caps_cache:
+            caps = None
+            device = self.store.get_device(self.st.device_id)
+            if device is not None and device.devinf_xml:
+                try:
+                    caps = pim.CtCaps.from_devinf(device.devinf_xml, db.content_type)
+                except ValueError:
+                    caps = None
+            self._caps_cache[db.name] = caps
+        return self._caps_cache[db.name]
+
+    def _count(self, dbst: DbState, what: str) -> None:
+        dbst.stats[what] = dbst.stats.get(what, 0) + 1
+
+    def _change(self, db: DatabaseConfig, dbst: DbState, cmd, item: m.Item,
+                luid: str) -> int | None:
+        if dbst.sync_type in (204, 205):
+            return S.COMMAND_NOT_ALLOWED
+        # large objects -------------------------------------------------------------
+        data = item.data
+        if isinstance(data, (m.DevInf, m.Anchor)):
+            return S.UNSUPPORTED_MEDIA_TYPE
+        declared = item.meta.size if item.meta and item.meta.size is not None else (
+            cmd.meta.size if cmd.meta and cmd.meta.size is not None else None)
+        chunk = dbst.chunk_in
+        if chunk is not None and chunk["luid"] == luid and chunk["cmd"] == type(cmd).__name__:
+            data = _join(_unpack(chunk["data"]), data or "")
+            declared = chunk["size"]
+            dbst.chunk_in = None
+        elif chunk is not None:
+            dbst.chunk_in = None         # the previous object was abandoned
+        if item.more_data:
+            if declared is None and chunk is None:
+                return S.SIZE_REQUIRED
+            if declared is not None and declared > self.cfg.max_obj_size:
+                return S.REQUEST_ENTITY_TOO_LARGE
+            dbst.chunk_in = {"luid": luid, "cmd": type(cmd).__name__,
+                             "data": _pack(data or ""), "size": declared}
+            return S.CHUNKED_ITEM_ACCEPTED
+        if declared is not None and data is not None and data_size(data) != declared:
+            return S.SIZE_MISMATCH
+        ctype = (item.meta.type if item.meta and item.meta.type else
+                 cmd.meta.type if cmd.meta and cmd.meta.type else db.content_type)
+        user, dev = self.st.user or "", self.st.device_id
+        try:
+            with self.store.transaction():
+                if isinstance(cmd, m.Delete):
+                    return self._delete(db, dbst, cmd, luid)
+                if data is None:
+                    return S.BAD_REQUEST
+                if dbst.sync_type in (201, 203):
+                    return self._slow_item(db, dbst, cmd, luid, data, ctype)
+                guid = self.store.map_guid(dev, db.name, luid)
+                rec = self.store.get_item(user, db.name, guid) if guid else None
+                if isinstance(cmd, m.Add) and rec is not None:
+                    # a retried Add (our Status got lost): update, never duplicate
+                    if rec.content != data:
+                        self.store.replace_item(user, db.name, rec.guid, data, ctype, dev,
+                                                keys=content_keys(data, ctype))
+                    return S.ITEM_ADDED
+                if rec is None:
+                    if guid is not None and isinstance(cmd, m.Replace):
+                        self._log(db, guid, None, data, "server deleted; re-added", None)
+                    self._add(db, dbst, luid, data, ctype)
+                    return S.ITEM_ADDED
+                if rec.guid in dbst.pending:
+                    return self._conflict(db, dbst, rec.guid, luid, rec.content, data, ctype)
+                self._replace(db, rec.guid, rec.content, data, ctype)
+                self._count(dbst, "replaced")
+                return S.OK
+        except (KeyError, ValueError, TypeError):
+            return S.COMMAND_FAILED
+
+    def _add(self, db: DatabaseConfig, dbst: DbState, luid: str, data, ctype: str) -> str:
+        rec = self.store.add_item(self.st.user or "", db.name, data, ctype, self.st.device_id,
+                                  keys=content_keys(data, ctype))
+        self.store.set_map(self.st.device_id, db.name, luid, rec.guid)
+        self._count(dbst, "added")
+        return rec.guid
+
+    def _replace(self, db: DatabaseConfig, guid: str, stored, data, ctype: str) -> None:
+        """A client update without conflict: keep what the device cannot store (CTCap)."""
+        new = data
+        caps = self._caps(db)
+        if caps is not None and isinstance(stored, str) and isinstance(data, str):
+            try:
+                merged = pim.merge(pim.parse(stored, ctype), pim.parse(data, ctype), caps)
+                new = pim.serialize(merged, ctype)
+            except (ValueError, TypeError):
+                new = data
+        self.store.replace_item(self.st.user or "", db.name, guid, new, ctype,
+                                self.st.device_id, keys=content_keys(new, ctype))
+
+    def _log(self, db: DatabaseConfig, guid: str, server_v, client_v, resolution: str,
+             result) -> None:
+        self.store.log_conflict(ConflictRecord(
+            user=self.st.user or "", database=db.name, guid=guid, device_id=self.st.device_id,
+            policy=str(db.policy), server_version=server_v, client_version=client_v,
+            resolution=resolution, result=result))
+
+    def _conflict(self, db: DatabaseConfig, dbst: DbState, guid: str, luid: str, server_v,
+                  client_v, ctype: str) -> int:
+        """Both sides changed ``guid``: apply the database's policy (see conflict.py)."""
+        user, dev = self.st.user or "", self.st.device_id
+        self._count(dbst, "conflicts")
+        policy = db.policy
+        if policy is ConflictPolicy.NEWER_WINS:
+            policy = (ConflictPolicy.CLIENT_WINS if newer_side(server_v, client_v) == "client"
+                      else ConflictPolicy.SERVER_WINS)
+        if policy is ConflictPolicy.MERGE:
+            merged = (merge_versions(server_v, client_v, ctype)
+                      if isinstance(server_v, str) and isinstance(client_v, str) else None)
+            if merged is None:
+                policy = ConflictPolicy.SERVER_WINS
+            else:
+                self.store.replace_item(user, db.name, guid, merged.content, ctype, dev,
+                                        keys=content_keys(merged.content, ctype))
+                if merged.content == client_v:
+                    dbst.pending.pop(guid, None)
+                else:
+                    dbst.pending[guid] = str(ChangeKind.REPLACE)
+                self._log(db, guid, server_v, client_v, "merged", merged.content)
+                return S.CONFLICT_RESOLVED_WITH_MERGE
+        if policy is ConflictPolicy.CLIENT_WINS:
+            self.store.replace_item(user, db.name, guid, client_v, ctype, dev,
+                                    keys=content_keys(client_v, ctype))
+            dbst.pending.pop(guid, None)
+            self._log(db, guid, server_v, client_v, "client wins", client_v)
+            return S.CONFLICT_RESOLVED_CLIENT_WINNING
+        if policy is ConflictPolicy.DUPLICATE:
+            self.store.unmap_luid(dev, db.name, luid)
+            new_guid = self._add(db, dbst, luid, client_v, ctype)
+            dbst.pending[guid] = str(ChangeKind.ADD)
+            if dbst.sync_type in (201, 203):
+                dbst.claimed.append(new_guid)
+            self._log(db, guid, server_v, client_v, f"duplicated as {new_guid}", None)
+            return S.CONFLICT_RESOLVED_WITH_DUPLICATE
+        dbst.pending[guid] = str(ChangeKind.REPLACE)            # server wins
+        self._log(db, guid, server_v, client_v, "server wins", server_v)
+        return S.CONFLICT_RESOLVED_WITH_SERVER_DATA
+
+    def _slow_item(self, db: DatabaseConfig, dbst: DbState, cmd, luid: str, data,
+                   ctype: str) -> int:
+        """Slow sync / refresh from client: map by LUID, else by content, else add."""
+        user, dev = self.st.user or "", self.st.device_id
+        claimed = set(dbst.claimed)
+        added_code = S.ITEM_ADDED if isinstance(cmd, m.Add) else S.OK
+        guid = self.store.map_guid(dev, db.name, luid)
+        rec = self.store.get_item(user, db.name, guid) if guid else None
+        if rec is None or rec.guid in claimed:
+            rec = None
+            keys = content_keys(data, ctype)
+            for cand in self.store.find_by_keys(user, db.name, keys):
+                if cand in claimed:
+                    continue
+                other = self.store.map_luid(dev, db.name, cand)
+                if other is not None and other != luid:
+                    continue              # the client has it under another LUID
+                crec = self.store.get_item(user, db.name, cand)
+                if crec is not None and same_item(crec.content, data, ctype):
+                    rec = crec
+                    break
+            if rec is None:
+                guid = self._add(db, dbst, luid, data, ctype)
+                dbst.claimed.append(guid)
+                return S.ITEM_ADDED
+            self.store.set_map(dev, db.name, luid, rec.guid)
+        dbst.claimed.append(rec.guid)
+        self._count(dbst, "matched")
+        if rec.content == data:
+            return added_code
+        if dbst.sync_type == 203:         # refresh from client: the client's data wins
+            self._replace(db, rec.guid, rec.content, data, ctype)
+            return added_code
+        code = self._conflict(db, dbst, rec.guid, luid, rec.content, data, ctype)
+        return code
+
+    def _delete(self, db: DatabaseConfig, dbst: DbState, cmd: m.Delete, luid: str) -> int:
+        user, dev = self.st.user or "", self.st.device_id
+        guid = self.store.map_guid(dev, db.name, luid)
+        rec = self.store.get_item(user, db.name, guid) if guid else None
+        if rec is None:
+            if guid is not None:
+                self.store.unmap_luid(dev, db.name, luid)
+                dbst.pending.pop(guid, None)
+            return S.ITEM_NOT_DELETED
+        if cmd.sft_del:
+            # soft delete: the device dropped it (e.g. memory full); the server keeps it
+            self.store.unmap_luid(dev, db.name, luid)
+            dbst.pending.pop(rec.guid, None)
+            self._count(dbst, "soft_deleted")
+            return S.OK
+        kind = dbst.pending.get(rec.guid)
+        if kind in (ChangeKind.ADD, ChangeKind.REPLACE) and db.policy is not \
+                ConflictPolicy.CLIENT_WINS and not (
+                    db.policy is ConflictPolicy.NEWER_WINS):
+            # the server changed what the client deleted: keep it and send it back
+            self.store.unmap_luid(dev, db.name, luid)
+            dbst.pending[rec.guid] = str(ChangeKind.ADD)
+            self._count(dbst, "conflicts")
+            self._log(db, rec.guid, rec.content, None, "server wins over delete", rec.content)
+            return S.CONFLICT_RESOLVED_WITH_SERVER_DATA
+        if kind is not None and kind != ChangeKind.DELETE:
+            self._count(dbst, "conflicts")
+            self._log(db, rec.guid, rec.content, None, "client delete wins", None)
+        self.store.delete_item(user, db.name, rec.guid, dev)
+        self.store.unmap_luid(dev, db.name, luid)
+        dbst.pending.pop(rec.guid, None)
+        self._count(dbst, "deleted")
+        return S.OK
+
+    def _client_package_done(self) -> None:
+        user = self.st.user or ""
+        for dbst in self.st.dbs.values():
+            dbst.client_done = True
+            dbst.chunk_in = None
+            if dbst.sync_type in (201, 203):
+                claimed = set(dbst.claimed)
+                rest = [g for g in self.store.live_guids(user, dbst.name) if g not in claimed]
+                if dbst.sync_type == 201:
+                    for g in rest:
+                        if g not in dbst.pending:
+                            dbst.pending[g] = str(ChangeKind.ADD)
+                else:                      # refresh from client: drop what it did not send
+                    with self.store.transaction():
+                        for g in rest:
+                            self.store.delete_item(user, dbst.name, g, self.st.device_id)
+                    dbst.pending.clear()
+                dbst.claimed = []
+            if dbst.sync_type in (202, 203):
+                dbst.pending.clear()
+
+    # -------------------------------------------------------------- server modifications
+    def _send_changes(self) -> bool:
+        """Fill this message with server changes; True when all were sent."""
+        user, dev = self.st.user or "", self.st.device_id
+        all_done = True
+        for dbst in self.st.dbs.values():
+            if dbst.server_done:
+                continue
+            db = self.cfg.database(dbst.name)
+            assert db is not None
+            if self.out.room() < ITEM_OVERHEAD * 2:
+                all_done = False
+                break
+            sync_id = self.out.cmd_id()
+            children: list[m.Command] = []
+            self.out.size += ITEM_OVERHEAD
+            full = False
+            if dbst.chunk_out is not None:
+                full = self._send_chunk(dbst, children)
+            while not full and dbst.pending:
+                guid, kind = next(iter(dbst.pending.items()))
+                luid = self.store.map_luid(dev, dbst.name, guid)
+                rec = self.store.get_item(user, dbst.name, guid)
+                if kind == ChangeKind.DELETE or rec is None:
+                    dbst.pending.pop(guid)
+                    if luid is None:
+                        continue
+                    children.append(m.Delete(self.out.cmd_id(),
+                                             items=(m.Item(target=m.Location(luid)),)))
+                    self.out.size += ITEM_OVERHEAD
+                    with self.store.transaction():
+                        self.store.unmap_luid(dev, dbst.name, luid)
+                    continue
+                need = ITEM_OVERHEAD + estimate_item(rec.content)
+                if need > self.out.room():
+                    if children or self.out.room() < 4 * ITEM_OVERHEAD:
+                        full = True
+                        break
+                    dbst.pending.pop(guid)
+                    dbst.chunk_out = {"guid": guid, "luid": luid, "ct": rec.content_type,
+                                      "data": _pack(rec.content), "offset": 0}
+                    full = self._send_chunk(dbst, children)
+                    break
+                dbst.pending.pop(guid)
+                children.append(self._item_cmd(luid, guid, rec.content, rec.content_type))
+                self.out.size += need
+            if not full and dbst.chunk_out is None and not dbst.pending:
+                dbst.server_done = True
+            self.out.add(m.Sync(sync_id, tuple(children), target=m.Location(dbst.client_uri),
+                                source=m.Location(dbst.name),
+                                number_of_changes=None), 0)
+            if not dbst.server_done:
+                all_done = False
+                break
+        return all_done
+
+    def _item_cmd(self, luid: str | None, guid: str, data, ctype: str, *, size: int | None = None,
+                  more: bool = False) -> m.Command:
+        meta = m.Meta(type=ctype)
+        imeta = m.Meta(size=size) if size is not None else None
+        if luid is not None:
+            return m.Replace(self.out.cmd_id(), meta=meta, items=(m.Item(
+                target=m.Location(luid), source=m.Location(guid), meta=imeta, data=data,
+                more_data=more),))
+        return m.Add(self.out.cmd_id(), meta=meta, items=(m.Item(
+            source=m.Location(guid), meta=imeta, data=data, more_data=more),))
+
+    def _send_chunk(self, dbst: DbState, children: list[m.Command]) -> bool:
+        """Send the next chunk of the outgoing large object; True when the message is full."""
+        co = dbst.chunk_out
+        assert co is not None
+        data = _unpack(co["data"])
+        budget = self.out.room() - ITEM_OVERHEAD
+        chunk, end = split_data(data, co["offset"], budget)
+        first = co["offset"] == 0
+        more = end < len(data)
+        children.append(self._item_cmd(co["luid"], co["guid"], chunk, co["ct"],
+                                       size=data_size(data) if first else None, more=more))
+        self.out.size += ITEM_OVERHEAD + estimate_item(chunk)
+        if more:
+            co["offset"] = end
+            return True
+        dbst.chunk_out = None
+        return False
+
+    # -------------------------------------------------------------- end of session
+    def _commit(self) -> None:
+        with self.store.transaction():
+            for dbst in self.st.dbs.values():
+                self.store.set_anchor(self.st.device_id, dbst.name, DbAnchor(
+                    client_last=dbst.client_next, server_anchor=dbst.server_next,
+                    # one-way from client sent none of the server's changes: keep them due
+                    counter=dbst.last_counter if dbst.sync_type == 202 else dbst.snapshot))

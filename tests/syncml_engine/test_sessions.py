@@ -1,0 +1,273 @@
+"""Client engine <-> server engine over the real codecs: sync types, auth, large objects."""
+
+from __future__ import annotations
+
+from conftest import USER, Harness, vcard
+
+from simsync.syncml import model as m
+from simsync.syncml.engine import ServerState
+
+DB = "./addressbook"
+
+
+def statuses_complete(h: Harness) -> None:
+    """Every command of every request got exactly one Status per item (or per command)."""
+    for req, rep in h.log:
+        answered = {(s.msg_ref, s.cmd_ref) for s in rep.body.commands if isinstance(s, m.Status)}
+        assert (req.header.msg_id, 0) in answered
+        for cmd in m.iter_commands(req.body.commands):
+            if isinstance(cmd, m.Status) or getattr(cmd, "no_resp", False):
+                continue
+            assert (req.header.msg_id, cmd.cmd_id) in answered, (m.command_name(cmd), req)
+
+
+def first_sync(h: Harness, n_client: int = 3, n_server: int = 2) -> None:
+    for i in range(n_client):
+        h.client_store.add(DB, vcard(f"Client{i}", "C", f"+49 151 {i:08d}"))
+    h.store.seed(USER, "addressbook",
+                 [vcard(f"Server{i}", "S", f"+49 30 {i:07d}") for i in range(n_server)],
+                 "text/vcard")
+    s = h.sync(200)
+    assert s.result.status == 200
+    assert s.result.sync_types[DB] == 201          # no anchors yet: slow sync
+    assert sorted(h.server_items().values()) == sorted(h.client_items().values())
+
+
+def test_first_sync_is_slow_and_converges(harness: Harness) -> None:
+    first_sync(harness)
+    assert len(harness.server_items()) == 5
+    statuses_complete(harness)
+    # the reply carries RespURI; the client follows it
+    assert all(rep.header.resp_uri.startswith("http://sync.example/syncml?sessionid=")
+               for _, rep in harness.log)
+    assert harness.log[1][0].header.target.loc_uri == harness.log[0][1].header.resp_uri
+    assert harness.store.sessions == {}           # finished sessions are removed
+
+
+def test_two_way_200(harness: Harness) -> None:
+    h = harness
+    first_sync(h)
+    luids = sorted(h.client_items())
+    h.client_store.replace(DB, luids[0], vcard("Client0", "C", "+49 151 00000000", "edited"))
+    h.client_store.delete(DB, luids[1])
+    new_luid = h.client_store.add(DB, vcard("New", "N", "+49 160 1"))
+    guids = sorted(h.server_items())
+    server_only = next(g for g in guids if "Server0" in h.server_items()[g])
+    h.store.replace_item(USER, "addressbook", server_only,
+                         vcard("Server0", "S", "+49 30 0000000", "server edit"), "text/vcard")
+    before = h.store.counter(USER, "addressbook")
+    s = h.sync(200)
+    assert s.result.status == 200 and s.result.sync_types[DB] == 200
+    assert s.result.sent[DB] == 3 and s.result.received[DB] == 1
+    assert sorted(h.server_items().values()) == sorted(h.client_items().values())
+    assert len(h.server_items()) == 5
+    assert any("edited" in v for v in h.server_items().values())
+    assert any("server edit" in v for v in h.client_items().values())
+    assert new_luid in h.client_items()
+    # incremental: only the 3 client changes were written on the server
+    assert h.store.counter(USER, "addressbook") == before + 3
+    statuses_complete(h)
+    # a third sync with no changes moves nothing
+    s = h.sync(200)
+    assert s.result.sent[DB] == 0 and s.result.received.get(DB, 0) == 0
+
+
+def test_one_way_from_client_202(harness: Harness) -> None:
+    h = harness
+    first_sync(h)
+    luid = h.client_store.add(DB, vcard("Only", "Client", "+49 170 1"))
+    gid = h.store.seed(USER, "addressbook", [vcard("Only", "Server", "+49 170 2")],
+                       "text/vcard")[0]
+    s = h.sync(202)
+    assert s.result.sync_types[DB] == 202 and s.result.status == 200
+    assert any("Only;Client" in v for v in h.server_items().values())
+    assert not any("Only;Server" in v for v in h.client_items().values())
+    assert luid in h.client_items()
+    # the server change is still pending for the next two-way sync
+    s = h.sync(200)
+    assert any("Only;Server" in v for v in h.client_items().values())
+    assert gid in h.server_items()
+
+
+def test_refresh_from_client_203(harness: Harness) -> None:
+    h = harness
+    first_sync(h)
+    luids = sorted(h.client_items())
+    h.client_store.delete(DB, luids[0])
+    h.store.seed(USER, "addressbook", [vcard("Extra", "S", "+49 40 1")], "text/vcard")
+    s = h.sync(203)
+    assert s.result.status == 200 and s.result.sync_types[DB] == 203
+    # the server now holds exactly the client's data
+    assert sorted(h.server_items().values()) == sorted(h.client_items().values())
+    assert len(h.server_items()) == 4
+
+
+def test_one_way_from_server_204(harness: Harness) -> None:
+    h = harness
+    first_sync(h)
+    h.store.seed(USER, "addressbook", [vcard("Push", "S", "+49 40 2")], "text/vcard")
+    luid = h.client_store.add(DB, vcard("Local", "C", "+49 40 3"))
+    s = h.sync(204)
+    assert s.result.sync_types[DB] == 204 and s.result.status == 200
+    assert any("Push;S" in v for v in h.client_items().values())
+    assert not any("Local;C" in v for v in h.server_items().values())
+    assert luid in h.client_store.db(DB).changes       # still to be sent
+
+
+def test_refresh_from_server_205(harness: Harness) -> None:
+    h = harness
+    first_sync(h)
+    h.client_store.add(DB, vcard("Dropped", "C", "+49 40 4"))
+    s = h.sync(205)
+    assert s.result.sync_types[DB] == 205 and s.result.status == 200
+    assert sorted(h.client_items().values()) == sorted(h.server_items().values())
+    assert len(h.client_items()) == 5
+    # maps were rebuilt: a two-way sync afterwards moves nothing
+    s = h.sync(200)
+    assert s.result.sync_types[DB] == 200
+    assert s.result.sent[DB] == 0 and s.result.received.get(DB, 0) == 0
+    assert h.store.map_size("dev-1", "addressbook") == 5
+
+
+def test_anchor_mismatch_gives_508_and_slow_sync(harness: Harness) -> None:
+    h = harness
+    first_sync(h)
+    h.client_store.db(DB).last_anchor = "bogus"
+    s = h.sync(200)
+    assert s.result.sync_types[DB] == 201 and s.result.status == 200
+    init_reply = h.log[-3][1]
+    alert_status = next(c for c in init_reply.body.commands
+                    if isinstance(c, m.Status) and c.cmd == "Alert")
+    assert alert_status.data == 508
+    # slow sync matched everything by LUID/content: no duplicates
+    assert len(h.server_items()) == 5 and len(h.client_items()) == 5
+
+
+def test_basic_auth() -> None:
+    h = Harness(auth_type="syncml:auth-basic")
+    first_sync(h)
+    rep = h.log[0][1]
+    assert rep.body.commands[0].data == 212
+
+
+def test_md5_nonce_chain() -> None:
+    h = Harness()
+    first_sync(h)
+    nonce = h.store.get_device("dev-1").next_nonce
+    assert nonce and h.client_store.nonce == nonce
+    s = h.sync(200)                     # uses the nonce from the previous session
+    assert s.result.status == 200
+    assert h.log[-3][1].body.commands[0].data == 212
+
+
+def test_wrong_password_401_changes_nothing(harness: Harness) -> None:
+    h = harness
+    first_sync(h)
+    h.client_store.add(DB, vcard("Never", "Sent", "+49 40 5"))
+    items, anchors = dict(h.server_items()), dict(h.store.anchors)
+    counter = h.store.counter(USER, "addressbook")
+    s = h.sync(200, password="wrong")
+    assert s.result.status == 401
+    assert h.server_items() == items and h.store.anchors == anchors
+    assert h.store.counter(USER, "addressbook") == counter
+    codes = [c.data for _, rep in h.log[-2:] for c in rep.body.commands]
+    assert set(codes) == {401}
+    chal = h.log[-1][1].body.commands[0].chal
+    assert chal is not None and chal.meta.next_nonce
+    # and the right password still works afterwards
+    assert h.sync(200).result.status == 200
+
+
+def test_missing_credentials_407() -> None:
+    from simsync.syncml.engine import MemoryStore, ServerConfig, ServerSession
+
+    store = MemoryStore()
+    srv = ServerSession(ServerConfig(), store)
+    msg = m.SyncML(m.SyncHdr("1", 1, m.Location("http://x/syncml"), m.Location("dev")),
+                   m.SyncBody((m.Alert(1, 200, items=(m.Item(target=m.Location("addressbook"),
+                                                             source=m.Location("./ab")),)),),
+                              final=True))
+    rep = srv.receive(msg)
+    assert [c.data for c in rep.body.commands] == [407, 407]
+    assert rep.body.commands[0].chal.meta.type == "syncml:auth-md5"
+
+
+def test_large_objects_both_ways(harness: Harness) -> None:
+    h = Harness(content_type=harness.ct, max_msg_size=6000, server_max_msg=6000)
+    big_client = vcard("Big", "Client", "+49 151 1", note="x" * 20000)
+    big_server = vcard("Big", "Server", "+49 151 2", note="é" * 9000)
+    h.client_store.add(DB, big_client)
+    for i in range(10):
+        h.client_store.add(DB, vcard(f"Small{i}", "C", f"+49 152 {i}"))
+    h.store.seed(USER, "addressbook", [big_server], "text/vcard")
+    s = h.sync(201)
+    assert s.result.status == 200
+    assert sorted(h.server_items().values()) == sorted(h.client_items().values())
+    assert big_client in h.server_items().values() and big_server in h.client_items().values()
+    assert max(h.sizes) <= 6000
+    codes = [c.data for _, rep in h.log for c in rep.body.commands if isinstance(c, m.Status)]
+    assert 213 in codes
+    # the client answered 213 to the server's chunks too
+    assert any(c.data == 213 for req, _ in h.log for c in req.body.commands
+               if isinstance(c, m.Status))
+    # Size on the first chunk only, MoreData on all but the last
+    chunks = [c.items[0] for req, _ in h.log for c in m.iter_commands(req.body.commands)
+              if isinstance(c, m.Replace) and "Big;Client" in str(c.items[0].data)[:200]]
+    assert chunks[0].meta.size == len(big_client.encode()) and chunks[0].more_data
+    statuses_complete(h)
+
+
+def test_size_mismatch_424() -> None:
+    from simsync.syncml.engine import MemoryStore, ServerConfig, ServerSession
+    from simsync.syncml.engine.auth import basic_credential
+
+    store = MemoryStore()
+    store.add_account(USER, "pw")
+    srv = ServerSession(ServerConfig(), store)
+    cred = m.Cred(basic_credential(USER, "pw"), m.Meta(type="syncml:auth-basic", format="b64"))
+
+    def hdr(i):
+        return m.SyncHdr("7", i, m.Location("http://x/syncml"), m.Location("dev"), cred=cred)
+    alert = m.Alert(1, 201, items=(m.Item(target=m.Location("addressbook"),
+                                          source=m.Location("./ab"),
+                                          meta=m.Meta(anchor=m.Anchor(next="1"))),))
+    srv.receive(m.SyncML(hdr(1), m.SyncBody((alert,), final=True)))
+    first = m.Item(source=m.Location("L1"), meta=m.Meta(size=100), data="BEGIN:VCARD\r\n",
+                   more_data=True)
+    rep = srv.receive(m.SyncML(hdr(2), m.SyncBody((m.Sync(1, (m.Add(2, (first,)),),
+                                                          target=m.Location("addressbook")),))))
+    assert [c.data for c in rep.body.commands][-1] == 213
+    last = m.Item(source=m.Location("L1"), data="END:VCARD\r\n")
+    rep = srv.receive(m.SyncML(hdr(3), m.SyncBody((m.Sync(1, (m.Add(2, (last,)),),
+                                                          target=m.Location("addressbook")),),
+                                                  final=True)))
+    add_status = [c for c in rep.body.commands if isinstance(c, m.Status) and c.cmd == "Add"]
+    assert add_status[0].data == 424
+    assert store.items(USER, "addressbook") == {}
+
+
+def test_session_state_serialises_and_any_worker_serves() -> None:
+    h = Harness(workers=3)
+    first_sync(h)
+    states = []
+    orig = h.store.save_session
+
+    def spy(key, text):
+        states.append(text)
+        orig(key, text)
+    h.store.save_session = spy
+    h.client_store.add(DB, vcard("Spy", "S", "+1 555"))
+    h.sync(200)
+    assert states
+    for text in states:
+        st = ServerState.from_json(text)
+        assert st.to_json() == text
+
+
+def test_client_server_alerted_types_map() -> None:
+    from simsync.syncml.engine import ClientConfig, ClientSession, ClientStore
+
+    sess = ClientSession(ClientConfig(), ClientStore(), sync_type=206)
+    assert sess.runs[DB].requested == 200
+    sess = ClientSession(ClientConfig(), ClientStore(), sync_type=210)
+    assert sess.runs[DB].requested == 205
