@@ -165,6 +165,7 @@ def make_card(path=None, **config: Any) -> SimCard:
 class _Kit:
     Host = Host
     make_card = staticmethod(make_card)
+    make_profile = staticmethod(make_profile)
     echo_cap = staticmethod(echo_cap)
     orphan_cap = staticmethod(orphan_cap)
     ISD_AID, ECHO_PKG, ECHO_CLASS, ECHO_INSTANCE = ISD_AID, ECHO_PKG, ECHO_CLASS, ECHO_INSTANCE

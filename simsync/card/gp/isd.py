@@ -672,7 +672,7 @@ class IsdApplet(Applet):
         if cmd.p1 not in (0x00, st.dap_kvn) or (cmd.p1 == 0 and st.dap_key is not None):
             raise _sw(0x6A88 if cmd.p1 else 0x6A80, "DAP key version")
         priv = st.privileges
-        if not priv & Privileges._DAP_BIT:
+        if priv & Privileges.DAP_VERIFICATION != Privileges.DAP_VERIFICATION:
             priv |= Privileges.DAP_VERIFICATION
         self.state = replace(st, dap_key=key, dap_kvn=new_kvn & 0x7F, privileges=priv)
         return bytes((new_kvn,)), 0x9000
