@@ -269,8 +269,12 @@ class Property:
 
 @dataclass(frozen=True)
 class CTCap:
+    """Content-type capabilities. DevInf 1.2: inside a DataStore, with VerCT. DevInf 1.0/1.1:
+    listed in :attr:`DevInf.ctcaps` without VerCT; there a property/parameter has either
+    ValEnums or a DataType (+ Size, kept in ``max_size``) and no MaxOccur/NoTruncate."""
+
     ct_type: str
-    ver_ct: str
+    ver_ct: str | None = None
     field_level: bool = False
     properties: tuple[Property, ...] = ()
 
@@ -305,7 +309,11 @@ class Ext:
 
 @dataclass(frozen=True)
 class DevInf:
-    """Device information (DevInf 1.2)."""
+    """Device information (DevInf 1.2; 1.0/1.1 documents decode too).
+
+    ``ctcaps`` are the CTCaps listed at DevInf level: how DevInf 1.0/1.1 lists them (as one
+    flat element sequence, written that way when ``ver_dtd`` is 1.0/1.1); DevInf 1.2 puts
+    them in each :class:`DataStore` (the DevInf-level ones, if any, are written 1.2-style)."""
 
     ver_dtd: str = "1.2"
     man: str | None = None
@@ -320,6 +328,7 @@ class DevInf:
     support_large_objs: bool = False
     support_number_of_changes: bool = False
     datastores: tuple[DataStore, ...] = ()
+    ctcaps: tuple[CTCap, ...] = ()
     exts: tuple[Ext, ...] = ()
 
 

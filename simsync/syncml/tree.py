@@ -259,7 +259,7 @@ def _property_from(n: Node) -> m.Property:
 
 def _ctcap_from(n: Node) -> m.CTCap:
     r = _R(n)
-    c = m.CTCap(ct_type=r.req_text("CTType"), ver_ct=r.req_text("VerCT"),
+    c = m.CTCap(ct_type=r.req_text("CTType"), ver_ct=r.text("VerCT"),
                 field_level=r.flag("FieldLevel"),
                 properties=tuple(_property_from(x) for x in r.many("Property")))
     r.done()
@@ -298,6 +298,100 @@ def _datastore_from(n: Node) -> m.DataStore:
     return ds
 
 
+def _ctcaps_v11_from(nodes: list[Node]) -> tuple[m.CTCap, ...]:
+    """Parse DevInf 1.0/1.1 CTCap elements: a flat sequence where CTType starts a content
+    type, PropName a property, ParamName a parameter, and ValEnum / DataType / Size /
+    DisplayName belong to the latest of them."""
+    caps: list[m.CTCap] = []
+    for ctcap in nodes:
+        if ctcap.text is not None and isinstance(ctcap.text, str) and ctcap.text.strip():
+            raise _fail("<CTCap> must contain elements, not text")
+        # mutable working state: [ct_type, [ [prop_fields, [param_fields...]] ...]]
+        cur: list | None = None
+        target: dict | None = None
+        for c in ctcap.children:
+            name = c.name
+            if name == "CTType":
+                cur = [_text_of(c), []]
+                caps.append(cur)  # type: ignore[arg-type]
+                target = None
+            elif name == "PropName":
+                if cur is None:
+                    raise _fail("<PropName> before <CTType> in <CTCap>")
+                prop = {"prop_name": _text_of(c), "val_enums": [], "params": []}
+                cur[1].append(prop)
+                target = prop
+            elif name == "ParamName":
+                if cur is None or not cur[1]:
+                    raise _fail("<ParamName> before <PropName> in <CTCap>")
+                param = {"param_name": _text_of(c), "val_enums": []}
+                cur[1][-1]["params"].append(param)
+                target = param
+            elif name in ("ValEnum", "DataType", "Size", "DisplayName"):
+                if target is None:
+                    raise _fail(f"<{name}> before <PropName> in <CTCap>")
+                if name == "ValEnum":
+                    target["val_enums"].append(_text_of(c))
+                else:
+                    key = {"DataType": "data_type", "Size": "max_size",
+                           "DisplayName": "display_name"}[name]
+                    if key in target:
+                        raise _fail(f"repeated <{name}> in <CTCap>")
+                    if key == "max_size" and "prop_name" not in target:
+                        raise _fail("<Size> of a parameter is not supported")
+                    target[key] = _int_of(c) if key == "max_size" else _text_of(c)
+            else:
+                raise _fail(f"unexpected <{name}> in DevInf 1.1 <CTCap>")
+    out = []
+    for cap in caps:
+        ct_type, props = cap  # type: ignore[misc]
+        out.append(m.CTCap(ct_type=ct_type, properties=tuple(
+            m.Property(prop_name=p["prop_name"], data_type=p.get("data_type"),
+                       max_size=p.get("max_size"), val_enums=tuple(p["val_enums"]),
+                       display_name=p.get("display_name"),
+                       prop_params=tuple(m.PropParam(
+                           param_name=q["param_name"], data_type=q.get("data_type"),
+                           val_enums=tuple(q["val_enums"]),
+                           display_name=q.get("display_name")) for q in p["params"]))
+            for p in props)))
+    return tuple(out)
+
+
+def _devinf_ctcaps_from(nodes: list[Node]) -> tuple[m.CTCap, ...]:
+    """DevInf-level CTCaps: 1.2-structured ones (with Property) or 1.0/1.1 flat ones."""
+    out: list[m.CTCap] = []
+    for n in nodes:
+        if any(c.name in ("Property", "VerCT", "FieldLevel") for c in n.children):
+            out.append(_ctcap_from(n))
+        else:
+            out += _ctcaps_v11_from([n])
+    return tuple(out)
+
+
+def _v11_ok(c: m.CTCap) -> bool:
+    """Can this CTCap be written in the flat DevInf 1.0/1.1 form?"""
+    return c.ver_ct is None and not c.field_level and bool(c.properties) and all(
+        p.max_occur is None and not p.no_truncate for p in c.properties)
+
+
+def _ctcaps_v11_to(caps: tuple[m.CTCap, ...]) -> list[Node]:
+    D = NS.DEVINF
+    out = []
+    for c in caps:
+        ch = [_leaf("CTType", c.ct_type, D)]
+        for p in c.properties:
+            ch.append(_leaf("PropName", p.prop_name, D))
+            ch += [_leaf("ValEnum", v, D) for v in p.val_enums]
+            ch += _opt("DataType", p.data_type, D) + _opt("Size", p.max_size, D)
+            ch += _opt("DisplayName", p.display_name, D)
+            for q in p.prop_params:
+                ch.append(_leaf("ParamName", q.param_name, D))
+                ch += [_leaf("ValEnum", v, D) for v in q.val_enums]
+                ch += _opt("DataType", q.data_type, D) + _opt("DisplayName", q.display_name, D)
+        out.append(_el("CTCap", ch, D))
+    return out
+
+
 def node_to_devinf(n: Node) -> m.DevInf:
     """Map a ``DevInf`` element tree to :class:`DevInf`."""
     if n.name != "DevInf":
@@ -315,10 +409,31 @@ def node_to_devinf(n: Node) -> m.DevInf:
         support_large_objs=r.flag("SupportLargeObjs"),
         support_number_of_changes=r.flag("SupportNumberOfChanges"),
         datastores=tuple(_datastore_from(x) for x in r.many("DataStore")),
+        ctcaps=_devinf_ctcaps_from(r.many("CTCap")),
         exts=tuple(exts),
     )
     r.done()
     return d
+
+
+def _ctcap_to(c: m.CTCap) -> Node:
+    D = NS.DEVINF
+    cch = [_leaf("CTType", c.ct_type, D)] + _opt("VerCT", c.ver_ct, D)
+    cch += _flag("FieldLevel", c.field_level, D)
+    for p in c.properties:
+        pch = [_leaf("PropName", p.prop_name, D)]
+        pch += _opt("DataType", p.data_type, D) + _opt("MaxOccur", p.max_occur, D)
+        pch += _opt("MaxSize", p.max_size, D) + _flag("NoTruncate", p.no_truncate, D)
+        pch += [_leaf("ValEnum", v, D) for v in p.val_enums]
+        pch += _opt("DisplayName", p.display_name, D)
+        for pp in p.prop_params:
+            ppch = [_leaf("ParamName", pp.param_name, D)]
+            ppch += _opt("DataType", pp.data_type, D)
+            ppch += [_leaf("ValEnum", v, D) for v in pp.val_enums]
+            ppch += _opt("DisplayName", pp.display_name, D)
+            pch.append(_el("PropParam", ppch, D))
+        cch.append(_el("Property", pch, D))
+    return _el("CTCap", cch, D)
 
 
 def devinf_to_node(d: m.DevInf) -> Node:
@@ -339,23 +454,7 @@ def devinf_to_node(d: m.DevInf) -> Node:
         if ds.tx_pref is not None:
             dch.append(_ctv_to("Tx-Pref", ds.tx_pref))
         dch += [_ctv_to("Tx", v) for v in ds.tx]
-        for c in ds.ctcaps:
-            cch = [_leaf("CTType", c.ct_type, D), _leaf("VerCT", c.ver_ct, D)]
-            cch += _flag("FieldLevel", c.field_level, D)
-            for p in c.properties:
-                pch = [_leaf("PropName", p.prop_name, D)]
-                pch += _opt("DataType", p.data_type, D) + _opt("MaxOccur", p.max_occur, D)
-                pch += _opt("MaxSize", p.max_size, D) + _flag("NoTruncate", p.no_truncate, D)
-                pch += [_leaf("ValEnum", v, D) for v in p.val_enums]
-                pch += _opt("DisplayName", p.display_name, D)
-                for pp in p.prop_params:
-                    ppch = [_leaf("ParamName", pp.param_name, D)]
-                    ppch += _opt("DataType", pp.data_type, D)
-                    ppch += [_leaf("ValEnum", v, D) for v in pp.val_enums]
-                    ppch += _opt("DisplayName", pp.display_name, D)
-                    pch.append(_el("PropParam", ppch, D))
-                cch.append(_el("Property", pch, D))
-            dch.append(_el("CTCap", cch, D))
+        dch += [_ctcap_to(c) for c in ds.ctcaps]
         if ds.ds_mem is not None:
             dm = ds.ds_mem
             dch.append(_el("DSMem", _flag("SharedMem", dm.shared_mem, D)
@@ -364,6 +463,9 @@ def devinf_to_node(d: m.DevInf) -> Node:
         if ds.sync_types:
             dch.append(_el("SyncCap", [_leaf("SyncType", str(t), D) for t in ds.sync_types], D))
         ch.append(_el("DataStore", dch, D))
+    for c in d.ctcaps:
+        ch += (_ctcaps_v11_to((c,)) if d.ver_dtd in ("1.0", "1.1") and _v11_ok(c)
+               else [_ctcap_to(c)])
     for e in d.exts:
         ch.append(_el("Ext", [_leaf("XNam", e.xnam, D)] + [_leaf("XVal", v, D) for v in e.xvals],
                       D))

@@ -94,6 +94,11 @@ _SYNCML_PAGES: dict[int, tuple[NS, dict[int, str]]] = {
     0: (NS.SYNCML, _table(_SYNCML_TAGS)), 1: (NS.METINF, _table(_METINF_TAGS)),
 }
 _DEVINF_PAGES: dict[int, tuple[NS, dict[int, str]]] = {0: (NS.DEVINF, _table(_DEVINF_TAGS))}
+# DevInf 1.0/1.1 documents: tags up to 0x2a, and 0x1c is "Size" (1.2 renamed it "MaxSize")
+_DEVINF11_TAGS = ["Size" if n == "MaxSize" else n
+                  for n in _DEVINF_TAGS[:_DEVINF_TAGS.index("SupportLargeObjs") + 1]]
+_DEVINF11_PAGES: dict[int, tuple[NS, dict[int, str]]] = {
+    0: (NS.DEVINF, _table(_DEVINF11_TAGS))}
 
 
 def _reverse(pages: dict[int, tuple[NS, dict[int, str]]]) -> dict[tuple[NS, str], tuple[int, int]]:
@@ -103,6 +108,7 @@ def _reverse(pages: dict[int, tuple[NS, dict[int, str]]]) -> dict[tuple[NS, str]
 
 _SYNCML_CODES = _reverse(_SYNCML_PAGES)
 _DEVINF_CODES = _reverse(_DEVINF_PAGES)
+_DEVINF11_CODES = _reverse(_DEVINF11_PAGES)
 
 _SYNCML_IDS = {0x0FD1: "1.0", 0x0FD3: "1.1", 0x1201: "1.2"}
 _DEVINF_IDS = {0x0FD2: "1.0", 0x0FD4: "1.1", 0x1203: "1.2"}
@@ -114,11 +120,22 @@ _DEVINF_WBXML = m.ContentType.DEVINF_WBXML.value
 
 class _Kind:
     SYNCML = "SyncML"
-    DEVINF = "DevInf"
+    DEVINF = "DevInf"  # DevInf 1.2
+    DEVINF11 = "DevInf 1.1"  # DevInf 1.0 / 1.1 code page
 
 
 def _pages_for(kind: str) -> dict[int, tuple[NS, dict[int, str]]]:
-    return _SYNCML_PAGES if kind == _Kind.SYNCML else _DEVINF_PAGES
+    return {_Kind.SYNCML: _SYNCML_PAGES, _Kind.DEVINF: _DEVINF_PAGES,
+            _Kind.DEVINF11: _DEVINF11_PAGES}[kind]
+
+
+def _codes_for(kind: str) -> dict[tuple[NS, str], tuple[int, int]]:
+    return {_Kind.SYNCML: _SYNCML_CODES, _Kind.DEVINF: _DEVINF_CODES,
+            _Kind.DEVINF11: _DEVINF11_CODES}[kind]
+
+
+def _devinf_kind(public_id: int) -> str:
+    return _Kind.DEVINF if public_id == 0x1203 else _Kind.DEVINF11
 
 
 # ---------------------------------------------------------------------------- decoding
@@ -197,13 +214,14 @@ class _Decoder:
         if public_id in _SYNCML_IDS:
             kind = _Kind.SYNCML
         elif public_id in _DEVINF_IDS:
-            kind = _Kind.DEVINF
+            kind = _devinf_kind(public_id)
         elif public_id == _UNKNOWN_PUBLIC_ID:
             kind = self.kind
         else:
             raise SyncMLDecodeError(f"WBXML public id 0x{public_id:x} is not SyncML or DevInf")
-        if kind != self.kind:
+        if (kind == _Kind.SYNCML) != (self.kind == _Kind.SYNCML):
             raise SyncMLDecodeError(f"expected a {self.kind} document, got {kind}")
+        self.kind = kind
         tok = self._skip_switch()
         root = self._element(tok, 1)
         if self.pos != len(self.data):
@@ -233,7 +251,7 @@ class _Decoder:
         ns, table = _pages_for(self.kind)[self.page]
         if tok in (LITERAL, LITERAL_C, LITERAL_A, LITERAL_AC):
             name = self._tstr(self._mb())
-            if (ns, name) not in (_SYNCML_CODES if self.kind == _Kind.SYNCML else _DEVINF_CODES):
+            if (ns, name) not in _codes_for(self.kind):
                 raise SyncMLDecodeError(f"unknown literal WBXML tag {name[:40]!r}")
         elif tok in (END, ENTITY, STR_I, EXT_I_0, EXT_I_1, EXT_I_2, PI, EXT_T_0, EXT_T_1,
                      EXT_T_2, STR_T, EXT_0, EXT_1, EXT_2, OPAQUE):
@@ -375,7 +393,7 @@ def _mb_bytes(value: int) -> bytes:
 class _Encoder:
     def __init__(self, kind: str):
         self.kind = kind
-        self.codes = _SYNCML_CODES if kind == _Kind.SYNCML else _DEVINF_CODES
+        self.codes = _codes_for(kind)
         self.by_name = {name: code for (_ns, name), code in self.codes.items()}
         self.page = 0
         self.out = bytearray()
@@ -401,7 +419,8 @@ class _Encoder:
         if node.children:
             for c in node.children:
                 if c.ns is NS.DEVINF and self.kind == _Kind.SYNCML:
-                    nested = _encode_doc(c, _Kind.DEVINF, _devinf_public_id(c), False)
+                    pid = _devinf_public_id(c)
+                    nested = _encode_doc(c, _devinf_kind(pid), pid, False)
                     self.out.append(OPAQUE)
                     self.out += _mb_bytes(len(nested)) + nested
                 else:
@@ -452,7 +471,8 @@ def encode_wbxml_tree(node: Node, *, ver_dtd: str = "1.2", literal_public_id: bo
                       devinf: bool = False) -> bytes:
     """Encode a :class:`Node` tree as a WBXML 1.2 SyncML (or DevInf) document."""
     if devinf:
-        return _encode_doc(node, _Kind.DEVINF, _devinf_public_id(node), literal_public_id)
+        pid = _devinf_public_id(node)
+        return _encode_doc(node, _devinf_kind(pid), pid, literal_public_id)
     pid = next((p for p, v in _SYNCML_IDS.items() if v == ver_dtd), 0x1201)
     return _encode_doc(node, _Kind.SYNCML, pid, literal_public_id)
 

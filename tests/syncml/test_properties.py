@@ -93,14 +93,38 @@ datastores = st.builds(
     support_hierarchical_sync=st.booleans(),
     sync_types=st.lists(st.integers(1, 390001), max_size=8).map(tuple),
 )
-devinfs = st.builds(
-    DevInf, ver_dtd=st.sampled_from(["1.2", "1.1"]), man=o(text), mod=o(text), oem=o(text),
+devinfs12 = st.builds(
+    DevInf, ver_dtd=st.just("1.2"), man=o(text), mod=o(text), oem=o(text),
     fwv=o(text), swv=o(text), hwv=o(text), dev_id=text, dev_typ=text, utc=st.booleans(),
     support_large_objs=st.booleans(), support_number_of_changes=st.booleans(),
     datastores=st.lists(datastores, max_size=2).map(tuple),
     exts=st.lists(st.builds(Ext, short, st.lists(text, max_size=2).map(tuple)),
                   max_size=2).map(tuple),
 )
+# DevInf 1.1: CTCaps at DevInf level in the flat form (no VerCT/MaxOccur/NoTruncate/FieldLevel),
+# DataStores without CTCap / SupportHierarchicalSync
+props11 = st.builds(
+    Property, prop_name=short, data_type=o(text), max_size=o(num),
+    val_enums=st.lists(text, max_size=3).map(tuple), display_name=o(text),
+    prop_params=st.lists(prop_params, max_size=2).map(tuple),
+)
+datastores11 = st.builds(
+    DataStore, source_ref=short, display_name=o(text), max_guid_size=o(num), rx_pref=o(ctv),
+    rx=st.lists(ctv, max_size=2).map(tuple), tx_pref=o(ctv), tx=st.lists(ctv, max_size=2).map(tuple),
+    ds_mem=o(st.builds(DSMem, st.booleans(), o(num), o(num))),
+    sync_types=st.lists(st.integers(1, 7), max_size=7).map(tuple),
+)
+devinfs11 = st.builds(
+    DevInf, ver_dtd=st.sampled_from(["1.1", "1.0"]), man=o(text), mod=o(text), dev_id=text,
+    dev_typ=text, utc=st.booleans(), support_large_objs=st.booleans(),
+    datastores=st.lists(datastores11, max_size=2).map(tuple),
+    ctcaps=st.lists(st.builds(CTCap, short, properties=st.lists(props11, min_size=1,
+                                                               max_size=3).map(tuple)),
+                    max_size=3).map(tuple),
+    exts=st.lists(st.builds(Ext, short, st.lists(text, max_size=2).map(tuple)),
+                  max_size=1).map(tuple),
+)
+devinfs = devinfs12 | devinfs11
 locs = st.builds(Location, loc_uri=text, loc_name=o(text))
 creds = st.builds(Cred, data=text, meta=o(metas))
 
