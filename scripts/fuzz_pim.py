@@ -13,13 +13,14 @@ import sys
 import time
 from pathlib import Path
 
-from simsync.pim.codec import ContentType
+from simsync.pim.codec import ContentType, convert
 from simsync.pim.fuzz import run
 
 EXT = {".vcf": ContentType.VCARD30, ".vcs": ContentType.VCAL10, ".ics": ContentType.ICAL20}
 
 
 def load_corpus(directory: Path) -> list[tuple[str, ContentType]]:
+    """Seed files plus their conversions to the sibling format (more QP / 1.0 syntax)."""
     out = []
     for p in sorted(directory.iterdir()):
         if p.suffix in EXT and p.stat().st_size < 20_000:
@@ -28,6 +29,11 @@ def load_corpus(directory: Path) -> list[tuple[str, ContentType]]:
             if ct is ContentType.VCARD30 and "VERSION:2.1" in text:
                 ct = ContentType.VCARD21
             out.append((text, ct))
+            other = {ContentType.VCARD21: ContentType.VCARD30,
+                     ContentType.VCARD30: ContentType.VCARD21,
+                     ContentType.VCAL10: ContentType.ICAL20,
+                     ContentType.ICAL20: ContentType.VCAL10}[ct]
+            out.append((convert(text, ct, other), other))
     return out
 
 

@@ -7,13 +7,14 @@ Public API::
     convert(text, from_type, to_type) -> str
     match_keys(item) / match_key(item) / items_match(a, b) / MatchIndex
     merge(stored, incoming, incoming_caps: CtCaps) -> item
+    project(item, caps) -> what a limited device holds of item
     conflict_merge(base, ours, theirs) -> MergeResult(item, conflicts)
 """
 
 from .codec import ContentType, convert, parse, serialize
 from .errors import PimParseError
 from .match import MatchConfig, MatchIndex, items_match, match_key, match_keys
-from .merge import CtCaps, MergeResult, PropCap, conflict_merge, merge
+from .merge import CtCaps, MergeResult, PropCap, conflict_merge, merge, project
 from .model import (
     Address,
     CalendarItem,
@@ -31,5 +32,5 @@ __all__ = [
     "Address", "CalendarItem", "Component", "Contact", "ContentType", "CtCaps", "Event", "Item",
     "MatchConfig", "MatchIndex", "MergeResult", "Name", "PimParseError", "PropCap", "Property",
     "Todo", "Typed", "conflict_merge", "convert", "items_match", "match_key", "match_keys",
-    "merge", "parse", "serialize",
+    "merge", "parse", "project", "serialize",
 ]

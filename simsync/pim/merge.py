@@ -8,9 +8,10 @@
    evidently stores them and they are taken as in rule 2.)
 2. **Supported, unlimited** (no ``max_occur``): the incoming properties replace the stored ones;
    supported but omitted means deleted.
-3. **Supported, limited** to *k* values (``max_occur=k``, e.g. a SIM phonebook with one TEL):
-   the device holds the first *k* stored values in *device order* (properties with
-   ``TYPE=PREF`` first, then stored order) - that is what we send it. The incoming values
+3. **Supported, limited** to *k* values (``max_occur=k``, e.g. a SIM phonebook with one TEL;
+   and/or ``max_per_type=j``, e.g. one HOME, one WORK, one CELL number): the device holds the
+   stored values that fit, taken in *device order* (properties with ``TYPE=PREF`` first, then
+   stored order) - that is what :func:`project` computes and what we send it. The incoming values
    replace exactly those *k* "visible" values; the stored values beyond the first *k* are
    hidden from the device and are kept (after the incoming ones; a hidden value equal to a
    value the device newly wrote is not duplicated). Omitting a value therefore deletes only a visible value.
@@ -51,7 +52,9 @@ class PropCap:
     """What a device declares for one property in its CTCap.
 
     ``params``: the parameter names it stores (None = all, ``frozenset()`` = none);
-    ``type_values``: the TYPE values it stores (None = any).
+    ``type_values``: the TYPE values it stores (None = any);
+    ``max_per_type``: at most this many values per TYPE set (phones with one HOME, one WORK,
+    one CELL number ...).
     """
 
     name: str
@@ -59,6 +62,7 @@ class PropCap:
     max_size: int | None = None
     params: frozenset[str] | None = None
     type_values: frozenset[str] | None = None
+    max_per_type: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "name", self.name.upper())
@@ -255,13 +259,58 @@ def _lossy_echo(stored: Property, incoming: Property, cap: PropCap) -> bool:
     return all(not cap.stores_param(k, v) for k, v in s ^ i)
 
 
+def split_visible(stored: list[Property], cap: PropCap
+                  ) -> tuple[list[Property], list[Property]]:
+    """(values the device holds, values hidden from it) for one property name: device order
+    (PREF first, then stored order), at most ``max_per_type`` per TYPE set (restricted to the
+    TYPE values the device knows), at most ``max_occur`` in all."""
+    visible: list[Property] = []
+    hidden: list[Property] = []
+    per_type: dict[frozenset[str], int] = {}
+    for p in _device_order(stored):
+        key = p.types - {"PREF"}
+        if cap.type_values is not None:
+            key = key & cap.type_values
+        type_full = bool(cap.max_per_type) and per_type.get(key, 0) >= (cap.max_per_type or 0)
+        all_full = bool(cap.max_occur) and len(visible) >= (cap.max_occur or 0)
+        if type_full or all_full:
+            hidden.append(p)
+        else:
+            per_type[key] = per_type.get(key, 0) + 1
+            visible.append(p)
+    return visible, hidden
+
+
+def _device_copy(p: Property, cap: PropCap) -> Property:
+    params = tuple((k, tuple(v for v in vals if cap.stores_param(k, v)))
+                   for k, vals in p.params)
+    params = tuple((k, v) for k, v in params if v)
+    value = p.value
+    if cap.max_size and isinstance(value, str) and len(value) > cap.max_size:
+        value = value[:cap.max_size]
+    return Property(p.name, params, value, p.group)
+
+
+def project(item: Item, caps: CtCaps) -> Item:
+    """What a device with ``caps`` holds after receiving ``item``: unsupported properties
+    dropped, limited ones cut to their visible values, parameters it does not store removed,
+    values truncated to ``max_size``. Merging the projection back changes nothing."""
+    out: list[Property] = []
+    for name in _names_in_order(item.properties):
+        cap = caps.get(name)
+        if cap is None or name in STRUCTURAL:
+            continue
+        visible, _ = split_visible(list(item.get_all(name)), cap)
+        out.extend(_device_copy(p, cap) for p in visible)
+    if isinstance(item, Contact):
+        return Contact(tuple(out))
+    return replace(item, properties=tuple(out),
+                   alarms=item.alarms if _alarms_supported(caps) else ())
+
+
 def _merge_name(stored: list[Property], incoming: list[Property], cap: PropCap
                 ) -> list[Property]:
-    if cap.max_occur is None or cap.max_occur <= 0:
-        visible, hidden = _device_order(stored), []
-    else:
-        ordered = _device_order(stored)
-        visible, hidden = ordered[:cap.max_occur], ordered[cap.max_occur:]
+    visible, hidden = split_visible(stored, cap)
     out: list[Property] = []
     unused = list(visible)
     seen: set[object] = set()   # values the device newly wrote

@@ -216,3 +216,25 @@ def test_devinf12_enum_type_values_kept():
     stored = card(P("TEL", "1", TYPE=["X-CUSTOM", "HOME"]))
     assert merge(stored, card(P("TEL", "1", TYPE="HOME")), caps) == stored
     assert merge(stored, card(P("TEL", "1", TYPE="WORK")), caps).tels[0].types == {"WORK"}
+
+
+def test_one_number_per_type_phone():
+    from simsync.pim import project
+
+    phone = CtCaps((PropCap("N"), PropCap("TEL", max_per_type=1,
+                                          type_values=frozenset({"HOME", "WORK", "CELL"}))))
+    stored = card(P("N", ("A", "B", "", "", "")), P("TEL", "1", TYPE="HOME"),
+                  P("TEL", "2", TYPE="HOME"), P("TEL", "3", TYPE=["CELL", "PREF"]),
+                  P("TEL", "4", TYPE="WORK"), P("NOTE", "n"))
+    held = project(stored, phone)
+    assert [(t.value, t.types) for t in held.tels] == [("3", {"CELL"}), ("1", {"HOME"}),
+                                                       ("4", {"WORK"})]
+    assert held.get("NOTE") is None
+    assert sorted(map(repr, merge(stored, held, phone).properties)) == \
+        sorted(map(repr, stored.properties))
+    # the phone deletes its WORK number and changes HOME: the second HOME number survives
+    edited = card(P("N", ("A", "B", "", "", "")), P("TEL", "3", TYPE="CELL"),
+                  P("TEL", "9", TYPE="HOME"))
+    merged = merge(stored, edited, phone)
+    assert sorted(t.value for t in merged.tels) == ["2", "3", "9"]
+    assert merged.get("TEL").types == {"CELL", "PREF"}     # echo keeps the stored params
