@@ -173,7 +173,7 @@ class _Kit:
     AES_KEYS, DES_KEYS = AES_KEYS, DES_KEYS
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def kit() -> type[_Kit]:
     """Helpers for test modules (conftest modules are not importable by name)."""
     return _Kit
