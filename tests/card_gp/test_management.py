@@ -222,3 +222,17 @@ def test_des_default_key_set_card(kit):
     assert (crd.scp, crd.scp_i) == (0x02, 0x15)
     host.open()
     assert host.send(gpc.get_data(gpc.TAG_SEQUENCE_COUNTER)).data == bytes.fromhex("C1020001")
+
+
+def test_load_parameters_checked(kit):
+    from simsync.gp.tlv import LoadParameters
+
+    card = kit.make_card(max_load_file_size=4096)
+    host = kit.Host(card)
+    host.open()
+    before = card.committed_bytes()
+    big = InstallForLoad(kit.ECHO_PKG, b"", b"", LoadParameters(non_volatile_code=5000).to_bytes())
+    assert host.send(gpc.install_for_load(big)).sw == 0x6A84
+    bad = InstallForLoad(kit.ECHO_PKG, b"", b"", b"\xef\x02\xc6\x00")
+    assert host.send(gpc.install_for_load(bad)).sw == 0x6A80
+    assert card.committed_bytes() == before

@@ -60,6 +60,7 @@ from simsync.gp.tlv import (
     InstallParameters,
     KeyInformation,
     LoadFileLifeCycle,
+    LoadParameters,
     Privileges,
     RegistryEntry,
     encode_key_information_template,
@@ -452,6 +453,12 @@ class IsdApplet(Applet):
         if st.load_file(data.load_file_aid) is not None or st.application(data.load_file_aid) is not None \
                 or data.load_file_aid == self.aid:
             raise _sw(0x6A80, "load file AID already in use")
+        try:
+            params = LoadParameters.parse(data.load_parameters)
+        except GpCodecError:
+            raise _sw(0x6A80, "malformed load parameters") from None
+        if (params.non_volatile_code or 0) > st.max_load_file_size:
+            raise _sw(0x6A84, "not enough memory for the announced code size")
         verifiers: tuple = ()
         required: tuple[bytes, ...] = ()
         if st.dap_key is not None:
