@@ -22,6 +22,7 @@ from .common import (
     MessageBuilder,
     data_size,
     estimate_item,
+    size_matches,
     split_data,
 )
 from .store import ChangeKind
@@ -491,7 +492,7 @@ class ClientSession:
         if item.more_data:
             run.chunk_in = {"guid": guid, "data": data or "", "size": declared}
             return S.CHUNKED_ITEM_ACCEPTED
-        if declared is not None and data is not None and data_size(data) != declared:
+        if declared is not None and data is not None and not size_matches(data, declared):
             return S.SIZE_MISMATCH
         ctype = (item.meta.type if item.meta and item.meta.type else
                  cmd.meta.type if cmd.meta and cmd.meta.type else run.cfg.content_type)

@@ -39,6 +39,7 @@ from .common import (
     data_size,
     estimate_item,
     same_item,
+    size_matches,
     split_data,
 )
 from .conflict import ConflictPolicy, merge_versions, newer_side
@@ -515,7 +516,7 @@ class _Reply:
             dbst.chunk_in = {"luid": luid, "cmd": type(cmd).__name__,
                              "data": _pack(data or ""), "size": declared}
             return S.CHUNKED_ITEM_ACCEPTED
-        if declared is not None and data is not None and data_size(data) != declared:
+        if declared is not None and data is not None and not size_matches(data, declared):
             return S.SIZE_MISMATCH
         ctype = (item.meta.type if item.meta and item.meta.type else
                  cmd.meta.type if cmd.meta and cmd.meta.type else db.content_type)

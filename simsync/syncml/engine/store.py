@@ -17,7 +17,7 @@ import bisect
 import contextlib
 import enum
 import itertools
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Protocol, runtime_checkable
 
@@ -155,7 +155,7 @@ class MemoryStore:
     command leaves no partial writes. Session states are kept as the serialised strings the
     engine hands over (proving that nothing else survives between messages)."""
 
-    def __init__(self) -> None:
+    def __init__(self, guid_factory: Callable[[], str] | None = None) -> None:
         self.accounts: dict[str, Account] = {}
         self.devices: dict[str, DeviceState] = {}
         self.anchors: dict[tuple[str, str], DbAnchor] = {}
@@ -164,7 +164,8 @@ class MemoryStore:
         self.dbs: dict[tuple[str, str], _Db] = {}
         self.conflicts: list[ConflictRecord] = []
         self.sessions: dict[str, str] = {}
-        self._guids = itertools.count(1)
+        counter = itertools.count(1)
+        self._new_guid = guid_factory or (lambda: f"g{next(counter)}")
         self._undo: list[list] | None = None
 
     # ------------------------------------------------------------------ transactions
@@ -338,9 +339,9 @@ class MemoryStore:
                  keys: tuple[str, ...] = ()) -> ItemRecord:
         db = self._db(user, database)
         if guid is None:
-            guid = f"g{next(self._guids)}"
+            guid = self._new_guid()
             while guid in db.items:
-                guid = f"g{next(self._guids)}"
+                guid = self._new_guid()
         elif guid in db.items and not db.items[guid].deleted:
             raise KeyError(f"item {guid} exists")
         c = self._log(db, guid, ChangeKind.ADD, origin)
