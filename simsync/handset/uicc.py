@@ -242,4 +242,4 @@ class Uicc:
         return None
 
 
-__all__ = ["FileInfo", "FileStructure", "PinRef", "Uicc", "UiccError", "Tlv"]
+__all__ = ["FileInfo", "FileStructure", "PinRef", "Tlv", "Uicc", "UiccError"]

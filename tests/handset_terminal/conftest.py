@@ -1,0 +1,46 @@
+"""Fixtures of the handset terminal tests."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:  # --import-mode=importlib: make the helper modules importable
+    sys.path.insert(0, str(HERE))
+
+from scripted_card import ScriptedCard
+
+from simsync.handset.clock import VirtualClock
+from simsync.handset.sync import RecordingSyncService
+from simsync.handset.terminal import Terminal
+from simsync.handset.ui import ScriptedUi
+from simsync.reader import connect_card
+
+
+@pytest.fixture
+def card() -> ScriptedCard:
+    return ScriptedCard()
+
+
+@pytest.fixture
+def ui() -> ScriptedUi:
+    return ScriptedUi()
+
+
+@pytest.fixture
+def service() -> RecordingSyncService:
+    return RecordingSyncService()
+
+
+@pytest.fixture
+def make_terminal(card, ui, service):
+    """A terminal over the scripted card (optionally without a sync service)."""
+
+    def make(*, sync: bool = True, **kwargs) -> Terminal:
+        return Terminal(connect_card(card, name="scripted"), ui=ui, clock=VirtualClock(),
+                        sync_service=service if sync else None, **kwargs)
+
+    return make
