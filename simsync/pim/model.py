@@ -67,6 +67,10 @@ def normalize_params(params: Iterable[tuple[str, Iterable[str]]] | Mapping[str, 
     return tuple(out)
 
 
+def _nl(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 @dataclass(frozen=True)
 class Property:
     """One content line: ``[group.]NAME;params:value`` in canonical form."""
@@ -87,6 +91,10 @@ class Property:
                 raise ValueError(f"bad parameter {k!r}={vals!r}")
         if isinstance(self.value, list):
             object.__setattr__(self, "value", tuple(self.value))
+        if isinstance(self.value, str) and "\r" in self.value:
+            object.__setattr__(self, "value", _nl(self.value))
+        elif isinstance(self.value, tuple) and any("\r" in v for v in self.value):
+            object.__setattr__(self, "value", tuple(_nl(v) for v in self.value))
         if self.value == ():
             object.__setattr__(self, "value", ("",))
         if self.group == "":

@@ -329,3 +329,8 @@ def test_photo_by_reference_value_url_vs_uri():
     assert "PHOTO;VALUE=URI:http://x.org/p.jpg" in serialize(c, VC)
     assert "PHOTO;VALUE=URL:http://x.org/p.jpg" in serialize(c, VC21)
     assert parse(serialize(c, VC), VC) == c
+
+
+def test_line_breaks_are_canonical():
+    assert Property("NOTE", (), "a\r\nb\rc").value == "a\nb\nc"
+    assert Property("N", (), ("a\r\nb", "c")).value == ("a\nb", "c")
