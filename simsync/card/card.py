@@ -75,6 +75,7 @@ from typing import Any
 from simsync.apdu import CommandApdu, ResponseApdu
 from simsync.apdu.errors import ApduError
 
+from . import gp as _gp  # the ISD; importing it registers its applet class, so card files holding one load
 from .applet import Applet, AppletContext, DormantApplet, lookup_applet_class
 from .codecs import AdnRecord, Iccid, Imsi, Msisdn, Spn
 from .errors import CardCodecError, CardFileError, SwError
@@ -265,11 +266,13 @@ class SimCard:
         state = {"format": FORMAT_NAME, "version": FORMAT_VERSION, "files": tree_to_json(mf),
                  "security": {REF_NAMES[r]: s.to_json() for r, s in sec.items()}, "applets": []}
         card = cls(path, state, _lock=lock)
-        if card.path is not None:
-            try:
+        try:
+            if profile.isd is not None:  # the GlobalPlatform card manager (simsync.card.gp)
+                _gp.install_isd(card, profile.isd)  # commits, which writes the file
+            elif card.path is not None:
                 card._write(card._committed)
-            except OSError as exc:
-                raise CardFileError(f"{card.path}: cannot write: {exc.strerror or exc}") from None
+        except OSError as exc:
+            raise CardFileError(f"{card.path}: cannot write: {exc.strerror or exc}") from None
         return card
 
     @classmethod

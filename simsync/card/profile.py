@@ -40,9 +40,15 @@ class CardProfile:
     adn_records: int = 250
     adn_alpha_len: int = 16
     usim_aid: bytes = field(default=USIM_AID + USIM_AID_SUFFIX)
+    isd: object = None  # a simsync.card.gp.IsdConfig: create the GlobalPlatform card manager
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "phonebook", tuple(tuple(e) for e in self.phonebook))
+        if self.isd is not None:
+            from .gp import IsdConfig
+
+            if not isinstance(self.isd, IsdConfig):
+                raise ProfileError("isd must be a simsync.card.gp.IsdConfig")
         try:
             Iccid(self.iccid)
             Imsi(self.imsi)
