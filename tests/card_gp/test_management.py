@@ -236,3 +236,26 @@ def test_load_parameters_checked(kit):
     bad = InstallForLoad(kit.ECHO_PKG, b"", b"", b"\xef\x02\xc6\x00")
     assert host.send(gpc.install_for_load(bad)).sw == 0x6A80
     assert card.committed_bytes() == before
+
+
+def test_card_created_with_isd_from_profile(kit, tmp_path):
+    import dataclasses
+    import subprocess
+    import sys
+
+    from simsync.card.gp import IsdConfig
+
+    path = tmp_path / "p.card"
+    profile = dataclasses.replace(kit.make_profile(), isd=IsdConfig(key_sets=(KeySet(kit.AES_KEYS, KeyType.AES),)))
+    card = SimCard.create(path, profile)
+    host = kit.Host(card)
+    host.open()
+    assert host.status(0x80)[0].life_cycle == 0x0F  # SECURED
+    card.close()
+    # a process that imports only simsync.card gets the ISD back (not a dormant placeholder)
+    code = ("from simsync.card import SimCard; c = SimCard.load(%r); "
+            "print(sorted(type(a).__name__ for a in c.applets.values())); c.close()" % str(path))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['IsdApplet']"
+    with pytest.raises(Exception, match="IsdConfig"):
+        dataclasses.replace(kit.make_profile(), isd="yes")
