@@ -253,9 +253,27 @@ def test_card_created_with_isd_from_profile(kit, tmp_path):
     assert host.status(0x80)[0].life_cycle == 0x0F  # SECURED
     card.close()
     # a process that imports only simsync.card gets the ISD back (not a dormant placeholder)
-    code = ("from simsync.card import SimCard; c = SimCard.load(%r); "
-            "print(sorted(type(a).__name__ for a in c.applets.values())); c.close()" % str(path))
+    code = (f"from simsync.card import SimCard; c = SimCard.load({str(path)!r}); "
+            "print(sorted(type(a).__name__ for a in c.applets.values())); c.close()")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "['IsdApplet']"
     with pytest.raises(Exception, match="IsdConfig"):
         dataclasses.replace(kit.make_profile(), isd="yes")
+
+
+def test_delete_key_set(kit):
+    card = kit.make_card()
+    host = kit.Host(card)
+    host.open()
+    before = card.committed_bytes()
+    assert host.send(CommandApdu(0x80, 0xE4, 0x00, 0x00, bytes.fromhex("D20130"), 256)).sw == 0x6985  # in use
+    assert host.send(CommandApdu(0x80, 0xE4, 0x00, 0x00, bytes.fromhex("D20155"), 256)).sw == 0x6A88
+    assert host.send(CommandApdu(0x80, 0xE4, 0x00, 0x00, bytes.fromhex("D00101D20120"), 256)).sw == 0x6A80
+    assert card.committed_bytes() == before
+    r = host.send(CommandApdu(0x80, 0xE4, 0x00, 0x00, bytes.fromhex("D20120"), 256))
+    assert (r.data, r.sw) == (b"\x00", 0x9000)
+    des = kit.Host(card, kit.DES_KEYS, scp=2)
+    des.select()
+    assert des.transmit(des.new_session().initialize_update(0x20)).sw == 0x6A88
+    host.open()
+    assert host.send(CommandApdu(0x80, 0xE4, 0x00, 0x00, bytes.fromhex("D20130"), 256)).sw == 0x6985  # the last

@@ -31,7 +31,8 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from simsync.apdu import CommandApdu, ResponseApdu
-from simsync.apdu.tlv import Tlv
+from simsync.apdu.errors import TlvError
+from simsync.apdu.tlv import Tlv, ber_decode
 from simsync.gp import crypto
 from simsync.gp.common import ChannelState, SecurityLevel, has_sm
 from simsync.gp.errors import GpCodecError, SecureChannelError
@@ -551,10 +552,12 @@ class IsdApplet(Applet):
     def _delete(self, cmd: CommandApdu, ch: _Channel) -> tuple[bytes, int]:
         if cmd.p1 != 0x00 or cmd.p2 not in (0x00, 0x80):
             raise _sw(0x6A86)
+        if cmd.data[:1] in (b"\xd0", b"\xd2"):
+            return self._delete_key(cmd, ch)
         try:
             dd = DeleteData.parse(cmd.data)
         except GpCodecError:
-            raise _sw(0x6A80, "DELETE [key] and malformed DELETE data are not supported") from None
+            raise _sw(0x6A80, "malformed DELETE data") from None
         if dd.token is not None:
             raise _sw(0x6A80, "delegated management tokens are not supported")
         st = self.state
@@ -582,6 +585,27 @@ class IsdApplet(Applet):
         self.state = replace(
             st, applications=tuple(a for a in st.applications if a.load_file_aid != aid),
             load_files=tuple(f for f in st.load_files if f.aid != aid))
+        return b"\x00", 0x9000
+
+    def _delete_key(self, cmd: CommandApdu, ch: _Channel) -> tuple[bytes, int]:
+        """DELETE [key] (Table 11-24): 'D0' key identifier and/or 'D2' KVN; whole key sets only."""
+        try:
+            objs = {t.tag: t.value for t in ber_decode(cmd.data)}
+        except TlvError:
+            raise _sw(0x6A80) from None
+        if set(objs) - {0xD0, 0xD2} or len(objs.get(0xD2, b"")) != 1 or len(objs.get(0xD0, b"\x00")) != 1:
+            raise _sw(0x6A80, "DELETE [key] needs a one-byte 'D2' key version number")
+        if 0xD0 in objs:
+            raise _sw(0x6A80, "single keys cannot be deleted, only whole key sets")
+        kvn = objs[0xD2][0]
+        st = self.state
+        target = st.key_set(kvn) if kvn else None
+        if target is None:
+            raise _sw(0x6A88, "no key set with that version")
+        session = ch.session
+        if len(st.key_sets) == 1 or (session is not None and session.keys == target.keys):
+            raise _sw(0x6985, "the last key set and the one in use cannot be deleted")
+        self.state = replace(st, key_sets=tuple(k for k in st.key_sets if k is not target))
         return b"\x00", 0x9000
 
     # -- PUT KEY -----------------------------------------------------------------------------
