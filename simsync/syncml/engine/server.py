@@ -162,6 +162,11 @@ def _unpack(d: dict) -> str | bytes:
     return d["s"]
 
 
+def _is_vcard(ctype: str) -> bool:
+    return ctype.split(";", 1)[0].strip().lower() in ("text/vcard", "text/x-vcard",
+                                                     "text/directory")
+
+
 def _join(a: str | bytes, b: str | bytes) -> str | bytes:
     if isinstance(a, str) and isinstance(b, str):
         return a + b
@@ -229,6 +234,7 @@ class _Reply:
         self.msg_ref = msg.header.msg_id
         self.out = MessageBuilder(st.client_max_msg_size or self.cfg.default_client_msg_size)
         self._caps_cache: dict[str, pim.CtCaps | None] = {}
+        self._claimed_sets: dict[str, set[str]] = {}
         self.final = False
 
     # -------------------------------------------------------------- top level
@@ -550,9 +556,10 @@ class _Reply:
         except (KeyError, ValueError, TypeError):
             return S.COMMAND_FAILED
 
-    def _add(self, db: DatabaseConfig, dbst: DbState, luid: str, data, ctype: str) -> str:
+    def _add(self, db: DatabaseConfig, dbst: DbState, luid: str, data, ctype: str,
+             keys: tuple[str, ...] | None = None) -> str:
         rec = self.store.add_item(self.st.user or "", db.name, data, ctype, self.st.device_id,
-                                  keys=content_keys(data, ctype))
+                                  keys=content_keys(data, ctype) if keys is None else keys)
         self.store.set_map(self.st.device_id, db.name, luid, rec.guid)
         self._count(dbst, "added")
         return rec.guid
@@ -611,7 +618,7 @@ class _Reply:
             new_guid = self._add(db, dbst, luid, client_v, ctype)
             dbst.pending[guid] = str(ChangeKind.ADD)
             if dbst.sync_type in (201, 203):
-                dbst.claimed.append(new_guid)
+                self._claim(dbst, new_guid)
             self._log(db, guid, server_v, client_v, f"duplicated as {new_guid}", None)
             return S.CONFLICT_RESOLVED_WITH_DUPLICATE
         dbst.pending[guid] = str(ChangeKind.REPLACE)            # server wins
@@ -622,7 +629,7 @@ class _Reply:
                    ctype: str) -> int:
         """Slow sync / refresh from client: map by LUID, else by content, else add."""
         user, dev = self.st.user or "", self.st.device_id
-        claimed = set(dbst.claimed)
+        claimed = self._claimed(dbst)
         added_code = S.ITEM_ADDED if isinstance(cmd, m.Add) else S.OK
         guid = self.store.map_guid(dev, db.name, luid)
         rec = self.store.get_item(user, db.name, guid) if guid else None
@@ -636,15 +643,18 @@ class _Reply:
                 if other is not None and other != luid:
                     continue              # the client has it under another LUID
                 crec = self.store.get_item(user, db.name, cand)
-                if crec is not None and same_item(crec.content, data, ctype):
+                # for contacts, sharing a key is the match rule; calendar items need a
+                # closer look (two different UIDs never match)
+                if crec is not None and (_is_vcard(ctype) or same_item(crec.content, data,
+                                                                       ctype)):
                     rec = crec
                     break
             if rec is None:
-                guid = self._add(db, dbst, luid, data, ctype)
-                dbst.claimed.append(guid)
+                guid = self._add(db, dbst, luid, data, ctype, keys)
+                self._claim(dbst, guid)
                 return S.ITEM_ADDED
             self.store.set_map(dev, db.name, luid, rec.guid)
-        dbst.claimed.append(rec.guid)
+        self._claim(dbst, rec.guid)
         self._count(dbst, "matched")
         if rec.content == data:
             return added_code
@@ -653,6 +663,16 @@ class _Reply:
             return added_code
         code = self._conflict(db, dbst, rec.guid, luid, rec.content, data, ctype)
         return code
+
+    def _claimed(self, dbst: DbState) -> set[str]:
+        cached = self._claimed_sets.get(dbst.name)
+        if cached is None:
+            cached = self._claimed_sets[dbst.name] = set(dbst.claimed)
+        return cached
+
+    def _claim(self, dbst: DbState, guid: str) -> None:
+        dbst.claimed.append(guid)
+        self._claimed(dbst).add(guid)
 
     def _delete(self, db: DatabaseConfig, dbst: DbState, cmd: m.Delete, luid: str) -> int:
         user, dev = self.st.user or "", self.st.device_id
