@@ -1,11 +1,192 @@
-"""``simsync handset``: the terminal that powers the card, obeys its proactive commands and syncs DB1."""
+"""``simsync handset``: the terminal that powers the card, obeys its proactive commands and syncs DB1.
+
+Every subcommand powers the card up afresh (ATR, optional PIN1, TERMINAL PROFILE) and runs the
+proactive sessions the card starts; the session log is printed on stdout, the APDU trace
+(``--trace``) on stderr. Until the SyncML client exists, SYNCHRONIZE is executed by a recording
+service that answers status 200 for every database and prints what the card asked for
+(``--no-sync`` leaves SYNCHRONIZE out of the terminal profile).
+"""
 
 from __future__ import annotations
 
 import argparse
+import sys
+
+from simsync.errors import SimsyncError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("handset", help="the handset: boot a card, drive its SIM menu, synchronise")
     hs = p.add_subparsers(dest="handset_cmd", metavar="SUBCOMMAND")
     hs.required = True
+
+    def common(parser: argparse.ArgumentParser, answers: bool = True) -> None:
+        parser.add_argument("reader", metavar="READER", help="sim:CARDFILE or pcsc:NAME")
+        parser.add_argument("--pin1", metavar="N", help="VERIFY PIN1 before the toolkit session")
+        parser.add_argument("--trace", action="store_true", help="print the APDUs on stderr")
+        parser.add_argument("--no-sync", action="store_true",
+                            help="do not declare SYNCHRONIZE in the terminal profile")
+        parser.add_argument("--quiet", action="store_true", help="do not print the session log")
+        if answers:
+            parser.add_argument("--answers", metavar="A,B,...", default="",
+                                help="answers to the card's questions, in order (item text or "
+                                     "number, typed text, yes/no, !back, !end, !help, !timeout)")
+            parser.add_argument("--interactive", action="store_true",
+                                help="ask the card's questions on this terminal instead")
+
+    boot = hs.add_parser("boot", help="power up, profile download, run until idle, print the menu")
+    common(boot)
+    boot.set_defaults(func=cmd_boot)
+
+    menu = hs.add_parser("menu", help="print the card's SIM menu")
+    common(menu, answers=False)
+    menu.set_defaults(func=cmd_menu)
+
+    sel = hs.add_parser("select", help="pick a SIM menu item (by text or number) and run the session")
+    common(sel)
+    sel.add_argument("item", metavar="ITEM", help="the menu item: its text or its number")
+    sel.set_defaults(func=cmd_select)
+
+    run = hs.add_parser("run", help="boot, then let time pass: timers, STATUS polling")
+    common(run)
+    run.add_argument("--seconds", type=float, metavar="S",
+                     help="run this long (default: until no timer is running, at most "
+                          "--max-seconds)")
+    run.add_argument("--max-seconds", type=float, default=300.0, metavar="S",
+                     help="the limit without --seconds (default 300)")
+    run.add_argument("--virtual-time", action="store_true",
+                     help="simulated time: timers fire at once instead of waiting")
+    run.set_defaults(func=cmd_run)
+
+    sms = hs.add_parser("sms", help="deliver an SMS-PP data download (ENVELOPE D1) to the card")
+    common(sms)
+    sms.add_argument("hex", metavar="HEX",
+                     help="the SMS-DELIVER TPDU in hex (with --user-data: the user data only)")
+    sms.add_argument("--user-data", action="store_true",
+                     help="HEX is user data: wrap it in an 8-bit class 2 SMS-DELIVER, PID 7F")
+    sms.add_argument("--originator", default="+0000", metavar="N",
+                     help="TP-OA of the wrapped message (default +0000)")
+    sms.set_defaults(func=cmd_sms)
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _answers(args: argparse.Namespace) -> list[str]:
+    raw = getattr(args, "answers", "") or ""
+    return [a.strip() for a in raw.split(",")] if raw.strip() else []
+
+
+def _print_sync(event: object) -> None:
+    from simsync.handset import events as ev
+
+    if not isinstance(event, ev.SyncPerformed) or event.error:
+        return
+    req = event.request
+    server = req.server.value if req.server is not None else "?"
+    account = f" as {req.account.value}" if req.account is not None else ""
+    print(f"  SYNCHRONIZE with {server}{account}")
+    outs = {o.ident: o for o in event.outcomes}
+    for db in req.databases:
+        o = outs.get(db.ident)
+        status = f"status {o.status}" if o is not None else "no outcome"
+        print(f"    db {db.ident}: {db.local_uri} <-> {db.remote_uri} ({db.content_type} "
+              f"{db.content_version}, {db.mode.name.lower().replace('_', '-')}): {status}")
+
+
+class _Session:
+    """A terminal for one CLI command, printing its log as it goes."""
+
+    def __init__(self, args: argparse.Namespace, *, virtual: bool = False) -> None:
+        from simsync.handset.clock import RealClock, VirtualClock
+        from simsync.handset.sync import RecordingSyncService
+        from simsync.handset.terminal import Terminal
+        from simsync.handset.ui import PromptUi, ScriptedUi
+
+        self.quiet = args.quiet
+        ui = PromptUi() if getattr(args, "interactive", False) else ScriptedUi(_answers(args))
+        self.service = None if args.no_sync else RecordingSyncService()
+        self.terminal = Terminal.open(
+            args.reader, trace=sys.stderr if args.trace else None, ui=ui,
+            clock=VirtualClock() if virtual else RealClock(), sync_service=self.service,
+            listener=self._show)
+        self.pin1 = args.pin1
+
+    def _show(self, event: object) -> None:
+        if not self.quiet:
+            print(f"  {event.describe()}")  # type: ignore[attr-defined]
+            _print_sync(event)
+
+    def __enter__(self):
+        try:
+            self.terminal.boot(self.pin1)
+        except BaseException:
+            self.terminal.close()
+            raise
+        return self.terminal
+
+    def __exit__(self, *exc: object) -> None:
+        self.terminal.close()
+
+
+def _print_menu(terminal) -> None:
+    if terminal.menu is None:
+        print("no SIM menu")
+        return
+    print(f"SIM menu: {terminal.menu.title}")
+    for item in terminal.menu.items:
+        print(f"  {item.identifier:3d}  {item.text}")
+
+
+def cmd_boot(args: argparse.Namespace) -> int:
+    with _Session(args) as terminal:
+        _print_menu(terminal)
+    return 0
+
+
+def cmd_menu(args: argparse.Namespace) -> int:
+    args.quiet = True
+    with _Session(args) as terminal:
+        _print_menu(terminal)
+    return 0
+
+
+def cmd_select(args: argparse.Namespace) -> int:
+    with _Session(args) as terminal:
+        item = terminal.menu.find(args.item) if terminal.menu is not None else None
+        if item is None:
+            raise SimsyncError("the card has no SIM menu (try 'simsync handset boot' first)")
+        terminal.select(item.identifier)
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    if args.seconds is not None and args.seconds < 0 or args.max_seconds < 0:
+        raise SimsyncError("--seconds and --max-seconds must not be negative")
+    with _Session(args, virtual=args.virtual_time) as terminal:
+        if args.seconds is not None:
+            terminal.run(args.seconds)
+            passed = args.seconds
+        else:
+            passed = terminal.run_until_idle(args.max_seconds)
+        timers = terminal.running_timers()
+        left = ", ".join(f"timer {t}: {s:.0f} s" for t, s in timers.items()) or "none"
+        print(f"ran {passed:.1f} s; running timers: {left}")
+    return 0
+
+
+def cmd_sms(args: argparse.Namespace) -> int:
+    from simsync.handset.sms import SmsDeliver
+
+    try:
+        raw = bytes.fromhex(args.hex)
+    except ValueError:
+        raise SimsyncError(f"not hex: {args.hex!r}") from None
+    message: SmsDeliver | bytes = SmsDeliver(raw, args.originator) if args.user_data else raw
+    if not args.user_data:
+        SmsDeliver.decode(raw)  # refuse what is not an SMS-DELIVER (a CodecError: one line)
+    with _Session(args) as terminal:
+        resp = terminal.deliver_sms_pp(message)
+        data = f" data {resp.data.hex().upper()}" if resp.data else ""
+        print(f"SMS-PP download: card answered {resp.sw:04X}{data}")
+    return 0

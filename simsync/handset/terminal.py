@@ -237,8 +237,10 @@ class Terminal:
 
     def __init__(self, conn: CardConnection, *, ui: Ui | None = None, clock: Clock | None = None,
                  sync_service: object | None = None,
-                 config: TerminalConfig | None = None) -> None:
+                 config: TerminalConfig | None = None,
+                 listener: Callable[[ev.SessionEvent], object] | None = None) -> None:
         self.conn = conn
+        self.listener = listener
         self.ui: Ui = ui if ui is not None else ScriptedUi()
         self.clock: Clock = clock if clock is not None else VirtualClock()
         self.sync_service = sync_service
@@ -306,7 +308,10 @@ class Terminal:
 
     # -- log helpers ------------------------------------------------------------------------------
     def _log(self, event: ev.SessionEvent) -> None:
-        self.log.append(replace(event, at=self.clock.now()))
+        event = replace(event, at=self.clock.now())
+        self.log.append(event)
+        if self.listener is not None:
+            self.listener(event)
 
     def events(self, kind: type[ev.SessionEvent]) -> list:
         """The log records of one type, in order."""
@@ -601,6 +606,20 @@ class Terminal:
             self.clock.sleep_until(due)
             self._service_due()
         raise TerminalError(f"more than {max_steps} timer/poll steps in {seconds} s")
+
+    def run_until_idle(self, max_seconds: float) -> float:
+        """Run until no timer is running or a busy envelope is waiting (at most ``max_seconds``);
+        STATUS polling goes on meanwhile. Returns the seconds that passed."""
+        self._require_booted()
+        start = self.clock.now()
+        end = start + max_seconds
+        while self._timers or self._queue:
+            nxt = min([t.expires for t in self._timers.values()] + [q.due for q in self._queue])
+            if nxt > end:
+                self.run(end - self.clock.now())
+                break
+            self.run(max(0.0, nxt - self.clock.now()))
+        return self.clock.now() - start
 
     def _service_due(self) -> None:
         now = self.clock.now()
