@@ -277,3 +277,14 @@ def test_delete_key_set(kit):
     assert des.transmit(des.new_session().initialize_update(0x20)).sw == 0x6A88
     host.open()
     assert host.send(CommandApdu(0x80, 0xE4, 0x00, 0x00, bytes.fromhex("D20130"), 256)).sw == 0x6985  # the last
+
+
+def test_get_status_tag_list(kit):
+    from simsync.gp.tlv import GetStatusQuery, StatusScope
+
+    card = kit.make_card()
+    host = kit.Host(card)
+    host.open()
+    r = host.send(gpc.get_status(StatusScope.ISD, GetStatusQuery(b"", (0x4F, 0x9F70))))
+    assert r.sw == 0x9000
+    assert r.data == bytes.fromhex("E30E4F08A0000001510000009F70010F")

@@ -6,11 +6,25 @@ sets (S8 or S16, chosen by the host challenge length; i = ``scp03_i``, pseudo-ra
 a persisted 3-byte counter by default) and SCP02 for DES key sets (i = ``scp02_i``, '15' or '55').
 
 Command set (GP Card Specification v2.3.1 chapter 11): INITIALIZE UPDATE, EXTERNAL AUTHENTICATE,
-GET DATA (66, E0, 9F7F, 42, 45, C1), GET STATUS (80/40/20/10, 'E3' format, '6310' continuation),
-SET STATUS (card life cycle; application lock/unlock), INSTALL [for load], LOAD, INSTALL [for
-install (and make selectable)], INSTALL [for make selectable], INSTALL [for personalization] +
-STORE DATA (forwarded to the application), DELETE (P2 '80' with related objects), PUT KEY (AES
-and DES key sets, DEK-encrypted; RSA / ECC P-256 DAP public key in clear).
+GET DATA (66, E0, 9F7F, 42, 45, C1), GET STATUS (80/40/20/10, 'E3' format with optional '5C' tag
+list, '6310' continuation), SET STATUS (card life cycle OP_READY -> INITIALIZED -> SECURED <->
+CARD_LOCKED -> TERMINATED; application lock/unlock), INSTALL [for load], LOAD, INSTALL [for install
+(and make selectable)], INSTALL [for make selectable], INSTALL [for personalization] + STORE DATA
+(forwarded to the application), DELETE (P2 '80' with related objects; DELETE [key] of whole key
+sets), PUT KEY (AES and DES key sets, DEK-encrypted, KCVs checked and returned; RSA / ECC P-256
+DAP public key in clear, extended length for RSA-2048).
+
+Status words chosen where the spec leaves it open: a missing or invalid DAP ``6982``; an LFDB not
+matching the announced hash or a malformed Load File ``6A80``; LOAD out of sequence ``6A86``; a
+package without a registered Python applet class ``6A88`` at INSTALL [for install]; anything that
+depends on life cycle or registry conditions (delete with dependants, lock a locked application,
+irreversible card life cycle step) ``6985``.
+
+Selection: the card asks :meth:`IsdApplet.select_veto` before selecting any applet, so locked or
+merely INSTALLED applications answer ``6999`` and a CARD_LOCKED / TERMINATED card ``6A81``.
+A card gets its ISD from :func:`install_isd` or ``CardProfile(isd=IsdConfig(...))``.
+Not implemented: supplementary security domains, delegated management (tokens, receipts),
+ciphered load files ('D4'), single-key PUT KEY / DELETE [key], command chaining.
 
 Everything but GET DATA needs an authenticated session on the channel (Table 11-2), else ``6982``.
 A secure messaging failure aborts the session: the failing command gets ``6982`` (or ``6988``),
@@ -379,7 +393,7 @@ class IsdApplet(Applet):
         out = bytearray()
         i = start
         while i < len(entries):
-            enc = entries[i].to_bytes()
+            enc = _filter_tags(entries[i], query.tag_list)
             if out and len(out) + len(enc) > STATUS_CHUNK:
                 break
             out += enc
@@ -707,6 +721,15 @@ class IsdApplet(Applet):
             priv |= Privileges.DAP_VERIFICATION
         self.state = replace(st, dap_key=key, dap_kvn=new_kvn & 0x7F, privileges=priv)
         return bytes((new_kvn,)), 0x9000
+
+
+def _filter_tags(entry: RegistryEntry, tags: tuple[int, ...]) -> bytes:
+    """The 'E3' record, reduced to the tags of a '5C' tag list when one was given."""
+    tlv = entry.to_tlv()
+    if not tags:
+        return tlv.encode()
+    kept = [t for t in ber_decode(tlv.value) if t.tag in tags]
+    return Tlv.build(0xE3, *kept).encode()
 
 
 def _ber_length(data: bytes, pos: int) -> tuple[int, int]:
