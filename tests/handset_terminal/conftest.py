@@ -44,3 +44,27 @@ def make_terminal(card, ui, service):
                         sync_service=service if sync else None, **kwargs)
 
     return make
+
+
+@pytest.fixture
+def serve_card(pcscd, tmp_path):
+    """serve_card(path) -> reader name: `simsync card serve` puts the card file into vpcd slot 1
+    (stopped with SIGTERM at the end of the test)."""
+    from simsync.reader.pcscd import ServedCard
+
+    served: list[ServedCard] = []
+
+    def serve(path) -> str:
+        reader = pcscd.reader(1)
+        cmd = [sys.executable, "-m", "simsync", "card", "serve", str(path),
+               "--vpcd", f"127.0.0.1:{pcscd.port + 1}", "--max-seconds", "300"]
+        card = ServedCard(cmd, reader, log_path=tmp_path / f"serve{len(served)}.log")
+        card.start()
+        served.append(card)
+        return reader
+
+    try:
+        yield serve
+    finally:
+        for card in served:
+            card.stop()
