@@ -288,3 +288,33 @@ def test_get_status_tag_list(kit):
     r = host.send(gpc.get_status(StatusScope.ISD, GetStatusQuery(b"", (0x4F, 0x9F70))))
     assert r.sw == 0x9000
     assert r.data == bytes.fromhex("E30E4F08A0000001510000009F70010F")
+
+
+def test_store_data_needs_install_for_personalization(kit):
+    from simsync.gp.tlv import InstallForPersonalization
+
+    card = kit.make_card()
+    host = kit.Host(card)
+    host.open()
+    assert host.send(gpc.store_data(0, b"\x01", last=True)).sw == 0x6985
+    assert host.send(gpc.install_for_personalization(InstallForPersonalization(kit.ECHO_INSTANCE))).sw == 0x6A88
+    load_echo(kit, host)
+    assert install(kit, host, kit.ECHO_INSTANCE) == 0x9000
+    assert host.send(gpc.install_for_personalization(InstallForPersonalization(kit.ECHO_INSTANCE))).sw == 0x9000
+    assert host.send(gpc.get_status(0x80)).sw == 0x9000  # any other command ends the personalization
+    assert host.send(gpc.store_data(0, b"\x01", last=True)).sw == 0x6985
+
+
+def test_corrupted_isd_state_is_a_card_file_error(kit, tmp_path):
+    import json
+
+    from simsync.card import CardFileError
+
+    path = tmp_path / "c.card"
+    kit.make_card(path).close()
+    state = json.loads(path.read_bytes())
+    isd = next(a for a in state["applets"] if a["aid"] == kit.ISD_AID.hex().upper())
+    isd["state"]["key_sets"][0]["enc"] = "zz"
+    path.write_text(json.dumps(state))
+    with pytest.raises(CardFileError):
+        SimCard.load(path)
