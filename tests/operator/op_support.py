@@ -1,0 +1,88 @@
+"""Helpers of the operator tests (importable by name: conftest.py puts this directory on sys.path).
+
+Importing this module registers the card-side classes a provisioned card needs in this process: the
+ISD (``simsync.card.gp``) and, while the sync applet module does not exist yet, a stand-in applet
+class under the placeholder sync AIDs (the card refuses INSTALL for classes it does not know).
+The ``card serve`` subprocess of the PC/SC tests imports it too (see :func:`serve_cmd`).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from simsync.apdu import CommandApdu, ResponseApdu
+from simsync.card import Applet, AppletContext, CardProfile, SimCard, SwError, register_applet
+from simsync.card.applet import lookup_applet_class
+from simsync.card.gp import IsdConfig, KeySet, install_isd
+from simsync.gp.keys import KeyType
+from simsync.operator.applets import applet_definition, load_card_support
+from simsync.operator.keys import ScpKeySet
+
+HERE = Path(__file__).resolve().parent
+SYNC = applet_definition("sync")
+
+load_card_support()
+
+
+class StandInApplet(Applet):
+    """Keeps its install parameters and what STORE DATA brought; INS 01 / 02 return them."""
+
+    def __init__(self, ctx: AppletContext, aid: bytes, params: bytes = b"", stored: bytes = b"") -> None:
+        super().__init__(ctx, aid)
+        self.params, self.stored = params, stored
+
+    @classmethod
+    def install(cls, ctx: AppletContext, instance_aid: bytes, params: bytes) -> Applet:
+        return cls(ctx, instance_aid, params)
+
+    def process(self, apdu: CommandApdu, channel: int) -> ResponseApdu:
+        if self.selecting(apdu):
+            return ResponseApdu(b"", 0x9000)
+        if apdu.ins == 0x01:
+            return ResponseApdu(self.params, 0x9000)
+        if apdu.ins == 0x02:
+            return ResponseApdu(self.stored, 0x9000)
+        if apdu.ins == 0xE2:
+            self.stored += apdu.data
+            return ResponseApdu(b"", 0x9000)
+        raise SwError(0x6D00)
+
+    def save(self) -> dict[str, Any]:
+        return {"params": self.params.hex(), "stored": self.stored.hex()}
+
+    @classmethod
+    def restore(cls, ctx: AppletContext, instance_aid: bytes, data: dict[str, Any]) -> Applet:
+        return cls(ctx, instance_aid, bytes.fromhex(data["params"]), bytes.fromhex(data["stored"]))
+
+
+for _cls_aid in SYNC.class_aids:
+    if lookup_applet_class(SYNC.package_aid, _cls_aid) is None:
+        register_applet(SYNC.package_aid, _cls_aid)(type(f"StandIn{_cls_aid.hex()}", (StandInApplet,), {}))
+
+
+def make_card(path: Path | None, keys, *, kdd: bytes = bytes(range(10)), mandated_dap: bool = True,
+              dap_key: Any = "operator", key_type: KeyType | None = None, **config: Any) -> SimCard:
+    """A new card whose ISD holds the operator's keys diversified for ``kdd`` and its DAP key."""
+    profile = CardProfile.random()
+    card = SimCard.create(path, profile)
+    scp = keys if isinstance(keys, ScpKeySet) else keys.scp
+    kt = key_type or scp.key_type
+    dk = (None if isinstance(keys, ScpKeySet) else keys.dap_public) if dap_key == "operator" else dap_key
+    install_isd(card, IsdConfig(key_sets=(KeySet(scp.card_keys(kdd), kt),), dap_key=dk,
+                                mandated_dap=mandated_dap and dk is not None, kdd=kdd, **config))
+    return card
+
+
+def new_card_file(path: Path, keys, **kw: Any) -> Path:
+    make_card(path, keys, **kw).close()
+    return path
+
+
+def serve_cmd(path: Path, port: int) -> list[str]:
+    """`simsync card serve` in a process that has the ISD and the stand-in applet registered."""
+    code = (f"import sys; sys.path.insert(0, {str(HERE)!r}); import op_support; from simsync.cli import main; "
+            f"sys.exit(main(['card', 'serve', {str(path)!r}, '--vpcd', '127.0.0.1:{port}', "
+            "'--max-seconds', '300']))")
+    return [sys.executable, "-c", code]
