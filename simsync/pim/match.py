@@ -8,7 +8,8 @@
   ``name_only_fallback`` is set (default: yes - a SIM entry always has a number, but a card
   with neither would otherwise never match).
 * Events / todos match on UID when both have one; otherwise on normalised SUMMARY plus the
-  start (DTSTART, or DUE for todos) as a UTC instant / floating time / date.
+  start (DTSTART, or DUE for todos) as a UTC instant (zone-local times are converted with the
+  item's VTIMEZONE or the system zone database) / floating time / date.
 
 ``match_keys(item)`` returns a set of hashable keys; two items match iff :func:`items_match`,
 which for contacts is "key sets intersect". :class:`MatchIndex` finds candidates quickly.
@@ -22,6 +23,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from .model import CalendarItem, Contact, Item, parse_datetime_value
+from .vcal import resolve_tz
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ def normalize_phone(text: str, digits: int) -> str:
 
 
 def _start_key(item: CalendarItem) -> str:
+    """The start as a UTC instant when it has a zone we can resolve (so that an iCalendar
+    ``TZID=Europe/Berlin`` start matches the UTC time a vCalendar 1.0 device sends back)."""
     p = item.get("DTSTART") or item.get("DUE")
     if p is None:
         return ""
@@ -62,6 +66,14 @@ def _start_key(item: CalendarItem) -> str:
     except ValueError:
         return p.text
     if isinstance(v, _dt.datetime):
+        tzid = p.param("TZID")
+        if v.tzinfo is None and tzid:
+            tz = resolve_tz(item, tzid[0])
+            if tz is not None:
+                try:
+                    v = v.replace(tzinfo=tz).astimezone(_dt.UTC)
+                except (OverflowError, ValueError):
+                    pass
         return v.strftime("%Y%m%dT%H%M%S") + ("Z" if v.tzinfo else "")
     return v.strftime("%Y%m%d")
 

@@ -238,3 +238,18 @@ def test_one_number_per_type_phone():
     merged = merge(stored, edited, phone)
     assert sorted(t.value for t in merged.tels) == ["2", "3", "9"]
     assert merged.get("TEL").types == {"CELL", "PREF"}     # echo keeps the stored params
+
+
+def test_zoned_ical_event_matches_its_vcal_utc_echo(data):
+    """Slow sync with a vCalendar 1.0 device without UIDs: the device returns UTC times."""
+    from simsync.pim import serialize
+
+    stored = parse(data("ical_vtimezone.ics"), "text/calendar")
+    on_device = parse(serialize(stored, "text/x-vcalendar"), "text/x-vcalendar")
+    echo = on_device.with_properties(p for p in on_device.properties if p.name != "UID")
+    assert echo.tzid() is None and stored.tzid() == "Europe/Berlin"
+    assert items_match(stored, echo)
+    moved = echo.with_properties(
+        [p if p.name != "DTSTART" else p.with_value("20260701T090000Z")
+         for p in echo.properties])
+    assert not items_match(stored, moved)
