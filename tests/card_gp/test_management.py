@@ -318,3 +318,11 @@ def test_corrupted_isd_state_is_a_card_file_error(kit, tmp_path):
     path.write_text(json.dumps(state))
     with pytest.raises(CardFileError):
         SimCard.load(path)
+
+
+def test_select_answers_the_fci(kit):
+    card = kit.make_card()
+    r = kit.Host(card).select()
+    assert (r.data, r.sw) == (bytes.fromhex("6F108408A000000151000000A5049F6501FF"), 0x9000)
+    r = kit.Host(card).select(kit.ISD_AID[:5])  # partial AID
+    assert r.sw == 0x9000 and kit.ISD_AID in r.data
