@@ -26,7 +26,7 @@ from typing import Self
 
 from simsync.apdu import CommandApdu, ResponseApdu
 from simsync.apdu.errors import CodecError
-from simsync.apdu.tlv import ber_decode_one, ctlv_decode
+from simsync.apdu.tlv import ctlv_decode
 from simsync.errors import SimsyncError
 from simsync.reader import CardConnection, open_reader
 from simsync.stk import apdus
@@ -459,14 +459,17 @@ class Terminal:
             return TerminalResponse.answer(command, GeneralResult.COMMAND_DATA_NOT_UNDERSTOOD)
 
     def _not_understood(self, raw: bytes) -> TerminalResponse:
+        """"Command data not understood", echoing the command details if they can be found (the
+        D0 value starts with them even when what follows is broken)."""
         details = CommandDetails(0, 0, 0)
-        try:
-            tlv, _ = ber_decode_one(raw)
-            first = from_ctlv(ctlv_decode(tlv.value)[0])
-            if isinstance(first, CommandDetails):
-                details = first
-        except (CodecError, ValueError, IndexError):
-            pass
+        if len(raw) >= 2 and raw[0] == 0xD0:
+            body = raw[3:] if raw[1] == 0x81 else raw[2:]
+            try:
+                first = from_ctlv(ctlv_decode(body[:5])[0])
+                if isinstance(first, CommandDetails):
+                    details = first
+            except (CodecError, ValueError, IndexError):
+                pass
         return TerminalResponse(details, Result(GeneralResult.COMMAND_DATA_NOT_UNDERSTOOD))
 
     def _after_response(self, response: TerminalResponse) -> None:
