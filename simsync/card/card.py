@@ -484,6 +484,12 @@ class SimCard:
         if not self._in_apdu:
             self._commit()
 
+    def note_applet_state(self, applet: Applet) -> None:
+        """Compare an applet's ``save()`` with its committed state and schedule a commit if it
+        changed. The card does this itself for the applet that processed the APDU; the card manager
+        and the toolkit runtime call it for applets they drive directly (STORE DATA, events)."""
+        self._note_applet_state(applet)
+
     def _note_applet_state(self, applet: Applet) -> None:
         entry = self._applets.get(applet.aid)
         if entry is None or entry.applet is not applet:
@@ -790,6 +796,7 @@ class SimCard:
             raise SwError(0x6A86)
         if cmd.data:
             raise SwError(0x6700)
+        self.toolkit.status(cmd)  # the terminal's polling: toolkit EVENT_STATUS_COMMAND
         if cmd.p2 == 0x0C:
             return b"", 0x9000
         if cmd.p2 == 0x00:

@@ -557,7 +557,7 @@ class IsdApplet(Applet):
             resp = target.process(forwarded, -1)
         finally:
             # the card only watches the selected applet's state; record the target's as well
-            card._note_applet_state(target)
+            card.note_applet_state(target)
         if cmd.p1 & 0x80:
             ch.perso = None
         return resp.data, resp.sw
