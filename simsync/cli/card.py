@@ -60,7 +60,7 @@ def cmd_new(args: argparse.Namespace) -> int:
     if os.path.exists(args.cardfile) and not args.force:
         raise SimsyncError(f"{args.cardfile}: already exists (use --force to overwrite)")
     profile = CardProfile.random(**overrides)
-    SimCard.create(args.cardfile, profile, overwrite=args.force)
+    SimCard.create(args.cardfile, profile, overwrite=args.force).close()
     print(f"created {args.cardfile}")
     print(f"  ICCID   {profile.iccid}")
     print(f"  IMSI    {profile.imsi}")
