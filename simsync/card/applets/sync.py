@@ -1,0 +1,981 @@
+"""The operator's sync applet: asks the handset to synchronise its databases with the operator's.
+
+A :class:`~simsync.card.toolkit.ToolkitApplet`. Triggers: its SIM menu entry, its timer (periodic
+sync), an SMS-PP data download carrying the trigger message (:func:`trigger_message`), and the
+terminal's power-up (profile download) when a sync is overdue. Each trigger issues SYNCHRONIZE
+(:mod:`simsync.stk.synchronize`) with the personalised parameters; a terminal that does not
+declare SYNCHRONIZE gets LAUNCH BROWSER to the operator portal's sync page, or DISPLAY TEXT.
+
+Configuration (all formats in docs/SYNCHRONIZE.md):
+
+* install parameters (GP C9 value): :class:`InstallParams` (menu title, entry text, default
+  server URL, portal URL);
+* personalisation: STORE DATA (80/84 E2) with :class:`ProfileConfig` templates (``A0``): server,
+  account, credential (write-only: no APDU returns it), device id, databases (``A1``) and a
+  period. Accepted when ADM1 is verified, under secure messaging, or forwarded by the card
+  manager (the applet is then not the selected application of that channel);
+* state: GET SYNC STATUS (80 CA 00 P2, P2 = profile id or 00 for all) returns, per profile and
+  database, the last result, counts, anchors and consecutive failures (:func:`decode_status`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from enum import IntEnum
+from typing import Any
+
+from simsync.apdu import CommandApdu, ResponseApdu
+from simsync.apdu.errors import CodecError
+from simsync.apdu.tlv import Tlv, ber_decode
+from simsync.card.applet import AppletContext, register_applet
+from simsync.card.errors import SwError
+from simsync.card.toolkit import (
+    EventKind,
+    Handler,
+    ProactiveRefused,
+    ToolkitApplet,
+    ToolkitEvent,
+    register_response_check,
+)
+from simsync.stk import (
+    AlphaIdentifier,
+    DisplayText,
+    Item,
+    LaunchBrowser,
+    SelectItem,
+    TerminalResponse,
+    TextString,
+    TimerAction,
+    TimerIdentifier,
+    TimerManagement,
+    TimerValue,
+    Url,
+)
+from simsync.stk.synchronize import (
+    SYNCHRONIZE_TYPE,
+    CredentialKind,
+    SyncAccount,
+    SyncCredential,
+    SyncDatabase,
+    SyncDeviceId,
+    Synchronize,
+    SyncMode,
+    SyncSan,
+    SyncServer,
+    check_synchronize_response,
+    san_for,
+    sync_outcomes,
+)
+from simsync.stk.types import GeneralResult
+
+PACKAGE_AID = bytes.fromhex("F073696D73796E63")  # F0 (proprietary, unregistered RID) 'simsync'
+CLASS_AID = bytes.fromhex("F073696D73796E6301")
+INSTANCE_AID = bytes.fromhex("F073696D73796E630101")
+VERSION = (1, 0)
+PACKAGE_NAME = "org.simsync.sync"
+
+REF_ADM1 = 0x0A
+INS_STORE_DATA = 0xE2
+INS_GET_STATUS = 0xCA
+MAX_PROFILES = 4
+MAX_DATABASES = 4
+MAX_PERIOD = 99 * 3600 + 59 * 60 + 59  # what one TIMER VALUE can hold
+BACKOFF_BASE = 300  # seconds after the first failure; doubles per consecutive failure
+BACKOFF_MAX = 24 * 3600
+MAX_FETCH = 256
+TRIGGER_MAGIC = b"SIMSYNC"
+TRIGGER_VERSION = 0x01
+
+register_response_check(SYNCHRONIZE_TYPE, check_synchronize_response)
+
+
+class PersoError(CodecError):
+    """Install parameters or personalisation data that do not decode."""
+
+
+class Trigger(IntEnum):
+    MENU = 1
+    TIMER = 2
+    SMS = 3
+    POWER_UP = 4
+
+
+# ---------------------------------------------------------------------------------------------
+# small TLV helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _text(t: Tlv, what: str, *, max_len: int = 255) -> str:
+    if len(t.value) > max_len:
+        raise PersoError(f"{what}: longer than {max_len} bytes")
+    try:
+        return t.value.decode("utf-8")
+    except UnicodeDecodeError:
+        raise PersoError(f"{what} is not UTF-8") from None
+
+
+def _uint(t: Tlv, n: int, what: str) -> int:
+    if len(t.value) != n:
+        raise PersoError(f"{what}: {len(t.value)} bytes, expected {n}")
+    return int.from_bytes(t.value, "big")
+
+
+def _children(t: Tlv, allowed: set[int], what: str) -> dict[int, Tlv]:
+    out: dict[int, Tlv] = {}
+    for c in ber_decode(t.value):
+        if c.tag not in allowed:
+            raise PersoError(f"{what}: unexpected tag {c.tag:X}")
+        if c.tag in out:
+            raise PersoError(f"{what}: tag {c.tag:X} twice")
+        out[c.tag] = c
+    return out
+
+
+def _utf(tag: int, s: str) -> Tlv:
+    return Tlv(tag, s.encode("utf-8"))
+
+
+# ---------------------------------------------------------------------------------------------
+# install parameters
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InstallParams:
+    """C9 value: 80 menu title, 81 menu entry text, 82 default server URL, 83 portal sync page URL
+    (LAUNCH BROWSER fallback; GSM default alphabet), each optional."""
+
+    title: str = "Operator"
+    entry_text: str = "Synchronise"
+    server: str = ""
+    portal_url: str = ""
+
+    def __post_init__(self) -> None:
+        try:
+            if self.portal_url:
+                Url(self.portal_url)
+            AlphaIdentifier(self.title)
+            Item(1, self.entry_text)
+        except CodecError as e:
+            raise PersoError(f"install parameters: {e}") from None
+
+    def encode(self) -> bytes:
+        d = InstallParams()
+        parts = [
+            _utf(tag, v)
+            for tag, v, default in (
+                (0x80, self.title, d.title),
+                (0x81, self.entry_text, d.entry_text),
+                (0x82, self.server, d.server),
+                (0x83, self.portal_url, d.portal_url),
+            )
+            if v != default
+        ]
+        return b"".join(p.encode() for p in parts)
+
+    @classmethod
+    def decode(cls, data: bytes) -> InstallParams:
+        if not data:
+            return cls()
+        try:
+            kids = _children(Tlv(0xE0, bytes(data)), {0x80, 0x81, 0x82, 0x83}, "install parameters")
+        except CodecError as e:
+            raise PersoError(str(e)) from None
+        kw = {}
+        for tag, name in ((0x80, "title"), (0x81, "entry_text"), (0x82, "server"),
+                          (0x83, "portal_url")):
+            if tag in kids:
+                kw[name] = _text(kids[tag], name)
+        return cls(**kw)
+
+    def to_json(self) -> dict[str, str]:
+        return {"title": self.title, "entry_text": self.entry_text, "server": self.server,
+                "portal_url": self.portal_url}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> InstallParams:
+        return cls(str(d["title"]), str(d["entry_text"]), str(d["server"]), str(d["portal_url"]))
+
+
+# ---------------------------------------------------------------------------------------------
+# personalisation (STORE DATA)
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    """A1: 80 id (1), 81 local URI, 82 remote URI, 83 content type, 84 content type version,
+    85 sync mode (2, OMA DS alert code 200..205; default 200)."""
+
+    ident: int
+    local_uri: str
+    remote_uri: str
+    content_type: str = ""
+    content_version: str = ""
+    mode: SyncMode = SyncMode.TWO_WAY
+
+    def __post_init__(self) -> None:
+        try:
+            self.sync_database()
+        except CodecError as e:
+            raise PersoError(f"database {self.ident}: {e}") from None
+
+    def sync_database(self, mode: SyncMode | None = None) -> SyncDatabase:
+        return SyncDatabase(self.ident, self.local_uri, self.remote_uri, self.content_type,
+                            self.content_version, self.mode if mode is None else mode)
+
+    def tlv(self) -> Tlv:
+        return Tlv.build(
+            0xA1,
+            Tlv(0x80, bytes((self.ident,))),
+            _utf(0x81, self.local_uri),
+            _utf(0x82, self.remote_uri),
+            _utf(0x83, self.content_type),
+            _utf(0x84, self.content_version),
+            Tlv(0x85, int(self.mode).to_bytes(2, "big")),
+        )
+
+    @classmethod
+    def from_tlv(cls, t: Tlv) -> DatabaseConfig:
+        k = _children(t, {0x80, 0x81, 0x82, 0x83, 0x84, 0x85}, "database")
+        for need in (0x80, 0x81, 0x82):
+            if need not in k:
+                raise PersoError(f"database: tag {need:X} missing")
+        mode = _uint(k[0x85], 2, "sync mode") if 0x85 in k else 200
+        try:
+            mode_v = SyncMode(mode)
+        except ValueError:
+            raise PersoError(f"sync mode {mode} is not 200..205") from None
+        return cls(
+            _uint(k[0x80], 1, "database id"),
+            _text(k[0x81], "local URI"),
+            _text(k[0x82], "remote URI"),
+            _text(k[0x83], "content type") if 0x83 in k else "",
+            _text(k[0x84], "content version") if 0x84 in k else "",
+            mode_v,
+        )
+
+    def to_json(self) -> list[Any]:
+        return [self.ident, self.local_uri, self.remote_uri, self.content_type,
+                self.content_version, int(self.mode)]
+
+    @classmethod
+    def from_json(cls, v: list[Any]) -> DatabaseConfig:
+        return cls(int(v[0]), str(v[1]), str(v[2]), str(v[3]), str(v[4]), SyncMode(int(v[5])))
+
+
+@dataclass(frozen=True)
+class ProfileConfig:
+    """A0: one sync profile.
+
+    80 id (1, 1..255), 81 server URL (else the install parameters' default), 82 account,
+    83 password (write-only), 84 period in seconds (4; 0 = no periodic sync), 85 device id,
+    86 credential form sent to the terminal (1: 00 password, 01 MD5 digest (default),
+    02 reference), 87 credential reference (for form 02), 88 SAN server identifier (else no SAN),
+    89 SAN nonce, then one or more A1 databases. An A0 holding only 80 deletes that profile."""
+
+    ident: int
+    server: str = ""
+    databases: tuple[DatabaseConfig, ...] = ()
+    account: str = ""
+    password: str | None = field(default=None, repr=False)
+    period: int = 0
+    device_id: str = ""
+    credential_form: CredentialKind = CredentialKind.MD5_DIGEST
+    credential_ref: bytes = b""
+    san_server_id: str = ""
+    san_nonce: bytes = b""
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.ident <= 0xFF:
+            raise PersoError(f"profile id {self.ident} is not 1..255")
+        if not 0 <= self.period <= MAX_PERIOD:
+            raise PersoError(f"period {self.period} s is not 0..{MAX_PERIOD}")
+        if not 1 <= len(self.databases) <= MAX_DATABASES:
+            raise PersoError(f"a profile has 1..{MAX_DATABASES} databases")
+        ids = [d.ident for d in self.databases]
+        if len(set(ids)) != len(ids):
+            raise PersoError("database ids repeat")
+        object.__setattr__(self, "databases", tuple(self.databases))
+        object.__setattr__(self, "credential_form", CredentialKind(self.credential_form))
+
+    def tlv(self) -> Tlv:
+        kids = [Tlv(0x80, bytes((self.ident,)))]
+        if self.server:
+            kids.append(_utf(0x81, self.server))
+        if self.account:
+            kids.append(_utf(0x82, self.account))
+        if self.password is not None:
+            kids.append(_utf(0x83, self.password))
+        kids.append(Tlv(0x84, self.period.to_bytes(4, "big")))
+        if self.device_id:
+            kids.append(_utf(0x85, self.device_id))
+        kids.append(Tlv(0x86, bytes((self.credential_form,))))
+        if self.credential_ref:
+            kids.append(Tlv(0x87, self.credential_ref))
+        if self.san_server_id:
+            kids.append(_utf(0x88, self.san_server_id))
+        if self.san_nonce:
+            kids.append(Tlv(0x89, self.san_nonce))
+        kids += [d.tlv() for d in self.databases]
+        return Tlv.build(0xA0, *kids)
+
+    def encode(self) -> bytes:
+        return self.tlv().encode()
+
+    @classmethod
+    def from_tlv(cls, t: Tlv) -> ProfileConfig | ProfileDelete:
+        allowed = {0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89}
+        kids = ber_decode(t.value)
+        dbs = [DatabaseConfig.from_tlv(c) for c in kids if c.tag == 0xA1]
+        k = _children(Tlv(0xE0, b"".join(c.encode() for c in kids if c.tag != 0xA1)), allowed,
+                      "profile")
+        if 0x80 not in k:
+            raise PersoError("profile: id (80) missing")
+        ident = _uint(k[0x80], 1, "profile id")
+        if len(k) == 1 and not dbs:
+            return ProfileDelete(ident)
+        form = _uint(k[0x86], 1, "credential form") if 0x86 in k else CredentialKind.MD5_DIGEST
+        try:
+            form_v = CredentialKind(form)
+        except ValueError:
+            raise PersoError(f"credential form {form} is not defined") from None
+        return cls(
+            ident,
+            _text(k[0x81], "server URL") if 0x81 in k else "",
+            tuple(dbs),
+            _text(k[0x82], "account") if 0x82 in k else "",
+            _text(k[0x83], "password") if 0x83 in k else None,
+            _uint(k[0x84], 4, "period") if 0x84 in k else 0,
+            _text(k[0x85], "device id") if 0x85 in k else "",
+            form_v,
+            k[0x87].value if 0x87 in k else b"",
+            _text(k[0x88], "SAN server id") if 0x88 in k else "",
+            k[0x89].value if 0x89 in k else b"",
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.ident, "server": self.server, "account": self.account,
+            "password": self.password, "period": self.period, "device_id": self.device_id,
+            "credential_form": int(self.credential_form),
+            "credential_ref": self.credential_ref.hex(), "san_server_id": self.san_server_id,
+            "san_nonce": self.san_nonce.hex(),
+            "databases": [d.to_json() for d in self.databases],
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> ProfileConfig:
+        pw = d["password"]
+        return cls(
+            int(d["id"]), str(d["server"]),
+            tuple(DatabaseConfig.from_json(x) for x in d["databases"]), str(d["account"]),
+            None if pw is None else str(pw), int(d["period"]), str(d["device_id"]),
+            CredentialKind(int(d["credential_form"])), bytes.fromhex(d["credential_ref"]),
+            str(d["san_server_id"]), bytes.fromhex(d["san_nonce"]),
+        )
+
+
+@dataclass(frozen=True)
+class ProfileDelete:
+    ident: int
+
+    def encode(self) -> bytes:
+        return Tlv.build(0xA0, Tlv(0x80, bytes((self.ident,)))).encode()
+
+
+def parse_store_data(data: bytes) -> tuple[ProfileConfig | ProfileDelete, ...]:
+    """The personalisation items of a (reassembled) STORE DATA data field."""
+    try:
+        out = []
+        for t in ber_decode(bytes(data)):
+            if t.tag != 0xA0:
+                raise PersoError(f"STORE DATA: unexpected tag {t.tag:X}")
+            out.append(ProfileConfig.from_tlv(t))
+        if not out:
+            raise PersoError("STORE DATA: no profile")
+        return tuple(out)
+    except PersoError:
+        raise
+    except (CodecError, ValueError) as e:
+        raise PersoError(f"STORE DATA: {e}") from None
+
+
+def store_data_apdus(items: Iterable[ProfileConfig | ProfileDelete], *, cla: int = 0x80,
+                     block: int = 200) -> list[CommandApdu]:
+    """The STORE DATA command(s) personalising ``items`` (P1 b8 = last block, P2 = block
+    number; data cut into ``block``-byte pieces)."""
+    data = b"".join(i.encode() for i in items)
+    pieces = [data[i : i + block] for i in range(0, len(data), block)] or [b""]
+    return [
+        CommandApdu(cla, INS_STORE_DATA, 0x80 if n == len(pieces) - 1 else 0x00, n, p)
+        for n, p in enumerate(pieces)
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# SMS-PP trigger
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SyncTrigger:
+    """User data of the trigger SMS: "SIMSYNC", version 01, profile id (00 = every profile),
+    flags (b1: ask the user first, b2: run in the background)."""
+
+    profile: int = 0
+    confirm: bool = False
+    background: bool = True
+
+    def encode(self) -> bytes:
+        flags = (0x01 if self.confirm else 0) | (0x02 if self.background else 0)
+        return TRIGGER_MAGIC + bytes((TRIGGER_VERSION, self.profile, flags))
+
+    @classmethod
+    def decode(cls, ud: bytes) -> SyncTrigger | None:
+        """None when ``ud`` is not a trigger for this applet."""
+        if len(ud) != 10 or not ud.startswith(TRIGGER_MAGIC) or ud[7] != TRIGGER_VERSION:
+            return None
+        return cls(ud[8], bool(ud[9] & 0x01), bool(ud[9] & 0x02))
+
+
+def trigger_message(trigger: SyncTrigger, originator: str = "+4915100000000") -> bytes:
+    """An SMS-DELIVER TPDU carrying ``trigger``: PID 7F (USIM data download), DCS F6 (class 2,
+    8-bit data), a fixed time stamp."""
+    digits = originator.lstrip("+")
+    ton = 0x91 if originator.startswith("+") else 0x81
+    bcd = bytes(
+        int(digits[i]) | ((int(digits[i + 1]) if i + 1 < len(digits) else 0xF) << 4)
+        for i in range(0, len(digits), 2)
+    )
+    ud = trigger.encode()
+    scts = bytes.fromhex("62112400000000")  # 2026-11-24 00:00:00 +00
+    return bytes((0x04, len(digits), ton)) + bcd + bytes((0x7F, 0xF6)) + scts + bytes((len(ud),)) + ud
+
+
+# ---------------------------------------------------------------------------------------------
+# persistent state
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class DatabaseState:
+    status: int | None = None
+    counts: tuple[int, int, int, int, int, int] = (0, 0, 0, 0, 0, 0)
+    last_anchor: str = ""
+    next_anchor: str = ""
+    failures: int = 0
+
+    def to_json(self) -> list[Any]:
+        return [self.status, list(self.counts), self.last_anchor, self.next_anchor, self.failures]
+
+    @classmethod
+    def from_json(cls, v: list[Any]) -> DatabaseState:
+        counts = tuple(int(x) for x in v[1])
+        if len(counts) != 6:
+            raise ValueError("database state: six counts")
+        return cls(None if v[0] is None else int(v[0]), counts, str(v[2]), str(v[3]),
+                   int(v[4]))
+
+
+@dataclass
+class ProfileState:
+    config: ProfileConfig
+    dbs: dict[int, DatabaseState] = field(default_factory=dict)
+    elapsed: int = 0  # powered seconds counted by the timer since the last attempt ended
+    in_progress: bool = False  # SYNCHRONIZE issued, no answer yet (survives a power loss)
+    attempts: int = 0
+    last_result: int | None = None  # general result of the last TERMINAL RESPONSE
+    last_trigger: int | None = None
+
+    def __post_init__(self) -> None:
+        for d in self.config.databases:
+            self.dbs.setdefault(d.ident, DatabaseState())
+        for k in list(self.dbs):
+            if k not in {d.ident for d in self.config.databases}:
+                del self.dbs[k]
+
+    @property
+    def failures(self) -> int:
+        return max((d.failures for d in self.dbs.values()), default=0)
+
+    @property
+    def never_synced(self) -> bool:
+        return all(d.status is None for d in self.dbs.values())
+
+    def interval(self) -> int:
+        """Seconds between attempts: the period, or the back-off after failures."""
+        p = self.config.period
+        if not self.failures:
+            return p
+        backoff = min(BACKOFF_BASE << min(self.failures - 1, 16), BACKOFF_MAX)
+        return min(p, backoff) if p else backoff
+
+    def due_in(self) -> int | None:
+        """Seconds until the next timer-driven attempt (None: not scheduled)."""
+        if not self.config.period:
+            return None
+        return max(0, self.interval() - self.elapsed)
+
+    def overdue_at_power_up(self) -> bool:
+        due = self.due_in()
+        return self.in_progress or (
+            due is not None and (self.never_synced or self.failures > 0 or due == 0)
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "config": self.config.to_json(),
+            "dbs": {str(k): v.to_json() for k, v in sorted(self.dbs.items())},
+            "elapsed": self.elapsed, "in_progress": self.in_progress, "attempts": self.attempts,
+            "last_result": self.last_result, "last_trigger": self.last_trigger,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> ProfileState:
+        return cls(
+            ProfileConfig.from_json(d["config"]),
+            {int(k): DatabaseState.from_json(v) for k, v in d["dbs"].items()},
+            int(d["elapsed"]), bool(d["in_progress"]), int(d["attempts"]),
+            None if d["last_result"] is None else int(d["last_result"]),
+            None if d["last_trigger"] is None else int(d["last_trigger"]),
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# GET SYNC STATUS response
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DatabaseStatus:
+    ident: int
+    mode: int
+    status: int | None
+    counts: tuple[int, ...]
+    last_anchor: str
+    next_anchor: str
+    failures: int
+
+
+@dataclass(frozen=True)
+class ProfileStatus:
+    ident: int
+    period: int
+    elapsed: int
+    due_in: int | None
+    last_trigger: int | None
+    in_progress: bool
+    credential_stored: bool
+    attempts: int
+    last_result: int | None
+    databases: tuple[DatabaseStatus, ...]
+
+
+def encode_status(profiles: Iterable[ProfileState]) -> bytes:
+    """E0 per profile: 80 id, 81 period (4), 82 elapsed (4), 83 due in (4, absent when not
+    scheduled), 84 flags (b1 in progress, b2 credential stored), 85 attempts (2), 86 last
+    trigger (1, absent if none), 87 last general result (1, absent if none), then E1 per
+    database: 80 id, 81 sync mode (2), 82 last status (2, absent if never), 83 counts (12:
+    added/replaced/deleted on the terminal, then on the server), 84 last anchor, 85 next
+    anchor, 86 consecutive failures (1)."""
+    out = []
+    for p in profiles:
+        kids = [
+            Tlv(0x80, bytes((p.config.ident,))),
+            Tlv(0x81, p.config.period.to_bytes(4, "big")),
+            Tlv(0x82, min(p.elapsed, 0xFFFFFFFF).to_bytes(4, "big")),
+        ]
+        due = p.due_in()
+        if due is not None:
+            kids.append(Tlv(0x83, due.to_bytes(4, "big")))
+        flags = (0x01 if p.in_progress else 0) | (0x02 if p.config.password is not None else 0)
+        kids += [Tlv(0x84, bytes((flags,))), Tlv(0x85, min(p.attempts, 0xFFFF).to_bytes(2, "big"))]
+        if p.last_trigger is not None:
+            kids.append(Tlv(0x86, bytes((p.last_trigger,))))
+        if p.last_result is not None:
+            kids.append(Tlv(0x87, bytes((p.last_result,))))
+        for d in p.config.databases:
+            s = p.dbs[d.ident]
+            dk = [Tlv(0x80, bytes((d.ident,))), Tlv(0x81, int(d.mode).to_bytes(2, "big"))]
+            if s.status is not None:
+                dk.append(Tlv(0x82, s.status.to_bytes(2, "big")))
+            dk += [
+                Tlv(0x83, b"".join(c.to_bytes(2, "big") for c in s.counts)),
+                _utf(0x84, s.last_anchor),
+                _utf(0x85, s.next_anchor),
+                Tlv(0x86, bytes((min(s.failures, 0xFF),))),
+            ]
+            kids.append(Tlv.build(0xE1, *dk))
+        out.append(Tlv.build(0xE0, *kids).encode())
+    return b"".join(out)
+
+
+def decode_status(data: bytes) -> tuple[ProfileStatus, ...]:
+    """The GET SYNC STATUS response data as :class:`ProfileStatus` values."""
+    res = []
+    for t in ber_decode(bytes(data)):
+        if t.tag != 0xE0:
+            raise PersoError(f"status: unexpected tag {t.tag:X}")
+        kids = t.children()
+        k = {c.tag: c for c in kids if c.tag != 0xE1}
+        dbs = []
+        for c in kids:
+            if c.tag != 0xE1:
+                continue
+            dk = {x.tag: x for x in c.children()}
+            counts = dk[0x83].value
+            dbs.append(DatabaseStatus(
+                dk[0x80].value[0], int.from_bytes(dk[0x81].value, "big"),
+                int.from_bytes(dk[0x82].value, "big") if 0x82 in dk else None,
+                tuple(int.from_bytes(counts[i : i + 2], "big") for i in range(0, 12, 2)),
+                dk[0x84].value.decode(), dk[0x85].value.decode(), dk[0x86].value[0],
+            ))
+        flags = k[0x84].value[0]
+        res.append(ProfileStatus(
+            k[0x80].value[0], int.from_bytes(k[0x81].value, "big"),
+            int.from_bytes(k[0x82].value, "big"),
+            int.from_bytes(k[0x83].value, "big") if 0x83 in k else None,
+            k[0x86].value[0] if 0x86 in k else None,
+            bool(flags & 1), bool(flags & 2), int.from_bytes(k[0x85].value, "big"),
+            k[0x87].value[0] if 0x87 in k else None, tuple(dbs),
+        ))
+    return tuple(res)
+
+
+# ---------------------------------------------------------------------------------------------
+# the applet
+# ---------------------------------------------------------------------------------------------
+
+_USER_DECISIONS = frozenset({
+    GeneralResult.SESSION_TERMINATED_BY_USER,
+    GeneralResult.BACKWARD_MOVE_REQUESTED_BY_USER,
+    GeneralResult.NO_RESPONSE_FROM_USER,
+    GeneralResult.USER_DID_NOT_ACCEPT,
+})
+
+
+@register_applet(PACKAGE_AID, CLASS_AID)
+class SyncApplet(ToolkitApplet):
+    """See the module docstring."""
+
+    def __init__(self, ctx: AppletContext, instance_aid: bytes) -> None:
+        super().__init__(ctx, instance_aid)
+        self.params = InstallParams()
+        self.profiles: dict[int, ProfileState] = {}
+        self.menu_item: int | None = None
+        self.timer: int | None = None
+        self.session_id = 0
+        # volatile
+        self._perso: list[bytes] = []
+        self._selected: dict[int, int] = {}  # channel -> runtime power epoch
+
+    # -- life cycle ------------------------------------------------------------------------------
+    @classmethod
+    def install(cls, ctx: AppletContext, instance_aid: bytes, params: bytes) -> SyncApplet:
+        try:
+            parsed = InstallParams.decode(params)
+        except CodecError:
+            raise SwError(0x6A80, "install parameters") from None
+        inst = cls(ctx, instance_aid)
+        inst.params = parsed
+        inst.registry.title = parsed.title
+        inst.menu_item = inst.init_menu_entry(parsed.entry_text)
+        inst.timer = inst.allocate_timer()
+        inst.register_event(EventKind.PROFILE_DOWNLOAD)
+        inst.register_event(EventKind.UNFORMATTED_SMS_PP_ENV)
+        return inst
+
+    def uninstall(self) -> None:
+        if self.timer is not None:
+            self.release_timer(self.timer)
+        self.registry.menu.clear()
+        self.runtime.menu_changed()
+
+    def select(self, channel: int) -> bool:
+        self._selected[channel] = self.runtime.epoch
+        return True
+
+    def deselect(self, channel: int) -> None:
+        self._selected.pop(channel, None)
+
+    def save_state(self) -> dict[str, Any]:
+        return {
+            "params": self.params.to_json(),
+            "profiles": {str(k): v.to_json() for k, v in sorted(self.profiles.items())},
+            "menu_item": self.menu_item, "timer": self.timer, "session_id": self.session_id,
+        }
+
+    def restore_state(self, data: dict[str, Any]) -> None:
+        if not data:
+            return
+        self.params = InstallParams.from_json(data["params"])
+        self.profiles = {int(k): ProfileState.from_json(v) for k, v in data["profiles"].items()}
+        self.menu_item = data["menu_item"]
+        self.timer = data["timer"]
+        self.session_id = int(data["session_id"])
+
+    # -- APDUs -----------------------------------------------------------------------------------
+    def process(self, apdu: CommandApdu, channel: int) -> ResponseApdu:
+        if self.selecting(apdu):
+            self._perso = []
+            return ResponseApdu(b"", 0x9000)
+        if apdu.cla & 0x80 == 0:
+            raise SwError(0x6E00)
+        if apdu.ins == INS_STORE_DATA:
+            return self._store_data(apdu, channel)
+        if apdu.ins == INS_GET_STATUS:
+            return self._get_status(apdu)
+        raise SwError(0x6D00)
+
+    def _selected_on(self, channel: int) -> bool:
+        return self._selected.get(channel) == self.runtime.epoch
+
+    def _store_data(self, apdu: CommandApdu, channel: int) -> ResponseApdu:
+        secure = apdu.cla & 0x0C != 0
+        forwarded = not self._selected_on(channel)
+        if not (secure or forwarded or self.ctx.is_verified(REF_ADM1)):
+            raise SwError(0x6982)
+        if apdu.p1 & 0x60:
+            raise SwError(0x6A86, "encrypted personalisation data is not supported")
+        if apdu.p2 != len(self._perso):
+            self._perso = []
+            raise SwError(0x6A86, "STORE DATA block out of sequence")
+        self._perso.append(bytes(apdu.data))
+        if not apdu.p1 & 0x80:
+            return ResponseApdu(b"", 0x9000)
+        data, self._perso = b"".join(self._perso), []
+        try:
+            items = parse_store_data(data)
+        except CodecError:
+            raise SwError(0x6A80) from None
+        self._apply(items)
+        return ResponseApdu(b"", 0x9000)
+
+    def _apply(self, items: tuple[ProfileConfig | ProfileDelete, ...]) -> None:
+        profiles = dict(self.profiles)
+        for item in items:
+            if isinstance(item, ProfileDelete):
+                profiles.pop(item.ident, None)
+                continue
+            old = profiles.get(item.ident)
+            cfg = item
+            if not cfg.server:
+                if not self.params.server:
+                    raise SwError(0x6A80, "no server URL")
+                cfg = replace(cfg, server=self.params.server)
+            if cfg.password is None and old is not None:
+                cfg = replace(cfg, password=old.config.password)
+            if (cfg.credential_form == CredentialKind.REFERENCE) != bool(cfg.credential_ref):
+                raise SwError(0x6A80, "credential reference goes with form 02")
+            dbs = {k: v for k, v in (old.dbs if old else {}).items()}
+            st = ProfileState(cfg, dbs)
+            try:
+                if len(self._command(st, with_san=False).encode()) > MAX_FETCH:
+                    raise SwError(0x6A80, "profile does not fit one SYNCHRONIZE")
+            except CodecError:
+                raise SwError(0x6A80) from None
+            profiles[item.ident] = st
+        if len(profiles) > MAX_PROFILES:
+            raise SwError(0x6A84, f"at most {MAX_PROFILES} profiles")
+        self.profiles = dict(sorted(profiles.items()))
+
+    def _get_status(self, apdu: CommandApdu) -> ResponseApdu:
+        if apdu.p1 != 0x00:
+            raise SwError(0x6A86)
+        if apdu.data:
+            raise SwError(0x6700)
+        if apdu.p2 == 0:
+            chosen = list(self.profiles.values())
+        elif apdu.p2 in self.profiles:
+            chosen = [self.profiles[apdu.p2]]
+        else:
+            raise SwError(0x6A88)
+        return ResponseApdu(encode_status(chosen), 0x9000)
+
+    # -- toolkit events -----------------------------------------------------------------------
+    def process_toolkit(self, event: ToolkitEvent) -> Handler | None:
+        if event.kind is EventKind.MENU_SELECTION:
+            return self._menu_flow()
+        if event.kind is EventKind.TIMER_EXPIRATION:
+            assert event.timer_value is not None
+            return self._timer_flow(event.timer_value.total_seconds)
+        if event.kind is EventKind.PROFILE_DOWNLOAD:
+            return self._power_up_flow()
+        if event.kind is EventKind.UNFORMATTED_SMS_PP_ENV and event.sms is not None:
+            trig = SyncTrigger.decode(event.sms.user_data)
+            if trig is None:
+                return None
+            ids = list(self.profiles) if trig.profile == 0 else [trig.profile]
+            ids = [i for i in ids if i in self.profiles]
+            if not ids:
+                return None
+            return self._sync_flow(ids, Trigger.SMS, confirm=trig.confirm,
+                                   background=trig.background)
+        return None
+
+    def _menu_flow(self) -> Handler:
+        if not self.profiles:
+            yield from self._say("Sync is not set up yet")
+            return
+        ids = list(self.profiles)
+        if len(ids) > 1:
+            items = tuple(Item(i, self._label(self.profiles[i])) for i in ids)
+            try:
+                tr = yield SelectItem(AlphaIdentifier(self.params.entry_text), items)
+            except ProactiveRefused:
+                tr = None
+            if tr is not None:
+                if not tr.result.ok or tr.item_identifier not in self.profiles:
+                    return
+                ids = [tr.item_identifier]
+            else:
+                ids = ids[:1]
+        yield from self._sync_flow(ids, Trigger.MENU, alpha=self.params.entry_text)
+
+    def _timer_flow(self, seconds: int) -> Handler:
+        for p in self.profiles.values():
+            if p.config.period:
+                p.elapsed += seconds
+        due = [i for i, p in self.profiles.items() if p.due_in() == 0]
+        if due:
+            yield from self._sync_flow(due, Trigger.TIMER, background=True)
+        else:
+            yield from self._arm_timer()
+
+    def _power_up_flow(self) -> Handler:
+        due = [i for i, p in self.profiles.items() if p.overdue_at_power_up()]
+        if due:
+            yield from self._sync_flow(due, Trigger.POWER_UP, background=True)
+        else:
+            yield from self._arm_timer()
+
+    def _sync_flow(self, ids: list[int], trigger: Trigger, *, alpha: str | None = None,
+                   confirm: bool = False, background: bool = False) -> Handler:
+        for pid in ids:
+            st = self.profiles.get(pid)
+            if st is None:
+                continue
+            self.session_id = (self.session_id + 1) & 0xFFFF
+            cmd = self._command(st, alpha=alpha, confirm=confirm, background=background)
+            if len(cmd.encode()) > MAX_FETCH:
+                cmd = self._command(st, alpha=alpha, confirm=confirm, background=background,
+                                    with_san=False)
+            st.in_progress, st.last_trigger = True, int(trigger)
+            st.attempts += 1
+            try:
+                tr = yield cmd
+            except ProactiveRefused:
+                st.in_progress = False
+                yield from self._fallback()
+                return
+            self._record(st, tr)
+        yield from self._arm_timer()
+
+    def _fallback(self) -> Handler:
+        url = self.params.portal_url
+        if url:
+            try:
+                yield LaunchBrowser(url=Url(url), alpha=AlphaIdentifier(self.params.entry_text))
+                return
+            except ProactiveRefused:
+                pass
+        yield from self._say(f"Synchronise at {url}" if url else "Sync is not supported")
+
+    def _say(self, text: str) -> Handler:
+        try:
+            yield DisplayText(TextString(text))
+        except ProactiveRefused:
+            return
+
+    def _arm_timer(self) -> Handler:
+        dues = [d for d in (p.due_in() for p in self.profiles.values()) if d is not None]
+        if self.timer is None or not dues:
+            return
+        secs = min(max(1, min(dues)), MAX_PERIOD)
+        try:
+            yield TimerManagement(timer=TimerIdentifier(self.timer), action=TimerAction.START,
+                                  value=TimerValue.from_seconds(secs))
+        except ProactiveRefused:
+            return
+
+    # -- commands and results -------------------------------------------------------------------
+    @staticmethod
+    def _label(st: ProfileState) -> str:
+        return st.config.account or st.config.server
+
+    def _command(self, st: ProfileState, *, alpha: str | None = None, confirm: bool = False,
+                 background: bool = False, with_san: bool = True) -> Synchronize:
+        cfg = st.config
+        dbs = []
+        for d in cfg.databases:
+            mode = d.mode
+            if mode == SyncMode.TWO_WAY and not st.dbs[d.ident].next_anchor:
+                mode = SyncMode.SLOW  # no anchor yet: the first sync is slow
+            dbs.append(d.sync_database(mode))
+        credential = None
+        if cfg.credential_form == CredentialKind.REFERENCE:
+            credential = SyncCredential(CredentialKind.REFERENCE, cfg.credential_ref)
+        elif cfg.password is not None:
+            if cfg.credential_form == CredentialKind.PASSWORD:
+                credential = SyncCredential(CredentialKind.PASSWORD, cfg.password.encode())
+            else:
+                credential = SyncCredential.md5_of(cfg.account, cfg.password)
+        san = None
+        if with_san and cfg.san_server_id and cfg.password is not None:
+            san = SyncSan(san_for(cfg.san_server_id, dbs, cfg.password,
+                                  session_id=self.session_id, nonce=cfg.san_nonce).encode())
+        return Synchronize(
+            server=SyncServer(cfg.server),
+            databases=tuple(dbs),
+            account=SyncAccount(cfg.account) if cfg.account else None,
+            credential=credential,
+            device=SyncDeviceId(cfg.device_id) if cfg.device_id else None,
+            san=san,
+            alpha=AlphaIdentifier(alpha) if alpha else None,
+            confirm=confirm,
+            background=background,
+        )
+
+    @staticmethod
+    def _record(st: ProfileState, tr: TerminalResponse) -> None:
+        st.in_progress = False
+        st.elapsed = 0
+        general = int(tr.result.general)
+        st.last_result = general
+        if tr.result.ok:
+            for o in sync_outcomes(tr):
+                db = st.dbs.get(o.ident)
+                if db is None:
+                    continue
+                db.status = o.status
+                db.counts = o.counts
+                if o.last_anchor or o.next_anchor:
+                    db.last_anchor, db.next_anchor = o.last_anchor, o.next_anchor
+                db.failures = 0 if o.ok else min(db.failures + 1, 0xFF)
+        elif general not in _USER_DECISIONS:
+            for db in st.dbs.values():
+                db.failures = min(db.failures + 1, 0xFF)
+
+
+__all__ = [
+    "CLASS_AID",
+    "INSTANCE_AID",
+    "PACKAGE_AID",
+    "DatabaseConfig",
+    "DatabaseStatus",
+    "InstallParams",
+    "PersoError",
+    "ProfileConfig",
+    "ProfileDelete",
+    "ProfileStatus",
+    "SyncApplet",
+    "SyncTrigger",
+    "Trigger",
+    "decode_status",
+    "encode_status",
+    "parse_store_data",
+    "store_data_apdus",
+    "trigger_message",
+]
