@@ -10,6 +10,10 @@ Mapping vCalendar 1.0 -> canonical (iCalendar flavoured):
 * 1.0 recurrence rules <-> RFC 5545 RRULE (see :mod:`simsync.pim.rrule`); a rule 1.0 cannot
   express is written as ``X-SIMSYNC-RRULE`` (RFC 5545 syntax) and read back as RRULE;
 * ``EXDATE``/``RDATE`` lists use ``;`` in 1.0 and ``,`` in 2.0;
+* ``ATTENDEE;ROLE=ORGANIZER|OWNER`` <-> ``ORGANIZER``; ``STATUS`` <-> ``PARTSTAT`` (``SENT`` and
+  ``CONFIRMED`` become ``NEEDS-ACTION`` / ``ACCEPTED``), ``RSVP=YES|NO`` <-> ``TRUE|FALSE``,
+  ``EXPECT=REQUIRE|REQUEST|FYI`` <-> ``ROLE=REQ-|OPT-|NON-PARTICIPANT``, ``Name <a@b>`` <->
+  ``CN=Name:mailto:a@b``; other values pass through unchanged;
 * ``TZ`` (+ ``DAYLIGHT``) <-> a synthesised ``VTIMEZONE`` with ``TZID:VCAL/UTC+hhmm``;
   local times then carry ``TZID=VCAL/UTC+hhmm``. Times that refer to any other VTIMEZONE are
   converted to UTC when written as 1.0 (from the VTIMEZONE, else zoneinfo; floating if the zone is unknown);
@@ -83,6 +87,9 @@ def _decode_component(raw: RawComponent, dialect: str) -> Component:
 def _canon_ical(prop: Property, lineno: int) -> Property:
     if prop.name in ("RRULE", "EXRULE") and isinstance(prop.value, str):
         return prop.with_value(normalize_rrule(prop.value))
+    if (prop.name in ("ATTENDEE", "ORGANIZER") and isinstance(prop.value, str)
+            and prop.value[:7].lower() == "mailto:"):
+        return prop.with_value("mailto:" + prop.value[7:])
     if prop.name != "TRIGGER" and "DATE-TIME" in prop.param("VALUE"):
         return prop.with_params(tuple(p for p in prop.params if p[0] != "VALUE"))
     return prop
@@ -193,6 +200,8 @@ def _parse_vcal(top: RawComponent, items: list[RawComponent]) -> CalendarItem:
                             prop.group)
         elif name == "STATUS" and prop.text.upper() == "NEEDS ACTION":
             prop = prop.with_value("NEEDS-ACTION")
+        elif name == "ATTENDEE" and isinstance(prop.value, str):
+            prop = _attendee_from_vcal(prop)
         props.append(prop)
     props = _detect_all_day(props)
     return cls(tuple(props), tuple(alarms), tzs, tuple(cal_props))
@@ -277,6 +286,75 @@ def _alarm_from_vcal(name: str, value: str, lineno: int) -> Component:
     if content:
         props.append(Property("ATTACH" if name == "AALARM" else "DESCRIPTION", (), content))
     return Component("VALARM", tuple(props))
+
+
+# ATTENDEE: vCalendar 1.0 ``ROLE``/``STATUS``/``RSVP``/``EXPECT`` and ``Name <addr>`` values
+# <-> iCalendar ORGANIZER, ``PARTSTAT``/``RSVP``/``ROLE``/``CN`` and ``mailto:`` values.
+_STATUS_IN = {"NEEDS ACTION": "NEEDS-ACTION", "SENT": "NEEDS-ACTION", "CONFIRMED": "ACCEPTED"}
+_STATUS_OUT = {"NEEDS-ACTION": "NEEDS ACTION"}
+_RSVP_IN = {"YES": "TRUE", "NO": "FALSE"}
+_RSVP_OUT = {"TRUE": "YES", "FALSE": "NO"}
+_EXPECT_IN = {"REQUIRE": "REQ-PARTICIPANT", "REQUEST": "OPT-PARTICIPANT",
+              "FYI": "NON-PARTICIPANT", "IMMEDIATE": "REQ-PARTICIPANT"}
+_EXPECT_OUT = {"REQ-PARTICIPANT": "REQUIRE", "OPT-PARTICIPANT": "REQUEST",
+               "NON-PARTICIPANT": "FYI"}
+_ADDR = re.compile(r"^(.*)<([^<>]*)>$", re.DOTALL)
+
+
+def _attendee_from_vcal(prop: Property) -> Property:
+    params: list[tuple[str, tuple[str, ...]]] = []
+    name = "ATTENDEE"
+    for k, vals in prop.params:
+        v = vals[0].upper() if vals else ""
+        if k == "ROLE":
+            if v in ("ORGANIZER", "OWNER"):
+                name = "ORGANIZER"
+            elif v != "ATTENDEE":
+                params.append(("X-VCAL-ROLE", vals))
+        elif k == "STATUS":
+            params.append(("PARTSTAT", (_STATUS_IN.get(v, v),)))
+        elif k == "RSVP":
+            params.append(("RSVP", (_RSVP_IN.get(v, v),)))
+        elif k == "EXPECT":
+            params.append(("ROLE", (_EXPECT_IN.get(v, v),)))
+        else:
+            params.append((k, vals))
+    value = prop.text.strip()
+    m = _ADDR.match(value)
+    if m:
+        cn, value = m.group(1).strip(), m.group(2).strip()
+        if cn and '"' not in cn:
+            params.append(("CN", (cn,)))
+    if "@" in value and ":" not in value:
+        value = "mailto:" + value
+    return Property(name, tuple(params), value, prop.group)
+
+
+def _attendee_to_vcal(prop: Property) -> Property:
+    params: list[tuple[str, tuple[str, ...]]] = []
+    cn = ""
+    if prop.name == "ORGANIZER":
+        params.append(("ROLE", ("ORGANIZER",)))
+    for k, vals in prop.params:
+        v = vals[0].upper() if vals else ""
+        if k == "X-VCAL-ROLE":
+            params.append(("ROLE", vals))
+        elif k == "PARTSTAT":
+            params.append(("STATUS", (_STATUS_OUT.get(v, v),)))
+        elif k == "RSVP":
+            params.append(("RSVP", (_RSVP_OUT.get(v, v),)))
+        elif k == "ROLE":
+            params.append(("EXPECT", (_EXPECT_OUT.get(v, v),)))
+        elif k == "CN" and len(vals) == 1:
+            cn = vals[0]
+        else:
+            params.append((k, vals))
+    value = prop.text
+    if value[:7].lower() == "mailto:":
+        value = value[7:]
+    if cn:
+        value = f"{cn} <{value}>"
+    return Property("ATTENDEE", tuple(params), value, prop.group)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -572,6 +650,8 @@ def serialize_vcal(item: CalendarItem) -> str:
                  else Property("X-SIMSYNC-" + name, p.params, p.value, p.group))
         elif name == "STATUS" and p.text.upper() == "NEEDS-ACTION":
             p = p.with_value("NEEDS ACTION")
+        elif name in ("ATTENDEE", "ORGANIZER") and isinstance(p.value, str):
+            p = _attendee_to_vcal(p)
         lines.extend(_lines(p, VERSIT))
     for a in item.alarms:
         line = _alarm_to_vcal(item, a, vtz)

@@ -118,6 +118,24 @@ def alarms(draw) -> Component:
 
 
 @st.composite
+def attendees(draw) -> Property:
+    params = []
+    if draw(st.booleans()):
+        params.append(("CN", (draw(st.from_regex(r"[A-Za-zÄé][A-Za-z .'<>-]{0,15}[a-z]",
+                                                 fullmatch=True)),)))
+    name = draw(st.sampled_from(["ATTENDEE", "ATTENDEE", "ORGANIZER"]))
+    if name == "ATTENDEE":
+        for key, values in (("PARTSTAT", ["NEEDS-ACTION", "ACCEPTED", "DECLINED", "TENTATIVE",
+                                          "DELEGATED", "COMPLETED"]),
+                            ("ROLE", ["REQ-PARTICIPANT", "OPT-PARTICIPANT", "NON-PARTICIPANT",
+                                      "CHAIR"]),
+                            ("RSVP", ["TRUE", "FALSE"])):
+            if draw(st.booleans()):
+                params.append((key, (draw(st.sampled_from(values)),)))
+    return Property(name, tuple(params), "mailto:" + draw(email))
+
+
+@st.composite
 def events(draw) -> Event:
     props: list[Property] = []
     timing = draw(st.sampled_from(["utc", "floating", "allday", "date-only", "none"]))
@@ -151,6 +169,8 @@ def events(draw) -> Event:
         props.append(Property("EXDATE", (), ",".join(fmt_utc(x) for x in ex)))
     if draw(st.booleans()):
         props.append(Property("SEQUENCE", (), str(draw(st.integers(0, 99)))))
+    for _ in range(draw(st.integers(0, 2))):
+        props.append(draw(attendees()))
     order = draw(st.permutations(range(len(props))))
     cal_props = tuple(Property("X-CAL-" + draw(token), (), draw(text))
                       for _ in range(draw(st.integers(0, 2))))

@@ -334,3 +334,24 @@ def test_photo_by_reference_value_url_vs_uri():
 def test_line_breaks_are_canonical():
     assert Property("NOTE", (), "a\r\nb\rc").value == "a\nb\nc"
     assert Property("N", (), ("a\r\nb", "c")).value == ("a\nb", "c")
+
+
+def test_vcal_attendees_map_to_ical():
+    text = ("BEGIN:VCALENDAR\r\nVERSION:1.0\r\nBEGIN:VEVENT\r\nDTSTART:20260101T100000Z\r\n"
+            "ATTENDEE;ROLE=OWNER;STATUS=CONFIRMED:John Public <jpublic@host.com>\r\n"
+            "ATTENDEE;STATUS=NEEDS ACTION;RSVP=YES;EXPECT=REQUIRE:Jane Doe <jane@x.org>\r\n"
+            "ATTENDEE;ROLE=DELEGATE:bob@x.org\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+    e = parse(text, VCAL)
+    org = e.get("ORGANIZER")
+    assert org.text == "mailto:jpublic@host.com" and org.param("CN") == ("John Public",)
+    assert org.param("PARTSTAT") == ("ACCEPTED",)
+    jane, bob = e.get_all("ATTENDEE")
+    assert jane.param("PARTSTAT") == ("NEEDS-ACTION",) and jane.param("RSVP") == ("TRUE",)
+    assert jane.param("ROLE") == ("REQ-PARTICIPANT",)
+    assert bob.text == "mailto:bob@x.org" and bob.param("X-VCAL-ROLE") == ("DELEGATE",)
+    ical = serialize(e, ICAL)
+    assert "ORGANIZER;CN=John Public;PARTSTAT=ACCEPTED:mailto:jpublic@host.com" in ical
+    v1 = serialize(parse(ical, ICAL), VCAL)
+    assert "ATTENDEE;ROLE=ORGANIZER;STATUS=ACCEPTED:John Public <jpublic@host.com>" in v1
+    assert "ATTENDEE;EXPECT=REQUIRE;RSVP=YES;STATUS=NEEDS ACTION:Jane Doe <jane@x.org>" in v1
+    assert parse(v1, VCAL) == e
