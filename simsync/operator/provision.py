@@ -176,6 +176,8 @@ class AuditLog:
                     if rec.get("step") == "done" and rec.get("result") == "ok":
                         self.done.add(rec.get("card"))
             self._f = self.path.open("a", encoding="utf-8")
+            if self.path.stat().st_size and not self.path.read_bytes().endswith(b"\n"):
+                self._f.write("\n")  # end the line an interruption cut, so the next record stands alone
 
     def write(self, card: str, reader: str, step: str, result: str, duration: float, **extra: Any) -> None:
         rec = {"time": round(self.clock(), 3), "card": card, "reader": reader, "step": step, "result": result,
@@ -294,7 +296,8 @@ def card_readers(directory: str | os.PathLike[str]) -> list[str]:
     d = Path(directory)
     if not d.is_dir():
         raise OperatorError(f"{d}: no such directory of card files")
-    files = sorted(p for p in d.iterdir() if p.is_file() and p.suffix in (".card", ".json"))
+    files = sorted(p for p in d.iterdir()
+                   if p.is_file() and not p.name.startswith(".") and p.suffix in (".card", ".json"))
     if not files:
         raise OperatorError(f"{d}: no card files (*.card, *.json)")
     return [f"sim:{p}" for p in files]

@@ -31,12 +31,19 @@ def other_keys(tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture(scope="session")
 def sync_cap() -> bytes:
+    """The project's sync applet CAP, built from its metadata."""
     return build_applet_cap(op_support.SYNC)
 
 
 @pytest.fixture(scope="session")
-def sync_sig(sync_cap, opkeys):
-    return sign_cap(sync_cap, opkeys)
+def app_cap() -> bytes:
+    """The test applet's CAP (4 KB payload)."""
+    return build_applet_cap(op_support.APP)
+
+
+@pytest.fixture(scope="session")
+def app_sig(app_cap, opkeys):
+    return sign_cap(app_cap, opkeys)
 
 
 @pytest.fixture

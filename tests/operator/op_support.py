@@ -1,8 +1,10 @@
 """Helpers of the operator tests (importable by name: conftest.py puts this directory on sys.path).
 
 Importing this module registers the card-side classes a provisioned card needs in this process: the
-ISD (``simsync.card.gp``) and, while the sync applet module does not exist yet, a stand-in applet
-class under the placeholder sync AIDs (the card refuses INSTALL for classes it does not know).
+ISD (``simsync.card.gp``), the project's applets (``simsync.card.applets``), a test applet ``APP``
+whose behaviour the tests observe (install parameters and STORE DATA echoed back) and, while the
+sync applet module does not exist, a stand-in under the placeholder sync AIDs (the card refuses
+INSTALL for classes it does not know).
 The ``card serve`` subprocess of the PC/SC tests imports it too (see :func:`serve_cmd`).
 """
 
@@ -17,13 +19,16 @@ from simsync.card import Applet, AppletContext, CardProfile, SimCard, SwError, r
 from simsync.card.applet import lookup_applet_class
 from simsync.card.gp import IsdConfig, KeySet, install_isd
 from simsync.gp.keys import KeyType
-from simsync.operator.applets import applet_definition, load_card_support
+from simsync.operator.applets import AppletDefinition, applet_definition, load_card_support
 from simsync.operator.keys import ScpKeySet
 
 HERE = Path(__file__).resolve().parent
-SYNC = applet_definition("sync")
-
 load_card_support()
+
+SYNC = applet_definition("sync")
+# the applet the generic client tests install: a stand-in with behaviour the tests can observe
+APP = AppletDefinition("echo", bytes.fromhex("F07373746573740A"), (bytes.fromhex("F07373746573740A01"),),
+                       bytes.fromhex("F07373746573740A0101"), (1, 0), "org.simsync.test.echo")
 
 
 class StandInApplet(Applet):
@@ -57,9 +62,10 @@ class StandInApplet(Applet):
         return cls(ctx, instance_aid, bytes.fromhex(data["params"]), bytes.fromhex(data["stored"]))
 
 
-for _cls_aid in SYNC.class_aids:
-    if lookup_applet_class(SYNC.package_aid, _cls_aid) is None:
-        register_applet(SYNC.package_aid, _cls_aid)(type(f"StandIn{_cls_aid.hex()}", (StandInApplet,), {}))
+for _defn in (APP, SYNC):
+    for _cls_aid in _defn.class_aids:
+        if lookup_applet_class(_defn.package_aid, _cls_aid) is None:  # SYNC: only while it is a placeholder
+            register_applet(_defn.package_aid, _cls_aid)(type(f"StandIn{_cls_aid.hex()}", (StandInApplet,), {}))
 
 
 def make_card(path: Path | None, keys, *, kdd: bytes = bytes(range(10)), mandated_dap: bool = True,

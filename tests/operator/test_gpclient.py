@@ -42,14 +42,14 @@ def client(path: Path, scp, **kw) -> GpClient:
     return GpClient(open_card(f"sim:{path}").__enter__(), scp, **kw)
 
 
-def test_full_flow_scp03(card_file, opkeys, sync_cap, sync_sig, support, tmp_path):
-    sync = support.SYNC
+def test_full_flow_scp03(card_file, opkeys, app_cap, app_sig, support, tmp_path):
+    sync = support.APP
     with open_card(f"sim:{card_file}") as conn:
         gp = GpClient(conn, opkeys.scp)
         assert gp.card_id().startswith("ICCID:89")
         info = gp.open()
         assert info.scp == 3 and info.kvn == 0x30 and info.level == 0x03
-        gp.load(sync_cap, sync_sig, block_size=100)
+        gp.load(app_cap, app_sig, block_size=100)
         gp.install(sync.package_aid, sync.class_aids[0], sync.instance_aid, params=b"\x01\x02\x03")
         apps = gp.list(StatusScope.APPLICATIONS)
         assert [(a.aid, a.life_cycle) for a in apps] == [(sync.instance_aid, ApplicationLifeCycle.SELECTABLE)]
@@ -92,15 +92,15 @@ def test_key_rotation(card_file, opkeys):
         assert GpClient(conn, new).open().kvn == 0x31
 
 
-def test_scp02_with_emv_diversification(tmp_path, support, sync_cap):
+def test_scp02_with_emv_diversification(tmp_path, support, app_cap):
     master = ScpKeySet(StaticKeys.single(bytes(range(16)), 0x20), KeyType.DES, Diversification.EMV)
     path = support.new_card_file(tmp_path / "d.card", master, dap_key=None, kdd=bytes.fromhex("00112233445566778899"))
     with open_card(f"sim:{path}") as conn:
         gp = GpClient(conn, master)
         info = gp.open()
         assert info.scp == 2 and info.i_param == 0x55
-        gp.load(sync_cap)  # no DAP needed without a DAP key
-        assert support.SYNC.package_aid in {e.aid for e in gp.list(StatusScope.LOAD_FILES)}
+        gp.load(app_cap)  # no DAP needed without a DAP key
+        assert support.APP.package_aid in {e.aid for e in gp.list(StatusScope.LOAD_FILES)}
         new = ScpKeySet(StaticKeys.single(bytes(range(1, 17)), 0x21), KeyType.DES, Diversification.EMV)
         gp.put_keys(new, replace_kvn=0x20)
         assert GpClient(conn, new).open().kvn == 0x21
@@ -141,19 +141,19 @@ def test_terminated_card(card_file, opkeys):
     assert e.value.reason == "card-terminated" and "terminated" in str(e.value)
 
 
-def test_card_locked(card_file, opkeys, sync_cap, sync_sig):
+def test_card_locked(card_file, opkeys, app_cap, app_sig):
     with open_card(f"sim:{card_file}") as conn:
         gp = GpClient(conn, opkeys.scp)
         gp.open()
         gp.set_card_state(CardLifeCycle.CARD_LOCKED)
         gp.open()
         with pytest.raises(CardRefused) as e:
-            gp.load(sync_cap, sync_sig)
+            gp.load(app_cap, app_sig)
         assert e.value.sw == 0x6985 and "locked" in str(e.value)
         gp.open()
         gp.set_card_state(CardLifeCycle.SECURED)
         gp.open()
-        gp.load(sync_cap, sync_sig)
+        gp.load(app_cap, app_sig)
 
 
 # -- refusals leave the card file byte for byte unchanged ------------------------------------------
@@ -165,30 +165,30 @@ def _opened(path: Path, scp) -> tuple[GpClient, bytes]:
     return gp, path.read_bytes()
 
 
-def test_tampered_cap_refused(card_file, opkeys, sync_cap, sync_sig):
+def test_tampered_cap_refused(card_file, opkeys, app_cap, app_sig):
     gp, before = _opened(card_file, opkeys.scp)
     with pytest.raises(CardRefused) as e:
-        gp.load(tamper(sync_cap), sync_sig)
+        gp.load(tamper(app_cap), app_sig)
     assert e.value.sw == 0x6982 and e.value.step == "load"
     assert "changed after it was signed" in str(e.value)
     assert card_file.read_bytes() == before
     gp.conn.close()
 
 
-def test_wrong_dap_key_refused(card_file, opkeys, other_keys, sync_cap):
+def test_wrong_dap_key_refused(card_file, opkeys, other_keys, app_cap):
     gp, before = _opened(card_file, opkeys.scp)
-    bad = sign_cap(sync_cap, other_keys)
+    bad = sign_cap(app_cap, other_keys)
     with pytest.raises(CardRefused) as e:
-        gp.load(sync_cap, bad)
+        gp.load(app_cap, bad)
     assert e.value.sw == 0x6982 and "another DAP key" in str(e.value)
     assert card_file.read_bytes() == before
     gp.conn.close()
 
 
-def test_missing_dap_refused_under_mandated_dap(card_file, opkeys, sync_cap):
+def test_missing_dap_refused_under_mandated_dap(card_file, opkeys, app_cap):
     gp, before = _opened(card_file, opkeys.scp)
     with pytest.raises(CardRefused) as e:
-        gp.load(sync_cap, None)
+        gp.load(app_cap, None)
     assert e.value.sw == 0x6982 and "requires a DAP signature" in str(e.value)
     assert card_file.read_bytes() == before
     gp.conn.close()
@@ -225,7 +225,7 @@ def test_corrupted_mac_refused(card_file, opkeys, support):
         before = card_file.read_bytes()
         transport.armed = True
         with pytest.raises(CardRefused) as e:
-            gp.delete(support.SYNC.package_aid)
+            gp.delete(support.APP.package_aid)
         assert e.value.sw == 0x6982 and "secure messaging" in str(e.value)
         assert gp.session is None  # the card aborted the session; so does the client
         with pytest.raises(OperatorError):
@@ -237,7 +237,7 @@ def test_corrupted_mac_refused(card_file, opkeys, support):
 
 def test_get_status_continuation(tmp_path, support, opkeys):
     """Enough applications for several GET STATUS pages ('6310' then next occurrence)."""
-    sync = support.SYNC
+    sync = support.APP
     card = support.make_card(None, opkeys, dap_key=None)
     conn = connect_card(card)
     conn.connect()
@@ -254,10 +254,10 @@ def test_get_status_continuation(tmp_path, support, opkeys):
     assert gp.transcript.commands - sent_before >= 2  # the answer came in more than one page
 
 
-def test_block_size_too_large_for_the_level(card_file, opkeys, sync_cap, sync_sig):
+def test_block_size_too_large_for_the_level(card_file, opkeys, app_cap, app_sig):
     gp, _before = _opened(card_file, opkeys.scp)
     with pytest.raises(OperatorError, match="block size"):
-        gp.load(sync_cap, sync_sig, block_size=250)
+        gp.load(app_cap, app_sig, block_size=250)
     gp.conn.close()
 
 
@@ -270,12 +270,12 @@ def test_info_without_authentication(card_file, opkeys):
     assert "keys" in info.to_json()
 
 
-def test_signature_for_other_sd_refused(card_file, opkeys, sync_cap):
+def test_signature_for_other_sd_refused(card_file, opkeys, app_cap):
     gp, before = _opened(card_file, opkeys.scp)
-    other = sign_cap(sync_cap, opkeys, sd_aid=bytes.fromhex("A000000151535041"))
+    other = sign_cap(app_cap, opkeys, sd_aid=bytes.fromhex("A000000151535041"))
     assert isinstance(other, DapSignature)
     with pytest.raises(CardRefused) as e:
-        gp.load(sync_cap, other)
+        gp.load(app_cap, other)
     assert e.value.sw == 0x6982
     assert card_file.read_bytes() == before
     gp.conn.close()

@@ -1,0 +1,86 @@
+"""`simsync operator gp ...` against a card file (sim:), the same commands the PC/SC test runs."""
+
+from __future__ import annotations
+
+import pytest
+
+from simsync.cli import main
+
+
+def run_flow(reader: str, opkeys, tmp_path, capsys, sync) -> None:
+    """keys -> build (the sync applet's CAP) -> sign -> load -> install -> list -> lock/unlock -> delete
+    -> rotate keys."""
+    k = str(opkeys.directory)
+    cap, sig = tmp_path / "sync.cap", tmp_path / "sync.sig"
+    assert main(["operator", "cap", "build", str(cap)]) == 0
+    assert main(["operator", "cap", "sign", str(cap), "--keys", k, "-o", str(sig)]) == 0
+    capsys.readouterr()
+    gp = ["operator", "gp"]
+    common = ["--reader", reader, "--keys", k]
+    assert main([*gp, "info", *common]) == 0
+    assert "card_data" in capsys.readouterr().out
+    assert main([*gp, "load", *common, str(cap), "--signature", str(sig), "--block-size", "200"]) == 0
+    assert main([*gp, "install", *common, "--cap", str(cap)]) == 0
+    assert main([*gp, "list", *common]) == 0
+    out = capsys.readouterr().out
+    assert f"APP  {sync.instance_aid.hex().upper()}" in out and "selectable" in out
+    assert f"PKG  {sync.package_aid.hex().upper()}" in out
+    assert main([*gp, "lock", *common, sync.instance_aid.hex()]) == 0
+    assert main([*gp, "unlock", *common, sync.instance_aid.hex()]) == 0
+    assert main([*gp, "delete", *common, sync.package_aid.hex()]) == 2
+    assert "other objects depend on it" in capsys.readouterr().err
+    assert main([*gp, "delete", *common, sync.package_aid.hex(), "--related"]) == 0
+    assert main([*gp, "list", *common, "--json"]) == 0
+    assert sync.instance_aid.hex().upper() not in capsys.readouterr().out
+    # rotation: new keys as the current set, the old one kept as scp.previous.json
+    assert main(["operator", "keys", "rotate", k]) == 0
+    assert main([*gp, "rotate-keys", *common]) == 0
+    assert "authentication with the new keys works" in capsys.readouterr().out
+    assert main([*gp, "list", *common]) == 0
+
+
+@pytest.fixture
+def own_keys(tmp_path):
+    """A key directory of this test's own (rotation changes it)."""
+    from simsync.operator.keys import init_keys
+
+    return init_keys(tmp_path / "keys")
+
+
+def test_cli_flow_sim(tmp_path, own_keys, capsys, support):
+    path = support.new_card_file(tmp_path / "card.json", own_keys)
+    run_flow(f"sim:{path}", own_keys, tmp_path, capsys, support.SYNC)
+
+
+def test_cli_store_data_sim(tmp_path, own_keys, capsys, support, app_cap):
+    path = support.new_card_file(tmp_path / "card.json", own_keys, dap_key=None)
+    cap = tmp_path / "app.cap"
+    cap.write_bytes(app_cap)
+    common = ["--reader", f"sim:{path}", "--keys", str(own_keys.directory)]
+    app = support.APP
+    assert main(["operator", "gp", "load", *common, str(cap)]) == 0
+    assert main(["operator", "gp", "install", *common, "--cap", str(cap), "--params", "0A0B"]) == 0
+    assert main(["operator", "gp", "store-data", *common, app.instance_aid.hex(), "8101AA", "8201BB"]) == 0
+    assert "stored 2 block(s)" in capsys.readouterr().out
+    from simsync.apdu import CommandApdu
+    from simsync.operator.gpclient import open_card
+
+    with open_card(f"sim:{path}") as conn:
+        conn.transmit(CommandApdu(0x00, 0xA4, 0x04, 0x00, app.instance_aid, 256))
+        assert conn.transmit(CommandApdu(0x80, 0x01, 0, 0, b"", 256)).data == bytes.fromhex("0A0B")
+        assert conn.transmit(CommandApdu(0x80, 0x02, 0, 0, b"", 256)).data == bytes.fromhex("8101AA8201BB")
+
+
+def test_cli_refusals_sim(tmp_path, own_keys, other_keys, capsys, support, sync_cap):
+    path = support.new_card_file(tmp_path / "card.json", own_keys)
+    cap = tmp_path / "s.cap"
+    cap.write_bytes(sync_cap)
+    common = ["--reader", f"sim:{path}", "--keys", str(own_keys.directory)]
+    before = path.read_bytes()
+    assert main(["operator", "gp", "list", *common, "--kvn", "55"]) == 2
+    assert "no key set with version 55" in capsys.readouterr().err
+    assert path.read_bytes() == before
+    assert main(["operator", "gp", "load", *common, str(cap)]) == 2
+    assert "requires a DAP signature" in capsys.readouterr().err
+    assert main(["operator", "gp", "list", "--reader", f"sim:{path}", "--keys", str(other_keys.directory)]) == 2
+    assert "cryptogram does not match" in capsys.readouterr().err
