@@ -336,12 +336,8 @@ def test_line_breaks_are_canonical():
     assert Property("N", (), ("a\r\nb", "c")).value == ("a\nb", "c")
 
 
-def test_vcal_attendees_map_to_ical():
-    text = ("BEGIN:VCALENDAR\r\nVERSION:1.0\r\nBEGIN:VEVENT\r\nDTSTART:20260101T100000Z\r\n"
-            "ATTENDEE;ROLE=OWNER;STATUS=CONFIRMED:John Public <jpublic@host.com>\r\n"
-            "ATTENDEE;STATUS=NEEDS ACTION;RSVP=YES;EXPECT=REQUIRE:Jane Doe <jane@x.org>\r\n"
-            "ATTENDEE;ROLE=DELEGATE:bob@x.org\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
-    e = parse(text, VCAL)
+def test_vcal_attendees_map_to_ical(data):
+    e = parse(data("vcal10_attendees.vcs"), VCAL)
     org = e.get("ORGANIZER")
     assert org.text == "mailto:jpublic@host.com" and org.param("CN") == ("John Public",)
     assert org.param("PARTSTAT") == ("ACCEPTED",)
