@@ -37,12 +37,13 @@ class ContentType(str, Enum):
 
 
 def _to_text(data: str | bytes) -> str:
-    if isinstance(data, str):
-        return data
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+    """Text of an item: UTF-8 (latin-1 when not valid UTF-8), without a leading BOM."""
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError:
+            data = data.decode("latin-1")
+    return data.removeprefix("\ufeff")
 
 
 def parse(data: str | bytes, content_type: str | ContentType) -> Item:

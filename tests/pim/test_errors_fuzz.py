@@ -66,3 +66,8 @@ def test_mutate_changes_text():
     rnd = random.Random(1)
     text = read("vcard21_qp.vcf")
     assert sum(mutate(text, rnd) != text for _ in range(50)) >= 45
+
+
+def test_leading_bom_is_ignored():
+    c = parse("\ufeffBEGIN:VCARD\r\nVERSION:3.0\r\nFN:x\r\nEND:VCARD\r\n".encode(), VC)
+    assert c.fn == "x"
