@@ -343,8 +343,9 @@ class ToolkitApplet(Applet):
         self.runtime.menu_changed()
         return item
 
-    def change_menu_entry(self, item: int, *, text: str | None = None,
-                          enabled: bool | None = None) -> None:
+    def change_menu_entry(
+        self, item: int, *, text: str | None = None, enabled: bool | None = None
+    ) -> None:
         for e in self.registry.menu:
             if e.item_id == item:
                 if text is not None:
@@ -493,12 +494,8 @@ class ToolkitRuntime(Toolkit):
         )
         if not entries:
             return SetUpMenu.remove() if self._menu_set else None
-        title = next(
-            (a.registry.title for a in self.applets() if a.registry.title), "SIM Toolkit"
-        )
-        return SetUpMenu(
-            AlphaIdentifier(title), tuple(Item(e.item_id, e.text) for e in entries)
-        )
+        title = next((a.registry.title for a in self.applets() if a.registry.title), "SIM Toolkit")
+        return SetUpMenu(AlphaIdentifier(title), tuple(Item(e.item_id, e.text) for e in entries))
 
     def event_list_command(self) -> SetUpEventList | None:
         events: set[int] = set().union(*(a.registry.download_events for a in self.applets()))

@@ -34,15 +34,22 @@ from simsync.stk.types import Event, TypeOfCommand
 
 ADM1 = bytes.fromhex("0102030405060708")
 PORTAL = "http://portal.op.example/sync"
-PARAMS = InstallParams(title="Operator", entry_text="Sync now", server="http://sync.op.example/ds",
-                       portal_url=PORTAL)
+PARAMS = InstallParams(
+    title="Operator", entry_text="Sync now", server="http://sync.op.example/ds", portal_url=PORTAL
+)
 
 CONTACTS = DatabaseConfig(1, "./contacts", "card", "text/x-vcard", "2.1", SyncMode.TWO_WAY)
 CALENDAR = DatabaseConfig(2, "./calendar", "cal", "text/x-vcalendar", "1.0", SyncMode.TWO_WAY)
 MESSAGES = DatabaseConfig(3, "./notes", "msg", "text/plain", "1.0", SyncMode.ONE_WAY_FROM_CLIENT)
 
-PROFILE = ProfileConfig(1, "", (CONTACTS, CALENDAR), account="alice", password="s3cret!",
-                        device_id="IMEI:356938035643809")
+PROFILE = ProfileConfig(
+    1,
+    "",
+    (CONTACTS, CALENDAR),
+    account="alice",
+    password="s3cret!",
+    device_id="IMEI:356938035643809",
+)
 
 BASIC = (
     TypeOfCommand.DISPLAY_TEXT,
@@ -53,20 +60,29 @@ BASIC = (
 )
 
 
-def terminal_profile(*, synchronize: bool = True, browser: bool = True,
-                     extra: tuple[int, ...] = ()) -> TerminalProfile:
+def terminal_profile(
+    *, synchronize: bool = True, browser: bool = True, extra: tuple[int, ...] = ()
+) -> TerminalProfile:
     cmds = BASIC + ((TypeOfCommand.LAUNCH_BROWSER,) if browser else ()) + extra
     p = profile_for(*cmds, events=(Event.IDLE_SCREEN_AVAILABLE,))
     from simsync.stk.profile import Capability
 
-    p = p.with_capabilities(Capability.MENU_SELECTION, Capability.TIMER_EXPIRATION,
-                            Capability.SMS_PP_DATA_DOWNLOAD)
+    p = p.with_capabilities(
+        Capability.MENU_SELECTION, Capability.TIMER_EXPIRATION, Capability.SMS_PP_DATA_DOWNLOAD
+    )
     return with_synchronize(p) if synchronize else p
 
 
 def new_card(params: InstallParams = PARAMS) -> SimCard:
-    profile = CardProfile(iccid="8949440000001155230", imsi="001010123456789", pin1="1234",
-                          puk1="12345678", pin2="5678", puk2="87654321", adm1=ADM1)
+    profile = CardProfile(
+        iccid="8949440000001155230",
+        imsi="001010123456789",
+        pin1="1234",
+        puk1="12345678",
+        pin2="5678",
+        puk2="87654321",
+        adm1=ADM1,
+    )
     card = SimCard.create(None, profile)
     card.install_applet(PACKAGE_AID, CLASS_AID, INSTANCE_AID, params.encode())
     return card
@@ -127,8 +143,9 @@ class Phone:
     def status(self) -> int:
         return self.raw(bytes.fromhex("80F2000C"))[1]
 
-    def session(self, sw: int, answer: Callable[[object], TerminalResponse] | None = None,
-                limit: int = 10) -> tuple[list[object], int]:
+    def session(
+        self, sw: int, answer: Callable[[object], TerminalResponse] | None = None, limit: int = 10
+    ) -> tuple[list[object], int]:
         """Run the proactive session announced by ``sw``: FETCH, answer (default: performed
         successfully, with the data the command needs), TERMINAL RESPONSE, until 9000."""
         cmds = []

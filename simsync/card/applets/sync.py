@@ -183,15 +183,23 @@ class InstallParams:
         except CodecError as e:
             raise PersoError(str(e)) from None
         kw = {}
-        for tag, name in ((0x80, "title"), (0x81, "entry_text"), (0x82, "server"),
-                          (0x83, "portal_url")):
+        for tag, name in (
+            (0x80, "title"),
+            (0x81, "entry_text"),
+            (0x82, "server"),
+            (0x83, "portal_url"),
+        ):
             if tag in kids:
                 kw[name] = _text(kids[tag], name)
         return cls(**kw)
 
     def to_json(self) -> dict[str, str]:
-        return {"title": self.title, "entry_text": self.entry_text, "server": self.server,
-                "portal_url": self.portal_url}
+        return {
+            "title": self.title,
+            "entry_text": self.entry_text,
+            "server": self.server,
+            "portal_url": self.portal_url,
+        }
 
     @classmethod
     def from_json(cls, d: dict[str, Any]) -> InstallParams:
@@ -222,8 +230,14 @@ class DatabaseConfig:
             raise PersoError(f"database {self.ident}: {e}") from None
 
     def sync_database(self, mode: SyncMode | None = None) -> SyncDatabase:
-        return SyncDatabase(self.ident, self.local_uri, self.remote_uri, self.content_type,
-                            self.content_version, self.mode if mode is None else mode)
+        return SyncDatabase(
+            self.ident,
+            self.local_uri,
+            self.remote_uri,
+            self.content_type,
+            self.content_version,
+            self.mode if mode is None else mode,
+        )
 
     def tlv(self) -> Tlv:
         return Tlv.build(
@@ -257,8 +271,14 @@ class DatabaseConfig:
         )
 
     def to_json(self) -> list[Any]:
-        return [self.ident, self.local_uri, self.remote_uri, self.content_type,
-                self.content_version, int(self.mode)]
+        return [
+            self.ident,
+            self.local_uri,
+            self.remote_uri,
+            self.content_type,
+            self.content_version,
+            int(self.mode),
+        ]
 
     @classmethod
     def from_json(cls, v: list[Any]) -> DatabaseConfig:
@@ -329,8 +349,9 @@ class ProfileConfig:
         allowed = {0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89}
         kids = ber_decode(t.value)
         dbs = [DatabaseConfig.from_tlv(c) for c in kids if c.tag == 0xA1]
-        k = _children(Tlv(0xE0, b"".join(c.encode() for c in kids if c.tag != 0xA1)), allowed,
-                      "profile")
+        k = _children(
+            Tlv(0xE0, b"".join(c.encode() for c in kids if c.tag != 0xA1)), allowed, "profile"
+        )
         if 0x80 not in k:
             raise PersoError("profile: id (80) missing")
         ident = _uint(k[0x80], 1, "profile id")
@@ -357,10 +378,15 @@ class ProfileConfig:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "id": self.ident, "server": self.server, "account": self.account,
-            "password": self.password, "period": self.period, "device_id": self.device_id,
+            "id": self.ident,
+            "server": self.server,
+            "account": self.account,
+            "password": self.password,
+            "period": self.period,
+            "device_id": self.device_id,
             "credential_form": int(self.credential_form),
-            "credential_ref": self.credential_ref.hex(), "san_server_id": self.san_server_id,
+            "credential_ref": self.credential_ref.hex(),
+            "san_server_id": self.san_server_id,
             "san_nonce": self.san_nonce.hex(),
             "databases": [d.to_json() for d in self.databases],
         }
@@ -369,11 +395,17 @@ class ProfileConfig:
     def from_json(cls, d: dict[str, Any]) -> ProfileConfig:
         pw = d["password"]
         return cls(
-            int(d["id"]), str(d["server"]),
-            tuple(DatabaseConfig.from_json(x) for x in d["databases"]), str(d["account"]),
-            None if pw is None else str(pw), int(d["period"]), str(d["device_id"]),
-            CredentialKind(int(d["credential_form"])), bytes.fromhex(d["credential_ref"]),
-            str(d["san_server_id"]), bytes.fromhex(d["san_nonce"]),
+            int(d["id"]),
+            str(d["server"]),
+            tuple(DatabaseConfig.from_json(x) for x in d["databases"]),
+            str(d["account"]),
+            None if pw is None else str(pw),
+            int(d["period"]),
+            str(d["device_id"]),
+            CredentialKind(int(d["credential_form"])),
+            bytes.fromhex(d["credential_ref"]),
+            str(d["san_server_id"]),
+            bytes.fromhex(d["san_nonce"]),
         )
 
 
@@ -402,8 +434,9 @@ def parse_store_data(data: bytes) -> tuple[ProfileConfig | ProfileDelete, ...]:
         raise PersoError(f"STORE DATA: {e}") from None
 
 
-def store_data_apdus(items: Iterable[ProfileConfig | ProfileDelete], *, cla: int = 0x80,
-                     block: int = 200) -> list[CommandApdu]:
+def store_data_apdus(
+    items: Iterable[ProfileConfig | ProfileDelete], *, cla: int = 0x80, block: int = 200
+) -> list[CommandApdu]:
     """The STORE DATA command(s) personalising ``items`` (P1 b8 = last block, P2 = block
     number; data cut into ``block``-byte pieces)."""
     data = b"".join(i.encode() for i in items)
@@ -451,7 +484,9 @@ def trigger_message(trigger: SyncTrigger, originator: str = "+4915100000000") ->
     )
     ud = trigger.encode()
     scts = bytes.fromhex("62112400000000")  # 2026-11-24 00:00:00 +00
-    return bytes((0x04, len(digits), ton)) + bcd + bytes((0x7F, 0xF6)) + scts + bytes((len(ud),)) + ud
+    return (
+        bytes((0x04, len(digits), ton)) + bcd + bytes((0x7F, 0xF6)) + scts + bytes((len(ud),)) + ud
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -475,8 +510,7 @@ class DatabaseState:
         counts = tuple(int(x) for x in v[1])
         if len(counts) != 6:
             raise ValueError("database state: six counts")
-        return cls(None if v[0] is None else int(v[0]), counts, str(v[2]), str(v[3]),
-                   int(v[4]))
+        return cls(None if v[0] is None else int(v[0]), counts, str(v[2]), str(v[3]), int(v[4]))
 
 
 @dataclass
@@ -528,8 +562,11 @@ class ProfileState:
         return {
             "config": self.config.to_json(),
             "dbs": {str(k): v.to_json() for k, v in sorted(self.dbs.items())},
-            "elapsed": self.elapsed, "in_progress": self.in_progress, "attempts": self.attempts,
-            "last_result": self.last_result, "last_trigger": self.last_trigger,
+            "elapsed": self.elapsed,
+            "in_progress": self.in_progress,
+            "attempts": self.attempts,
+            "last_result": self.last_result,
+            "last_trigger": self.last_trigger,
         }
 
     @classmethod
@@ -537,7 +574,9 @@ class ProfileState:
         return cls(
             ProfileConfig.from_json(d["config"]),
             {int(k): DatabaseState.from_json(v) for k, v in d["dbs"].items()},
-            int(d["elapsed"]), bool(d["in_progress"]), int(d["attempts"]),
+            int(d["elapsed"]),
+            bool(d["in_progress"]),
+            int(d["attempts"]),
             None if d["last_result"] is None else int(d["last_result"]),
             None if d["last_trigger"] is None else int(d["last_trigger"]),
         )
@@ -626,21 +665,32 @@ def decode_status(data: bytes) -> tuple[ProfileStatus, ...]:
                 continue
             dk = {x.tag: x for x in c.children()}
             counts = dk[0x83].value
-            dbs.append(DatabaseStatus(
-                dk[0x80].value[0], int.from_bytes(dk[0x81].value, "big"),
-                int.from_bytes(dk[0x82].value, "big") if 0x82 in dk else None,
-                tuple(int.from_bytes(counts[i : i + 2], "big") for i in range(0, 12, 2)),
-                dk[0x84].value.decode(), dk[0x85].value.decode(), dk[0x86].value[0],
-            ))
+            dbs.append(
+                DatabaseStatus(
+                    dk[0x80].value[0],
+                    int.from_bytes(dk[0x81].value, "big"),
+                    int.from_bytes(dk[0x82].value, "big") if 0x82 in dk else None,
+                    tuple(int.from_bytes(counts[i : i + 2], "big") for i in range(0, 12, 2)),
+                    dk[0x84].value.decode(),
+                    dk[0x85].value.decode(),
+                    dk[0x86].value[0],
+                )
+            )
         flags = k[0x84].value[0]
-        res.append(ProfileStatus(
-            k[0x80].value[0], int.from_bytes(k[0x81].value, "big"),
-            int.from_bytes(k[0x82].value, "big"),
-            int.from_bytes(k[0x83].value, "big") if 0x83 in k else None,
-            k[0x86].value[0] if 0x86 in k else None,
-            bool(flags & 1), bool(flags & 2), int.from_bytes(k[0x85].value, "big"),
-            k[0x87].value[0] if 0x87 in k else None, tuple(dbs),
-        ))
+        res.append(
+            ProfileStatus(
+                k[0x80].value[0],
+                int.from_bytes(k[0x81].value, "big"),
+                int.from_bytes(k[0x82].value, "big"),
+                int.from_bytes(k[0x83].value, "big") if 0x83 in k else None,
+                k[0x86].value[0] if 0x86 in k else None,
+                bool(flags & 1),
+                bool(flags & 2),
+                int.from_bytes(k[0x85].value, "big"),
+                k[0x87].value[0] if 0x87 in k else None,
+                tuple(dbs),
+            )
+        )
     return tuple(res)
 
 
@@ -648,12 +698,14 @@ def decode_status(data: bytes) -> tuple[ProfileStatus, ...]:
 # the applet
 # ---------------------------------------------------------------------------------------------
 
-_USER_DECISIONS = frozenset({
-    GeneralResult.SESSION_TERMINATED_BY_USER,
-    GeneralResult.BACKWARD_MOVE_REQUESTED_BY_USER,
-    GeneralResult.NO_RESPONSE_FROM_USER,
-    GeneralResult.USER_DID_NOT_ACCEPT,
-})
+_USER_DECISIONS = frozenset(
+    {
+        GeneralResult.SESSION_TERMINATED_BY_USER,
+        GeneralResult.BACKWARD_MOVE_REQUESTED_BY_USER,
+        GeneralResult.NO_RESPONSE_FROM_USER,
+        GeneralResult.USER_DID_NOT_ACCEPT,
+    }
+)
 
 
 @register_applet(PACKAGE_AID, CLASS_AID)
@@ -704,7 +756,9 @@ class SyncApplet(ToolkitApplet):
         return {
             "params": self.params.to_json(),
             "profiles": {str(k): v.to_json() for k, v in sorted(self.profiles.items())},
-            "menu_item": self.menu_item, "timer": self.timer, "session_id": self.session_id,
+            "menu_item": self.menu_item,
+            "timer": self.timer,
+            "session_id": self.session_id,
         }
 
     def restore_state(self, data: dict[str, Any]) -> None:
@@ -811,8 +865,9 @@ class SyncApplet(ToolkitApplet):
             ids = [i for i in ids if i in self.profiles]
             if not ids:
                 return None
-            return self._sync_flow(ids, Trigger.SMS, confirm=trig.confirm,
-                                   background=trig.background)
+            return self._sync_flow(
+                ids, Trigger.SMS, confirm=trig.confirm, background=trig.background
+            )
         return None
 
     def _menu_flow(self) -> Handler:
@@ -851,8 +906,15 @@ class SyncApplet(ToolkitApplet):
         else:
             yield from self._arm_timer()
 
-    def _sync_flow(self, ids: list[int], trigger: Trigger, *, alpha: str | None = None,
-                   confirm: bool = False, background: bool = False) -> Handler:
+    def _sync_flow(
+        self,
+        ids: list[int],
+        trigger: Trigger,
+        *,
+        alpha: str | None = None,
+        confirm: bool = False,
+        background: bool = False,
+    ) -> Handler:
         for pid in ids:
             st = self.profiles.get(pid)
             if st is None:
@@ -860,8 +922,9 @@ class SyncApplet(ToolkitApplet):
             self.session_id = (self.session_id + 1) & 0xFFFF
             cmd = self._command(st, alpha=alpha, confirm=confirm, background=background)
             if len(cmd.encode()) > MAX_FETCH:
-                cmd = self._command(st, alpha=alpha, confirm=confirm, background=background,
-                                    with_san=False)
+                cmd = self._command(
+                    st, alpha=alpha, confirm=confirm, background=background, with_san=False
+                )
             st.in_progress, st.last_trigger = True, int(trigger)
             st.attempts += 1
             try:
@@ -895,8 +958,11 @@ class SyncApplet(ToolkitApplet):
             return
         secs = min(max(1, min(dues)), MAX_PERIOD)
         try:
-            yield TimerManagement(timer=TimerIdentifier(self.timer), action=TimerAction.START,
-                                  value=TimerValue.from_seconds(secs))
+            yield TimerManagement(
+                timer=TimerIdentifier(self.timer),
+                action=TimerAction.START,
+                value=TimerValue.from_seconds(secs),
+            )
         except ProactiveRefused:
             return
 
@@ -905,8 +971,15 @@ class SyncApplet(ToolkitApplet):
     def _label(st: ProfileState) -> str:
         return st.config.account or st.config.server
 
-    def _command(self, st: ProfileState, *, alpha: str | None = None, confirm: bool = False,
-                 background: bool = False, with_san: bool = True) -> Synchronize:
+    def _command(
+        self,
+        st: ProfileState,
+        *,
+        alpha: str | None = None,
+        confirm: bool = False,
+        background: bool = False,
+        with_san: bool = True,
+    ) -> Synchronize:
         cfg = st.config
         dbs = []
         for d in cfg.databases:
@@ -924,8 +997,15 @@ class SyncApplet(ToolkitApplet):
                 credential = SyncCredential.md5_of(cfg.account, cfg.password)
         san = None
         if with_san and cfg.san_server_id and cfg.password is not None:
-            san = SyncSan(san_for(cfg.san_server_id, dbs, cfg.password,
-                                  session_id=self.session_id, nonce=cfg.san_nonce).encode())
+            san = SyncSan(
+                san_for(
+                    cfg.san_server_id,
+                    dbs,
+                    cfg.password,
+                    session_id=self.session_id,
+                    nonce=cfg.san_nonce,
+                ).encode()
+            )
         return Synchronize(
             server=SyncServer(cfg.server),
             databases=tuple(dbs),
