@@ -94,6 +94,15 @@ def _print_sync(event: object) -> None:
               f"{db.content_version}, {db.mode.name.lower().replace('_', '-')}): {status}")
 
 
+def _load_bundled_applets() -> None:
+    """The in-process simulator (``sim:``) runs the card's applets in this process: their classes
+    must be registered before the card file is loaded, or they load dormant (no toolkit)."""
+    try:
+        import simsync.card.applets.sync  # noqa: F401  (registers the sync applet)
+    except ImportError:  # pragma: no cover - a tree without the applets
+        pass
+
+
 class _Session:
     """A terminal for one CLI command, printing its log as it goes."""
 
@@ -103,6 +112,8 @@ class _Session:
         from simsync.handset.terminal import Terminal
         from simsync.handset.ui import PromptUi, ScriptedUi
 
+        if str(args.reader).startswith("sim:"):
+            _load_bundled_applets()
         self.quiet = args.quiet
         ui = PromptUi() if getattr(args, "interactive", False) else ScriptedUi(_answers(args))
         self.service = None if args.no_sync else RecordingSyncService()

@@ -13,10 +13,13 @@ from simsync.stk.commands import AnyCommand
 from simsync.stk.envelopes import AnyEnvelope
 from simsync.stk.profile import TerminalProfile
 from simsync.stk.responses import TerminalResponse
+from simsync.stk.synchronize import SYNCHRONIZE_TYPE
 from simsync.stk.types import GeneralResult, TypeOfCommand
 
 
 def _name(value: int, enum: type) -> str:
+    if enum is TypeOfCommand and value == SYNCHRONIZE_TYPE:
+        return "SYNCHRONIZE"
     try:
         return enum(value).name.replace("_", " ")
     except ValueError:
