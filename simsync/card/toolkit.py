@@ -337,7 +337,7 @@ class ToolkitApplet(Applet):
 
     def init_menu_entry(self, text: str, *, enabled: bool = True) -> int:
         """Add a menu entry; returns its item identifier (unique on the card)."""
-        item = self.runtime.allocate_item_id()
+        item = self.runtime.allocate_item_id(self.registry)
         self.registry.menu.append(MenuEntry(item, text, enabled))
         self.registry.events.add(EventKind.MENU_SELECTION.value)
         self.runtime.menu_changed()
@@ -357,7 +357,7 @@ class ToolkitApplet(Applet):
         raise KeyError(item)
 
     def allocate_timer(self) -> int:
-        t = self.runtime.allocate_timer()
+        t = self.runtime.allocate_timer(self.registry)
         self.registry.timers.add(t)
         self.registry.events.add(EventKind.TIMER_EXPIRATION.value)
         return t
@@ -463,15 +463,20 @@ class ToolkitRuntime(Toolkit):
         a = self.card.applets.get(aid)
         return a if isinstance(a, ToolkitApplet) else None
 
-    def allocate_item_id(self) -> int:
-        used = {e.item_id for a in self.applets() for e in a.registry.menu}
+    def _registries(self, own: ToolkitRegistry | None) -> list[ToolkitRegistry]:
+        # ``own``: the caller's registry, which may not be on the card yet (during install)
+        regs = [a.registry for a in self.applets()]
+        return regs + [own] if own is not None and all(r is not own for r in regs) else regs
+
+    def allocate_item_id(self, own: ToolkitRegistry | None = None) -> int:
+        used = {e.item_id for r in self._registries(own) for e in r.menu}
         for i in range(1, 0x100):
             if i not in used:
                 return i
         raise SwError(SW_NO_SPACE, "no free menu item identifier")
 
-    def allocate_timer(self) -> int:
-        used = set().union(*(a.registry.timers for a in self.applets()))
+    def allocate_timer(self, own: ToolkitRegistry | None = None) -> int:
+        used = set().union(*(r.timers for r in self._registries(own)))
         for t in range(1, MAX_TIMERS + 1):
             if t not in used:
                 return t

@@ -1,0 +1,345 @@
+"""The toolkit runtime (simsync.card.toolkit): registrations, proactive sessions, status words for
+malformed and untimely CAT commands, and a fuzz sample that must never corrupt persistent state."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from card_stk_kit import (
+    INSTANCE_AID,
+    Phone,
+    default_answer,
+    new_card,
+    personalise,
+    terminal_profile,
+)
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from simsync.apdu import CommandApdu
+from simsync.card import SimCard
+from simsync.card.applet import register_applet
+from simsync.card.toolkit import (
+    EventKind,
+    ProactiveRefused,
+    SmsDeliver,
+    Toolkit,
+    ToolkitApplet,
+    ToolkitEvent,
+    ToolkitRegistry,
+    ToolkitRuntime,
+)
+from simsync.stk import (
+    DisplayText,
+    Duration,
+    EventDownload,
+    GenericEnvelope,
+    MenuSelection,
+    PlayTone,
+    PollInterval,
+    SetUpEventList,
+    SetUpMenu,
+    SmsPpDownload,
+    SmsTpdu,
+    TerminalResponse,
+    TextString,
+    TimerExpiration,
+    TimerIdentifier,
+    TimerValue,
+    envelope_apdu,
+    fetch_apdu,
+    terminal_response_apdu,
+)
+from simsync.stk.synchronize import Synchronize, SyncOutcome, synchronize_response
+from simsync.stk.types import Event, TimeUnit, TypeOfCommand
+
+ECHO_PKG = bytes.fromhex("F0746B7465737400")
+ECHO_CLASS = bytes.fromhex("F0746B746573740001")
+
+
+@register_applet(ECHO_PKG, ECHO_CLASS)
+class EchoApplet(ToolkitApplet):
+    """A second toolkit applet: two menu entries, idle-screen events, STATUS events; its handler
+    shows two texts in a row and counts what it saw (persistent)."""
+
+    @classmethod
+    def install(cls, ctx, aid, params):
+        inst = cls(ctx, aid)
+        inst.seen = []
+        inst.items = [inst.init_menu_entry("Echo A"), inst.init_menu_entry("Echo B")]
+        inst.register_event(Event.IDLE_SCREEN_AVAILABLE)
+        inst.register_event(EventKind.STATUS_COMMAND)
+        return inst
+
+    def save_state(self) -> dict[str, Any]:
+        return {"seen": self.seen, "items": self.items}
+
+    def restore_state(self, data: dict[str, Any]) -> None:
+        self.seen, self.items = list(data.get("seen", [])), list(data.get("items", []))
+
+    def process_toolkit(self, event: ToolkitEvent):
+        self.seen.append(event.kind.value)
+        if event.kind is EventKind.MENU_SELECTION and event.item == self.items[1]:
+            return self._poll()
+        if event.kind is EventKind.MENU_SELECTION:
+            return self._two_texts(event.item)
+        if event.kind is EventKind.EVENT_DOWNLOAD:
+            return self._tone()
+        return None
+
+    def _two_texts(self, item):
+        tr = yield DisplayText(TextString(f"item {item}"))
+        self.seen.append(f"result {int(tr.result.general)}")
+        yield DisplayText(TextString("second"))
+
+    def _poll(self):
+        tr = yield PollInterval(duration=Duration(TimeUnit.SECONDS, 30))
+        self.seen.append(f"poll {tr.duration.interval}")
+
+    def _tone(self):
+        try:
+            yield PlayTone()
+        except ProactiveRefused:
+            self.seen.append("tone refused")
+
+
+def echo_card() -> SimCard:
+    card = new_card()
+    personalise(card)
+    card.install_applet(ECHO_PKG, ECHO_CLASS, ECHO_CLASS + b"\x01")
+    return card
+
+
+def echo(card: SimCard) -> EchoApplet:
+    return card.applets[ECHO_CLASS + b"\x01"]
+
+
+# ------------------------------------------------------------------------------ basics
+
+
+def test_card_without_toolkit_applet_has_no_toolkit():
+    from simsync.card import CardProfile
+
+    card = SimCard.create(
+        None,
+        CardProfile(
+            iccid="8949440000001155230",
+            imsi="001010123456789",
+            pin1="1234",
+            puk1="12345678",
+            pin2="5678",
+            puk2="87654321",
+            adm1=bytes(8),
+        ),
+    )
+    assert type(card.toolkit) is Toolkit
+    assert card.transmit(bytes.fromhex("80C2000002D100"))[-2:] == b"\x6d\x00"
+
+
+def test_runtime_attached_and_reattached_after_reload(card):
+    assert isinstance(card.toolkit, ToolkitRuntime) and card.toolkit.card is card
+    again = SimCard(None, __import__("json").loads(card.committed_bytes()))
+    assert isinstance(again.toolkit, ToolkitRuntime) and again.toolkit.card is again
+
+
+def test_menu_merges_applets_and_ids_timers_are_unique():
+    card = echo_card()
+    phone = Phone(card)
+    cmds, _ = phone.session(phone.terminal_profile(terminal_profile()))
+    menu, events = cmds[0], cmds[1]
+    assert isinstance(menu, SetUpMenu) and isinstance(events, SetUpEventList)
+    assert [(i.identifier, str(i.text)) for i in menu.items] == [
+        (1, "Sync now"),
+        (2, "Echo A"),
+        (3, "Echo B"),
+    ]
+    assert events.events.events == (Event.IDLE_SCREEN_AVAILABLE,)
+    assert echo(card).registry.timers == set()
+    t = echo(card).allocate_timer()
+    assert t != card.applets[INSTANCE_AID].timer
+
+
+def test_handler_with_several_commands_and_persistent_effects():
+    card = echo_card()
+    phone = Phone(card)
+    phone.session(phone.terminal_profile(terminal_profile()))
+    sw = phone.envelope(MenuSelection.of(2))
+    cmds, sw = phone.session(sw)
+    assert [c.text.text for c in cmds] == ["item 2", "second"]
+    assert [c.number for c in cmds] == sorted({c.number for c in cmds})
+    assert echo(card).seen[-2:] == ["EVENT_MENU_SELECTION", "result 0"]
+    assert b"result 0" in card.committed_bytes()
+
+
+def test_unsupported_command_is_refused_into_the_handler():
+    card = echo_card()
+    phone = Phone(card)
+    phone.session(phone.terminal_profile(terminal_profile()))  # no PLAY TONE declared
+    assert phone.envelope(EventDownload.idle_screen_available()) == 0x9000
+    assert echo(card).seen[-2:] == ["EVENT_EVENT_DOWNLOAD", "tone refused"]
+
+
+def test_status_polling_event_and_poll_interval():
+    card = echo_card()
+    phone = Phone(card)
+    phone.session(phone.terminal_profile(terminal_profile(extra=(TypeOfCommand.POLL_INTERVAL,))))
+    assert phone.status() == 0x9000
+    assert echo(card).seen[-1] == "EVENT_STATUS_COMMAND"
+    sw = phone.envelope(MenuSelection.of(echo(card).items[1]))  # "Echo B": POLL INTERVAL
+    assert sw >> 8 == 0x91
+    assert phone.status() == sw  # the pending command is announced on STATUS too
+    cmd = phone.fetch(sw)
+    assert isinstance(cmd, PollInterval)
+    assert phone.status() == 0x9000  # fetched: not announced again
+    assert phone.respond(TerminalResponse.answer(cmd, 0, Duration(TimeUnit.SECONDS, 25))) == 0x9000
+    assert card.toolkit.poll_interval == 25
+
+
+# ------------------------------------------------------------------------------ status words
+
+
+def booted_with_sync_outstanding(card: SimCard) -> tuple[Phone, Synchronize]:
+    phone = Phone(card)
+    phone.session(phone.terminal_profile(terminal_profile()))
+    cmd = phone.fetch(phone.envelope(MenuSelection.of(1)))
+    assert isinstance(cmd, Synchronize)
+    return phone, cmd
+
+
+def test_terminal_response_status_words(sync_card):
+    phone, cmd = booted_with_sync_outstanding(sync_card)
+    good = synchronize_response(cmd, [SyncOutcome(1, 200), SyncOutcome(2, 200)])
+    raw = good.encode()
+    before = sync_card.committed_bytes()
+    cases = [
+        (CommandApdu(0x80, 0x14, 0x01, 0x00, raw), 0x6B00),  # P1
+        (bytes.fromhex("80140000"), 0x6700),  # no data
+        (CommandApdu(0x80, 0x14, 0, 0, raw[:-3]), 0x6700),  # TLV cut short
+        (CommandApdu(0x80, 0x14, 0, 0, bytes.fromhex("810301e000")), 0x6A80),  # no devices/result
+        # another command number
+        (CommandApdu(0x80, 0x14, 0, 0, bytes((raw[0], raw[1], cmd.number ^ 1)) + raw[3:]), 0x6A80),
+        # performed but one outcome missing
+        (terminal_response_apdu(synchronize_response(cmd, [SyncOutcome(1, 200)])), 0x6A80),
+        # from the wrong device
+        (CommandApdu(0x80, 0x14, 0, 0, raw[:7] + b"\x81\x82" + raw[9:]), 0x6A80),
+    ]
+    for apdu, want in cases:
+        assert phone.raw(apdu)[1] == want, apdu
+        assert sync_card.committed_bytes() == before
+        assert sync_card.toolkit.current_command == cmd  # still outstanding
+    assert phone.respond(good) == 0x9000
+    # nothing to answer now
+    assert phone.respond(good) == 0x6985
+    assert phone.raw(fetch_apdu(10))[1] == 0x6985
+
+
+def test_envelope_status_words_and_busy(sync_card):
+    phone, cmd = booted_with_sync_outstanding(sync_card)
+    runtime: ToolkitRuntime = sync_card.toolkit
+    tid = sync_card.applets[INSTANCE_AID].timer
+    assert phone.envelope(MenuSelection.of(1)) == 0x9300
+    assert (
+        phone.envelope(TimerExpiration(TimerIdentifier(tid), TimerValue.from_seconds(5))) == 0x9300
+    )
+    # an event download nobody registered is taken even now
+    assert phone.envelope(EventDownload.user_activity()) == 0x9000
+    assert runtime.current_command == cmd
+    assert phone.respond(default_answer(cmd)) == 0x9000
+    assert phone.envelope(MenuSelection.of(9)) == 0x6A80  # no such item
+    assert phone.envelope(GenericEnvelope(0xD4, ())) == 0x6A80  # call control: not supported
+    assert phone.raw(bytes.fromhex("80C2000003D30102"))[1] == 0x6700  # inner TLV cut
+    assert phone.raw(bytes.fromhex("80C2000004D1020000"))[1] == 0x6700  # BER length wrong
+    assert phone.raw(bytes.fromhex("80C2000005D303820181"))[1] == 0x6A80  # no item identifier
+    assert phone.raw(bytes.fromhex("80C2010004D3028201"))[1] == 0x6B00
+    assert phone.raw(bytes.fromhex("80C20000"))[1] == 0x6700
+    # a timer nobody owns: accepted and ignored
+    assert phone.envelope(TimerExpiration(TimerIdentifier(8), TimerValue())) == 0x9000
+    # SMS-PP whose TPDU is not an SMS-DELIVER
+    assert phone.envelope(SmsPpDownload(SmsTpdu(b"\x01\x02"))) == 0x6A80
+
+
+def test_fetch_with_short_le_uses_get_response(sync_card):
+    phone = Phone(sync_card)
+    sw = phone.terminal_profile(terminal_profile())
+    n = sw & 0xFF
+    data, sw2 = phone.raw(fetch_apdu(10))
+    assert len(data) == 10 and sw2 == 0x6100 | (n - 10)
+    rest, sw3 = phone.raw(bytes((0x00, 0xC0, 0, 0, n - 10)))
+    assert sw3 == 0x9000 and isinstance(
+        __import__("simsync.stk", fromlist=["x"]).decode_proactive(data + rest), SetUpMenu
+    )
+
+
+def test_sms_deliver_parser():
+    from simsync.card.applets.sync import SyncTrigger, trigger_message
+
+    sms = SmsDeliver.parse(trigger_message(SyncTrigger(2), "+123"))
+    assert sms.originator == "+123" and sms.pid == 0x7F and sms.dcs == 0xF6
+    assert SyncTrigger.decode(sms.user_data) == SyncTrigger(2)
+    # 7-bit text "hi", no header
+    seven = bytes.fromhex("040391103200006211240000000002e834")
+    assert SmsDeliver.parse(seven).user_data == b"hi"
+    # UDH with a command packet (IEI 70): formatted
+    ud = bytes.fromhex("02 70 00") + b"xyz"
+    fmt = bytes.fromhex("40039110327ff6 62112400000000".replace(" ", "")) + bytes((len(ud),)) + ud
+    s = SmsDeliver.parse(fmt)
+    assert s.formatted and s.user_data == b"xyz"
+
+
+def test_registry_json_round_trip_and_validation():
+    r = ToolkitRegistry({"EVENT_MENU_SELECTION", "EVENT_EVENT_DOWNLOAD:5"}, [], {1, 3}, "T")
+    assert ToolkitRegistry.from_json(r.to_json()) == r
+    assert r.download_events == {5}
+    for bad in ({"timers": [9]}, {"events": [1]}, {"menu": [[0, "x", True]]}, {"title": 3}):
+        try:
+            ToolkitRegistry.from_json(bad)
+        except ValueError:
+            continue
+        raise AssertionError(bad)
+
+
+# ------------------------------------------------------------------------------ fuzz sample
+
+OK_OR_ERROR = {0x9000, 0x9300, 0x6700, 0x6A80, 0x6B00, 0x6985}
+
+
+@settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(st.data())
+def test_fuzzed_terminal_responses_and_envelopes_never_corrupt_state(data):
+    card = new_card()
+    personalise(card)
+    phone, cmd = booted_with_sync_outstanding(card)
+    before = card.committed_bytes()
+    good = synchronize_response(cmd, [SyncOutcome(1, 200), SyncOutcome(2, 200)]).encode()
+    env = envelope_apdu(MenuSelection.of(1)).data
+    for _ in range(4):
+        kind = data.draw(st.sampled_from(["tr-mutate", "tr-random", "env-mutate", "env-random"]))
+        base = good if kind.startswith("tr") else env
+        if kind.endswith("random"):
+            body = data.draw(st.binary(min_size=1, max_size=60))
+        else:
+            body = bytearray(base)
+            for _ in range(data.draw(st.integers(1, 4))):
+                i = data.draw(st.integers(0, len(body) - 1))
+                body[i] = data.draw(st.integers(0, 255))
+            cut = data.draw(st.integers(1, len(body)))
+            body = bytes(body[:cut])
+        ins = 0x14 if kind.startswith("tr") else 0xC2
+        resp = card.transmit(CommandApdu(0x80, ins, 0, 0, body).to_bytes())
+        sw = int.from_bytes(resp[-2:], "big")
+        assert sw in OK_OR_ERROR or sw >> 8 == 0x91, (kind, body.hex(), hex(sw))
+        if sw == 0x9000 and kind.startswith("tr"):
+            # a mutated response that still answers the command: it must have been recorded
+            # consistently (status report decodes, no session left)
+            phone.status_report()
+            return
+        if sw >> 8 != 0x91 and sw != 0x9000:
+            assert card.committed_bytes() == before
+    # the genuine answer is still accepted
+    assert phone.respond(TerminalResponse.decode(good)) == 0x9000
+    (st_,) = phone.status_report()
+    assert st_.databases[0].status == 200
