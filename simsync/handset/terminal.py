@@ -422,7 +422,6 @@ class Terminal:
                     continue
                 resp = self._cat(apdus.CatIns.TERMINAL_RESPONSE, response.encode())
                 self._log(ev.Responded(response, resp.sw))
-                self._after_response(response)
             return resp
         finally:
             self._in_session = False
@@ -471,9 +470,6 @@ class Terminal:
             except (CodecError, ValueError, IndexError):
                 pass
         return TerminalResponse(details, Result(GeneralResult.COMMAND_DATA_NOT_UNDERSTOOD))
-
-    def _after_response(self, response: TerminalResponse) -> None:
-        return None
 
     # -- envelopes --------------------------------------------------------------------------------
     def send_envelope(self, envelope: AnyEnvelope) -> ResponseApdu:

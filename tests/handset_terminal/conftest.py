@@ -56,8 +56,13 @@ def serve_card(pcscd, tmp_path):
 
     def serve(path) -> str:
         reader = pcscd.reader(1)
-        cmd = [sys.executable, "-m", "simsync", "card", "serve", str(path),
-               "--vpcd", f"127.0.0.1:{pcscd.port + 1}", "--max-seconds", "300"]
+        args = ["card", "serve", str(path), "--vpcd", f"127.0.0.1:{pcscd.port + 1}",
+                "--max-seconds", "300"]
+        # `simsync card serve`, with the sync applet's class registered in the serving process
+        # (the card layer does not import its bundled applets by itself yet)
+        code = ("import sys, simsync.card.applets.sync; from simsync.cli import main; "
+                f"sys.exit(main({args!r}))")
+        cmd = [sys.executable, "-c", code]
         card = ServedCard(cmd, reader, log_path=tmp_path / f"serve{len(served)}.log")
         card.start()
         served.append(card)

@@ -29,3 +29,28 @@ def test_boot_a_plain_card_over_pcsc(serve_card, tmp_path, capsys):
     assert any(x.startswith(">> 8010") for x in lines)
     assert main(["handset", "menu", f"pcsc:{reader}"]) == 0
     assert capsys.readouterr().out == "no SIM menu\n"
+
+
+def test_sync_applet_over_pcsc(serve_card, tmp_path, capsys):
+    from sync_card import SERVER, make_sync_card, sync_status
+
+    import simsync.card.applets.sync  # noqa: F401
+    from simsync.handset.sync import RecordingSyncService
+
+    card = make_sync_card(tmp_path / "sync.card")
+    reader = serve_card(card.path)
+    service = RecordingSyncService()
+    with Terminal.open(f"pcsc:{reader}", sync_service=service) as term:
+        menu = term.boot(pin1=card.pin1)
+        assert [i.text for i in menu.items] == ["Sync now"]
+        term.select("Sync now")
+        (request,) = service.requests
+        assert request.server.value == SERVER
+        assert term.responses()[-1].result.ok
+        (status,) = sync_status(term.conn)
+        assert [d.status for d in status.databases] == [200, 200]
+    # the CLI over the same reader
+    assert main(["handset", "select", f"pcsc:{reader}", "1", "--pin1", card.pin1]) == 0
+    out = capsys.readouterr().out
+    assert f"SYNCHRONIZE with {SERVER} as alice" in out
+    assert "(text/x-vcard 2.1, two-way): status 200" in out
