@@ -563,5 +563,9 @@ class GpClient:
 
             point = public_key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
             body = Tlv(0xB0, point).encode() + b"\x00" + Tlv(0xF0, b"\x00").encode() + b"\x00"
-        self.send(gpc.put_key(bytes((kvn,)) + body, replace_kvn=replace_kvn, key_id=0x01, multiple=True),
-                  "put-dap-key")
+        data = bytes((kvn,)) + body
+        if len(data) > 0xFF - 16 - 8:  # room for C-DECRYPTION padding and the C-MAC
+            raise OperatorError(f"put-dap-key: a {public_key.key_size}-bit RSA key ({len(data)} bytes of key data) "
+                                "does not fit one short PUT KEY command; issue the card with its DAP key or "
+                                "use an ECDSA P-256 DAP key (keys init --dap-alg ecdsa)")
+        self.send(gpc.put_key(data, replace_kvn=replace_kvn, key_id=0x01, multiple=True), "put-dap-key")

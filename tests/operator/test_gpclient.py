@@ -279,3 +279,56 @@ def test_signature_for_other_sd_refused(card_file, opkeys, app_cap):
     assert e.value.sw == 0x6982
     assert card_file.read_bytes() == before
     gp.conn.close()
+
+
+@pytest.mark.parametrize("level", [0x01, 0x03, 0x11, 0x13, 0x33])
+def test_security_levels(card_file, opkeys, app_cap, app_sig, level):
+    with open_card(f"sim:{card_file}") as conn:
+        gp = GpClient(conn, opkeys.scp, level=level)
+        assert gp.open().level == level
+        gp.load(app_cap, app_sig, block_size=200)
+        assert {e.aid for e in gp.list(StatusScope.LOAD_FILES)} >= {CapFile_package(app_cap)}
+
+
+def CapFile_package(cap: bytes) -> bytes:
+    from simsync.gp.cap import CapFile
+
+    return CapFile.parse(cap).package_aid
+
+
+def test_s16_mode(card_file, opkeys):
+    with open_card(f"sim:{card_file}") as conn:
+        gp = GpClient(conn, opkeys.scp, s16=True)
+        gp.open()
+        assert gp.session.s_mode == 16
+        assert gp.list(StatusScope.ISD)[0].aid == opkeys.isd_aid
+
+
+def test_put_dap_key_then_dap_is_required(tmp_path, support, opkeys, other_keys, app_cap):
+    path = support.new_card_file(tmp_path / "n.card", opkeys, dap_key=None)
+    with open_card(f"sim:{path}") as conn:
+        gp = GpClient(conn, opkeys.scp)
+        gp.open()
+        with pytest.raises(OperatorError, match="does not fit one short PUT KEY"):
+            gp.put_dap_key(opkeys.dap_public)  # RSA-2048: too long for a short APDU
+        gp.put_dap_key(other_keys.dap_public)  # ECDSA P-256
+        with pytest.raises(CardRefused) as e:
+            gp.load(app_cap)
+        assert e.value.sw == 0x6982 and "requires a DAP" in str(e.value)
+        gp.open()
+        gp.load(app_cap, sign_cap(app_cap, other_keys))
+
+
+def test_unknown_isd_aid(card_file, opkeys):
+    with open_card(f"sim:{card_file}") as conn, pytest.raises(CardRefused) as e:
+        GpClient(conn, opkeys.scp, isd_aid=bytes.fromhex("A0000001510000FF")).open()
+    assert e.value.step == "select" and "no Security Domain" in str(e.value)
+
+
+def test_install_unknown_module(card_file, opkeys, support):
+    with open_card(f"sim:{card_file}") as conn:
+        gp = GpClient(conn, opkeys.scp)
+        gp.open()
+        with pytest.raises(CardRefused) as e:
+            gp.install(support.APP.package_aid, support.APP.class_aids[0], support.APP.instance_aid)
+        assert e.value.sw == 0x6A88 and "load the CAP first" in str(e.value)

@@ -128,3 +128,26 @@ def test_audit_log_rejects_garbage_in_the_middle(tmp_path):
     p.write_text('{"card": "x", "step": "done", "result": "ok"}\n')
     with AuditLog(p) as log:
         assert log.done == {"x"}
+
+
+def test_profile_diversification(tmp_path, opkeys, app_cap, app_sig, support):
+    """Cards holding KDF3-diversified keys; the profile says so and every card gets its own keys."""
+    from simsync.gp.keys import Diversification
+
+    kdf3 = opkeys.scp.with_diversification(Diversification.KDF3)
+    cards = tmp_path / "cards"
+    cards.mkdir()
+    for i in range(2):
+        card = support.make_card(cards / f"k{i}.card", kdf3, kdd=bytes((0x40 + i,)) * 10, dap_key=opkeys.dap_public)
+        card.close()
+    (tmp_path / "app.cap").write_bytes(app_cap)
+    app_sig.save(tmp_path / "app.sig")
+    prof = {"keys": str(opkeys.directory), "cap": "app.cap", "signature": "app.sig", "diversification": "kdf3"}
+    (tmp_path / "p.json").write_text(json.dumps(prof))
+    res = provision_batch(Profile.load(tmp_path / "p.json"), card_readers(cards), audit_path=None)
+    assert [r.result for r in res.results] == ["ok", "ok"]
+    prof["diversification"] = "emv"
+    (tmp_path / "p.json").write_text(json.dumps(prof))
+    res = provision_batch(Profile.load(tmp_path / "p.json"), card_readers(cards), audit_path=None)
+    assert [r.result for r in res.results] == ["error", "error"]
+    assert "--diversification kdf3" in res.results[0].error

@@ -1,0 +1,72 @@
+"""The same operator commands through pcscd + vpcd: the card file served by `simsync card serve`."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from simsync.cli import main
+from simsync.operator.keys import init_keys
+from simsync.reader.pcscd import ServedCard
+
+pytestmark = pytest.mark.pcsc
+
+
+@pytest.fixture
+def served(pcscd, tmp_path, support):
+    keys = init_keys(tmp_path / "keys")
+    path = support.new_card_file(tmp_path / "served.card", keys)
+    card = ServedCard(support.serve_cmd(path, pcscd.port), pcscd.reader(0), log_path=tmp_path / "serve.log")
+    card.start()
+    try:
+        yield keys, path, f"pcsc:{pcscd.reader(0)}"
+    finally:
+        card.stop()
+
+
+def test_flow_through_pcsc(served, tmp_path, capsys, support):
+    from test_cli_gp import run_flow
+
+    keys, _path, reader = served
+    run_flow(reader, keys, tmp_path, capsys, support.SYNC)
+
+
+def test_refusals_through_pcsc(served, tmp_path, capsys, app_cap, support):
+    from test_gpclient import tamper
+
+    from simsync.operator.capbuild import sign_cap
+
+    keys, path, reader = served
+    common = ["--reader", reader, "--keys", str(keys.directory)]
+    cap, bad, sig = tmp_path / "app.cap", tmp_path / "bad.cap", tmp_path / "app.sig"
+    cap.write_bytes(app_cap)
+    bad.write_bytes(tamper(app_cap))
+    sign_cap(app_cap, keys).save(sig)
+    assert main(["operator", "gp", "list", *common]) == 0  # the session counter moves: snapshot after
+    capsys.readouterr()
+    before = path.read_bytes()
+    assert main(["operator", "gp", "list", *common, "--kvn", "42"]) == 2
+    assert "no key set with version 42" in capsys.readouterr().err
+    assert path.read_bytes() == before
+    assert main(["operator", "gp", "load", *common, str(bad), "--signature", str(sig)]) == 2
+    err = capsys.readouterr().err
+    assert "6982" in err and "changed after it was signed" in err
+    assert main(["operator", "gp", "load", *common, str(cap), "--signature", str(sig)]) == 0
+    assert main(["operator", "gp", "list", *common]) == 0
+    assert support.APP.package_aid.hex().upper() in capsys.readouterr().out
+
+
+def test_provision_through_pcsc(served, pcscd, tmp_path, sync_cap, capsys):
+    from simsync.operator.capbuild import sign_cap
+
+    keys, _path, _reader = served
+    (tmp_path / "sync.cap").write_bytes(sync_cap)
+    sign_cap(sync_cap, keys).save(tmp_path / "sync.sig")
+    (tmp_path / "p.json").write_text(json.dumps({"keys": str(keys.directory), "cap": "sync.cap",
+                                                 "signature": "sync.sig"}))
+    args = ["operator", "provision", str(tmp_path / "p.json"), "--readers", pcscd.reader(0), "--no-progress"]
+    assert main(args) == 0
+    assert "provisioned 1, skipped 0" in capsys.readouterr().out
+    assert main(args) == 0
+    assert "provisioned 0, skipped 1" in capsys.readouterr().out
