@@ -31,6 +31,7 @@ class ScriptedCard:
     on_response: Hook | None = None                   # (raw command, TerminalResponse) -> [commands]
     on_envelope: Hook | None = None                   # (envelope) -> [commands] or (bytes, [cmds])
     busy: int = 0                                     # the next N envelopes get 9300
+    cat_cla: int = 0x80                               # A0: a GSM SIM (TS 51.011)
     profiles: list[TerminalProfile] = field(default_factory=list)
     responses: list[TerminalResponse] = field(default_factory=list)
     envelopes: list = field(default_factory=list)
@@ -74,7 +75,9 @@ class ScriptedCard:
         raw = bytes(raw)
         self.apdus.append(raw)
         cmd = CommandApdu.parse(raw)
-        key = (cmd.cla, cmd.ins)
+        if cmd.cla in (0x80, 0xA0) and cmd.cla != self.cat_cla:
+            return _sw(0x6E00)
+        key = (0x80 if cmd.cla == self.cat_cla else cmd.cla, cmd.ins)
         if key == (0x80, 0x10):
             profile = TerminalProfile.decode(cmd.data)
             self.profiles.append(profile)

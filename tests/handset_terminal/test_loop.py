@@ -318,3 +318,30 @@ def test_wrong_pin1_is_a_one_line_error(card, make_terminal):
 def test_commands_before_boot_are_refused(make_terminal):
     with pytest.raises(TerminalError, match="boot"):
         make_terminal().run(1)
+
+
+def test_gsm_sim_gets_class_a0(card, make_terminal):
+    card.cat_cla = 0xA0
+    menu_on_profile(card)
+    term = make_terminal()
+    assert term.boot().title == "Operator"
+    term.poll()
+    cats = [a[:2].hex().upper() for a in card.apdus if a[0] in (0x80, 0xA0)]
+    assert cats[:2] == ["8010", "A010"]          # refused with 6E00, then class A0
+    assert cats[2:] == ["A012", "A014", "A0F2"]
+    assert card.statuses == 1
+
+
+def test_run_until_idle(card, make_terminal):
+    card.on_profile = lambda p: [TimerManagement(TimerIdentifier(3), value=TimerValue(0, 0, 5))]
+    term = make_terminal()
+    term.boot()
+    assert term.run_until_idle(100) == 5
+    assert [e.timer.timer for e in card.envelopes] == [3]
+    # a card that re-arms its timer forever: the limit stops the run
+    card.on_envelope = lambda env: [TimerManagement(TimerIdentifier(3),
+                                                    value=TimerValue(0, 0, 5))]
+    card.push(TimerManagement(TimerIdentifier(3), value=TimerValue(0, 0, 5)))
+    term.poll()
+    assert term.run_until_idle(22) == 22
+    assert len(card.envelopes) == 1 + 4
