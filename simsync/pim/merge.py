@@ -382,7 +382,8 @@ def merge(stored: Item, incoming: Item, incoming_caps: CtCaps | None) -> Item:
     assert isinstance(incoming, CalendarItem)
     alarms = incoming.alarms if (_alarms_supported(incoming_caps) or incoming.alarms) \
         else stored.alarms
-    result = replace(incoming, properties=props, alarms=alarms)
+    result = replace(incoming, properties=props, alarms=alarms,
+                     overrides=incoming.overrides or stored.overrides)
     used = _referenced_tzids(result)
     tzs: list[Component] = list(incoming.timezones)
     have = {tz.get("TZID").text for tz in tzs if tz.get("TZID") is not None}
@@ -391,9 +392,7 @@ def merge(stored: Item, incoming: Item, incoming_caps: CtCaps | None) -> Item:
         if tid is not None and tid.text in used and tid.text not in have:
             tzs.append(tz)
     cal_props = merge_properties(stored.calendar_properties, incoming.calendar_properties, None)
-    overrides = incoming.overrides or stored.overrides
-    return replace(result, timezones=tuple(tzs), calendar_properties=cal_props,
-                   overrides=overrides)
+    return replace(result, timezones=tuple(tzs), calendar_properties=cal_props)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -305,8 +305,9 @@ class CalendarItem(_Item):
     ``alarms`` are the item's VALARM (and any other nested) components, ``timezones`` the
     VTIMEZONE components of the enclosing calendar, ``calendar_properties`` the calendar-level
     properties other than VERSION and PRODID (e.g. X- properties, METHOD), ``overrides`` further
-    VEVENT/VTODO components of the same calendar object (RECURRENCE-ID exceptions; iCalendar
-    only - vCalendar 1.0 cannot carry them).
+    VEVENT/VTODO components of the same calendar object (RECURRENCE-ID exceptions;
+    iCalendar only: they are not written as vCalendar 1.0, where a device would take them
+    for separate entries - :func:`simsync.pim.merge.merge` keeps the stored ones).
     """
 
     properties: tuple[Property, ...] = ()

@@ -73,6 +73,10 @@ def parse_calendar(text: str) -> CalendarItem:
     if not items:
         raise PimParseError("calendar without VEVENT or VTODO", top.lineno)
     if versions[0].value.strip() == "1.0":
+        if len(items) > 1:
+            # 1.0 has no RECURRENCE-ID: a second item would be a second, unrelated entry
+            raise PimParseError("vCalendar 1.0 object with more than one VEVENT/VTODO",
+                                items[1].lineno)
         return _parse_vcal(top, items)
     return _parse_ical(top, items)
 

@@ -33,6 +33,8 @@ VC, VC21, VCAL, ICAL = "text/vcard", "text/x-vcard", "text/x-vcalendar", "text/c
      "END:VCALENDAR\r\n"), VCAL, 4, "date-time"),
     ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n", ICAL, 1, "without VEVENT"),
     ("", ICAL, 1, "no BEGIN"),
+    (("BEGIN:VCALENDAR\r\nVERSION:1.0\r\nBEGIN:VEVENT\r\nEND:VEVENT\r\nBEGIN:VTODO\r\n"
+     "END:VTODO\r\nEND:VCALENDAR\r\n"), VCAL, 5, "more than one"),
     ("BEGIN:VCARD\r\nVERSION:3.0\r\nTEL;TYPE=\"a\"b:1\r\nEND:VCARD\r\n", VC, 3, "quote"),
 ])
 def test_malformed_inputs(text, ct, line, fragment):

@@ -253,3 +253,16 @@ def test_zoned_ical_event_matches_its_vcal_utc_echo(data):
         [p if p.name != "DTSTART" else p.with_value("20260701T090000Z")
          for p in echo.properties])
     assert not items_match(stored, moved)
+
+
+def test_vcal_device_never_sees_and_never_loses_recurrence_exceptions(data):
+    from simsync.pim import serialize
+
+    stored = parse(data("ical_vtimezone.ics"), "text/calendar")
+    assert len(stored.overrides) == 1
+    v1 = serialize(stored, "text/x-vcalendar")
+    assert v1.count("BEGIN:VEVENT") == 1 and "RECURRENCE-ID" not in v1
+    caps = CtCaps.from_devinf(data("devinf_syncevolution_calendar.xml"), "text/x-vcalendar")
+    merged = merge(stored, parse(v1, "text/x-vcalendar"), caps)
+    assert merged.overrides == stored.overrides
+    assert merged.timezones == stored.timezones          # still referenced by the override
