@@ -186,8 +186,12 @@ class SimMenu:
     help_available: bool = False
 
     def find(self, key: int | str) -> MenuItem:
-        """The item named by its identifier or its text (case-insensitive)."""
-        ident = match_item([(i.identifier, i.text) for i in self.items], str(key))
+        """The item named by its identifier (an int) or by its text (case-insensitive; a string of
+        digits that is no item's text names an identifier)."""
+        if isinstance(key, int):
+            ident: int | None = key
+        else:
+            ident = match_item([(i.identifier, i.text) for i in self.items], key)
         for item in self.items:
             if item.identifier == ident:
                 return item

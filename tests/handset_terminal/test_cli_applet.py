@@ -82,3 +82,14 @@ def test_select_in_a_fresh_process(tmp_path):
                           capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
     assert "SYNCHRONIZE performed: 2 database outcome(s)" in proc.stdout
+
+
+def test_interactive_answers_from_stdin(tmp_path):
+    card = make_sync_card(tmp_path / "c.card")
+    ud = SyncTrigger(confirm=True, background=False).encode().hex()
+    proc = subprocess.run([sys.executable, "-m", "simsync", "handset", "sms", f"sim:{card.path}",
+                           ud, "--user-data", "--pin1", card.pin1, "--interactive"],
+                          input="y\n", capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert "(y/n)" in proc.stdout
+    assert "SYNCHRONIZE performed: 2 database outcome(s)" in proc.stdout

@@ -345,3 +345,11 @@ def test_run_until_idle(card, make_terminal):
     term.poll()
     assert term.run_until_idle(22) == 22
     assert len(card.envelopes) == 1 + 4
+
+
+def test_menu_find_by_int_prefers_the_identifier():
+    from simsync.handset.terminal import MenuItem, SimMenu
+
+    menu = SimMenu("T", (MenuItem(1, "2"), MenuItem(2, "Other")))
+    assert menu.find(2).text == "Other"
+    assert menu.find("2").identifier == 1      # a string names the item's text first
