@@ -32,6 +32,8 @@ class ScriptedCard:
     on_envelope: Hook | None = None                   # (envelope) -> [commands] or (bytes, [cmds])
     busy: int = 0                                     # the next N envelopes get 9300
     cat_cla: int = 0x80                               # A0: a GSM SIM (TS 51.011)
+    reject_responses: int = 0                         # the next N TERMINAL RESPONSEs get 6A80
+    break_fetch: bool = False                         # FETCH answers 6F00
     profiles: list[TerminalProfile] = field(default_factory=list)
     responses: list[TerminalResponse] = field(default_factory=list)
     envelopes: list = field(default_factory=list)
@@ -85,7 +87,7 @@ class ScriptedCard:
                 self.push(*self.on_profile(profile))
             return self._idle()
         if key == (0x80, 0x12):
-            if not self.queue:
+            if not self.queue or self.break_fetch:
                 return _sw(0x6F00)
             self._fetched = self.queue[0]
             if cmd.le != len(self._fetched) and not (cmd.le == 256 and len(self._fetched) == 256):
@@ -96,6 +98,9 @@ class ScriptedCard:
                 return _sw(0x6F00)
             tr = TerminalResponse.decode(cmd.data)
             self.responses.append(tr)
+            if self.reject_responses:
+                self.reject_responses -= 1
+                return _sw(0x6A80)   # the command stays outstanding
             done = self.queue.pop(0)
             self._fetched = None
             if self.on_response:

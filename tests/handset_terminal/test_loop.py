@@ -353,3 +353,17 @@ def test_menu_find_by_int_prefers_the_identifier():
     menu = SimMenu("T", (MenuItem(1, "2"), MenuItem(2, "Other")))
     assert menu.find(2).text == "Other"
     assert menu.find("2").identifier == 1      # a string names the item's text first
+
+
+def test_card_errors_end_the_session_without_raising(card, make_terminal):
+    menu_on_profile(card)
+    card.reject_responses = 1
+    term = make_terminal()
+    assert term.boot() is not None            # the menu was kept; the card refused the answer
+    assert term.events(ev.Responded)[0].sw == 0x6A80
+    term.poll()                               # still outstanding: fetched and answered again
+    assert [e.sw for e in term.events(ev.Responded)] == [0x6A80, 0x9000]
+    card.push(DisplayText(TextString("x")))
+    card.break_fetch = True
+    assert term.poll().sw >> 8 == 0x91
+    assert "FETCH answered 6F00" in term.events(ev.Note)[-1].text
