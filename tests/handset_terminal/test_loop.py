@@ -278,9 +278,11 @@ def test_refresh_rereads_and_uicc_reset_reboots(card, make_terminal):
     card.on_profile = on_profile
     term = make_terminal()
     term.boot()
+    selects = sum(a[1] == 0xA4 for a in card.apdus)
     card.push(Refresh(mode=RefreshMode.FILE_CHANGE))
     term.poll()
     assert card.responses[-1].result.ok
+    assert sum(a[1] == 0xA4 for a in card.apdus) > selects   # the cached files were read again
     card.push(Refresh(mode=RefreshMode.UICC_RESET, number=7))
     term.poll()
     assert card.resets == 1 and len(card.profiles) == 2
