@@ -32,6 +32,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     ops = p.add_subparsers(dest="operator_cmd", metavar="SUBCOMMAND")
     ops.required = True
     _register_keys(ops)
+    _register_issue(ops)
     _register_cap(ops)
     _register_gp(ops)
     _register_provision(ops)
@@ -116,6 +117,35 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     print(f"new SCP key set {kvn:02X} in {d / SCP_FILE}; previous set {old.kvn:02X} kept in "
           f"{d / 'scp.previous.json'}; put it on cards with 'simsync operator gp rotate-keys'")
     _print_keys(new.describe(), new.secrets() if args.show_secrets else None)
+    return 0
+
+
+# -- issue -----------------------------------------------------------------------------------------
+
+
+def _register_issue(ops: argparse._SubParsersAction) -> None:
+    i = ops.add_parser("issue", help="create blank card files whose ISD holds this operator's keys",
+                       description="Create card files ready for provisioning: the ISD holds the secure "
+                                   "channel keys diversified for each card's own KDD and the operator's DAP key.")
+    i.add_argument("cardfiles", nargs="+", metavar="CARDFILE")
+    i.add_argument("--keys", required=True, metavar="DIR")
+    i.add_argument("--kdd", type=_hex_arg, default=None, help="key diversification data, 10 bytes hex "
+                   "(default random; only with one card file)")
+    i.add_argument("--optional-dap", action="store_true", help="DAP verification without mandated DAP")
+    i.add_argument("--force", action="store_true", help="overwrite existing card files")
+    i.set_defaults(func=cmd_issue)
+
+
+def cmd_issue(args: argparse.Namespace) -> int:
+    from simsync.operator.issue import issue_card
+    from simsync.operator.keys import load_keys
+
+    if args.kdd is not None and len(args.cardfiles) > 1:
+        raise SimsyncError("--kdd names one card's diversification data: give one card file")
+    keys = load_keys(args.keys)
+    for path in args.cardfiles:
+        card = issue_card(path, keys, kdd=args.kdd, mandated_dap=not args.optional_dap, force=args.force)
+        print(f"issued {card.path}: ICCID {card.iccid}, KDD {card.kdd.hex().upper()}")
     return 0
 
 

@@ -39,17 +39,37 @@ def run_flow(reader: str, opkeys, tmp_path, capsys, sync) -> None:
     assert main([*gp, "list", *common]) == 0
 
 
+def cli_keys_and_card(tmp_path, capsys):
+    """`keys init` and `issue`: a key directory of the test's own (rotation changes it) and a card
+    file whose ISD holds those keys (diversification data given) and the DAP key."""
+    from simsync.operator.keys import load_keys
+
+    k, card = tmp_path / "keys", tmp_path / "card.json"
+    assert main(["operator", "keys", "init", str(k)]) == 0
+    assert main(["operator", "issue", str(card), "--keys", str(k), "--kdd", "0102030405060708090A"]) == 0
+    assert "KDD 0102030405060708090A" in capsys.readouterr().out
+    return load_keys(k), card
+
+
 @pytest.fixture
 def own_keys(tmp_path):
-    """A key directory of this test's own (rotation changes it)."""
     from simsync.operator.keys import init_keys
 
     return init_keys(tmp_path / "keys")
 
 
-def test_cli_flow_sim(tmp_path, own_keys, capsys, support):
-    path = support.new_card_file(tmp_path / "card.json", own_keys)
-    run_flow(f"sim:{path}", own_keys, tmp_path, capsys, support.SYNC)
+def test_cli_flow_sim(tmp_path, capsys, support):
+    keys, path = cli_keys_and_card(tmp_path, capsys)
+    run_flow(f"sim:{path}", keys, tmp_path, capsys, support.SYNC)
+
+
+def test_cli_issue_refuses_overwrite_and_kdd_for_many(tmp_path, capsys, own_keys):
+    k = str(own_keys.directory)
+    a, b = tmp_path / "a.card", tmp_path / "b.card"
+    assert main(["operator", "issue", str(a), str(b), "--keys", k]) == 0
+    assert main(["operator", "issue", str(a), "--keys", k]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert main(["operator", "issue", str(a), str(b), "--keys", k, "--kdd", "00" * 10, "--force"]) == 2
 
 
 def test_cli_store_data_sim(tmp_path, own_keys, capsys, support, app_cap):
