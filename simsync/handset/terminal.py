@@ -75,6 +75,7 @@ from simsync.stk.objects import (
 )
 from simsync.stk.profile import Capability, TerminalProfile
 from simsync.stk.responses import TerminalResponse
+from simsync.stk.synchronize import SYNCHRONIZE_TYPE, with_synchronize
 from simsync.stk.types import (
     BrowserTermination,
     Event,
@@ -86,6 +87,8 @@ from simsync.stk.types import (
 from . import events as ev
 from .clock import Clock, VirtualClock
 from .sms import SmsDeliver
+from .sync import SyncService
+from .synchronize import handle_synchronize
 from .ui import Move, Question, QuestionKind, ScriptedUi, Ui, UiAnswer, match_item
 
 SW_OK = 0x9000
@@ -157,7 +160,6 @@ class TerminalIdentity:
     location: LocationInformation = field(
         default_factory=lambda: LocationInformation("001", "01", 0x0001, b"\x00\x01"))
     access_technology: int = 0x08  # E-UTRAN
-    service: ServiceState = ServiceState.NORMAL_SERVICE
 
 
 @dataclass(frozen=True)
@@ -198,9 +200,6 @@ class SimMenu:
         names = ", ".join(f"{i.identifier} '{i.text}'" for i in self.items)
         raise TerminalError(f"the SIM menu has no item {key!r} (items: {names})")
 
-    def lines(self) -> list[str]:
-        return [self.title] + [f"  {i.identifier:3d}  {i.text}" for i in self.items]
-
 
 @dataclass(frozen=True)
 class CachedFiles:
@@ -240,7 +239,7 @@ class Terminal:
     """A mobile equipment's CAT side over one card connection."""
 
     def __init__(self, conn: CardConnection, *, ui: Ui | None = None, clock: Clock | None = None,
-                 sync_service: object | None = None,
+                 sync_service: SyncService | None = None,
                  config: TerminalConfig | None = None,
                  listener: Callable[[ev.SessionEvent], object] | None = None) -> None:
         self.conn = conn
@@ -280,8 +279,6 @@ class Terminal:
             TypeOfCommand.PLAY_TONE: self._play_tone,
         }
         if sync_service is not None:
-            from .synchronize import SYNCHRONIZE_TYPE, handle_synchronize
-
             self._handlers[SYNCHRONIZE_TYPE] = lambda cmd: handle_synchronize(self, cmd)
 
     # -- construction / life cycle --------------------------------------------------------------
@@ -305,8 +302,6 @@ class Terminal:
         """The TERMINAL PROFILE this terminal sends (with SYNCHRONIZE when it has a service)."""
         profile = TerminalProfile(BASE_CAPABILITIES)
         if self.sync_service is not None:
-            from simsync.stk.synchronize import with_synchronize
-
             profile = with_synchronize(profile)
         return profile
 
