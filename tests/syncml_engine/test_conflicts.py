@@ -216,6 +216,7 @@ def test_changes_since_is_net_and_skips_own_origin() -> None:
     store.delete_item("u", "db", b)
     tmp = store.add_item("u", "db", "tmp", "t").guid
     store.delete_item("u", "db", tmp)
-    assert dict(store.changes_since("u", "db", mark)) == {c: "add", a: "replace", b: "delete"}
+    assert dict(store.changes_since("u", "db", mark)) == {
+        c: "add", a: "replace", b: "delete", tmp: "delete"}
     assert dict(store.changes_since("u", "db", mark, exclude_origin="dev")) == {
-        a: "replace", b: "delete"}
+        a: "replace", b: "delete", tmp: "delete"}

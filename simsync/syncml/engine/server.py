@@ -716,6 +716,11 @@ class _Reply:
             if dbst.sync_type in (201, 203):
                 claimed = set(dbst.claimed)
                 rest = [g for g in self.store.live_guids(user, dbst.name) if g not in claimed]
+                # the client sent everything it has: map entries of anything else are stale
+                with self.store.transaction():
+                    for luid, guid in self.store.map_entries(self.st.device_id, dbst.name):
+                        if guid not in claimed:
+                            self.store.unmap_luid(self.st.device_id, dbst.name, luid)
                 if dbst.sync_type == 201:
                     for g in rest:
                         if g not in dbst.pending:

@@ -115,6 +115,7 @@ class SyncStore(Protocol):
     def unmap_luid(self, device_id: str, database: str, luid: str) -> None: ...
     def clear_map(self, device_id: str, database: str) -> None: ...
     def map_size(self, device_id: str, database: str) -> int: ...
+    def map_entries(self, device_id: str, database: str) -> list[tuple[str, str]]: ...
 
     # items and change log (per user database) -------------------------------------------
     def counter(self, user: str, database: str) -> int: ...
@@ -274,6 +275,10 @@ class MemoryStore:
     def map_size(self, device_id: str, database: str) -> int:
         return len(self._maps(device_id, database)[0])
 
+    def map_entries(self, device_id: str, database: str) -> list[tuple[str, str]]:
+        """All (LUID, GUID) pairs of a device database."""
+        return list(self._maps(device_id, database)[0].items())
+
     # ------------------------------------------------------------------ items
     def _db(self, user: str, database: str) -> _Db:
         key = (user, database)
@@ -380,8 +385,9 @@ class MemoryStore:
     def changes_since(self, user: str, database: str, counter: int,
                       exclude_origin: str | None = None) -> list[tuple[str, ChangeKind]]:
         """The net change of every item changed after ``counter``: ADD (new since then),
-        REPLACE or DELETE; items created and deleted in between are left out, and so are items
-        whose last change came from ``exclude_origin`` (the device's own changes)."""
+        REPLACE or DELETE (the caller ignores deletes of items the device never had); items
+        whose last change came from ``exclude_origin`` (the device's own changes) are left
+        out."""
         db = self._db(user, database)
         start = bisect.bisect_right(db.log_counters, counter)
         out: list[tuple[str, ChangeKind]] = []
@@ -401,8 +407,9 @@ class MemoryStore:
                 continue
             created = first_kind[guid] is ChangeKind.ADD
             if last_kind is ChangeKind.DELETE:
-                if not created:
-                    out.append((guid, ChangeKind.DELETE))
+                # even if it was created after ``counter``: the device may have got it
+                # (or sent it) in the session that ended at ``counter``
+                out.append((guid, ChangeKind.DELETE))
             elif created:
                 out.append((guid, ChangeKind.ADD))
             else:

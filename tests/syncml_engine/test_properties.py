@@ -1,0 +1,66 @@
+"""Property test: random edits on both sides, then syncs -- both sides always converge."""
+
+from __future__ import annotations
+
+from conftest import USER, Harness, vcard
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from simsync.syncml import WBXML, XML
+from simsync.syncml.engine import ConflictPolicy
+
+DB = "./addressbook"
+
+op = st.tuples(st.sampled_from(["c_add", "c_rep", "c_del", "s_add", "s_rep", "s_del", "sync",
+                                "sync201", "sync203", "sync205"]),
+               st.integers(0, 50), st.integers(0, 10_000))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], phases=[Phase.generate])
+@given(ops=st.lists(op, max_size=25),
+       policy=st.sampled_from(list(ConflictPolicy)),
+       ct=st.sampled_from([XML, WBXML]),
+       small=st.booleans())
+def test_random_edits_converge(ops, policy, ct, small) -> None:
+    run_ops(ops, policy, ct, small)
+
+
+def run_ops(ops, policy, ct, small) -> None:
+    h = Harness(policy=policy, content_type=ct, max_msg_size=3000 if small else 150_000,
+                server_max_msg=3000 if small else 150_000, workers=2)
+
+    def sync_and_check(sync_type: int = 200):
+        s = h.sync(sync_type)
+        assert s.result.status == 200
+        assert sorted(h.server_items().values()) == sorted(h.client_items().values())
+        assert h.store.map_size("dev-1", "addressbook") == len(h.client_items())
+        assert max(h.sizes) <= (3000 if small else 150_000)
+
+    sync_and_check()
+    for kind, pick, val in ops:
+        citems, sitems = sorted(h.client_items()), sorted(h.server_items())
+        note = "x" * (val % 3000) if small and val % 5 == 0 else str(val)
+        card = vcard(f"P{val % 40}", "Q", f"+49 151 {val:08d}", note)
+        if kind == "c_add":
+            h.client_store.add(DB, card)
+        elif kind == "c_rep" and citems:
+            h.client_store.replace(DB, citems[pick % len(citems)], card)
+        elif kind == "c_del" and citems:
+            h.client_store.delete(DB, citems[pick % len(citems)])
+        elif kind == "s_add":
+            h.store.seed(USER, "addressbook", [card], "text/vcard")
+        elif kind == "s_rep" and sitems:
+            h.store.replace_item(USER, "addressbook", sitems[pick % len(sitems)], card,
+                                 "text/vcard")
+        elif kind == "s_del" and sitems:
+            h.store.delete_item(USER, "addressbook", sitems[pick % len(sitems)])
+        elif kind == "sync":
+            sync_and_check()
+        elif kind.startswith("sync"):
+            sync_and_check(int(kind[4:]))
+    sync_and_check()
+    # a further sync without edits changes nothing
+    before = h.store.counter(USER, "addressbook")
+    s = h.sync(200)
+    assert s.result.sent.get(DB, 0) == 0 and s.result.received.get(DB, 0) == 0
+    assert h.store.counter(USER, "addressbook") == before
