@@ -37,7 +37,9 @@ class SyncCard:
 
 
 def make_sync_card(path: Path, *, period: int = 0, account: str = "alice",
-                   password: str = "s3cret!") -> SyncCard:
+                   password: str = "s3cret!",
+                   more: tuple[ProfileConfig, ...] = ()) -> SyncCard:
+    """``more``: further sync profiles personalised after the first one."""
     card_profile = CardProfile.random()
     perso = ProfileConfig(1, "", (CONTACTS, CALENDAR), account=account, password=password,
                           device_id="IMEI:356938035643809", period=period)
@@ -46,7 +48,7 @@ def make_sync_card(path: Path, *, period: int = 0, account: str = "alice",
         card.power_on()
         steps = [CommandApdu(0x00, 0x20, 0x00, 0x0A, card_profile.adm1),
                  CommandApdu(0x00, 0xA4, 0x04, 0x00, INSTANCE_AID),
-                 *store_data_apdus([perso])]
+                 *store_data_apdus([perso, *more])]
         for apdu in steps:
             sw = card.transmit(apdu.to_bytes())[-2:]
             assert sw == b"\x90\x00", (apdu, sw.hex())

@@ -8,7 +8,13 @@ import pytest
 from sync_card import CALENDAR, CONTACTS, PORTAL, SERVER, make_sync_card, sync_status
 
 import simsync.card.applets.sync  # noqa: F401  (registers the applet class in this process)
-from simsync.card.applets.sync import SyncTrigger, Trigger, trigger_message
+from simsync.card.applets.sync import (
+    DatabaseConfig,
+    ProfileConfig,
+    SyncTrigger,
+    Trigger,
+    trigger_message,
+)
 from simsync.handset import events as ev
 from simsync.handset.sms import SmsDeliver
 from simsync.handset.sync import RecordingSyncService
@@ -155,3 +161,49 @@ def test_user_refuses_confirmation(sync_card):
         assert term.responses()[-1].general_result == GeneralResult.USER_DID_NOT_ACCEPT
         (status,) = sync_status(term.conn)
         assert [d.failures for d in status.databases] == [0, 0]   # a user decision, no back-off
+
+
+WORK = ProfileConfig(2, "http://work.example/ds", (DatabaseConfig(1, "./notes", "notes"),),
+                     account="bob", password="pw")
+
+
+def test_two_profiles_the_user_picks_one(tmp_path):
+    card = make_sync_card(tmp_path / "two.card", more=(WORK,))
+    service = RecordingSyncService()
+    with open_terminal(card, service, answers=["bob"]) as term:
+        term.boot(pin1=card.pin1)
+        term.select("Sync now")
+        question = term.ui.asked[-1]
+        assert question.kind.value == "select item"
+        assert [t for _i, t in question.items] == ["alice", "bob"]
+        (request,) = service.requests
+        assert request.server.value == "http://work.example/ds"
+        assert request.account.value == "bob"
+        assert [d.remote_uri for d in request.databases] == ["notes"]
+
+
+class SmsDuringDialogue(ScriptedUi):
+    """A user in a SIM dialogue when an SMS-PP trigger arrives from the network."""
+
+    terminal: Terminal
+
+    def ask(self, question):
+        self.sms = self.terminal.deliver_sms_pp(SmsDeliver(SyncTrigger(profile=1).encode()))
+        return super().ask(question)
+
+
+def test_envelope_during_a_session_is_retried_after_9300(tmp_path):
+    card = make_sync_card(tmp_path / "two.card", more=(WORK,))
+    service = RecordingSyncService()
+    ui = SmsDuringDialogue(["alice"])
+    with Terminal.open(f"sim:{card.path}", ui=ui, sync_service=service) as term:
+        ui.terminal = term
+        term.boot(pin1=card.pin1)
+        term.select(1)
+        assert ui.sms.sw == 0x9300                      # the card was busy with SELECT ITEM
+        assert len(term.events(ev.EnvelopeBusy)) == 1
+        assert [r.account.value for r in service.requests] == ["alice"]
+        term.run(1)                                     # the terminal retries the envelope
+        assert [r.account.value for r in service.requests] == ["alice", "alice"]
+        (status, _work) = sync_status(term.conn)
+        assert status.last_trigger == Trigger.SMS and status.attempts == 2
