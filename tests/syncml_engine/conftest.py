@@ -38,14 +38,17 @@ class Harness:
     def __init__(self, *, content_type: str = XML, policy=None, max_msg_size: int = 150_000,
                  server_max_msg: int = 150_000, device_id: str = "dev-1",
                  store: MemoryStore | None = None, auth_type: str = "syncml:auth-md5",
-                 workers: int = 2) -> None:
+                 workers: int = 2,
+                 dbs: tuple[tuple[str, str, str], ...] = (("addressbook", "text/vcard", "3.0"),),
+                 client_devinf=None) -> None:
         self.ct = content_type
         self.store = store or MemoryStore()
         if USER not in self.store.accounts:
             self.store.add_account(USER, PASSWORD)
         kw = {} if policy is None else {"policy": policy}
         self.server_cfg = ServerConfig(url="http://sync.example/syncml",
-                                       databases=(DatabaseConfig("addressbook", **kw),),
+                                       databases=tuple(DatabaseConfig(n, t, v, **kw)
+                                                       for n, t, v in dbs),
                                        max_msg_size=server_max_msg)
         # several engine instances on one store: any of them may serve any message
         self.servers = [ServerSession(self.server_cfg, self.store) for _ in range(workers)]
@@ -54,8 +57,10 @@ class Harness:
         self.client_cfg = ClientConfig(server_url="http://sync.example/syncml",
                                        device_id=device_id, user=USER, password=PASSWORD,
                                        auth_type=auth_type,
-                                       databases=(ClientDatabase("./addressbook", "addressbook"),),
+                                       databases=tuple(ClientDatabase("./" + n, n, t, v)
+                                                       for n, t, v in dbs),
                                        max_msg_size=max_msg_size)
+        self.client_devinf = client_devinf
         self.sessions = 0
         self.log: list[tuple[object, object]] = []
         self.sizes: list[int] = []
@@ -76,6 +81,8 @@ class Harness:
         cfg = self.client_cfg if password is None else ClientConfig(
             **{**self.client_cfg.__dict__, "password": password})
         anchors = itertools.count(1)
+        if self.client_devinf is not None:
+            kw.setdefault("devinf", self.client_devinf)
         sess = ClientSession(cfg, self.client_store, sync_type=sync_type,
                              session_id=str(self.sessions),
                              anchor_factory=lambda: f"a{self.sessions}.{next(anchors)}", **kw)

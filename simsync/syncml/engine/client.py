@@ -177,12 +177,14 @@ class ClientSession:
 
     def __init__(self, config: ClientConfig, store: ClientStore, *, sync_type: int = 200,
                  session_id: str = "1", anchor_factory: Callable[[], str] = _now_anchor,
-                 sync_types: dict[str, int] | None = None, send_devinf: bool = True) -> None:
+                 sync_types: dict[str, int] | None = None, send_devinf: bool = True,
+                 devinf: m.DevInf | None = None) -> None:
         self.cfg = config
         self.store = store
         self.session_id = session_id
         self.anchor_factory = anchor_factory
         self.send_devinf = send_devinf
+        self.devinf = devinf or config.devinf()
         self.result = ClientResult()
         self.msg_id = 0
         self.target_url = config.server_url
@@ -226,7 +228,7 @@ class ClientSession:
         if self.send_devinf:
             out.add(m.Put(out.cmd_id(), meta=m.Meta(type=m.ContentType.DEVINF_XML.value),
                           items=(m.Item(source=m.Location("./devinf12"),
-                                        data=self.cfg.devinf()),)))
+                                        data=self.devinf),)))
             out.add(m.Get(out.cmd_id(), meta=m.Meta(type=m.ContentType.DEVINF_XML.value),
                           items=(m.Item(target=m.Location("./devinf12")),)))
         for run in self.runs.values():
@@ -329,7 +331,7 @@ class ClientSession:
             out.status(msg_ref, cmd.cmd_id, "Get", S.OK, target_ref="./devinf12")
             out.add(m.Results(out.cmd_id(), cmd.cmd_id, msg_ref, meta=m.Meta(
                 type=m.ContentType.DEVINF_XML.value), items=(m.Item(
-                    source=m.Location("./devinf12"), data=self.cfg.devinf()),)), 1500)
+                    source=m.Location("./devinf12"), data=self.devinf),)), 1500)
             return
         if isinstance(cmd, m.Sync):
             self._server_sync(cmd, msg_ref, out)

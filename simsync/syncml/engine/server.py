@@ -117,6 +117,7 @@ class DbState:
     server_done: bool = False
     chunk_in: dict | None = None
     chunk_out: dict | None = None
+    sync_started: bool = False
     stats: dict[str, int] = field(default_factory=dict)
 
 
@@ -135,6 +136,7 @@ class ServerState:
     server_msg_id: int = 0
     last_reply: str | None = None
     client_max_msg_size: int | None = None
+    client_max_obj_size: int | None = None
     phase: str = "init"          # init -> sync -> send -> map -> done
     dbs: dict[str, DbState] = field(default_factory=dict)
 
@@ -207,6 +209,8 @@ class ServerSession:
         st.server_uri = hdr.target.loc_uri
         if hdr.meta is not None and hdr.meta.max_msg_size:
             st.client_max_msg_size = hdr.meta.max_msg_size
+        if hdr.meta is not None and hdr.meta.max_obj_size:
+            st.client_max_obj_size = hdr.meta.max_obj_size
         reply = _Reply(self, st, msg)
         out = reply.run()
         from simsync.syncml.xml import encode_xml
@@ -524,6 +528,8 @@ class _Reply:
             return S.CHUNKED_ITEM_ACCEPTED
         if declared is not None and data is not None and not size_matches(data, declared):
             return S.SIZE_MISMATCH
+        if data is not None and data_size(data) > self.cfg.max_obj_size:
+            return S.REQUEST_ENTITY_TOO_LARGE
         ctype = (item.meta.type if item.meta and item.meta.type else
                  cmd.meta.type if cmd.meta and cmd.meta.type else db.content_type)
         user, dev = self.st.user or "", self.st.device_id
@@ -751,6 +757,12 @@ class _Reply:
             children: list[m.Command] = []
             self.out.size += ITEM_OVERHEAD
             full = False
+            number_of_changes = None
+            if not dbst.sync_started:
+                dbst.sync_started = True
+                number_of_changes = (dbst.chunk_out is not None) + sum(
+                    1 for g, k in dbst.pending.items()
+                    if k != ChangeKind.DELETE or self.store.map_luid(dev, dbst.name, g))
             if dbst.chunk_out is not None:
                 full = self._send_chunk(dbst, children)
             while not full and dbst.pending:
@@ -766,6 +778,11 @@ class _Reply:
                     self.out.size += ITEM_OVERHEAD
                     with self.store.transaction():
                         self.store.unmap_luid(dev, dbst.name, luid)
+                    continue
+                if (self.st.client_max_obj_size
+                        and data_size(rec.content) > self.st.client_max_obj_size):
+                    dbst.pending.pop(guid)            # the device could not take it
+                    self._count(dbst, "too_large")
                     continue
                 need = ITEM_OVERHEAD + estimate_item(rec.content)
                 if need > self.out.room():
@@ -784,7 +801,7 @@ class _Reply:
                 dbst.server_done = True
             self.out.add(m.Sync(sync_id, tuple(children), target=m.Location(dbst.client_uri),
                                 source=m.Location(dbst.name),
-                                number_of_changes=None), 0)
+                                number_of_changes=number_of_changes), 0)
             if not dbst.server_done:
                 all_done = False
                 break

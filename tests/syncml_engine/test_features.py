@@ -1,0 +1,98 @@
+"""Several databases in one session, CTCap-driven merge, sizes, nonces, NumberOfChanges."""
+
+from __future__ import annotations
+
+from conftest import USER, Harness, vcard
+
+from simsync.syncml import WBXML
+from simsync.syncml import model as m
+
+EVENT = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:{uid}\r\nSUMMARY:{s}\r\n"
+         "DTSTART:20260101T100000Z\r\nDTEND:20260101T110000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+
+
+def test_contacts_and_calendar_in_one_session() -> None:
+    h = Harness(content_type=WBXML, dbs=(("addressbook", "text/vcard", "3.0"),
+                                         ("calendar", "text/calendar", "2.0")))
+    h.client_store.add("./addressbook", vcard("Doe", "Jane", "+49 151 1"))
+    h.client_store.add("./calendar", EVENT.format(uid="e1", s="Client meeting"),
+                       "text/calendar")
+    h.store.seed(USER, "calendar", [EVENT.format(uid="e2", s="Server meeting"),
+                                    EVENT.format(uid="e1", s="Client meeting")],
+                 "text/calendar")
+    s = h.sync(200)
+    assert s.result.status == 200
+    assert s.result.sync_types == {"./addressbook": 201, "./calendar": 201}
+    cal_server = h.store.items(USER, "calendar")
+    cal_client = h.client_store.contents("./calendar")
+    assert len(cal_server) == 2 and sorted(cal_server.values()) == sorted(cal_client.values())
+    assert len(h.server_items()) == 1
+    # calendar matched on UID, the new one went to the client
+    assert h.store.map_size("dev-1", "calendar") == 2
+    # then two-way on both
+    h.client_store.add("./calendar", EVENT.format(uid="e3", s="Later"), "text/calendar")
+    s = h.sync(200)
+    assert s.result.sync_types == {"./addressbook": 200, "./calendar": 200}
+    assert len(h.store.items(USER, "calendar")) == 3
+
+
+def test_number_of_changes_in_server_sync() -> None:
+    h = Harness()
+    h.store.seed(USER, "addressbook", [vcard(f"S{i}", "X", f"+49 30 {i:07d}")
+                                       for i in range(4)], "text/vcard")
+    h.sync(200)
+    syncs = [c for _, rep in h.log for c in rep.body.commands if isinstance(c, m.Sync)]
+    assert syncs[0].number_of_changes == 4 and len(syncs[0].commands) == 4
+
+
+def test_device_ctcap_keeps_fields_it_cannot_store() -> None:
+    """A device that stores only N and one TEL (a SIM phonebook) must not wipe the e-mail
+    and note the server holds when it sends its version back."""
+    limited = m.DevInf(dev_id="dev-1", dev_typ="phone", datastores=(m.DataStore(
+        source_ref="./addressbook", rx_pref=m.CTTypeVer("text/vcard", "3.0"),
+        tx_pref=m.CTTypeVer("text/vcard", "3.0"),
+        ctcaps=(m.CTCap("text/vcard", "3.0", properties=(
+            m.Property("BEGIN", val_enums=("VCARD",)), m.Property("END", val_enums=("VCARD",)),
+            m.Property("VERSION", val_enums=("3.0",)), m.Property("N", max_occur=1),
+            m.Property("TEL", max_occur=1))),)),))
+    h = Harness(client_devinf=limited)
+    full = vcard("Doe", "Jane", "+49 151 1234567", "keep me", "EMAIL:jane@example.org")
+    h.store.seed(USER, "addressbook", [full], "text/vcard")
+    h.sync(200)
+    (luid,) = h.client_items()
+    (guid,) = h.server_items()
+    # the device edits the number and sends only what it stores
+    h.client_store.replace("./addressbook", luid,
+                           "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Doe;Jane;;;\r\n"
+                           "TEL;TYPE=CELL:+49 151 7654321\r\nEND:VCARD\r\n")
+    assert h.sync(200).result.status == 200
+    stored = h.server_items()[guid]
+    assert "7654321" in stored and "1234567" not in stored
+    assert "jane@example.org" in stored and "keep me" in stored
+    assert h.store.get_device("dev-1").devinf_xml is not None
+
+
+def test_stale_nonce_gets_a_new_challenge() -> None:
+    h = Harness()
+    h.client_store.nonce = "c3RhbGU="                  # not what the server expects
+    s = h.sync(200)
+    assert s.result.status == 200
+    first, second = h.log[0][1], h.log[1][1]
+    assert first.body.commands[0].data == 401 and second.body.commands[0].data == 212
+    assert not h.server_items() and h.store.anchors
+
+
+def test_objects_over_max_obj_size() -> None:
+    from dataclasses import replace
+
+    from simsync.syncml.engine import ServerSession
+
+    h = Harness()
+    h.server_cfg = replace(h.server_cfg, max_obj_size=500)
+    h.servers = [ServerSession(h.server_cfg, h.store)]
+    import itertools
+    h._rr = itertools.cycle(h.servers)
+    luid = h.client_store.add("./addressbook", vcard("Big", "B", "+1 1", "n" * 1000))
+    s = h.sync(200)
+    assert ("Replace", luid, 413) in s.result.item_statuses
+    assert not h.server_items()
