@@ -220,6 +220,7 @@ class _Queued:
     envelope: AnyEnvelope
     due: float
     tries: int = 0
+    timer_started: float | None = None  # a timer expiration: its value is recomputed on retry
 
 
 class _Reset(Exception):
@@ -474,10 +475,13 @@ class Terminal:
     def send_envelope(self, envelope: AnyEnvelope) -> ResponseApdu:
         """ENVELOPE, then the proactive session it starts. A 9300 (toolkit busy) answer queues the
         envelope for a retry (:meth:`run` retries it). Returns the ENVELOPE's own response."""
+        return self._envelope(envelope)
+
+    def _envelope(self, envelope: AnyEnvelope, timer_started: float | None = None) -> ResponseApdu:
         self._require_booted()
         resp = self._send_envelope_once(envelope)
         if resp.sw == SW_BUSY:
-            self._queue_busy(_Queued(envelope, 0.0))
+            self._queue_busy(_Queued(envelope, 0.0, timer_started=timer_started))
         else:
             self._settle(resp)
         self._drain()
@@ -508,6 +512,9 @@ class Terminal:
             due = [q for q in self._queue if force or q.due <= now]
             for item in due:
                 self._queue.remove(item)
+                if item.timer_started is not None and isinstance(item.envelope, TimerExpiration):
+                    item.envelope = self._timer_envelope(item.envelope.timer.timer,
+                                                         item.timer_started)
                 resp = self._send_envelope_once(item.envelope)
                 if resp.sw == SW_BUSY:
                     self._queue_busy(item)
@@ -619,15 +626,19 @@ class Terminal:
             self.run(max(0.0, nxt - self.clock.now()))
         return self.clock.now() - start
 
+    def _timer_envelope(self, timer_id: int, started: float) -> TimerExpiration:
+        """TIMER EXPIRATION: the timer value is the time since the timer was started (TS 102 223
+        7.4), so a retried envelope carries the longer time."""
+        elapsed = min(round(self.clock.now() - started), 359999)
+        return TimerExpiration(TimerIdentifier(timer_id), TimerValue.from_seconds(elapsed))
+
     def _service_due(self) -> None:
         now = self.clock.now()
         for timer_id, tm in sorted(self._timers.items(), key=lambda kv: kv[1].expires):
             if tm.expires <= now and timer_id in self._timers:
                 del self._timers[timer_id]
                 self._log(ev.TimerExpired(timer_id))
-                elapsed = round(now - tm.started)
-                self.send_envelope(TimerExpiration(TimerIdentifier(timer_id),
-                                                   TimerValue.from_seconds(min(elapsed, 359999))))
+                self._envelope(self._timer_envelope(timer_id, tm.started), tm.started)
         self._drain()
         if self.poll_interval is not None and self._next_poll is not None \
                 and self._next_poll <= self.clock.now():

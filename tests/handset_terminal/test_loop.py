@@ -369,3 +369,15 @@ def test_card_errors_end_the_session_without_raising(card, make_terminal):
     card.break_fetch = True
     assert term.poll().sw >> 8 == 0x91
     assert "FETCH answered 6F00" in term.events(ev.Note)[-1].text
+
+
+def test_busy_timer_expiration_is_retried_with_the_elapsed_time(card, make_terminal):
+    card.on_profile = lambda p: [TimerManagement(TimerIdentifier(4), value=TimerValue(0, 0, 10))]
+    term = make_terminal()
+    term.boot()
+    card.busy = 2
+    term.run(10)
+    assert card.envelopes == []
+    term.run(2)   # retries at 11 s (busy) and 12 s
+    (env,) = card.envelopes
+    assert env.timer.timer == 4 and env.value.total_seconds == 12
