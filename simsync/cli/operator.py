@@ -271,7 +271,8 @@ def _register_gp(ops: argparse._SubParsersAction) -> None:
     a = add("load", "INSTALL [for load] + LOAD of a CAP, with its DAP signature", cmd_gp)
     a.add_argument("cap", metavar="CAP")
     a.add_argument("--signature", metavar="SIG", help="DAP signature file (cap sign)")
-    a.add_argument("--block-size", type=int, default=0xEF, help="LOAD block size (default 239)")
+    a.add_argument("--block-size", type=int, default=None,
+                   help="LOAD block size (default 239, less when the security level needs the room)")
     a = add("install", "INSTALL [for install and make selectable]", cmd_gp)
     a.add_argument("--cap", metavar="CAP", help="take the package and the first applet from this CAP")
     a.add_argument("--package", type=_hex_arg, help="load file (package) AID")

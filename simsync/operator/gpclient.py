@@ -474,12 +474,27 @@ class GpClient:
                 "load_files": self.list(StatusScope.LOAD_FILES_AND_MODULES)}
 
     # -- card content management ------------------------------------------------------------------
-    def load(self, cap: bytes | CapFile, dap: DapSignature | None = None, *, block_size: int = DEFAULT_BLOCK_SIZE,
+    def max_block_size(self) -> int:
+        """The largest LOAD block whose protected command still fits a short APDU (255 data bytes)."""
+        info = self.session_info
+        mac = self.session.s_mode if isinstance(self.session, Scp03Session) else 8
+        room = 0xFF - mac
+        if info.level & SecurityLevel.C_DECRYPTION:
+            cipher_block = 16 if info.scp == 3 else 8
+            room = (room // cipher_block) * cipher_block - 1  # '80' padding takes at least one byte
+        return room
+
+    def load(self, cap: bytes | CapFile, dap: DapSignature | None = None, *, block_size: int | None = None,
              load_parameters: bytes = b"") -> bytes:
-        """INSTALL [for load] (with the LFDB SHA-256) and the LOAD blocks; returns the LFDB hash."""
+        """INSTALL [for load] (with the LFDB SHA-256) and the LOAD blocks; returns the LFDB hash.
+        ``block_size`` None: the default (239) or less if the security level needs the room."""
         parsed = cap if isinstance(cap, CapFile) else parse_cap(cap)
-        if not 1 <= block_size <= 0xFF:
-            raise OperatorError("block size must be 1..255")
+        limit = self.max_block_size()
+        if block_size is None:
+            block_size = min(DEFAULT_BLOCK_SIZE, limit)
+        if not 1 <= block_size <= limit:
+            raise OperatorError(f"load: block size {block_size} does not fit a short APDU at this security "
+                                f"level (1..{limit})")
         lfdb = parsed.load_file_data_block()
         digest = hashlib.sha256(lfdb).digest()
         ifl = InstallForLoad(parsed.package_aid, self.isd_aid, digest, load_parameters)

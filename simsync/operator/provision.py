@@ -40,7 +40,7 @@ from simsync.gp.tlv import Privileges, StatusScope
 from .applets import applet_definition
 from .capbuild import DapSignature, build_applet_cap, parse_cap, read_cap, verify_cap
 from .errors import CardRefused, OperatorError
-from .gpclient import DEFAULT_BLOCK_SIZE, DEFAULT_LEVEL, GpClient, open_card, parse_level
+from .gpclient import DEFAULT_LEVEL, GpClient, open_card, parse_level
 from .keys import DEFAULT_ISD_AID, OperatorKeys, ScpKeySet, load_dap_public, load_keys
 
 
@@ -77,7 +77,7 @@ class Profile:
     installs: tuple[InstallStep, ...]
     personalize: tuple[PersoStep, ...] = ()
     level: int = DEFAULT_LEVEL
-    block_size: int = DEFAULT_BLOCK_SIZE
+    block_size: int | None = None
     kvn: int | None = None
     diversification: Diversification | None = None
     isd_aid: bytes = b""
@@ -133,8 +133,8 @@ class Profile:
         kvn = obj.get("kvn")
         if kvn is not None and (not isinstance(kvn, int) or not 0 <= kvn <= 0x7F):
             raise OperatorError("profile: kvn must be 0..127")
-        block = obj.get("block_size", DEFAULT_BLOCK_SIZE)
-        if not isinstance(block, int) or not 1 <= block <= 0xFF:
+        block = obj.get("block_size")
+        if block is not None and (not isinstance(block, int) or not 1 <= block <= 0xFF):
             raise OperatorError("profile: block_size must be 1..255")
         isd = _hex(obj["isd_aid"], "isd_aid") if obj.get("isd_aid") else keys.isd_aid
         return cls(keys.scp, cap, sig, tuple(installs), tuple(perso), int(level), block, kvn, div, isd, keys)

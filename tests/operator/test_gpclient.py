@@ -254,11 +254,18 @@ def test_get_status_continuation(tmp_path, support, opkeys):
     assert gp.transcript.commands - sent_before >= 2  # the answer came in more than one page
 
 
-def test_block_size_too_large_for_the_level(card_file, opkeys, app_cap, app_sig):
-    gp, _before = _opened(card_file, opkeys.scp)
-    with pytest.raises(OperatorError, match="block size"):
-        gp.load(app_cap, app_sig, block_size=250)
-    gp.conn.close()
+@pytest.mark.parametrize(("level", "s16", "limit"), [(0x03, False, 239), (0x01, False, 247), (0x03, True, 223),
+                                                    (0x01, True, 239)])
+def test_block_size_limit_per_level(card_file, opkeys, app_cap, app_sig, level, s16, limit):
+    with open_card(f"sim:{card_file}") as conn:
+        gp = GpClient(conn, opkeys.scp, level=level, s16=s16)
+        gp.open()
+        assert gp.max_block_size() == limit
+        sent = gp.transcript.commands
+        with pytest.raises(OperatorError, match=f"1..{limit}"):
+            gp.load(app_cap, app_sig, block_size=limit + 1)
+        assert gp.transcript.commands == sent  # refused before anything was sent
+        gp.load(app_cap, app_sig, block_size=limit)  # the largest block fits
 
 
 def test_info_without_authentication(card_file, opkeys):
