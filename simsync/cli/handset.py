@@ -16,7 +16,13 @@ from simsync.errors import SimsyncError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("handset", help="the handset: boot a card, drive its SIM menu, synchronise")
+    p = sub.add_parser(
+        "handset", help="the handset: boot a card, drive its SIM menu, synchronise",
+        description="A terminal that powers the card (sim:CARDFILE or pcsc:NAME), sends its "
+                    "TERMINAL PROFILE and obeys the card's proactive commands. Every subcommand "
+                    "powers the card up afresh; the session log goes to stdout, the APDU trace "
+                    "(--trace) to stderr. SYNCHRONIZE is executed by a recording sync service "
+                    "that answers status 200 for every database (the SyncML client comes next).")
     hs = p.add_subparsers(dest="handset_cmd", metavar="SUBCOMMAND")
     hs.required = True
 
