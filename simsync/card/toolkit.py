@@ -365,6 +365,15 @@ class ToolkitApplet(Applet):
     def release_timer(self, timer: int) -> None:
         self.registry.timers.discard(timer)
 
+    def uninstall(self) -> None:
+        """Releases the applet's menu entries, events and timers (the card forgets its saved
+        state); the terminal gets an updated SET UP MENU / SET UP EVENT LIST."""
+        had_downloads = bool(self.registry.download_events)
+        self.registry = ToolkitRegistry()
+        self.runtime.menu_changed()
+        if had_downloads:
+            self.runtime.events_changed()
+
     # -- the terminal -----------------------------------------------------------------------
     @property
     def terminal_profile(self) -> TerminalProfile | None:

@@ -343,3 +343,43 @@ def test_fuzzed_terminal_responses_and_envelopes_never_corrupt_state(data):
     assert phone.respond(TerminalResponse.decode(good)) == 0x9000
     (st_,) = phone.status_report()
     assert st_.databases[0].status == 200
+
+
+def test_menu_changes_reissue_set_up_menu_and_uninstall_removes_it():
+    card = echo_card()
+    phone = Phone(card)
+    phone.session(phone.terminal_profile(terminal_profile()))
+    e = echo(card)
+    e.change_menu_entry(e.items[0], text="Echo one")
+    cmds, _ = phone.session(phone.status())  # the terminal's next poll picks it up
+    assert [str(i.text) for i in cmds[0].items] == ["Sync now", "Echo one", "Echo B"]
+    e.change_menu_entry(e.items[1], enabled=False)
+    cmds, _ = phone.session(phone.status())
+    assert [i.identifier for i in cmds[0].items] == [1, 2]
+    card.uninstall_applet(INSTANCE_AID)
+    card.uninstall_applet(ECHO_CLASS + b"\x01")
+    cmds, _ = phone.session(phone.status())
+    assert isinstance(cmds[0], SetUpMenu) and cmds[0].items[0].is_null  # menu removed
+
+
+def test_registrations_are_persistent_card_state():
+    import json
+
+    card = echo_card()
+    state = json.loads(card.committed_bytes())
+    by_aid = {a["aid"]: a["state"]["toolkit"] for a in state["applets"]}
+    sync_reg = by_aid[INSTANCE_AID.hex().upper()]
+    assert sync_reg["menu"] == [[1, "Sync now", True]] and sync_reg["timers"] == [1]
+    assert "EVENT_PROFILE_DOWNLOAD" in sync_reg["events"]
+    echo_reg = by_aid[(ECHO_CLASS + b"\x01").hex().upper()]
+    assert [m[0] for m in echo_reg["menu"]] == [2, 3]
+    assert "EVENT_EVENT_DOWNLOAD:5" in echo_reg["events"]
+    again = SimCard(None, state)
+    assert echo(again).registry == echo(card).registry
+    assert isinstance(again.toolkit, ToolkitRuntime)
+    # and a volatile terminal profile: gone after a power cycle
+    phone = Phone(card)
+    phone.session(phone.terminal_profile(terminal_profile()))
+    assert card.toolkit.profile is not None
+    card.power_off()
+    assert card.toolkit.profile is None

@@ -740,10 +740,8 @@ class SyncApplet(ToolkitApplet):
         return inst
 
     def uninstall(self) -> None:
-        if self.timer is not None:
-            self.release_timer(self.timer)
-        self.registry.menu.clear()
-        self.runtime.menu_changed()
+        super().uninstall()
+        self.timer = None
 
     def select(self, channel: int) -> bool:
         self._selected[channel] = self.runtime.epoch
