@@ -22,7 +22,10 @@
    value truncated to the device's ``max_size``.
 
 VALARM sub-components follow rule 1/2 with the pseudo-property names ``VALARM`` / ``AALARM`` /
-``DALARM``; VTIMEZONEs are the union of both sides (those still referenced).
+``DALARM``; VTIMEZONEs are the union of both sides (those still referenced). A UTC date-time
+from a device without time zones that is the same instant as the stored zone-local value is an
+echo too: the stored ``TZID`` form is kept (recurrences keep following the zone's DST rules);
+likewise an alarm that comes back as the absolute time of a stored relative alarm.
 
 ``conflict_merge(base, ours, theirs)`` is a three-way field merge for the engine's
 "field-level merge" conflict policy: multi-valued properties (TEL, EMAIL, ...) merge as sets
@@ -311,21 +314,31 @@ def project(item: Item, caps: CtCaps) -> Item:
 def _merge_name(stored: list[Property], incoming: list[Property], cap: PropCap
                 ) -> list[Property]:
     visible, hidden = split_visible(stored, cap)
-    out: list[Property] = []
-    unused = list(visible)
-    seen: set[object] = set()   # values the device newly wrote
+    kept: list[int] = []        # indexes (in stored) of values that survive
+    new: list[Property] = []    # values the device newly wrote
+    unused = list(range(len(stored)))
+    visible_ids = {id(p) for p in visible}
     for inc in incoming:
-        match = next((s for s in unused if _lossy_echo(s, inc, cap)), None)
+        match = next((i for i in unused if id(stored[i]) in visible_ids
+                      and _lossy_echo(stored[i], inc, cap)), None)
         if match is not None:
             unused.remove(match)
-            out.append(match)
+            kept.append(match)
         else:
-            out.append(inc)
-            seen.add(normalize_value(inc))
-    for h in hidden:
-        if normalize_value(h) not in seen:
-            out.append(h)
-    return out
+            new.append(inc)
+    seen = {normalize_value(p) for p in new}
+    hidden_ids = {id(p) for p in hidden}
+    kept += [i for i in unused if id(stored[i]) in hidden_ids
+             and normalize_value(stored[i]) not in seen]
+    # surviving stored values keep their places; a new value takes the place of the visible
+    # value it replaces (in device order), further new values follow
+    index = {id(p): i for i, p in enumerate(stored)}
+    replaced = [index[id(p)] for p in visible if index[id(p)] in unused]
+    placed = [(float(i), 0, n, stored[i]) for n, i in enumerate(kept)]
+    for n, p in enumerate(new):
+        pos = float(replaced[n]) if n < len(replaced) else float("inf")
+        placed.append((pos, 1, n, p))
+    return [p for *_, p in sorted(placed, key=lambda t: t[:3])]
 
 
 def _names_in_order(*lists: Iterable[Property]) -> list[str]:
@@ -339,17 +352,22 @@ def _names_in_order(*lists: Iterable[Property]) -> list[str]:
 
 def merge_properties(stored: tuple[Property, ...], incoming: tuple[Property, ...],
                      caps: CtCaps | None) -> tuple[Property, ...]:
-    out: list[Property] = []
-    for name in _names_in_order(stored, incoming):
-        if name in STRUCTURAL:
-            continue
+    groups: dict[str, list[Property]] = {}
+    names = [n for n in _names_in_order(stored, incoming) if n not in STRUCTURAL]
+    for name in names:
         s = [p for p in stored if p.name == name]
         i = [p for p in incoming if p.name == name]
         cap = caps.get(name) if caps is not None else PropCap(name)
-        if cap is None:
-            out.extend(i if i else s)
-        else:
-            out.extend(_merge_name(s, i, cap))
+        groups[name] = (i if i else s) if cap is None else _merge_name(s, i, cap)
+    # keep the stored layout: the n-th value of a name takes the place of the n-th stored
+    # value of that name; further values follow at the end
+    out: list[Property] = []
+    for p in stored:
+        group = groups.get(p.name)
+        if group:
+            out.append(group.pop(0))
+    for name in names:
+        out.extend(groups[name])
     return tuple(out)
 
 
@@ -367,6 +385,74 @@ def _referenced_tzids(item: CalendarItem) -> set[str]:
     return out
 
 
+_ZONED = ("DTSTART", "DTEND", "DUE", "RECURRENCE-ID", "EXDATE", "RDATE")
+
+
+def _utc_values(item: CalendarItem, prop: Property) -> tuple[str, ...] | None:
+    import datetime as _dt
+
+    from .model import format_datetime, parse_datetime_value
+    from .vcal import resolve_tz
+
+    tzid = prop.param("TZID")
+    tz = resolve_tz(item, tzid[0]) if tzid else None
+    out = []
+    for part in prop.text.split(","):
+        try:
+            v = parse_datetime_value(part)
+        except ValueError:
+            return None
+        if isinstance(v, _dt.datetime) and v.tzinfo is None:
+            if tz is None:
+                return None
+            try:
+                v = v.replace(tzinfo=tz).astimezone(_dt.UTC)
+            except (OverflowError, ValueError):
+                return None
+        out.append(format_datetime(v))
+    return tuple(out)
+
+
+def _restore_zones(stored: CalendarItem, incoming: CalendarItem) -> CalendarItem:
+    """A device without time zones (vCalendar 1.0) returns zone-local times as UTC: when an
+    incoming value is the same instant as the stored zone-local one, keep the stored form (its
+    TZID matters for recurrences across DST changes)."""
+    out = []
+    changed = False
+    for p in incoming.properties:
+        if p.name in _ZONED and not p.param("TZID") and isinstance(p.value, str):
+            same = [s for s in stored.get_all(p.name) if s.param("TZID")]
+            if len(same) == 1 and len(incoming.get_all(p.name)) == 1:
+                theirs = _utc_values(incoming, p)
+                if theirs is not None and theirs == _utc_values(stored, same[0]):
+                    out.append(same[0])
+                    changed = True
+                    continue
+        out.append(p)
+    if changed:
+        incoming = replace(incoming, properties=tuple(out))
+    return _restore_alarms(stored, incoming)
+
+
+def _restore_alarms(stored: CalendarItem, incoming: CalendarItem) -> CalendarItem:
+    """Alarms that come back from a vCalendar 1.0 device as the absolute time of a stored
+    (e.g. relative, ``-PT15M``) alarm are echoes: keep the stored alarm."""
+    from .vcal import alarm_signature
+
+    unused = list(stored.alarms)
+    out = []
+    for a in incoming.alarms:
+        sig = alarm_signature(incoming, a)
+        match = next((s for s in unused if sig is not None
+                      and alarm_signature(stored, s) == sig), None)
+        if match is not None:
+            unused.remove(match)
+            out.append(match)
+        else:
+            out.append(a)
+    return replace(incoming, alarms=tuple(out))
+
+
 def merge(stored: Item, incoming: Item, incoming_caps: CtCaps | None) -> Item:
     """Apply a device's update ``incoming`` to ``stored`` without losing what it cannot hold.
 
@@ -376,6 +462,9 @@ def merge(stored: Item, incoming: Item, incoming_caps: CtCaps | None) -> Item:
         raise TypeError("merge needs two items of the same kind")
     if incoming_caps is None:
         return incoming
+    if isinstance(stored, CalendarItem):
+        assert isinstance(incoming, CalendarItem)
+        incoming = _restore_zones(stored, incoming)
     props = merge_properties(stored.properties, incoming.properties, incoming_caps)
     if isinstance(stored, Contact):
         return Contact(props)

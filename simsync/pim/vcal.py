@@ -610,6 +610,27 @@ def _alarm_to_vcal(item: CalendarItem, alarm: Component, vtz: str | None) -> str
                                  for f in fields)
 
 
+def alarm_signature(item: CalendarItem, alarm: Component) -> str | None:
+    """The vCalendar 1.0 form of an alarm of ``item`` (absolute time, action, text)."""
+    vtz_comp = _vcal_tz(item)
+    vtz = vtz_comp.get("TZID").text if vtz_comp is not None else None
+    line = _alarm_to_vcal(item, alarm, vtz)
+    if line is None:
+        return None
+    # compare instants, whatever zone form the run time has
+    name, _, rest = line.partition(":")
+    run, sep, tail = rest.partition(";")
+    if run and not run.endswith("Z") and vtz is not None:
+        tz = resolve_tz(item, vtz)
+        try:
+            local = parse_datetime_value(run)
+            if tz is not None and isinstance(local, _dt.datetime):
+                run = format_datetime(local.replace(tzinfo=tz).astimezone(_dt.UTC))
+        except (ValueError, OverflowError):
+            pass
+    return f"{name}:{run}{sep}{tail}"
+
+
 def serialize_vcal(item: CalendarItem) -> str:
     lines = ["BEGIN:VCALENDAR", "VERSION:1.0", f"PRODID:{PRODID}"]
     vtz_comp = _vcal_tz(item)
