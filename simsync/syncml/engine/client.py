@@ -68,6 +68,7 @@ class _LocalDb:
     changes: dict[str, tuple[str, int]] = field(default_factory=dict)   # luid -> (kind, seq)
     last_anchor: str | None = None
     server_anchor: str | None = None
+    resume: dict | None = None          # a suspended sync: {"sync_type", "next_anchor"}
 
 
 class ClientStore:
@@ -150,6 +151,8 @@ class ClientResult:
     received: dict[str, int] = field(default_factory=dict)
     item_statuses: list[tuple[str, str, int]] = field(default_factory=list)
     messages_sent: int = 0
+    suspended: bool = False
+    resumed: dict[str, bool] = field(default_factory=dict)
 
 
 @dataclass
@@ -238,6 +241,8 @@ class ClientSession:
             last = local.last_anchor
             if last is None and code in (200, 202, 204):
                 code = 201
+            if local.resume is not None:
+                code = m.AlertCode.RESUME          # continue the suspended sync
             out.add(m.Alert(out.cmd_id(), code, items=(m.Item(
                 target=m.Location(run.cfg.remote_uri), source=m.Location(run.cfg.local_uri),
                 meta=m.Meta(anchor=m.Anchor(last=last, next=run.next_anchor),
@@ -247,7 +252,10 @@ class ClientSession:
         return self._message(out, final=True, with_cred=True)
 
     # -------------------------------------------------------------- replies
-    def receive(self, reply: m.SyncML) -> m.SyncML | None:
+    def receive(self, reply: m.SyncML, *, suspend: bool = False) -> m.SyncML | None:
+        """Consume a reply; return the next message to send, or None when the session is
+        over. ``suspend=True`` answers the reply and then suspends the session (Alert 224)
+        instead of continuing; a later session resumes it (Alert 225)."""
         hdr = reply.header
         if hdr.resp_uri:
             self.target_url = hdr.resp_uri
@@ -276,6 +284,21 @@ class ClientSession:
         for cmd in reply.body.commands:
             self._reply_command(cmd, hdr.msg_id, out)
         final = reply.body.final
+        if self.phase == "suspending":
+            for run in self.runs.values():
+                if run.sync_type:
+                    self.store.db(run.cfg.local_uri).resume = {
+                        "sync_type": run.sync_type, "next_anchor": run.next_anchor}
+            self.result.suspended = True
+            self.result.status = S.OPERATION_CANCELLED
+            self.phase = "done"
+            return None
+        if suspend and self.phase in ("sync", "recv"):
+            self._add_maps(out)
+            out.add(m.Alert(out.cmd_id(), m.AlertCode.SUSPEND, items=(m.Item(
+                target=m.Location(self.cfg.server_url), source=m.Location(self.cfg.device_id)),)))
+            self.phase = "suspending"
+            return self._message(out, final=True)
         if self.phase == "init":
             if not final:
                 return self._message(out, final=False)
@@ -296,13 +319,7 @@ class ClientSession:
                     target=m.Location(self.cfg.server_url),
                     source=m.Location(self.cfg.device_id)),)))
                 return self._message(out, final=False)
-            for run in self.runs.values():
-                if run.maps:
-                    out.add(m.Map(out.cmd_id(), target=m.Location(run.cfg.remote_uri),
-                                  source=m.Location(run.cfg.local_uri),
-                                  map_items=tuple(m.MapItem(m.Location(g), m.Location(luid))
-                                                  for g, luid in run.maps)),
-                            120 + 80 * len(run.maps))
+            self._add_maps(out)
             self.phase = "map"
             return self._message(out, final=True)
         if self.phase == "map":
@@ -311,6 +328,16 @@ class ClientSession:
             self.phase = "done"
             return None
         return None
+
+    def _add_maps(self, out: MessageBuilder) -> None:
+        for run in self.runs.values():
+            if run.maps:
+                out.add(m.Map(out.cmd_id(), target=m.Location(run.cfg.remote_uri),
+                              source=m.Location(run.cfg.local_uri),
+                              map_items=tuple(m.MapItem(m.Location(g), m.Location(luid))
+                                              for g, luid in run.maps)),
+                        120 + 80 * len(run.maps))
+                run.maps = []
 
     def _reply_command(self, cmd: m.Command, msg_ref: int, out: MessageBuilder) -> None:
         if isinstance(cmd, m.Status):
@@ -340,7 +367,15 @@ class ClientSession:
             out.status(msg_ref, cmd.cmd_id, m.command_name(cmd), S.OPTIONAL_FEATURE_NOT_SUPPORTED)
 
     def _status_received(self, st: m.Status) -> None:
-        if st.cmd == "Alert" and st.data not in (S.OK, S.REFRESH_REQUIRED):
+        if st.cmd == "Alert":
+            for run in self.runs.values():
+                local = self.store.db(run.cfg.local_uri)
+                if local.resume is not None and (run.cfg.remote_uri in st.target_refs
+                                                 or run.cfg.local_uri in st.source_refs):
+                    self.result.resumed[run.cfg.local_uri] = st.data == S.OK
+                    if st.data != S.OK:
+                        local.resume = None       # the server could not resume it
+        if st.cmd == "Alert" and st.data not in (S.OK, S.REFRESH_REQUIRED, S.RESERVED_509):
             for run in self.runs.values():
                 if run.cfg.remote_uri in st.target_refs or run.cfg.local_uri in st.source_refs:
                     run.ok = False
@@ -367,6 +402,7 @@ class ClientSession:
             return
         run.sync_type = cmd.data
         self.result.sync_types[run.cfg.local_uri] = cmd.data
+
         anchor = item.meta.anchor if item.meta and item.meta.anchor else m.Anchor()
         self.store.db(run.cfg.local_uri).server_anchor = anchor.next
         out.status(msg_ref, cmd.cmd_id, "Alert", S.OK, target_ref=target, source_ref=source,
@@ -517,6 +553,7 @@ class ClientSession:
                 continue
             local = self.store.db(run.cfg.local_uri)
             local.last_anchor = run.next_anchor
+            local.resume = None
             for luid, seq in run.sent_seqs.items():
                 cur = local.changes.get(luid)
                 if cur is not None and cur[1] <= seq:

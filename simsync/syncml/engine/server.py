@@ -256,6 +256,9 @@ class _Reply:
             return self._message(final=True)
         for cmd in self.msg.body.commands:
             self._command(cmd)
+        if st.phase == "suspended":
+            st.phase = "done"
+            return self._message(final=True)
         final_in = self.msg.body.final
         if st.phase == "init":
             if final_in:
@@ -402,7 +405,10 @@ class _Reply:
         item = cmd.items[0] if cmd.items else m.Item()
         target = item.target.loc_uri if item.target else None
         source = item.source.loc_uri if item.source else None
-        if code not in SYNC_TYPES:
+        if code == m.AlertCode.SUSPEND:
+            self._suspend(cmd)
+            return
+        if code not in SYNC_TYPES and code != m.AlertCode.RESUME:
             self._status(cmd, S.OPTIONAL_FEATURE_NOT_SUPPORTED, target_ref=target,
                          source_ref=source)
             return
@@ -413,8 +419,12 @@ class _Reply:
             return
         anchor = item.meta.anchor if item.meta and item.meta.anchor else m.Anchor()
         stored = self.store.get_anchor(self.st.device_id, db.name)
-        sync_type = code
         status = S.OK
+        if code == m.AlertCode.RESUME:
+            if self._resume(cmd, db, anchor, source, target):
+                return
+            status, code = S.RESERVED_509, 200      # cannot resume: suggest a normal sync
+        sync_type = code
         if code in (200, 202, 204) and (stored is None or stored.client_last is None
                                         or anchor.last != stored.client_last):
             status, sync_type = S.REFRESH_REQUIRED, 201
@@ -433,14 +443,60 @@ class _Reply:
             with self.store.transaction():
                 self.store.clear_map(self.st.device_id, db.name)
             dbst.pending = {g: str(ChangeKind.ADD) for g in self.store.live_guids(user, db.name)}
-        self.st.dbs[db.name] = dbst
+        self._accept_alert(cmd, dbst, status, anchor, source, target)
+
+    def _accept_alert(self, cmd: m.Alert, dbst: DbState, status: int, anchor: m.Anchor,
+                      source: str | None, target: str | None) -> None:
+        self.st.dbs[dbst.name] = dbst
         self._status(cmd, status, target_ref=target, source_ref=source,
                      items=(m.Item(data=m.Anchor(next=anchor.next)),))
-        alert = m.Alert(self.out.cmd_id(), sync_type, items=(m.Item(
-            target=m.Location(source or ""), source=m.Location(db.name),
+        alert = m.Alert(self.out.cmd_id(), dbst.sync_type, items=(m.Item(
+            target=m.Location(source or ""), source=m.Location(dbst.name),
             meta=m.Meta(anchor=m.Anchor(last=dbst.server_last, next=dbst.server_next),
                         max_obj_size=self.cfg.max_obj_size)),))
         self.out.add(alert)
+
+    # -------------------------------------------------------------- suspend / resume
+    def _resume_key(self, db_name: str) -> str:
+        return f"resume\x1f{self.st.device_id}\x1f{db_name}"
+
+    def _suspend(self, cmd: m.Alert) -> None:
+        """Alert 224: keep what is needed to resume each unfinished database, end the session."""
+        if self.st.phase not in ("sync", "send", "map"):
+            self._status(cmd, S.COMMAND_NOT_ALLOWED)
+            return
+        for dbst in self.st.dbs.values():
+            if dbst.chunk_out is not None:          # restart that object from the start
+                dbst.pending = {dbst.chunk_out["guid"]: str(ChangeKind.REPLACE
+                                                            if dbst.chunk_out["luid"]
+                                                            else ChangeKind.ADD),
+                                **dbst.pending}
+                dbst.chunk_out = None
+            dbst.chunk_in = None
+            self.store.save_session(self._resume_key(dbst.name),
+                                    json.dumps(dataclasses.asdict(dbst)))
+        self._status(cmd, S.OK)
+        self.st.phase = "suspended"
+
+    def _resume(self, cmd: m.Alert, db: DatabaseConfig, anchor: m.Anchor, source: str | None,
+                target: str | None) -> bool:
+        """Alert 225: continue a suspended sync of ``db`` if we kept it and the client's Last
+        anchor is still the one of that sync."""
+        key = self._resume_key(db.name)
+        raw = self.store.load_session(key)
+        if raw is None:
+            return False
+        saved = DbState(**json.loads(raw))
+        if saved.client_last != anchor.last:
+            self.store.delete_session(key)
+            return False
+        self.store.delete_session(key)
+        saved.client_next = anchor.next or saved.client_next
+        saved.client_uri = source or saved.client_uri
+        saved.client_done = saved.server_done = saved.sync_started = False
+        saved.stats = {}
+        self._accept_alert(cmd, saved, S.OK, anchor, source, target)
+        return True
 
     def _cmd_map(self, cmd: m.Map) -> None:
         db = self.cfg.database(cmd.target.loc_uri)
@@ -639,8 +695,12 @@ class _Reply:
         added_code = S.ITEM_ADDED if isinstance(cmd, m.Add) else S.OK
         guid = self.store.map_guid(dev, db.name, luid)
         rec = self.store.get_item(user, db.name, guid) if guid else None
-        if rec is None or rec.guid in claimed:
-            rec = None
+        if rec is not None and rec.guid in claimed:
+            # claimed by this very LUID earlier in the session: a re-sent item (retry/resume)
+            if rec.content != data and rec.guid not in dbst.pending:
+                self._replace(db, rec.guid, rec.content, data, ctype)
+            return added_code
+        if rec is None:
             keys = content_keys(data, ctype)
             for cand in self.store.find_by_keys(user, db.name, keys):
                 if cand in claimed:
