@@ -157,6 +157,10 @@ def load_card_support() -> None:
             continue
         if modname == "simsync.card.applets" and hasattr(mod, "__path__"):
             import pkgutil
+            import warnings
 
             for info in pkgutil.iter_modules(mod.__path__):
-                importlib.import_module(f"{modname}.{info.name}")
+                try:
+                    importlib.import_module(f"{modname}.{info.name}")
+                except Exception as exc:  # noqa: BLE001  (a broken applet module must not stop card management)
+                    warnings.warn(f"applet module {modname}.{info.name} not loaded: {exc}", stacklevel=2)

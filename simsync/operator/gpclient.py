@@ -254,7 +254,8 @@ class GpClient:
             return base + ": not enough memory on the card for this Load File"
         if sw == 0x6A88:
             if step == "install":
-                return base + ": no such load file or module on the card (load the CAP first)"
+                return (base + ": no such load file or module on the card (load the CAP first), or the card "
+                        "has no implementation of this applet class")
             if step in ("delete", "lock", "unlock", "store-data"):
                 return base + ": no such application or load file on the card"
             if step == "put-key":

@@ -16,7 +16,7 @@ A profile (JSON; relative paths are relative to the profile file)::
 
 ``install`` defaults to one instance per applet of the CAP (instance AID = class AID + '01').
 
-The audit log is JSON lines, one per step: ``time``, ``card`` (``ICCID:...`` / ``CIN:...``),
+The audit log is JSON lines, one per step: ``time`` (UTC, ISO 8601), ``card`` (``ICCID:...`` / ``CIN:...``),
 ``reader``, ``step``, ``result`` (``ok`` / ``skipped`` / ``error``), ``duration_ms`` and, on errors,
 ``sw`` and ``error``. It is also the resume state: a card with a ``done``/``ok`` line is skipped on
 the next run, and a card interrupted half-way is completed (steps already visible on the card - a
@@ -30,6 +30,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Self, TextIO
 
@@ -180,7 +181,8 @@ class AuditLog:
                 self._f.write("\n")  # end the line an interruption cut, so the next record stands alone
 
     def write(self, card: str, reader: str, step: str, result: str, duration: float, **extra: Any) -> None:
-        rec = {"time": round(self.clock(), 3), "card": card, "reader": reader, "step": step, "result": result,
+        stamp = datetime.fromtimestamp(self.clock(), UTC).isoformat(timespec="milliseconds")
+        rec = {"time": stamp, "card": card, "reader": reader, "step": step, "result": result,
                "duration_ms": round(duration * 1000, 3), **extra}
         if step == "done" and result == "ok":
             self.done.add(card)

@@ -151,3 +151,24 @@ def test_profile_diversification(tmp_path, opkeys, app_cap, app_sig, support):
     res = provision_batch(Profile.load(tmp_path / "p.json"), card_readers(cards), audit_path=None)
     assert [r.result for r in res.results] == ["error", "error"]
     assert "--diversification kdf3" in res.results[0].error
+
+
+def test_keyboard_interrupt_then_resume(batch):
+    """Ctrl-C during the second card: the audit log keeps what was done; the next run skips card 1."""
+    profile = Profile.load(batch / "profile.json")
+    readers = card_readers(batch / "cards")
+    audit = batch / "audit.jsonl"
+    calls = []
+
+    def connect(reader: str):
+        calls.append(reader)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return open_card(reader)
+
+    with pytest.raises(KeyboardInterrupt):
+        provision_batch(profile, readers, audit_path=audit, connect=connect)
+    done = [r for r in iter_audit(audit) if r["step"] == "done"]
+    assert len(done) == 1 and done[0]["time"].endswith("+00:00")
+    res = provision_batch(profile, readers, audit_path=audit)
+    assert [r.result for r in res.results] == ["skipped", "ok", "ok"]
