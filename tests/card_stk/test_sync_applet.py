@@ -429,3 +429,18 @@ def test_personalisation_codec_round_trip():
         ),
     )
     assert parse_store_data(b"".join(i.encode() for i in items)) == items
+
+
+def test_long_profile_drops_san_then_alpha_rather_than_falling_back(card):
+    dbs = tuple(
+        type(CONTACTS)(i, "./" + "d" * 24, "r" * 24, "text/x-vcard", "2.1") for i in (1, 2)
+    )
+    prof = ProfileConfig(1, "", dbs, account="alice", password="pw", san_server_id="op-ds")
+    assert personalise(card, prof) == [0x9000]
+    phone = Phone(card)
+    boot(phone)
+    cmd = phone.fetch(phone.envelope(MenuSelection.of(1)))
+    assert isinstance(cmd, Synchronize) and cmd.san is None  # the SAN did not fit
+    assert str(cmd.alpha.text) == "Sync now"  # the alpha identifier did
+    assert len(cmd.encode()) <= 256
+    assert phone.respond(default_answer(cmd)) == 0x9000

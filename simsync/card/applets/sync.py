@@ -823,11 +823,8 @@ class SyncApplet(ToolkitApplet):
                 raise SwError(0x6A80, "credential reference goes with form 02")
             dbs = {k: v for k, v in (old.dbs if old else {}).items()}
             st = ProfileState(cfg, dbs)
-            try:
-                if len(self._command(st, with_san=False).encode()) > MAX_FETCH:
-                    raise SwError(0x6A80, "profile does not fit one SYNCHRONIZE")
-            except CodecError:
-                raise SwError(0x6A80) from None
+            if self._fitting_command(st, confirm=True, background=True) is None:
+                raise SwError(0x6A80, "profile does not fit one SYNCHRONIZE")
             profiles[item.ident] = st
         if len(profiles) > MAX_PROFILES:
             raise SwError(0x6A84, f"at most {MAX_PROFILES} profiles")
@@ -918,17 +915,17 @@ class SyncApplet(ToolkitApplet):
             if st is None:
                 continue
             self.session_id = (self.session_id + 1) & 0xFFFF
-            cmd = self._command(st, alpha=alpha, confirm=confirm, background=background)
-            if len(cmd.encode()) > MAX_FETCH:
-                cmd = self._command(
-                    st, alpha=alpha, confirm=confirm, background=background, with_san=False
-                )
+            cmd = self._fitting_command(st, alpha=alpha, confirm=confirm, background=background)
+            if cmd is None:  # cannot happen for a profile accepted by STORE DATA
+                continue
+            # persistent before the command leaves: a power loss now is seen at next power-up
             st.in_progress, st.last_trigger = True, int(trigger)
             st.attempts += 1
             try:
                 tr = yield cmd
             except ProactiveRefused:
                 st.in_progress = False
+                st.attempts -= 1
                 yield from self._fallback()
                 return
             self._record(st, tr)
@@ -968,6 +965,19 @@ class SyncApplet(ToolkitApplet):
     @staticmethod
     def _label(st: ProfileState) -> str:
         return st.config.account or st.config.server
+
+    def _fitting_command(self, st: ProfileState, **kw: Any) -> Synchronize | None:
+        """The richest SYNCHRONIZE that fits one FETCH: with SAN and alpha identifier, else
+        without the SAN, else without the alpha identifier too."""
+        variants = ({}, {"with_san": False}, {"with_san": False, "alpha": None})
+        for v in variants:
+            try:
+                cmd = self._command(st, **{**kw, **v})
+            except CodecError:
+                continue  # value over 255 bytes
+            if len(cmd.encode()) <= MAX_FETCH:
+                return cmd
+        return None
 
     def _command(
         self,
