@@ -432,9 +432,7 @@ def test_personalisation_codec_round_trip():
 
 
 def test_long_profile_drops_san_then_alpha_rather_than_falling_back(card):
-    dbs = tuple(
-        type(CONTACTS)(i, "./" + "d" * 24, "r" * 24, "text/x-vcard", "2.1") for i in (1, 2)
-    )
+    dbs = tuple(type(CONTACTS)(i, "./" + "d" * 24, "r" * 24, "text/x-vcard", "2.1") for i in (1, 2))
     prof = ProfileConfig(1, "", dbs, account="alice", password="pw", san_server_id="op-ds")
     assert personalise(card, prof) == [0x9000]
     phone = Phone(card)
