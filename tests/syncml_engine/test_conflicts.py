@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from conftest import USER, Harness, vcard
 
 from simsync.syncml import model as m
 from simsync.syncml.engine import ConflictPolicy, MemoryStore
+
+from .conftest import USER, Harness, vcard
 
 DB = "./addressbook"
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from conftest import USER, Harness, vcard
-
 from simsync.syncml import WBXML
 from simsync.syncml import model as m
+
+from .conftest import USER, Harness, vcard
 
 EVENT = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:{uid}\r\nSUMMARY:{s}\r\n"
          "DTSTART:20260101T100000Z\r\nDTEND:20260101T110000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from conftest import USER, Harness, vcard
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from simsync.syncml import WBXML, XML
 from simsync.syncml.engine import ConflictPolicy
+
+from .conftest import USER, Harness, vcard
 
 DB = "./addressbook"
 

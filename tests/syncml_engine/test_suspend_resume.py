@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from conftest import USER, Harness, vcard
-
 from simsync.syncml import model as m
 from simsync.syncml.engine import ClientSession
+
+from .conftest import USER, Harness, vcard
 
 DB = "./addressbook"
 
