@@ -508,6 +508,11 @@ def conflict_merge(base: Item | None, ours: Item, theirs: Item, prefer: str = "o
         raise ValueError("prefer must be 'ours' or 'theirs'")
     if type(ours) is not type(theirs) or (base is not None and type(base) is not type(ours)):
         raise TypeError("conflict_merge needs items of the same kind")
+    if isinstance(ours, CalendarItem):
+        # the same instants / alarms in a device's zone-less form are no difference
+        assert isinstance(theirs, CalendarItem)
+        theirs = _restore_zones(ours, theirs)
+        ours = _restore_zones(theirs, ours)
     b = _group(base.properties if base is not None else ())
     o, t = _group(ours.properties), _group(theirs.properties)
     names = _names_in_order(ours.properties, theirs.properties,

@@ -275,3 +275,18 @@ def test_vcal_device_never_sees_and_never_loses_recurrence_exceptions(data):
     moved = parse(v1.replace("DTSTART:20260701T080000Z", "DTSTART:20260701T090000Z"),
                   "text/x-vcalendar")
     assert merge(stored, moved, caps).get("DTSTART").text == "20260701T090000Z"
+
+
+def test_conflict_merge_zone_echo_is_not_a_conflict(data):
+    from simsync.pim import serialize
+
+    server = parse(data("ical_vtimezone.ics"), "text/calendar")
+    device = parse(serialize(server, "text/x-vcalendar"), "text/x-vcalendar")
+    device = device.with_properties(
+        [p.with_value("Changed on phone") if p.name == "SUMMARY" else p
+         for p in device.properties])
+    res = conflict_merge(None, server, device)
+    assert "DTSTART" not in res.conflicts and "EXDATE" not in res.conflicts
+    assert res.conflicts == ("SUMMARY",)
+    assert res.item.get("DTSTART") == server.get("DTSTART")
+    assert res.item.alarms == server.alarms
