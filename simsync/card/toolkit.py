@@ -537,7 +537,7 @@ class ToolkitRuntime(Toolkit):
     def _note(self, owner: bytes | None) -> None:
         applet = self._applet(owner)
         if applet is not None:
-            self.card._note_applet_state(applet)
+            self.card.note_applet_state(applet)
 
     def _dispatch(self, applets: Iterable[ToolkitApplet], event: ToolkitEvent) -> int:
         n = 0

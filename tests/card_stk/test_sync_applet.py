@@ -356,10 +356,13 @@ def test_store_data_needs_adm_when_selected_directly(card):
 
 
 def test_store_data_forwarded_by_card_manager(card):
-    """The card manager calls process() on an applet that is not selected on that channel."""
+    """The card manager (simsync.card.gp.isd) calls process(apdu, -1) on the applet named by
+    INSTALL [for personalization]: an applet that is not selected on that channel."""
     a = applet(card)
     for apdu in store_data_apdus([PROFILE], block=40):
-        assert a.process(apdu, 0).sw == 0x9000
+        assert a.process(apdu, -1).sw == 0x9000
+        card.note_applet_state(a)
+    assert b"s3cret!" in card.current_state_bytes()  # stored on the card (never readable)
     assert a.profiles[1].config.password == "s3cret!"
 
 
