@@ -573,13 +573,13 @@ class ToolkitRuntime(Toolkit):
                     if e is refused:  # the handler did not catch it: it ends there
                         return
                     raise
-                if job.owner is None and isinstance(cmd, SetUpMenu):
-                    self._menu_set = not cmd.items[0].is_null
                 reason = self._refusal(cmd)
                 if reason is None:
                     break
                 refused = ProactiveRefused(cmd, reason)
                 step = lambda h, e=refused: h.throw(e)
+            if job.owner is None and isinstance(cmd, SetUpMenu):
+                self._menu_set = not cmd.items[0].is_null
             self._number = self._number % 0xFE + 1
             cmd = dataclasses.replace(cmd, number=self._number)
             job.command, job.raw, job.fetched = cmd, cmd.encode(), False
