@@ -11,6 +11,7 @@ Invariants checked for each mutated input and each content type:
 from __future__ import annotations
 
 import random
+import re
 import traceback
 from collections import Counter
 from collections.abc import Iterable
@@ -85,7 +86,10 @@ def check_one(text: str, ct: ContentType, report: FuzzReport, check_roundtrip: b
             report.crashes.append((ct.value, text, repr(exc.__cause__)))
             return
         report.rejected += 1
-        report.errors_by_kind[str(exc).split(":", 2)[-1].strip()[:40]] += 1
+        msg = str(exc)
+        if msg.startswith("line "):
+            msg = msg.split(": ", 1)[-1]
+        report.errors_by_kind[re.sub(r"'.*", "", msg).strip()[:48]] += 1
         return
     except Exception:  # noqa: BLE001 - this is what the fuzzer looks for
         report.crashes.append((ct.value, text, traceback.format_exc(limit=3)))
