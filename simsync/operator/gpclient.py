@@ -438,7 +438,8 @@ class GpClient:
                         self._get_data_value(0x0045), int.from_bytes(counter, "big") if counter else None, fci)
 
     def card_id(self) -> str:
-        """A stable identity for logs: ``ICCID:<digits>`` read from EF_ICCID, else ``CIN:<hex>``.
+        """A stable identity for logs: ``ICCID:<digits>`` read from EF_ICCID, else ``CIN:<hex>``, else
+        ``CPLC:<fabricator, type, batch, serial>``.
 
         Reads the file system, so it ends any secure channel: call it before :meth:`open`."""
         self.session = None
@@ -451,7 +452,17 @@ class GpClient:
         cin = self._get_data_value(0x0045)
         if cin:
             return "CIN:" + cin.hex().upper()
-        raise CardRefused("the card has neither a readable EF_ICCID nor a CIN", resp.sw, "identify")
+        raw = self._get_data(0x9F7F)
+        if raw is not None:
+            try:
+                cplc = Cplc.parse(raw)
+            except GpCodecError:
+                cplc = None
+            if cplc is not None and any(cplc.ic_serial_number):
+                return "CPLC:" + (cplc.ic_fabricator + cplc.ic_type + cplc.ic_batch_identifier
+                                  + cplc.ic_serial_number).hex().upper()
+        raise CardRefused("the card has no readable EF_ICCID, no CIN and no CPLC serial number: it cannot be "
+                          "told apart from other cards in the audit log", resp.sw, "identify")
 
     def list(self, scope: StatusScope = StatusScope.APPLICATIONS) -> list[RegistryEntry]:
         """GET STATUS for one scope, following '6310' (more data) with 'next occurrence'."""
