@@ -386,6 +386,20 @@ class CalendarItem(_Item):
     def dtend(self) -> _dt.date | _dt.datetime | None:
         return self._time("DTEND")
 
+    def instant(self, name: str = "DTSTART") -> _dt.date | _dt.datetime | None:
+        """A date-time property as an aware UTC datetime when it is UTC or zone-local with a
+        zone we can resolve (the item's VTIMEZONE, else the system database); floating times
+        stay naive, all-day values are dates."""
+        value = self._time(name)
+        tzid = self.tzid(name)
+        if isinstance(value, _dt.datetime) and value.tzinfo is None and tzid:
+            from .vcal import resolve_tz
+
+            tz = resolve_tz(self, tzid)
+            if tz is not None:
+                return value.replace(tzinfo=tz).astimezone(_dt.UTC)
+        return value
+
     @property
     def duration(self) -> str | None:
         return self._text("DURATION")

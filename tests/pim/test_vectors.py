@@ -351,3 +351,13 @@ def test_vcal_attendees_map_to_ical(data):
     assert "ATTENDEE;ROLE=ORGANIZER;STATUS=ACCEPTED:John Public <jpublic@host.com>" in v1
     assert "ATTENDEE;EXPECT=REQUIRE;RSVP=YES;STATUS=NEEDS ACTION:Jane Doe <jane@x.org>" in v1
     assert parse(v1, VCAL) == e
+
+
+def test_instant_accessor(data):
+    e = parse(data("ical_vtimezone.ics"), ICAL)
+    assert e.instant() == dt.datetime(2026, 7, 1, 8, tzinfo=dt.UTC)
+    assert e.instant("DTEND") == dt.datetime(2026, 7, 1, 9, tzinfo=dt.UTC)
+    v = parse(data("vcal10_alarm_rrule.vcs"), VCAL)       # TZ:+01:00, January
+    assert v.instant() == dt.datetime(2026, 1, 5, 8, tzinfo=dt.UTC)
+    assert parse(data("ical_allday.ics"), ICAL).instant() == dt.date(2026, 9, 21)
+    assert Event().instant() is None
