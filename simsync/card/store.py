@@ -92,7 +92,12 @@ class CardLock:
 
         directory = os.path.dirname(os.path.abspath(path))
         self.lock_path = os.path.join(directory, f".{os.path.basename(path)}.lock")
-        self._fd: int | None = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        self._fd: int | None = None
+        try:
+            self._fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise CardFileError(f"{path}: cannot lock the card file "
+                                f"({exc.strerror or exc}: {self.lock_path})") from None
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -83,3 +83,20 @@ def test_help(sub, capsys):
         main(["card", sub, "--help"])
     assert e.value.code == 0
     assert "CARDFILE" in capsys.readouterr().out
+
+
+def test_new_in_missing_directory_is_one_line(tmp_path):
+    # the card file's lock lives beside it: a missing directory is a clean error, and no
+    # "Exception ignored in CardLock.__del__" traceback follows on stderr
+    import subprocess
+    import sys
+
+    target = tmp_path / "no" / "such" / "c.json"
+    proc = subprocess.run(
+        [sys.executable, "-c",
+         "import sys; from simsync.cli import main; sys.exit(main(sys.argv[1:]))",
+         "card", "new", str(target)],
+        capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("simsync: error: ") and proc.stderr.count("\n") == 1
+    assert "cannot lock the card file" in proc.stderr and "Traceback" not in proc.stderr
