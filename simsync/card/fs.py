@@ -201,7 +201,8 @@ def fcp(node: Node, enabled: dict[int, bool]) -> bytes:
         body += _tlv(0x8A, bytes((LCSI_OPERATIONAL_ACTIVATED,))) + _tlv(0x8B, arr)
         body += pin_status_template(enabled)
         total = sum(c.size + 32 if isinstance(c, Ef) else 64 for c in node.walk() if c is not node)
-        body += _tlv(0x81, total.to_bytes(2, "big"))
+        # at least 2 bytes (TS 102 221 11.1.1.4.4), more when the DF holds over 64 KiB
+        body += _tlv(0x81, total.to_bytes(max(2, (total.bit_length() + 7) // 8), "big"))
     else:
         assert isinstance(node, Ef)
         if isinstance(node, LinearEf):

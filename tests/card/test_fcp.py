@@ -74,3 +74,13 @@ def test_pin_status_follows_disable(term, kit):
 
 def test_fcp_not_returned_with_p2_0c(term):
     assert term.raw("00A4000C023F00") == ("", 0x9000)
+
+
+def test_df_total_size_over_64k_is_encoded(kit):
+    # EF_ADN at its largest (254 records of 255 bytes) makes the MF hold over 64 KiB: the FCP's
+    # total file size (81) takes a third byte instead of failing with 6F00
+    from simsync.card import SimCard
+
+    card = SimCard.create(None, kit.make_profile(adn_records=254, adn_alpha_len=241))
+    f = _fcp(kit.Terminal(card), "00A40004023F00")
+    assert len(f[0x81]) == 3 and int.from_bytes(f[0x81], "big") > 254 * 255
