@@ -520,7 +520,11 @@ class GpClient:
             try:
                 self.send(cmd, "load")
             except CardRefused as exc:
-                raise CardRefused(self.explain("load", exc.sw, dap_sent=dap is not None), exc.sw, "load") from None
+                text = self.explain("load", exc.sw, dap_sent=dap is not None)
+                if exc.sw == 0x6982 and dap is not None and dap.lfdb_hash != digest:
+                    text += (f" - here the CAP was changed after it was signed: its Load File Data Block hash is "
+                             f"{digest.hex().upper()}, the signature covers {dap.lfdb_hash.hex().upper()}")
+                raise CardRefused(text, exc.sw, "load") from None
         return digest
 
     def install(self, load_file_aid: bytes, module_aid: bytes, instance_aid: bytes, *,

@@ -104,3 +104,25 @@ def test_cli_refusals_sim(tmp_path, own_keys, other_keys, capsys, support, sync_
     assert "requires a DAP signature" in capsys.readouterr().err
     assert main(["operator", "gp", "list", "--reader", f"sim:{path}", "--keys", str(other_keys.directory)]) == 2
     assert "cryptogram does not match" in capsys.readouterr().err
+
+
+def test_cli_scp02_emv_card_life_cycle(tmp_path, capsys, support):
+    """3DES keys with EMV diversification (SCP02 detected from INITIALIZE UPDATE), card life cycle
+    changes, and an ECDSA DAP key put on a card issued without mandated DAP."""
+    k, card = tmp_path / "k", tmp_path / "c.card"
+    assert main(["operator", "keys", "init", str(k), "--scp", "02", "--kvn", "20", "--diversification", "emv",
+                 "--dap-alg", "ecdsa"]) == 0
+    assert main(["operator", "issue", str(card), "--keys", str(k), "--optional-dap"]) == 0
+    common = ["--reader", f"sim:{card}", "--keys", str(k)]
+    assert main(["operator", "gp", "list", *common, "--level", "cmac"]) == 0
+    assert "ISD  A000000151000000" in capsys.readouterr().out
+    assert main(["operator", "gp", "put-dap-key", *common, "--replace"]) == 0
+    assert main(["operator", "gp", "set-status", *common, "card-locked"]) == 0
+    assert "CARD_LOCKED" in capsys.readouterr().out
+    assert main(["operator", "gp", "delete", *common, "F000000001"]) == 2
+    assert "locked or terminated" in capsys.readouterr().err
+    assert main(["operator", "gp", "set-status", *common, "secured"]) == 0
+    assert main(["operator", "gp", "set-status", *common, "terminated"]) == 0
+    assert main(["operator", "gp", "list", *common]) == 2
+    assert "terminated" in capsys.readouterr().err
+    assert main(["operator", "gp", "list", *common, "--diversification", "visa2"]) == 2

@@ -170,7 +170,7 @@ def test_tampered_cap_refused(card_file, opkeys, app_cap, app_sig):
     with pytest.raises(CardRefused) as e:
         gp.load(tamper(app_cap), app_sig)
     assert e.value.sw == 0x6982 and e.value.step == "load"
-    assert "changed after it was signed" in str(e.value)
+    assert "changed after it was signed" in str(e.value) and app_sig.lfdb_hash.hex().upper() in str(e.value)
     assert card_file.read_bytes() == before
     gp.conn.close()
 
