@@ -189,6 +189,8 @@ def test_vectors_both_directions(cls, hexstr, obj):
 
 def test_every_registered_class_has_vectors_and_a_strategy():
     for cls in o.DATA_OBJECTS.values():
+        if cls.__module__ != "simsync.stk.objects":
+            continue  # registered by other modules (SYNCHRONIZE), tested there
         assert VECTORS.get(cls), cls
         assert cls in OBJECT_STRATEGIES, cls
 
