@@ -596,6 +596,9 @@ class SimCard:
                 data, sw = handler(self, cmd, chan)
         except SwError as exc:
             data, sw = b"", exc.sw
+        if not (0x61 <= sw >> 8 <= 0x6F or 0x90 <= sw >> 8 <= 0x9F):
+            # an applet (or toolkit) bug such as SW 0000 or 6000: an internal error (6F00, rollback)
+            raise ValueError(f"invalid status word {sw:04X}")
         if self._dirty:
             self._commit()
         return self._shape(cmd, data, sw, chn)

@@ -68,6 +68,11 @@ class CounterApplet(Applet):
         if apdu.ins == 0x06:
             self.ctx.card.uninstall_applet(self.aid)
             return ResponseApdu(b"", 0x9000)
+        if apdu.ins == 0x09:  # buggy applet: status words that are not status words
+            self.count += 1
+            if apdu.p1 == 1:
+                raise SwError(0x6000)
+            return ResponseApdu(b"\x01", 0x1234 if apdu.p1 == 2 else 0x0000)
         raise SwError(0x6D00)
 
     def save(self):
@@ -155,6 +160,15 @@ def test_bad_return_type_is_internal_error(fcard, kit):
     t = kit.Terminal(fcard)
     t.send("00A4040C07" + AID.hex())
     assert t.sw("8005000000") == 0x6F00
+
+
+def test_invalid_status_word_from_applet_is_internal_error(fcard, kit):
+    # the card must answer a valid SW (61..6F, 90..9F) whatever an applet returns
+    t = kit.Terminal(fcard)
+    for apdu in ("80090000", "8009010000", "8009020001"):
+        t.send("00A4040C07" + AID.hex())
+        assert t.raw(apdu) == ("", 0x6F00)
+        assert fcard.applets[AID].count == 5  # rolled back
 
 
 def test_deselect_on_other_selection_and_channel_close(fcard, kit):
