@@ -61,6 +61,7 @@ class Harness:
                                                        for n, t, v in dbs),
                                        max_msg_size=max_msg_size)
         self.client_devinf = client_devinf
+        self.duplicate_requests = False
         self.sessions = 0
         self.log: list[tuple[object, object]] = []
         self.sizes: list[int] = []
@@ -73,10 +74,18 @@ class Harness:
     def exchange(self, msg):
         req = self.wire(msg)
         reply = self.wire(next(self._rr).receive(req))
+        if self.duplicate_requests:
+            # the HTTP reply got lost and the client sent the same message again: the server
+            # must answer the same without doing anything twice
+            again = self.wire(next(self._rr).receive(req))
+            assert again == reply
         self.log.append((req, reply))
         return reply
 
-    def sync(self, sync_type: int = 200, password: str | None = None, **kw) -> ClientSession:
+    def sync(self, sync_type: int = 200, password: str | None = None,
+             suspend_after: int | None = None, **kw) -> ClientSession:
+        """Run one client session to its end (``suspend_after``: suspend it with the n-th
+        message instead)."""
         self.sessions += 1
         cfg = self.client_cfg if password is None else ClientConfig(
             **{**self.client_cfg.__dict__, "password": password})
@@ -87,8 +96,8 @@ class Harness:
                              session_id=str(self.sessions),
                              anchor_factory=lambda: f"a{self.sessions}.{next(anchors)}", **kw)
         msg = sess.start()
-        for _ in range(500):
-            msg = sess.receive(self.exchange(msg))
+        for i in range(500):
+            msg = sess.receive(self.exchange(msg), suspend=i + 1 == suspend_after)
             if msg is None:
                 return sess
         raise AssertionError("session did not end")

@@ -13,7 +13,7 @@ from .conftest import USER, Harness, vcard
 DB = "./addressbook"
 
 op = st.tuples(st.sampled_from(["c_add", "c_rep", "c_del", "s_add", "s_rep", "s_del", "sync",
-                                "sync201", "sync203", "sync205"]),
+                                "sync201", "sync203", "sync205", "suspend"]),
                st.integers(0, 50), st.integers(0, 10_000))
 
 
@@ -21,14 +21,15 @@ op = st.tuples(st.sampled_from(["c_add", "c_rep", "c_del", "s_add", "s_rep", "s_
 @given(ops=st.lists(op, max_size=25),
        policy=st.sampled_from(list(ConflictPolicy)),
        ct=st.sampled_from([XML, WBXML]),
-       small=st.booleans())
-def test_random_edits_converge(ops, policy, ct, small) -> None:
-    run_ops(ops, policy, ct, small)
+       small=st.booleans(), dup=st.booleans())
+def test_random_edits_converge(ops, policy, ct, small, dup) -> None:
+    run_ops(ops, policy, ct, small, dup)
 
 
-def run_ops(ops, policy, ct, small) -> None:
+def run_ops(ops, policy, ct, small, dup=False) -> None:
     h = Harness(policy=policy, content_type=ct, max_msg_size=3000 if small else 150_000,
                 server_max_msg=3000 if small else 150_000, workers=2)
+    h.duplicate_requests = dup
 
     def sync_and_check(sync_type: int = 200):
         s = h.sync(sync_type)
@@ -59,6 +60,9 @@ def run_ops(ops, policy, ct, small) -> None:
             sync_and_check()
         elif kind.startswith("sync"):
             sync_and_check(int(kind[4:]))
+        elif kind == "suspend":
+            s = h.sync(200, suspend_after=1 + pick % 4)
+            assert s.result.status in (200, 514)
     sync_and_check()
     # a further sync without edits changes nothing
     before = h.store.counter(USER, "addressbook")

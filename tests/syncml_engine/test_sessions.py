@@ -41,7 +41,8 @@ def test_first_sync_is_slow_and_converges(harness: Harness) -> None:
     assert all(rep.header.resp_uri.startswith("http://sync.example/syncml?sessionid=")
                for _, rep in harness.log)
     assert harness.log[1][0].header.target.loc_uri == harness.log[0][1].header.resp_uri
-    assert harness.store.sessions == {}           # finished sessions are removed
+    (state,) = harness.store.sessions.values()
+    assert ServerState.from_json(state).phase == "done"
 
 
 def test_two_way_200(harness: Harness) -> None:
@@ -244,6 +245,15 @@ def test_size_mismatch_424() -> None:
     add_status = [c for c in rep.body.commands if isinstance(c, m.Status) and c.cmd == "Add"]
     assert add_status[0].data == 424
     assert store.items(USER, "addressbook") == {}
+
+
+def test_repeated_request_gets_the_same_answer_and_changes_nothing() -> None:
+    h = Harness()
+    h.duplicate_requests = True                   # every request is sent twice
+    first_sync(h)
+    h.client_store.add(DB, vcard("Again", "A", "+49 1"))
+    s = h.sync(200)
+    assert s.result.status == 200 and len(h.server_items()) == 6
 
 
 def test_session_state_serialises_and_any_worker_serves() -> None:

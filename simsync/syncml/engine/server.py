@@ -20,6 +20,7 @@ Packages (OMA DS 1.2 Protocol):
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import secrets
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 
 from simsync import pim
 from simsync.syncml import model as m
-from simsync.syncml.xml import encode_xml_devinf
+from simsync.syncml.xml import decode_xml, encode_xml, encode_xml_devinf
 
 from . import auth
 from .common import (
@@ -135,6 +136,7 @@ class ServerState:
     last_msg_id: int = 0
     server_msg_id: int = 0
     last_reply: str | None = None
+    last_request: str | None = None
     client_max_msg_size: int | None = None
     client_max_obj_size: int | None = None
     phase: str = "init"          # init -> sync -> send -> map -> done
@@ -196,15 +198,18 @@ class ServerSession:
         hdr = msg.header
         device_id = hdr.source.loc_uri
         key = f"{device_id}\x1f{hdr.session_id}"
+        digest = hashlib.sha256(repr(msg).encode("utf-8")).hexdigest()
         raw = self.store.load_session(key)
         st = ServerState.from_json(raw) if raw else None
-        if st is not None and hdr.msg_id == st.last_msg_id and st.last_reply is not None:
-            from simsync.syncml.xml import decode_xml
-            return decode_xml(st.last_reply.encode("utf-8"))    # a retransmitted request
+        if (st is not None and hdr.msg_id == st.last_msg_id and st.last_reply is not None
+                and st.last_request == digest):
+            # the same request again (our reply got lost): the same answer, nothing redone
+            return decode_xml(st.last_reply.encode("utf-8"))
         if st is None or st.phase == "done" or hdr.msg_id <= st.last_msg_id:
             st = ServerState(key=key, session_id=hdr.session_id, device_id=device_id,
                              token=self.token_factory())
         st.last_msg_id = hdr.msg_id
+        st.last_request = digest
         st.client_uri = device_id
         st.server_uri = hdr.target.loc_uri
         if hdr.meta is not None and hdr.meta.max_msg_size:
@@ -213,12 +218,10 @@ class ServerSession:
             st.client_max_obj_size = hdr.meta.max_obj_size
         reply = _Reply(self, st, msg)
         out = reply.run()
-        from simsync.syncml.xml import encode_xml
         st.last_reply = encode_xml(out).decode("utf-8")
-        if st.phase == "done":
-            self.store.delete_session(key)
-        else:
-            self.store.save_session(key, st.to_json())
+        # kept after the end too (phase "done"), so that a repeated last message is answered
+        # the same; a store may expire old session states
+        self.store.save_session(key, st.to_json())
         return out
 
     def resp_uri(self, st: ServerState) -> str:
@@ -491,6 +494,15 @@ class _Reply:
             self.store.delete_session(key)
             return False
         self.store.delete_session(key)
+        if saved.sync_type in (200, 201, 204, 205):
+            # what changed on the server while the sync was suspended goes along too
+            user = self.st.user or ""
+            for guid, kind in self.store.changes_since(user, db.name, saved.snapshot,
+                                                       exclude_origin=self.st.device_id):
+                if saved.pending.get(guid) != ChangeKind.ADD or kind == ChangeKind.DELETE:
+                    saved.pending[guid] = str(kind)
+            saved.snapshot = self.store.counter(user, db.name)
+            saved.server_next = str(saved.snapshot)
         saved.client_next = anchor.next or saved.client_next
         saved.client_uri = source or saved.client_uri
         saved.client_done = saved.server_done = saved.sync_started = False
