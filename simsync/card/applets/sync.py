@@ -483,7 +483,7 @@ def trigger_message(trigger: SyncTrigger, originator: str = "+4915100000000") ->
         for i in range(0, len(digits), 2)
     )
     ud = trigger.encode()
-    scts = bytes.fromhex("62112400000000")  # 2026-11-24 00:00:00 +00
+    scts = bytes.fromhex("62114200000000")  # 2026-11-24 00:00:00 +00 (semi-octets swapped)
     return (
         bytes((0x04, len(digits), ton)) + bcd + bytes((0x7F, 0xF6)) + scts + bytes((len(ud),)) + ud
     )
