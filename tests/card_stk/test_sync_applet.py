@@ -320,7 +320,7 @@ def test_sms_pp_other_messages_ignored(sync_card):
 
 def test_trigger_message_bytes():
     tpdu = trigger_message(SyncTrigger(profile=1, confirm=True), "+4915100000000")
-    assert tpdu.hex() == ("040d91945101000000f07ff6621124000000000a" + b"SIMSYNC".hex() + "010103")
+    assert tpdu.hex() == ("040d91945101000000f07ff6621142000000000a" + b"SIMSYNC".hex() + "010103")
 
 
 # --------------------------------------------------------------------------------- SAN
