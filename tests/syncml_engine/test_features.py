@@ -96,3 +96,68 @@ def test_objects_over_max_obj_size() -> None:
     s = h.sync(200)
     assert ("Replace", luid, 413) in s.result.item_statuses
     assert not h.server_items()
+
+
+def test_server_gets_devinf_when_the_device_did_not_put_it() -> None:
+    h = Harness()
+    h.client_store.add("./addressbook", vcard("Doe", "Jane", "+49 1"))
+    s = h.sync(200, send_devinf=False)
+    assert s.result.status == 200
+    gets = [c for c in h.log[0][1].body.commands if isinstance(c, m.Get)]
+    assert gets and gets[0].items[0].target.loc_uri == "./devinf12"
+    # the client answered with Results in its next message; the server kept it
+    assert any(isinstance(c, m.Results) for c in h.log[1][0].body.commands)
+    assert h.store.get_device("dev-1").devinf_xml
+    # next time it is known: no Get
+    h.sync(200, send_devinf=False)
+    assert not [c for c in h.log[-3][1].body.commands if isinstance(c, m.Get)]
+
+
+def test_incomplete_commands_412() -> None:
+    from simsync.syncml.engine import MemoryStore, ServerConfig, ServerSession
+    from simsync.syncml.engine.auth import basic_credential
+
+    store = MemoryStore()
+    store.add_account(USER, "pw")
+    srv = ServerSession(ServerConfig(), store)
+    cred = m.Cred(basic_credential(USER, "pw"), m.Meta(type="syncml:auth-basic"))
+
+    def hdr(i):
+        return m.SyncHdr("3", i, m.Location("http://x/syncml"), m.Location("dev"), cred=cred)
+    rep = srv.receive(m.SyncML(hdr(1), m.SyncBody((
+        m.Alert(1, 200), m.Alert(2, 201, items=(m.Item(
+            target=m.Location("addressbook"), source=m.Location("./ab"),
+            meta=m.Meta(anchor=m.Anchor(next="1"))),))), final=True)))
+    codes = {c.cmd_ref: c.data for c in rep.body.commands if isinstance(c, m.Status)}
+    assert codes[1] == 412 and codes[2] == 200
+    rep = srv.receive(m.SyncML(hdr(2), m.SyncBody((m.Sync(1, (m.Add(2),),
+                                                          target=m.Location("addressbook")),),
+                                                  final=True)))
+    codes = {c.cmd_ref: c.data for c in rep.body.commands if isinstance(c, m.Status)}
+    assert codes[1] == 200 and codes[2] == 412
+
+
+def test_memory_store_implements_the_protocol() -> None:
+    from simsync.syncml.engine import MemoryStore, SyncStore
+
+    assert isinstance(MemoryStore(), SyncStore)
+    proto = {n for n in vars(SyncStore) if not n.startswith("_")}
+    assert proto <= set(dir(MemoryStore))
+
+
+def test_client_answers_alert_222_from_the_server() -> None:
+    from simsync.syncml.engine import ClientSession, ClientStore
+
+    sess = ClientSession(ClientConfig_default(), ClientStore())
+    sess.start()
+    reply = m.SyncML(m.SyncHdr("1", 1, m.Location("simsync-client"), m.Location("http://s")),
+                     m.SyncBody((m.Status(1, 1, 0, "SyncHdr", 212),
+                                 m.Alert(2, 222)), final=False))
+    out = sess.receive(reply)
+    st = [c for c in out.body.commands if isinstance(c, m.Status) and c.cmd == "Alert"]
+    assert [s.data for s in st] == [200]
+
+
+def ClientConfig_default():
+    from simsync.syncml.engine import ClientConfig
+    return ClientConfig()

@@ -391,6 +391,9 @@ class ClientSession:
         return None
 
     def _server_alert(self, cmd: m.Alert, msg_ref: int, out: MessageBuilder) -> None:
+        if cmd.data == m.AlertCode.NEXT_MESSAGE:         # the server asks for our next message
+            out.status(msg_ref, cmd.cmd_id, "Alert", S.OK)
+            return
         item = cmd.items[0] if cmd.items else m.Item()
         target = item.target.loc_uri if item.target else None
         source = item.source.loc_uri if item.source else None

@@ -264,6 +264,7 @@ class _Reply:
             return self._message(final=True)
         final_in = self.msg.body.final
         if st.phase == "init":
+            self._ask_devinf()
             if final_in:
                 st.phase = "sync" if st.dbs else "done"
             return self._message(final=final_in)
@@ -294,6 +295,17 @@ class _Reply:
             resp_uri=self.srv.resp_uri(st),
             meta=m.Meta(max_msg_size=self.cfg.max_msg_size, max_obj_size=self.cfg.max_obj_size))
         return m.SyncML(hdr, m.SyncBody(tuple(self.out.commands), final=final))
+
+    def _ask_devinf(self) -> None:
+        """Get the device's DevInf when we have none and it did not Put it (its CTCap drives
+        the field-level merge); the client answers with Results in its next message."""
+        if any(isinstance(c, m.Put) for c in self.msg.body.commands):
+            return
+        device = self.store.get_device(self.st.device_id)
+        if device is not None and device.devinf_xml:
+            return
+        self.out.add(m.Get(self.out.cmd_id(), meta=m.Meta(type=m.ContentType.DEVINF_XML.value),
+                           items=(m.Item(target=m.Location("./devinf12")),)))
 
     # -------------------------------------------------------------- authentication
     def _chal(self, device: DeviceState, scheme: str) -> m.Chal:
@@ -404,6 +416,9 @@ class _Reply:
         code = cmd.data
         if code == m.AlertCode.NEXT_MESSAGE or code == m.AlertCode.NO_END_OF_DATA:
             self._status(cmd, S.OK)
+            return
+        if code in SYNC_TYPES | {m.AlertCode.RESUME} and not cmd.items:
+            self._status(cmd, S.INCOMPLETE_COMMAND)
             return
         item = cmd.items[0] if cmd.items else m.Item()
         target = item.target.loc_uri if item.target else None
@@ -542,6 +557,9 @@ class _Reply:
         self._status(cmd, S.OK, target_ref=target, source_ref=source)
         for child in cmd.commands:
             if isinstance(child, (m.Add, m.Replace, m.Delete)):
+                if not child.items:
+                    self._status(child, S.INCOMPLETE_COMMAND)
+                    continue
                 for item in child.items:
                     luid = (item.source.loc_uri if item.source else
                             item.target.loc_uri if item.target else "")
