@@ -281,3 +281,22 @@ def test_client_server_alerted_types_map() -> None:
     assert sess.runs[DB].requested == 200
     sess = ClientSession(ClientConfig(), ClientStore(), sync_type=210)
     assert sess.runs[DB].requested == 205
+
+
+def test_message_not_sent_to_resp_uri_gets_no_session() -> None:
+    """A message that names an authenticated session but was not sent to its RespURI (e.g.
+    someone guessing device and session IDs) must not act in that session."""
+    import dataclasses
+
+    h = Harness()
+    h.client_store.add(DB, vcard("Doe", "Jane", "+49 1"))
+    from simsync.syncml.engine import ClientSession
+    sess = ClientSession(h.client_cfg, h.client_store, session_id="77")
+    pkg3 = sess.receive(h.exchange(sess.start()))
+    forged = dataclasses.replace(pkg3, header=dataclasses.replace(
+        pkg3.header, target=m.Location("http://sync.example/syncml")))
+    rep = h.exchange(forged)
+    assert rep.body.commands[0].data == 407
+    assert not h.server_items()
+    rep = h.exchange(pkg3)                         # the real one still works
+    assert rep.body.commands[0].data == 200 and len(h.server_items()) == 1

@@ -73,6 +73,8 @@ class ServerConfig:
     accept_basic: bool = True
     max_auth_failures: int = 3
     server_id: str = "simsync-server"
+    #: later messages of a session must be sent to our RespURI (its ``sessionid`` token)
+    check_resp_uri: bool = True
 
     def database(self, uri: str | None) -> DatabaseConfig | None:
         if not uri:
@@ -205,6 +207,13 @@ class ServerSession:
                 and st.last_request == digest):
             # the same request again (our reply got lost): the same answer, nothing redone
             return decode_xml(st.last_reply.encode("utf-8"))
+        transient = False
+        if (st is not None and st.authenticated and st.phase != "done"
+                and self.config.check_resp_uri and hdr.cred is None
+                and f"sessionid={st.token}" not in hdr.target.loc_uri):
+            # not sent to our RespURI: no share in that authenticated session, and no
+            # overwriting it either
+            st, transient = None, True
         if st is None or st.phase == "done" or hdr.msg_id <= st.last_msg_id:
             st = ServerState(key=key, session_id=hdr.session_id, device_id=device_id,
                              token=self.token_factory())
@@ -218,6 +227,8 @@ class ServerSession:
             st.client_max_obj_size = hdr.meta.max_obj_size
         reply = _Reply(self, st, msg)
         out = reply.run()
+        if transient:
+            return out
         st.last_reply = encode_xml(out).decode("utf-8")
         # kept after the end too (phase "done"), so that a repeated last message is answered
         # the same; a store may expire old session states
