@@ -161,3 +161,22 @@ def test_client_answers_alert_222_from_the_server() -> None:
 def ClientConfig_default():
     from simsync.syncml.engine import ClientConfig
     return ClientConfig()
+
+
+def test_items_converted_to_the_device_format() -> None:
+    """A vCard 2.1-only device gets a card stored as vCard 3.0 in 2.1 (its DevInf Rx)."""
+    only21 = m.DevInf(dev_id="dev-1", dev_typ="phone", datastores=(m.DataStore(
+        source_ref="./addressbook", rx_pref=m.CTTypeVer("text/x-vcard", "2.1"),
+        tx_pref=m.CTTypeVer("text/x-vcard", "2.1")),))
+    h = Harness(client_devinf=only21)
+    h.store.seed(USER, "addressbook", [vcard("Doe", "Jane", "+49 151 1")], "text/vcard")
+    assert h.sync(200).result.status == 200
+    (card,) = h.client_items().values()
+    assert "VERSION:2.1" in card and "Doe" in card
+    (luid,) = h.client_store.db("./addressbook").items
+    assert h.client_store.db("./addressbook").items[luid][1] == "text/x-vcard"
+    # a slow sync later finds the 2.1 copy equal to the stored 3.0 card: no conflict
+    h.client_store.db("./addressbook").last_anchor = None
+    s = h.sync(200)
+    assert s.result.sync_types["./addressbook"] == 201
+    assert not h.store.conflicts and len(h.server_items()) == 1

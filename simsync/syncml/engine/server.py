@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from simsync import pim
 from simsync.syncml import model as m
-from simsync.syncml.xml import decode_xml, encode_xml, encode_xml_devinf
+from simsync.syncml.xml import decode_xml, decode_xml_devinf, encode_xml, encode_xml_devinf
 
 from . import auth
 from .common import (
@@ -252,6 +252,7 @@ class _Reply:
         self.msg_ref = msg.header.msg_id
         self.out = MessageBuilder(st.client_max_msg_size or self.cfg.default_client_msg_size)
         self._caps_cache: dict[str, pim.CtCaps | None] = {}
+        self._devinf_cache: dict[str, m.DevInf | None] = {}
         self._claimed_sets: dict[str, set[str]] = {}
         self.final = False
 
@@ -583,17 +584,51 @@ class _Reply:
                 self._status(child, S.COMMAND_NOT_ALLOWED)
 
     # -------------------------------------------------------------- client modifications
-    def _caps(self, db: DatabaseConfig) -> pim.CtCaps | None:
-        if db.name not in self._caps_cache:
+    def _devinf(self) -> m.DevInf | None:
+        if "devinf" not in self._devinf_cache:
+            device = self.store.get_device(self.st.device_id)
+            devinf = None
+            if device is not None and device.devinf_xml:
+                try:
+                    devinf = decode_xml_devinf(device.devinf_xml.encode("utf-8"))
+                except ValueError:
+                    devinf = None
+            self._devinf_cache["devinf"] = devinf
+        return self._devinf_cache["devinf"]
+
+    def _caps(self, ctype: str) -> pim.CtCaps | None:
+        """The device's CTCap for ``ctype`` (from the DevInf it Put), or None."""
+        key = ctype.split(";", 1)[0].strip().lower()
+        if key not in self._caps_cache:
             caps = None
             device = self.store.get_device(self.st.device_id)
             if device is not None and device.devinf_xml:
                 try:
-                    caps = pim.CtCaps.from_devinf(device.devinf_xml, db.content_type)
+                    caps = pim.CtCaps.from_devinf(device.devinf_xml, key)
                 except ValueError:
                     caps = None
-            self._caps_cache[db.name] = caps
-        return self._caps_cache[db.name]
+            self._caps_cache[key] = caps
+        return self._caps_cache[key]
+
+    def _outgoing(self, dbst: DbState, data, ctype: str) -> tuple[str | bytes, str]:
+        """Convert an item to the device's preferred format when the device does not take the
+        stored one (DevInf Rx-Pref / Rx of the datastore; same kind only)."""
+        devinf = self._devinf()
+        if devinf is None or not isinstance(data, str):
+            return data, ctype
+        ds = next((d for d in devinf.datastores
+                   if d.source_ref in (dbst.client_uri, dbst.client_uri.removeprefix("./"))),
+                  None)
+        if ds is None or ds.rx_pref is None:
+            return data, ctype
+        base = ctype.split(";", 1)[0].strip().lower()
+        accepted = {t.ct_type.lower() for t in (ds.rx_pref, *ds.rx)}
+        if base in accepted:
+            return data, ctype
+        try:
+            return pim.convert(data, base, ds.rx_pref.ct_type), ds.rx_pref.ct_type
+        except (ValueError, TypeError):
+            return data, ctype
 
     def _count(self, dbst: DbState, what: str) -> None:
         dbst.stats[what] = dbst.stats.get(what, 0) + 1
@@ -670,7 +705,7 @@ class _Reply:
     def _replace(self, db: DatabaseConfig, guid: str, stored, data, ctype: str) -> None:
         """A client update without conflict: keep what the device cannot store (CTCap)."""
         new = data
-        caps = self._caps(db)
+        caps = self._caps(ctype)
         if caps is not None and isinstance(stored, str) and isinstance(data, str):
             try:
                 merged = pim.merge(pim.parse(stored, ctype), pim.parse(data, ctype), caps)
@@ -763,8 +798,8 @@ class _Reply:
             self.store.set_map(dev, db.name, luid, rec.guid)
         self._claim(dbst, rec.guid)
         self._count(dbst, "matched")
-        if rec.content == data:
-            return added_code
+        if rec.content == data or self._outgoing(dbst, rec.content, rec.content_type)[0] == data:
+            return added_code                # the same (or what we would have sent it)
         if dbst.sync_type == 203:         # refresh from client: the client's data wins
             self._replace(db, rec.guid, rec.content, data, ctype)
             return added_code
@@ -880,23 +915,24 @@ class _Reply:
                     with self.store.transaction():
                         self.store.unmap_luid(dev, dbst.name, luid)
                     continue
+                data, ctype = self._outgoing(dbst, rec.content, rec.content_type)
                 if (self.st.client_max_obj_size
-                        and data_size(rec.content) > self.st.client_max_obj_size):
+                        and data_size(data) > self.st.client_max_obj_size):
                     dbst.pending.pop(guid)            # the device could not take it
                     self._count(dbst, "too_large")
                     continue
-                need = ITEM_OVERHEAD + estimate_item(rec.content)
+                need = ITEM_OVERHEAD + estimate_item(data)
                 if need > self.out.room():
                     if children or self.out.room() < 4 * ITEM_OVERHEAD:
                         full = True
                         break
                     dbst.pending.pop(guid)
-                    dbst.chunk_out = {"guid": guid, "luid": luid, "ct": rec.content_type,
-                                      "data": _pack(rec.content), "offset": 0}
+                    dbst.chunk_out = {"guid": guid, "luid": luid, "ct": ctype,
+                                      "data": _pack(data), "offset": 0}
                     full = self._send_chunk(dbst, children)
                     break
                 dbst.pending.pop(guid)
-                children.append(self._item_cmd(luid, guid, rec.content, rec.content_type))
+                children.append(self._item_cmd(luid, guid, data, ctype))
                 self.out.size += need
             if not full and dbst.chunk_out is None and not dbst.pending:
                 dbst.server_done = True
