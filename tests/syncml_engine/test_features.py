@@ -180,3 +180,43 @@ def test_items_converted_to_the_device_format() -> None:
     s = h.sync(200)
     assert s.result.sync_types["./addressbook"] == 201
     assert not h.store.conflicts and len(h.server_items()) == 1
+
+
+def test_full_device_gets_the_rest_later() -> None:
+    """A SIM-sized phonebook: items the device refuses (420) are sent again next time."""
+    h = Harness()
+    h.client_store.capacity["./addressbook"] = 3
+    h.store.seed(USER, "addressbook", [vcard(f"S{i}", "X", f"+49 30 {i:07d}")
+                                       for i in range(5)], "text/vcard")
+    s = h.sync(200)
+    assert s.result.status == 200 and len(h.client_items()) == 3
+    statuses = [c.data for req, _ in h.log for c in req.body.commands
+                if isinstance(c, m.Status) and c.cmd == "Add"]
+    assert sorted(statuses) == [201, 201, 201, 420, 420]
+    anchor = h.store.get_anchor("dev-1", "addressbook")
+    assert len(anchor.retry) == 2
+    s = h.sync(200)                               # still full: refused again, kept again
+    assert s.result.received["./addressbook"] == 2 and len(h.client_items()) == 3
+    h.client_store.capacity["./addressbook"] = 10
+    s = h.sync(200)
+    assert s.result.sync_types["./addressbook"] == 200
+    assert sorted(h.client_items().values()) == sorted(h.server_items().values())
+    assert h.store.get_anchor("dev-1", "addressbook").retry == ()
+
+
+def test_client_keeps_changes_the_server_refused() -> None:
+    from dataclasses import replace
+
+    from simsync.syncml.engine import ServerSession
+
+    h = Harness()
+    h.server_cfg = replace(h.server_cfg, max_obj_size=400)
+    h.servers = [ServerSession(h.server_cfg, h.store)]
+    import itertools
+    h._rr = itertools.cycle(h.servers)
+    big = h.client_store.add("./addressbook", vcard("Big", "B", "+1 1", "n" * 1000))
+    ok = h.client_store.add("./addressbook", vcard("Ok", "O", "+1 2"))
+    s = h.sync(200)
+    assert ("Replace", big, 413) in s.result.item_statuses
+    changes = h.client_store.db("./addressbook").changes
+    assert big in changes and ok not in changes

@@ -27,7 +27,8 @@ from .common import (
 )
 from .store import ChangeKind
 
-__all__ = ["ClientConfig", "ClientDatabase", "ClientResult", "ClientSession", "ClientStore"]
+__all__ = ["ClientConfig", "ClientDatabase", "ClientResult", "ClientSession", "ClientStore",
+           "DeviceFull"]
 
 S = m.StatusCode
 
@@ -71,10 +72,16 @@ class _LocalDb:
     resume: dict | None = None          # a suspended sync: {"sync_type", "next_anchor"}
 
 
+class DeviceFull(Exception):
+    """The local database cannot take another item (e.g. a full SIM phonebook)."""
+
+
 class ClientStore:
-    """In-memory client data: items by LUID with change tracking since the last sync."""
+    """In-memory client data: items by LUID with change tracking since the last sync.
+    ``capacity[uri]`` limits the number of items of a database (like a SIM phonebook)."""
 
     def __init__(self) -> None:
+        self.capacity: dict[str, int] = {}
         self.dbs: dict[str, _LocalDb] = {}
         self.nonce: str | None = None
         self._ids = itertools.count(1)
@@ -119,6 +126,8 @@ class ClientStore:
     # server changes: not tracked ------------------------------------------------------------
     def apply_add(self, uri: str, content: str | bytes, content_type: str) -> str:
         db = self.db(uri)
+        if uri in self.capacity and len(db.items) >= self.capacity[uri]:
+            raise DeviceFull(uri)
         luid = self._new_luid(db)
         db.items[luid] = (content, content_type)
         return luid
@@ -545,7 +554,10 @@ class ClientSession:
         if isinstance(cmd, m.Replace) and luid and self.store.apply_replace(uri, luid, data,
                                                                             ctype):
             return S.OK
-        new = self.store.apply_add(uri, data, ctype)
+        try:
+            new = self.store.apply_add(uri, data, ctype)
+        except DeviceFull:
+            return S.DEVICE_FULL
         run.maps.append((guid, new))
         return S.ITEM_ADDED
 
@@ -557,9 +569,12 @@ class ClientSession:
             local = self.store.db(run.cfg.local_uri)
             local.last_anchor = run.next_anchor
             local.resume = None
+            refused = {ref for _cmd, ref, code in self.result.item_statuses
+                       if not (200 <= code < 300 or code in (S.ALREADY_EXISTS,
+                                                             S.CONFLICT_RESOLVED_WITH_SERVER_DATA))}
             for luid, seq in run.sent_seqs.items():
                 cur = local.changes.get(luid)
-                if cur is not None and cur[1] <= seq:
+                if cur is not None and cur[1] <= seq and luid not in refused:
                     del local.changes[luid]
 
 

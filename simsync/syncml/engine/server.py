@@ -121,6 +121,8 @@ class DbState:
     chunk_in: dict | None = None
     chunk_out: dict | None = None
     sync_started: bool = False
+    sent: dict[str, str] = field(default_factory=dict)     # "msgid:cmdid" -> guid, unconfirmed
+    failed: list[str] = field(default_factory=list)        # guids the device refused
     stats: dict[str, int] = field(default_factory=dict)
 
 
@@ -253,6 +255,7 @@ class _Reply:
         self.out = MessageBuilder(st.client_max_msg_size or self.cfg.default_client_msg_size)
         self._caps_cache: dict[str, pim.CtCaps | None] = {}
         self._devinf_cache: dict[str, m.DevInf | None] = {}
+        self._sending: DbState | None = None
         self._claimed_sets: dict[str, set[str]] = {}
         self.final = False
 
@@ -362,12 +365,29 @@ class _Reply:
     # -------------------------------------------------------------- commands
     def _command(self, cmd: m.Command) -> None:
         if isinstance(cmd, m.Status):
-            return                       # answers to our commands: nothing to reply
+            self._status_received(cmd)     # answers to our commands: nothing to reply
+            return
         handler = getattr(self, "_cmd_" + type(cmd).__name__.lower(), None)
         if handler is None:
             self._status(cmd, S.OPTIONAL_FEATURE_NOT_SUPPORTED)
             return
         handler(cmd)
+
+    def _status_received(self, status: m.Status) -> None:
+        """The device's answer to an Add/Replace/Delete we sent: success confirms it, a
+        failure (e.g. 420 device full) keeps the item for the next sync."""
+        if status.cmd not in ("Add", "Replace", "Delete"):
+            return
+        key = f"{status.msg_ref}:{status.cmd_ref}"
+        for dbst in self.st.dbs.values():
+            guid = dbst.sent.pop(key, None)
+            if guid is None:
+                continue
+            ok = 200 <= status.data < 300 or status.data in (S.ALREADY_EXISTS,)
+            if not ok and guid not in dbst.failed:
+                dbst.failed.append(guid)
+                self._count(dbst, "refused")
+            return
 
     def _status(self, cmd, code: int, *, target_ref: str | None = None,
                 source_ref: str | None = None, items: tuple[m.Item, ...] = ()) -> None:
@@ -467,8 +487,9 @@ class _Reply:
                        last_counter=stored.counter if stored else 0)
         if sync_type in (200, 204):
             assert stored is not None
-            dbst.pending = {g: str(k) for g, k in self.store.changes_since(
-                user, db.name, stored.counter, exclude_origin=self.st.device_id)}
+            dbst.pending = {g: str(ChangeKind.REPLACE) for g in stored.retry}
+            dbst.pending.update((g, str(k)) for g, k in self.store.changes_since(
+                user, db.name, stored.counter, exclude_origin=self.st.device_id))
         elif sync_type == 205:
             with self.store.transaction():
                 self.store.clear_map(self.st.device_id, db.name)
@@ -893,6 +914,7 @@ class _Reply:
             children: list[m.Command] = []
             self.out.size += ITEM_OVERHEAD
             full = False
+            self._sending = dbst
             number_of_changes = None
             if not dbst.sync_started:
                 dbst.sync_started = True
@@ -909,8 +931,9 @@ class _Reply:
                     dbst.pending.pop(guid)
                     if luid is None:
                         continue
-                    children.append(m.Delete(self.out.cmd_id(),
-                                             items=(m.Item(target=m.Location(luid)),)))
+                    delete = m.Delete(self.out.cmd_id(), items=(m.Item(target=m.Location(luid)),))
+                    children.append(delete)
+                    self._track(guid, delete.cmd_id)
                     self.out.size += ITEM_OVERHEAD
                     with self.store.transaction():
                         self.store.unmap_luid(dev, dbst.name, luid)
@@ -946,6 +969,18 @@ class _Reply:
 
     def _item_cmd(self, luid: str | None, guid: str, data, ctype: str, *, size: int | None = None,
                   more: bool = False) -> m.Command:
+        cmd = self._item_cmd_raw(luid, guid, data, ctype, size=size, more=more)
+        self._track(guid, cmd.cmd_id)
+        return cmd
+
+    def _track(self, guid: str, cmd_id: int) -> None:
+        """Remember a change we send until the device's Status confirms it."""
+        dbst = self._sending
+        if dbst is not None:
+            dbst.sent[f"{self.st.server_msg_id + 1}:{cmd_id}"] = guid
+
+    def _item_cmd_raw(self, luid: str | None, guid: str, data, ctype: str, *,
+                      size: int | None = None, more: bool = False) -> m.Command:
         meta = m.Meta(type=ctype)
         imeta = m.Meta(size=size) if size is not None else None
         if luid is not None:
@@ -977,7 +1012,9 @@ class _Reply:
     def _commit(self) -> None:
         with self.store.transaction():
             for dbst in self.st.dbs.values():
+                retry = tuple(dict.fromkeys([*dbst.failed, *dbst.sent.values()]))
                 self.store.set_anchor(self.st.device_id, dbst.name, DbAnchor(
                     client_last=dbst.client_next, server_anchor=dbst.server_next,
                     # one-way from client sent none of the server's changes: keep them due
-                    counter=dbst.last_counter if dbst.sync_type == 202 else dbst.snapshot))
+                    counter=dbst.last_counter if dbst.sync_type == 202 else dbst.snapshot,
+                    retry=retry))

@@ -56,11 +56,13 @@ class DbAnchor:
     ``client_last``: the client's Next anchor of that sync (compared with the Last anchor the
     client sends next time); ``server_anchor``: the server's anchor string sent then;
     ``counter``: the change counter of the user's database at that sync (changes after it are
-    what an incremental sync sends)."""
+    what an incremental sync sends); ``retry``: GUIDs of server changes the device did not
+    accept then (e.g. 420 device full) -- sent again next time."""
 
     client_last: str | None
     server_anchor: str | None
     counter: int
+    retry: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
