@@ -53,6 +53,8 @@ def read_cap(path: str | os.PathLike[str]) -> tuple[bytes, CapFile]:
         raw = p.read_bytes()
     except FileNotFoundError:
         raise OperatorError(f"{p}: no such CAP file") from None
+    except OSError as exc:
+        raise OperatorError(f"{p}: cannot read the CAP file ({exc.strerror or exc})") from None
     return raw, parse_cap(raw, str(p))
 
 
@@ -126,6 +128,8 @@ class DapSignature:
             obj = json.loads(p.read_text())
         except FileNotFoundError:
             raise OperatorError(f"{p}: no such signature file") from None
+        except OSError as exc:
+            raise OperatorError(f"{p}: cannot read the signature file ({exc.strerror or exc})") from None
         except ValueError as exc:
             raise OperatorError(f"{p}: not JSON ({exc})") from None
         return cls.from_json(obj, str(p))

@@ -267,6 +267,8 @@ def _read_json(path: Path) -> Any:
         return json.loads(path.read_text())
     except FileNotFoundError:
         raise KeyStoreError(f"{path}: missing (create the directory with 'simsync operator keys init')") from None
+    except OSError as exc:
+        raise KeyStoreError(f"{path}: cannot read ({exc.strerror or exc})") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise KeyStoreError(f"{path}: not valid JSON ({exc})") from None
 
@@ -276,6 +278,8 @@ def _read_private(path: Path) -> SigningKey:
         key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     except FileNotFoundError:
         raise KeyStoreError(f"{path}: missing") from None
+    except OSError as exc:
+        raise KeyStoreError(f"{path}: cannot read ({exc.strerror or exc})") from None
     except (ValueError, TypeError) as exc:
         raise KeyStoreError(f"{path}: not a PEM private key ({exc})") from None
     if isinstance(key, rsa.RSAPrivateKey) and key.key_size >= 1024:
@@ -339,6 +343,8 @@ def load_dap_public(path: str | os.PathLike[str]) -> VerifyingKey:
         key = serialization.load_pem_public_key(p.read_bytes())
     except FileNotFoundError:
         raise KeyStoreError(f"{p}: missing") from None
+    except OSError as exc:
+        raise KeyStoreError(f"{p}: cannot read ({exc.strerror or exc})") from None
     except ValueError as exc:
         raise KeyStoreError(f"{p}: not a PEM public key ({exc})") from None
     if not isinstance(key, (rsa.RSAPublicKey, ec.EllipticCurvePublicKey)):

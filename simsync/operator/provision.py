@@ -41,7 +41,7 @@ from simsync.gp.tlv import Privileges, StatusScope
 from .applets import applet_definition
 from .capbuild import DapSignature, build_applet_cap, parse_cap, read_cap, verify_cap
 from .errors import CardRefused, OperatorError
-from .gpclient import DEFAULT_LEVEL, GpClient, open_card, parse_level
+from .gpclient import DEFAULT_LEVEL, LEVELS, GpClient, open_card, parse_level
 from .keys import DEFAULT_ISD_AID, OperatorKeys, ScpKeySet, load_dap_public, load_keys
 
 
@@ -52,6 +52,16 @@ def _hex(value: Any, what: str) -> bytes:
         return bytes.fromhex(value)
     except ValueError:
         raise OperatorError(f"profile: {what} is not hex") from None
+
+
+def _aid(value: Any, what: str) -> bytes:
+    aid = _hex(value, what)
+    if not 5 <= len(aid) <= 16:
+        raise OperatorError(f"profile: {what} must be an AID of 5..16 bytes")
+    return aid
+
+
+MAX_STORE_DATA = 0xDF  # a STORE DATA block that still fits a short APDU with C-DEC padding and C-MAC (S16)
 
 
 @dataclass(frozen=True)
@@ -90,14 +100,27 @@ class Profile:
 
     @classmethod
     def from_json(cls, obj: Any, base: Path = Path(".")) -> Profile:
+        """Check and load everything a profile names; any problem is an :class:`OperatorError`."""
+        try:
+            return cls._from_json(obj, base)
+        except (TypeError, ValueError, KeyError) as exc:  # a value of the wrong type or range
+            raise OperatorError(f"profile: {exc}") from None
+
+    @classmethod
+    def _from_json(cls, obj: Any, base: Path) -> Profile:
         if not isinstance(obj, dict):
             raise OperatorError("profile: expected a JSON object")
         unknown = set(obj) - {"keys", "cap", "applet", "signature", "level", "block_size", "kvn",
                               "diversification", "install", "personalize", "isd_aid", "payload_size"}
         if unknown:
             raise OperatorError(f"profile: unknown fields {', '.join(sorted(unknown))}")
-        if "keys" not in obj:
+        if not isinstance(obj.get("keys"), str):
             raise OperatorError("profile: 'keys' (the operator key directory) is required")
+        for name in ("cap", "applet", "signature", "isd_aid", "diversification"):
+            if obj.get(name) is not None and not isinstance(obj[name], str):
+                raise OperatorError(f"profile: '{name}' must be a string")
+        if obj.get("payload_size") is not None and not isinstance(obj["payload_size"], int):
+            raise OperatorError("profile: 'payload_size' must be an integer")
         keys = load_keys(base / obj["keys"])
         if "cap" in obj:
             cap, parsed = read_cap(base / obj["cap"])
@@ -121,15 +144,19 @@ class Profile:
                 if not isinstance(item, dict) or "module" not in item or "instance" not in item:
                     raise OperatorError(f"profile: install[{i}] needs 'module' and 'instance'")
                 priv = Privileges.parse(_hex(item.get("privileges", "000000"), "privileges"))
-                installs.append(InstallStep(_hex(item["module"], "module"), _hex(item["instance"], "instance"),
+                installs.append(InstallStep(_aid(item["module"], "module"), _aid(item["instance"], "instance"),
                                             priv, _hex(item.get("params", ""), "params")))
         perso: list[PersoStep] = []
         for i, item in enumerate(obj.get("personalize") or []):
             if not isinstance(item, dict) or not isinstance(item.get("blocks"), list) or "application" not in item:
                 raise OperatorError(f"profile: personalize[{i}] needs 'application' and a 'blocks' list")
-            perso.append(PersoStep(_hex(item["application"], "application"),
-                                   tuple(_hex(b, "block") for b in item["blocks"])))
+            blocks = tuple(_hex(b, "block") for b in item["blocks"])
+            if not blocks or any(len(b) > MAX_STORE_DATA for b in blocks):
+                raise OperatorError(f"profile: personalize[{i}] needs 1.. blocks of at most {MAX_STORE_DATA} bytes")
+            perso.append(PersoStep(_aid(item["application"], "application"), blocks))
         level = parse_level(str(obj["level"])) if obj.get("level") is not None else DEFAULT_LEVEL
+        if int(level) not in LEVELS.values():
+            raise OperatorError(f"profile: security level {int(level):02X} is not one GlobalPlatform defines")
         div = Diversification(obj["diversification"]) if obj.get("diversification") else None
         kvn = obj.get("kvn")
         if kvn is not None and (not isinstance(kvn, int) or not 0 <= kvn <= 0x7F):
@@ -137,7 +164,7 @@ class Profile:
         block = obj.get("block_size")
         if block is not None and (not isinstance(block, int) or not 1 <= block <= 0xFF):
             raise OperatorError("profile: block_size must be 1..255")
-        isd = _hex(obj["isd_aid"], "isd_aid") if obj.get("isd_aid") else keys.isd_aid
+        isd = _aid(obj["isd_aid"], "isd_aid") if obj.get("isd_aid") else keys.isd_aid
         return cls(keys.scp, cap, sig, tuple(installs), tuple(perso), int(level), block, kvn, div, isd, keys)
 
     @classmethod

@@ -7,6 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from simsync.cli import main
 from simsync.gp.tlv import StatusScope
@@ -172,3 +174,23 @@ def test_keyboard_interrupt_then_resume(batch):
     assert len(done) == 1 and done[0]["time"].endswith("+00:00")
     res = provision_batch(profile, readers, audit_path=audit)
     assert [r.result for r in res.results] == ["skipped", "ok", "ok"]
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers(-3, 300) | st.text(max_size=12),
+                     lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=8), kids, max_size=3),
+                     max_leaves=8)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(extra=st.dictionaries(st.sampled_from(["cap", "applet", "signature", "level", "block_size", "kvn",
+                                              "diversification", "install", "personalize", "isd_aid"]),
+                             _JSON, max_size=4))
+def test_any_profile_is_accepted_or_refused_in_plain_words(extra, opkeys, tmp_path):
+    """Whatever the JSON holds, loading a profile either works or raises OperatorError (no traceback)."""
+    obj = {"keys": str(opkeys.directory), "applet": "sync", **extra}
+    try:
+        prof = Profile.from_json(obj, tmp_path)
+    except OperatorError as exc:
+        assert str(exc)
+    else:
+        assert prof.level in (0x00, 0x01, 0x03, 0x11, 0x13, 0x33) and prof.cap  # an empty install list: load only
