@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from simsync.syncml import WBXML, XML
@@ -17,7 +17,14 @@ op = st.tuples(st.sampled_from(["c_add", "c_rep", "c_del", "s_add", "s_rep", "s_
                st.integers(0, 50), st.integers(0, 10_000))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], phases=[Phase.generate])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow], phases=[Phase.explicit, Phase.generate])
+@example(ops=[("s_add", 10, 5244), ("sync", 5, 372), ("c_add", 23, 10000),
+               ("suspend", 21, 313), ("c_del", 15, 662)],
+         policy=ConflictPolicy.NEWER_WINS, ct=XML, small=False, dup=False)
+@example(ops=[("suspend", 29, 350), ("s_add", 40, 768)], policy=ConflictPolicy.DUPLICATE,
+         ct=XML, small=False, dup=True)
+@example(ops=[("c_add", 47, 1043), ("sync", 24, 172), ("s_del", 29, 981)],
+         policy=ConflictPolicy.NEWER_WINS, ct=XML, small=True, dup=False)
 @given(ops=st.lists(op, max_size=25),
        policy=st.sampled_from(list(ConflictPolicy)),
        ct=st.sampled_from([XML, WBXML]),

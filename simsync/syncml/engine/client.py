@@ -392,6 +392,14 @@ class ClientSession:
         if st.cmd in ("Add", "Replace", "Delete"):
             ref = st.source_refs[0] if st.source_refs else ""
             self.result.item_statuses.append((st.cmd, ref, st.data))
+            if _accepted(st.data) and st.data != S.CHUNKED_ITEM_ACCEPTED:
+                # confirmed: that change is done, whatever happens to the rest of the session
+                for run in self.runs.values():
+                    seq = run.sent_seqs.get(ref)
+                    local = self.store.db(run.cfg.local_uri)
+                    cur = local.changes.get(ref)
+                    if seq is not None and cur is not None and cur[1] <= seq:
+                        del local.changes[ref]
 
     def _run_for(self, uri: str | None) -> _DbRun | None:
         for run in self.runs.values():
@@ -570,12 +578,16 @@ class ClientSession:
             local.last_anchor = run.next_anchor
             local.resume = None
             refused = {ref for _cmd, ref, code in self.result.item_statuses
-                       if not (200 <= code < 300 or code in (S.ALREADY_EXISTS,
-                                                             S.CONFLICT_RESOLVED_WITH_SERVER_DATA))}
+                       if not _accepted(code)}
             for luid, seq in run.sent_seqs.items():
                 cur = local.changes.get(luid)
                 if cur is not None and cur[1] <= seq and luid not in refused:
                     del local.changes[luid]
+
+
+def _accepted(code: int) -> bool:
+    """Whether a Status means the server has dealt with our change for good."""
+    return 200 <= code < 300 or code in (S.ALREADY_EXISTS, S.CONFLICT_RESOLVED_WITH_SERVER_DATA)
 
 
 def _change_cmd(cmd_id: int, kind: str, luid: str, data, ctype: str, *, size: int | None = None,
