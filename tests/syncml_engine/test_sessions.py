@@ -247,6 +247,36 @@ def test_size_mismatch_424() -> None:
     assert store.items(USER, "addressbook") == {}
 
 
+def test_missing_last_chunk_alert_223() -> None:
+    from simsync.syncml.engine import MemoryStore, ServerConfig, ServerSession
+    from simsync.syncml.engine.auth import basic_credential
+
+    store = MemoryStore()
+    store.add_account(USER, "pw")
+    srv = ServerSession(ServerConfig(), store)
+    cred = m.Cred(basic_credential(USER, "pw"), m.Meta(type="syncml:auth-basic", format="b64"))
+
+    def hdr(i):
+        return m.SyncHdr("8", i, m.Location("http://x/syncml"), m.Location("dev"), cred=cred)
+    alert = m.Alert(1, 201, items=(m.Item(target=m.Location("addressbook"),
+                                          source=m.Location("./ab"),
+                                          meta=m.Meta(anchor=m.Anchor(next="1"))),))
+    srv.receive(m.SyncML(hdr(1), m.SyncBody((alert,), final=True)))
+    first = m.Item(source=m.Location("L1"), meta=m.Meta(size=100), data="BEGIN:VCARD\r\n",
+                   more_data=True)
+    other = m.Item(source=m.Location("L2"),
+                   data="BEGIN:VCARD\r\nVERSION:3.0\r\nN:A;B;;;\r\nEND:VCARD\r\n")
+    rep = srv.receive(m.SyncML(hdr(2), m.SyncBody((m.Sync(1, (m.Add(2, (first,)),
+                                                              m.Add(3, (other,))),
+                                                          target=m.Location("addressbook")),),
+                                                  final=True)))
+    codes = {c.cmd_ref: c.data for c in rep.body.commands if isinstance(c, m.Status)}
+    assert codes[2] == 213 and codes[3] == 201
+    (a223,) = [c for c in rep.body.commands if isinstance(c, m.Alert) and c.data == 223]
+    assert a223.items[0].target.loc_uri == "L1"
+    assert len(store.items(USER, "addressbook")) == 1
+
+
 def test_repeated_request_gets_the_same_answer_and_changes_nothing() -> None:
     h = Harness()
     h.duplicate_requests = True                   # every request is sent twice

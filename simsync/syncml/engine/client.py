@@ -408,7 +408,8 @@ class ClientSession:
         return None
 
     def _server_alert(self, cmd: m.Alert, msg_ref: int, out: MessageBuilder) -> None:
-        if cmd.data == m.AlertCode.NEXT_MESSAGE:         # the server asks for our next message
+        if cmd.data in (m.AlertCode.NEXT_MESSAGE, m.AlertCode.NO_END_OF_DATA):
+            # the server asks for our next message / dropped an unfinished large object
             out.status(msg_ref, cmd.cmd_id, "Alert", S.OK)
             return
         item = cmd.items[0] if cmd.items else m.Item()

@@ -670,7 +670,7 @@ class _Reply:
             declared = chunk["size"]
             dbst.chunk_in = None
         elif chunk is not None:
-            dbst.chunk_in = None         # the previous object was abandoned
+            self._no_end_of_data(dbst)   # the previous object was abandoned
         if item.more_data:
             if declared is None and chunk is None:
                 return S.SIZE_REQUIRED
@@ -714,6 +714,15 @@ class _Reply:
                 return S.OK
         except (KeyError, ValueError, TypeError):
             return S.COMMAND_FAILED
+
+    def _no_end_of_data(self, dbst: DbState) -> None:
+        """Alert 223: the last chunk of a large object never came; it is dropped."""
+        chunk = dbst.chunk_in
+        dbst.chunk_in = None
+        if chunk is not None:
+            self._count(dbst, "incomplete")
+            self.out.add(m.Alert(self.out.cmd_id(), m.AlertCode.NO_END_OF_DATA, items=(
+                m.Item(target=m.Location(chunk["luid"]), source=m.Location(dbst.name)),)))
 
     def _add(self, db: DatabaseConfig, dbst: DbState, luid: str, data, ctype: str,
              keys: tuple[str, ...] | None = None) -> str:
@@ -875,7 +884,7 @@ class _Reply:
         user = self.st.user or ""
         for dbst in self.st.dbs.values():
             dbst.client_done = True
-            dbst.chunk_in = None
+            self._no_end_of_data(dbst)
             if dbst.sync_type in (201, 203):
                 claimed = set(dbst.claimed)
                 rest = [g for g in self.store.live_guids(user, dbst.name) if g not in claimed]
