@@ -59,6 +59,8 @@ Transport and dispatch choices (ETSI TS 102 221, ISO/IEC 7816-3/-4):
 
 * **Persistence**: every APDU that changed persistent state commits before its response is
   returned (JSON, :func:`simsync.card.store.atomic_write`). Commands that only read never write.
+  A PIN/PUK/ADM comparison (VERIFY, CHANGE, ENABLE/DISABLE, UNBLOCK) always writes: the try is
+  counted and committed before the comparison and given back after a match (anti-tearing).
   An internal exception answers ``6F00`` and reloads the last committed state (the volatile state -
   channels, selections, verifications - is reset as if the card had reset itself); a failing
   commit answers ``6581`` and likewise rolls back.
@@ -1057,18 +1059,25 @@ class SimCard:
             raise SwError(0x6A88)
         return s
 
+    def _count_try(self, s: Secret, counter: str) -> None:
+        """Anti-tearing, as on a real card: the attempt is counted and committed *before* the value
+        is compared, so neither a failing commit (6581) nor a kill at the right moment (seeing the
+        file written only for wrong values) tells a right value from a wrong one."""
+        setattr(s, counter, getattr(s, counter) - 1)
+        self._dirty = True
+        if self.path is not None:
+            self._commit()
+
     def _check_value(self, s: Secret, given: bytes) -> None:
         """Compare against the reference value, counting a failure (raises 63Cx)."""
         if s.blocked:
             raise SwError(0x6983)
+        self._count_try(s, "tries")
         if hmac.compare_digest(given, s.value):
-            if s.tries != s.max_tries:
-                s.tries = s.max_tries
-                self._dirty = True
+            s.tries = s.max_tries
+            self._dirty = True
             self._verified.add(s.ref)
             return
-        s.tries -= 1
-        self._dirty = True
         self._verified.discard(s.ref)
         raise SwError(0x63C0 | s.tries)
 
@@ -1133,9 +1142,8 @@ class SimCard:
             raise SwError(0x6A80)
         if s.puk_tries == 0:
             raise SwError(0x6983)
+        self._count_try(s, "puk_tries")
         if not hmac.compare_digest(data[:8], s.puk):
-            s.puk_tries -= 1
-            self._dirty = True
             raise SwError(0x63C0 | s.puk_tries)
         s.puk_tries = PUK_MAX_TRIES
         s.tries = s.max_tries

@@ -85,7 +85,9 @@ def test_reads_never_write(path, kit):
     card = SimCard.load(path, lock=False)
     t = kit.Terminal(card)
     before = os.stat(path)
-    for apdu in ("00A4080C047F106F3A", "00200001", "0020000108" + kit.pin(kit.PIN1),
+    t.verify_pin1()  # a comparison always writes (the try is counted first): see below
+    before = os.stat(path)
+    for apdu in ("00A4080C047F106F3A", "00200001",
                  "00B201041E", "00B200021E", "00A20104024164", "80F2000000", "0070000001",
                  "00A4000C022FE2", "00B000000A", "00A4000C023F00", "00C0000010"):
         t.send(apdu)
@@ -95,10 +97,46 @@ def test_reads_never_write(path, kit):
     t.send("00DC01041E" + "FF" * 30)  # a real change: the file is replaced
     mid = os.stat(path)
     assert mid.st_ino != before.st_ino
-    for apdu in ("00B201041E", "00DC01041E" + "FF" * 30, "0020000108" + kit.pin(kit.PIN1)):
-        t.send(apdu)  # same content again, successful VERIFY at full counter: no change
+    for apdu in ("00B201041E", "00DC01041E" + "FF" * 30):
+        t.send(apdu)  # same content again: no change
     end = os.stat(path)
     assert (end.st_ino, end.st_mtime_ns) == (mid.st_ino, mid.st_mtime_ns)
+
+
+def test_pin_try_is_committed_before_the_comparison(path, kit, monkeypatch):
+    # Anti-tearing: when the card file cannot be written, a right and a wrong value get the same
+    # answer (6581) and the value is not even compared; otherwise 6581 (wrong) against 9000
+    # (right, nothing to write at a full counter) was an unlimited-guessing oracle.
+    card = SimCard.load(path, lock=False)
+    t = kit.Terminal(card)
+    raw = path.read_bytes()
+
+    def fail(self, raw):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(SimCard, "_write", fail)
+    for apdu in ("0020000108" + kit.pin("0000"), "0020000108" + kit.pin(kit.PIN1),
+                 "0020000A08" + "00" * 8, "0020000A08" + kit.ADM1.hex(),
+                 "002C000110" + kit.pin("00000000") + kit.pin("4321"),
+                 "002C000110" + kit.pin(kit.PUK1) + kit.pin("4321"),
+                 "0026000108" + kit.pin(kit.PIN1), "0024000110" + kit.pin(kit.PIN1) + kit.pin("4321")):
+        assert t.sw(apdu) == 0x6581, apdu
+        assert not card.is_verified(0x01) and not card.is_verified(0x0A)
+    assert path.read_bytes() == raw and card.current_state_bytes() == raw
+    monkeypatch.undo()
+    # a writable file: the counter goes down on disk while the value is compared, and back up
+    seen = []
+    original = SimCard._write
+
+    def spy(self, data):
+        seen.append(json.loads(data)["security"]["PIN1"]["tries"])
+        original(self, data)
+
+    monkeypatch.setattr(SimCard, "_write", spy)
+    assert t.sw("0020000108" + kit.pin(kit.PIN1)) == 0x9000
+    assert seen == [2, 3]
+    assert t.sw("0020000108" + kit.pin("0000")) == 0x63C2
+    assert seen == [2, 3, 2]
 
 
 def test_update_commits_before_response(path, kit, monkeypatch):
