@@ -146,9 +146,9 @@ def test_memory_store_implements_the_protocol() -> None:
 
 
 def test_client_answers_alert_222_from_the_server() -> None:
-    from simsync.syncml.engine import ClientSession, ClientStore
+    from simsync.syncml.engine import ClientConfig, ClientSession, ClientStore
 
-    sess = ClientSession(ClientConfig_default(), ClientStore())
+    sess = ClientSession(ClientConfig(), ClientStore())
     sess.start()
     reply = m.SyncML(m.SyncHdr("1", 1, m.Location("simsync-client"), m.Location("http://s")),
                      m.SyncBody((m.Status(1, 1, 0, "SyncHdr", 212),
@@ -156,11 +156,6 @@ def test_client_answers_alert_222_from_the_server() -> None:
     out = sess.receive(reply)
     st = [c for c in out.body.commands if isinstance(c, m.Status) and c.cmd == "Alert"]
     assert [s.data for s in st] == [200]
-
-
-def ClientConfig_default():
-    from simsync.syncml.engine import ClientConfig
-    return ClientConfig()
 
 
 def test_items_converted_to_the_device_format() -> None:

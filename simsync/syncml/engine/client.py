@@ -8,6 +8,7 @@ LUID, change tracking since the last sync, anchors, the server's last NextNonce)
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import itertools
 from collections.abc import Callable
@@ -602,5 +603,4 @@ def _change_cmd(cmd_id: int, kind: str, luid: str, data, ctype: str, *, size: in
 
 
 def _renumber(cmd: m.Command, cmd_id: int) -> m.Command:
-    import dataclasses
     return dataclasses.replace(cmd, cmd_id=cmd_id)
