@@ -209,6 +209,11 @@ def test_namespace_case_insensitive():
                         b"</Meta><Data>x</Data>")
     assert decode_xml(lower) == decode_xml(body) == decode_xml(v11)
     assert decode_xml(meta).body.commands[0].items[0].meta.type == "text/plain"
+    devinf = body.replace(b"<Data>x</Data>", b"<Data><DevInf xmlns='SYNCML:DEVINF'><VerDTD>1.2"
+                          b"</VerDTD><DevID>d</DevID><DevTyp>phone</DevTyp></DevInf></Data>")
+    assert decode_xml(devinf).body.commands[0].items[0].data.dev_id == "d"
+    with pytest.raises(SyncMLDecodeError, match="namespace"):
+        decode_xml(body.replace(b"SYNCML:SYNCML1.2", b"urn:syncml"))
 
 
 def test_fuzz_sample_only_decode_errors(helpers):
