@@ -107,16 +107,27 @@ def test_corrupted_mac_through_pcsc(served, support):
         assert path.read_bytes() == before
 
 
-def test_provision_through_pcsc(served, pcscd, tmp_path, sync_cap, capsys):
+def test_provision_through_pcsc(served, pcscd, tmp_path, sync_cap, capsys, support):
+    """Two readers (vpcd slots 0 and 1), each with a card; `--readers` names the part they share."""
     from simsync.operator.capbuild import sign_cap
 
     keys, _path, _reader = served
+    second = tmp_path / "second.card"
+    assert main(["operator", "issue", str(second), "--keys", str(keys.directory)]) == 0
+    cmd = support.serve_cmd(second, pcscd.port + 1)
     (tmp_path / "sync.cap").write_bytes(sync_cap)
     sign_cap(sync_cap, keys).save(tmp_path / "sync.sig")
     (tmp_path / "p.json").write_text(json.dumps({"keys": str(keys.directory), "cap": "sync.cap",
                                                  "signature": "sync.sig"}))
-    args = ["operator", "provision", str(tmp_path / "p.json"), "--readers", pcscd.reader(0), "--no-progress"]
-    assert main(args) == 0
-    assert "provisioned 1, skipped 0" in capsys.readouterr().out
-    assert main(args) == 0
-    assert "provisioned 0, skipped 1" in capsys.readouterr().out
+    common = pcscd.reader(0)[:-6]  # "Virtual PCD" without the slot numbers
+    assert common and common in pcscd.reader(1)
+    args = ["operator", "provision", str(tmp_path / "p.json"), "--readers", common, "--no-progress",
+            "--audit", str(tmp_path / "audit.jsonl")]
+    with ServedCard(cmd, pcscd.reader(1), log_path=tmp_path / "serve1.log"):
+        capsys.readouterr()
+        assert main(args) == 0
+        assert "provisioned 2, skipped 0" in capsys.readouterr().out
+        assert main(args) == 0
+        assert "provisioned 0, skipped 2" in capsys.readouterr().out
+    readers = {json.loads(line)["reader"] for line in (tmp_path / "audit.jsonl").read_text().splitlines()}
+    assert readers == {f"pcsc:{pcscd.reader(0)}", f"pcsc:{pcscd.reader(1)}"}
