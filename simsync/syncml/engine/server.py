@@ -257,7 +257,6 @@ class _Reply:
         self._devinf_cache: dict[str, m.DevInf | None] = {}
         self._sending: DbState | None = None
         self._claimed_sets: dict[str, set[str]] = {}
-        self.final = False
 
     # -------------------------------------------------------------- top level
     def run(self) -> m.SyncML:
