@@ -22,6 +22,7 @@ Invariants (any violation is reported and makes the exit status 1):
      PIN was disabled; files with condition NEV never change;
    * retry counters change only on VERIFY, CHANGE, DISABLE, ENABLE or UNBLOCK PIN; PIN/PUK values
      only on CHANGE or UNBLOCK answered 9000; enabled flags only on ENABLE/DISABLE answered 9000;
+   * a PIN command answered 9000 carried the right value (PIN, PUK, ADM1 as the fuzzer knows them);
    * nothing else in the state changes (no applets appear);
 3. between APDUs the in-memory state equals the committed state (nothing left uncommitted).
 """
@@ -86,20 +87,26 @@ class Model:
         self.puks = {"PIN1": _pin(profile.puk1), "PIN2": _pin(profile.puk2)}
         self.verified: set[str] = set()
 
-    def observe(self, apdu: bytes, sw: int) -> None:
+    def observe(self, apdu: bytes, sw: int) -> list[str]:
+        """Track verifications; returns problems (a value the card accepted that is not the one
+        the fuzzer knows, so that a card taking any PIN does not pass as "authorised")."""
         if len(apdu) < 5 or apdu[0] & 0x80:
-            return
+            return []
         ins, p1, ref = apdu[1], apdu[2], REF_NAME.get(apdu[3])
         if ref is None or ins not in PIN_INS:
-            return
+            return []
         data = apdu[5 : 5 + apdu[4]] if len(apdu) >= 5 + apdu[4] else b""
         if sw == 0x9000 and data:
+            known = self.puks.get(ref) if ins == 0x2C else self.values[ref]
+            if data[:8].hex().upper() != known:
+                return [f"{apdu.hex()}: {ref} accepted a value that is not the right one"]
             if ins in (0x20, 0x24, 0x26, 0x28) or (ins == 0x2C and p1 in (0, 1)):
                 self.verified.add(ref)
             if ins == 0x24 or (ins == 0x2C and p1 == 0):
                 self.values[ref] = data[8:16].hex().upper()
         elif sw >> 4 == 0x63C and data and ins == 0x20:
             self.verified.discard(ref)
+        return []
 
 
 class Generator:
@@ -284,7 +291,7 @@ def run(count: int, seed: int = 1, episode: int = 500, log=None) -> Summary:
             problems = check_change(before, after, apdu, sw, model, pins_enabled)
             summary.writes_by_ins[apdu[1]] += 1
             summary.violations += [f"{apdu.hex()}: {p}" for p in problems]
-        model.observe(apdu, sw)
+        summary.violations += model.observe(apdu, sw)
         if n % 97 == 0 and card.current_state_bytes() != card.committed_bytes():
             summary.violations.append(f"{apdu.hex()}: uncommitted change in memory")
         if log and n and n % 20000 == 0:

@@ -58,3 +58,16 @@ def test_checker_catches_an_unauthorised_write(fuzz, kit):
     after2 = json.dumps(state).encode()
     assert any("security state changed by INS DC" in p
                for p in fuzz.check_change(before, after2, apdu, 0x9000, model, enabled))
+
+
+def test_fuzzer_catches_a_card_that_accepts_any_pin(fuzz, monkeypatch):
+    """Verifications count only with the right value: a card that accepts anything is flagged
+    (without that check, every write after such a VERIFY passed as authorised)."""
+    import types
+
+    from simsync.card import card as card_mod
+
+    monkeypatch.setattr(card_mod, "hmac",
+                        types.SimpleNamespace(compare_digest=lambda a, b: True))
+    s = fuzz.run(1500, seed=7, episode=300)
+    assert any("accepted a value that is not the right one" in v for v in s.violations)
