@@ -417,13 +417,14 @@ class ClientSession:
         target = item.target.loc_uri if item.target else None
         source = item.source.loc_uri if item.source else None
         run = self._run_for(target)
-        if run is None or cmd.data not in range(200, 206):
+        code = cmd.data
+        if run is None or code is None or code not in range(200, 206):
             out.status(msg_ref, cmd.cmd_id, "Alert",
                        S.NOT_FOUND if run is None else S.OPTIONAL_FEATURE_NOT_SUPPORTED,
                        target_ref=target, source_ref=source)
             return
-        run.sync_type = cmd.data
-        self.result.sync_types[run.cfg.local_uri] = cmd.data
+        run.sync_type = code
+        self.result.sync_types[run.cfg.local_uri] = code
 
         anchor = item.meta.anchor if item.meta and item.meta.anchor else m.Anchor()
         self.store.db(run.cfg.local_uri).server_anchor = anchor.next
@@ -541,12 +542,14 @@ class ClientSession:
         uri = run.cfg.local_uri
         guid = item.source.loc_uri if item.source else ""
         luid = item.target.loc_uri if item.target else None
-        data = item.data
+        raw = item.data
+        if isinstance(raw, (m.DevInf, m.Anchor)):
+            return S.UNSUPPORTED_MEDIA_TYPE
+        data: str | bytes | None = raw
         declared = item.meta.size if item.meta and item.meta.size is not None else None
         if run.chunk_in is not None and run.chunk_in["guid"] == guid:
             prev = run.chunk_in
-            data = prev["data"] + (data or "") if isinstance(prev["data"], str) and \
-                isinstance(data, str | None) else prev["data"] + data
+            data = _join(prev["data"], data if data is not None else "")
             declared = prev["size"]
             run.chunk_in = None
         if item.more_data:
@@ -559,7 +562,7 @@ class ClientSession:
         self.result.received[uri] = self.result.received.get(uri, 0) + 1
         if isinstance(cmd, m.Delete):
             return S.OK if luid and self.store.apply_delete(uri, luid) else S.ITEM_NOT_DELETED
-        if isinstance(data, (m.DevInf, m.Anchor)) or data is None:
+        if data is None:
             return S.BAD_REQUEST
         if isinstance(cmd, m.Replace) and luid and self.store.apply_replace(uri, luid, data,
                                                                             ctype):
@@ -585,6 +588,12 @@ class ClientSession:
                 cur = local.changes.get(luid)
                 if cur is not None and cur[1] <= seq and luid not in refused:
                     del local.changes[luid]
+
+
+def _join(a: str | bytes, b: str | bytes) -> str | bytes:
+    if isinstance(a, str) and isinstance(b, str):
+        return a + b
+    return (a.encode() if isinstance(a, str) else a) + (b.encode() if isinstance(b, str) else b)
 
 
 def _accepted(code: int) -> bool:

@@ -595,9 +595,9 @@ class _Reply:
                 for item in child.items:
                     luid = (item.source.loc_uri if item.source else
                             item.target.loc_uri if item.target else "")
-                    code = self._change(db, dbst, child, item, luid)
-                    if code is not None:
-                        self._status(child, code, source_ref=luid)
+                    result = self._change(db, dbst, child, item, luid)
+                    if result is not None:
+                        self._status(child, result, source_ref=luid)
             elif isinstance(child, m.Status):
                 continue
             else:
