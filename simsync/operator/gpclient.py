@@ -204,8 +204,9 @@ class GpClient:
         except SecureChannelError as exc:
             raise OperatorError(f"{step}: {exc}") from None
         if len(wrapped.data) > 0xFF:
+            self.session = None  # the MAC chaining moved on without the card: the session cannot go on
             raise OperatorError(f"{step}: the protected command has {len(wrapped.data)} bytes of data, more "
-                                "than a short APDU carries (use a smaller block size)")
+                                "than a short APDU carries (send less data per command)")
         resp = self._transmit(wrapped)
         if resp.sw in (0x6982, 0x6988) and step not in ("load", "install-for-load"):
             self.session = None  # the card aborted the session

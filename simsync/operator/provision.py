@@ -234,7 +234,7 @@ class AuditLog:
 # -- one card ---------------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class CardResult:
     card: str
     reader: str

@@ -339,3 +339,16 @@ def test_install_unknown_module(card_file, opkeys, support):
         with pytest.raises(CardRefused) as e:
             gp.install(support.APP.package_aid, support.APP.class_aids[0], support.APP.instance_aid)
         assert e.value.sw == 0x6A88 and "load the CAP first" in str(e.value)
+
+
+def test_oversized_store_data_refused_before_sending(card_file, opkeys, app_cap, app_sig, support):
+    with open_card(f"sim:{card_file}") as conn:
+        gp = GpClient(conn, opkeys.scp)
+        gp.open()
+        gp.load(app_cap, app_sig)
+        gp.install(support.APP.package_aid, support.APP.class_aids[0], support.APP.instance_aid)
+        with pytest.raises(OperatorError, match="more than a short APDU"):
+            gp.store_data(support.APP.instance_aid, [bytes(250)])
+        assert gp.session is None
+        gp.open()
+        gp.store_data(support.APP.instance_aid, [bytes(200)])
