@@ -7,7 +7,8 @@ Scenarios (no timing asserts, figures only):
 
 1. slow sync: a client with N contacts, an empty server (then again against a server that
    already holds the same N contacts, which must all be matched, not duplicated);
-2. two-way sync with C changes (half on the client, half on the server) on a server store of
+2. refresh from server: N contacts to an empty client (server -> client direction, Map);
+3. two-way sync with C changes (half on the client, half on the server) on a server store of
    M items (seeded directly into the store; the device's anchors and maps set up as after an
    earlier sync).
 
@@ -106,6 +107,18 @@ def slow_sync(n: int, ct: str) -> None:
     report(f"slow sync, {n} contacts matched against {n} on the server", r, n)
 
 
+def refresh_from_server(n: int, ct: str) -> None:
+    store = MemoryStore()
+    server, ccfg = setup(store)
+    store.seed(USER, "addressbook", (vcard(i) for i in range(n)), "text/vcard",
+               with_keys=False)
+    cstore = ClientStore()
+    sess = ClientSession(ccfg, cstore, sync_type=205)
+    r = run_session(server, sess, ct)
+    assert len(cstore.contents(DB_URI)) == n and store.map_size(DEVICE, "addressbook") == n
+    report(f"refresh from server, {n} contacts server->empty client", r, n)
+
+
 def two_way(m: int, changes: int, ct: str) -> None:
     store = MemoryStore()
     server, ccfg = setup(store)
@@ -148,6 +161,7 @@ def main() -> None:
     ct = XML if a.xml else WBXML
     print(f"encoding: {ct}")
     slow_sync(a.contacts, ct)
+    refresh_from_server(a.contacts, ct)
     two_way(a.store, a.changes, ct)
 
 
