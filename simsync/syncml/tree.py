@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import model as m
-from .errors import SyncMLDecodeError
+from .errors import SyncMLDecodeError, SyncMLEncodeError
 
 __all__ = ["NS", "Node", "devinf_to_node", "message_to_node", "node_to_devinf", "node_to_message"]
 
@@ -147,7 +147,18 @@ def _leaf(name: str, text: str, ns: NS = NS.SYNCML) -> Node:
 def _opt(name: str, value: object, ns: NS = NS.SYNCML) -> list[Node]:
     if value is None:
         return []
-    return [Node(ns, name, (), str(value))]
+    return [Node(ns, name, (), _s(value))]
+
+
+def _s(value: object) -> str:
+    """Text of a leaf: strings as they are, numbers checked (SyncML numbers are 0..10 digits)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise SyncMLEncodeError(f"expected a string or a number, got {value!r}")
+    if not 0 <= value <= 9_999_999_999:
+        raise SyncMLEncodeError(f"number out of range for SyncML: {value}")
+    return str(value)
 
 
 def _flag(name: str, value: bool, ns: NS = NS.SYNCML) -> list[Node]:
@@ -461,7 +472,7 @@ def devinf_to_node(d: m.DevInf) -> Node:
                            + _opt("MaxMem", dm.max_mem, D) + _opt("MaxID", dm.max_id, D), D))
         dch += _flag("SupportHierarchicalSync", ds.support_hierarchical_sync, D)
         if ds.sync_types:
-            dch.append(_el("SyncCap", [_leaf("SyncType", str(t), D) for t in ds.sync_types], D))
+            dch.append(_el("SyncCap", [_leaf("SyncType", _s(t), D) for t in ds.sync_types], D))
         ch.append(_el("DataStore", dch, D))
     for c in d.ctcaps:
         ch += (_ctcaps_v11_to((c,)) if d.ver_dtd in ("1.0", "1.1") and _v11_ok(c)
@@ -719,7 +730,7 @@ _DECODERS: dict[str, _Decoder] = {
 
 def _cmd_to(c: m.Command) -> Node:
     name = type(c).__name__
-    ch: list[Node] = [_leaf("CmdID", str(c.cmd_id))]
+    ch: list[Node] = [_leaf("CmdID", _s(c.cmd_id))]
     if isinstance(c, (m.Add, m.Replace, m.Copy, m.Move, m.Delete)):
         ch += _flag("NoResp", c.no_resp)
         if isinstance(c, m.Delete):
@@ -747,7 +758,7 @@ def _cmd_to(c: m.Command) -> Node:
         ch += [_el("MapItem", [_loc_to("Target", mi.target), _loc_to("Source", mi.source)])
                for mi in c.map_items]
     elif isinstance(c, m.Results):
-        ch += _opt("MsgRef", c.msg_ref) + [_leaf("CmdRef", str(c.cmd_ref))] + _meta_list(c.meta)
+        ch += _opt("MsgRef", c.msg_ref) + [_leaf("CmdRef", _s(c.cmd_ref))] + _meta_list(c.meta)
         ch += _opt("TargetRef", c.target_ref) + _opt("SourceRef", c.source_ref)
         ch += _items_to(c.items)
     elif isinstance(c, m.Search):
@@ -755,14 +766,14 @@ def _cmd_to(c: m.Command) -> Node:
         ch += _opt_loc_to("Target", c.target) + [_loc_to("Source", s) for s in c.sources]
         ch += _opt("Lang", c.lang) + [_meta_to(c.meta), _leaf("Data", c.data)]
     elif isinstance(c, m.Status):
-        ch += [_leaf("MsgRef", str(c.msg_ref)), _leaf("CmdRef", str(c.cmd_ref)),
+        ch += [_leaf("MsgRef", _s(c.msg_ref)), _leaf("CmdRef", _s(c.cmd_ref)),
                _leaf("Cmd", c.cmd)]
         ch += [_leaf("TargetRef", t) for t in c.target_refs]
         ch += [_leaf("SourceRef", s) for s in c.source_refs]
         ch += _cred_list(c.cred)
         if c.chal is not None:
             ch.append(_el("Chal", [_meta_to(c.chal.meta)]))
-        ch += [_leaf("Data", str(c.data))] + _items_to(c.items)
+        ch += [_leaf("Data", _s(c.data))] + _items_to(c.items)
     else:
         raise TypeError(f"not a SyncML command: {c!r}")
     return _el(name, ch)
@@ -798,7 +809,7 @@ def message_to_node(msg: m.SyncML) -> Node:
     """Map :class:`SyncML` to its element tree (Representation Protocol element order)."""
     h = msg.header
     hch = [_leaf("VerDTD", h.ver_dtd), _leaf("VerProto", h.ver_proto),
-           _leaf("SessionID", h.session_id), _leaf("MsgID", str(h.msg_id)),
+           _leaf("SessionID", h.session_id), _leaf("MsgID", _s(h.msg_id)),
            _loc_to("Target", h.target), _loc_to("Source", h.source)]
     hch += _opt("RespURI", h.resp_uri) + _flag("NoResp", h.no_resp) + _cred_list(h.cred)
     hch += _meta_list(h.meta)

@@ -170,3 +170,15 @@ def test_command_helpers(helpers):
         ("Atomic", 1), ("Sequence", 2), ("Add", 3), ("Delete", 4), ("Sync", 5), ("Replace", 6)]
     with pytest.raises(TypeError):
         sm.command_name(sm.Item())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", [
+    sm.Status(-1, 1, 0, "SyncHdr", 200),
+    sm.Status(1, 1, 0, "SyncHdr", 10**10),
+    sm.Alert(1, True),  # type: ignore[arg-type]
+    sm.Add(1, meta=sm.Meta(size=-5)),
+])
+def test_encoder_rejects_bad_numbers(bad):
+    for ct in (sm.XML, sm.WBXML):
+        with pytest.raises(sm.SyncMLEncodeError):
+            sm.encode(_msg(bad), ct)
