@@ -330,3 +330,19 @@ def test_message_not_sent_to_resp_uri_gets_no_session() -> None:
     assert not h.server_items()
     rep = h.exchange(pkg3)                         # the real one still works
     assert rep.body.commands[0].data == 200 and len(h.server_items()) == 1
+
+
+def test_many_server_adds_maps_span_messages(harness: Harness) -> None:
+    h = Harness(content_type=harness.ct, max_msg_size=4000, server_max_msg=4000)
+    h.store.seed(USER, "addressbook", [vcard(f"S{i}", "X", f"+49 30 {i:07d}")
+                                       for i in range(150)], "text/vcard", with_keys=False)
+    s = h.sync(205)
+    assert s.result.status == 200 and len(h.client_items()) == 150
+    assert h.store.map_size("dev-1", "addressbook") == 150
+    assert max(h.sizes) <= 4000
+    maps = [c for req, _ in h.log for c in req.body.commands if isinstance(c, m.Map)]
+    assert len(maps) > 1 and sum(len(c.map_items) for c in maps) == 150
+    # the client asked for each further server message with Alert 222
+    assert sum(1 for req, _ in h.log for c in req.body.commands
+               if isinstance(c, m.Alert) and c.data == 222) >= 3
+    statuses_complete(h)

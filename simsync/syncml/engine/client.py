@@ -304,7 +304,7 @@ class ClientSession:
             self.phase = "done"
             return None
         if suspend and self.phase in ("sync", "recv"):
-            self._add_maps(out)
+            self._add_maps(out, limit=False)
             out.add(m.Alert(out.cmd_id(), m.AlertCode.SUSPEND, items=(m.Item(
                 target=m.Location(self.cfg.server_url), source=m.Location(self.cfg.device_id)),)))
             self.phase = "suspending"
@@ -329,25 +329,40 @@ class ClientSession:
                     target=m.Location(self.cfg.server_url),
                     source=m.Location(self.cfg.device_id)),)))
                 return self._message(out, final=False)
-            self._add_maps(out)
             self.phase = "map"
-            return self._message(out, final=True)
+            return self._message(out, final=self._add_maps(out))
         if self.phase == "map":
+            if any(run.maps for run in self.runs.values()):     # package 5 goes on
+                return self._message(out, final=self._add_maps(out))
             self._commit()
             self.result.status = S.OK
             self.phase = "done"
             return None
         return None
 
-    def _add_maps(self, out: MessageBuilder) -> None:
+    def _add_maps(self, out: MessageBuilder, limit: bool = True) -> bool:
+        """Add Map commands for the items the server added, as many as fit (all of them when
+        ``limit`` is False); True when none are left."""
         for run in self.runs.values():
+            if not run.maps:
+                continue
+            room = out.room() - ITEM_OVERHEAD
+            n = size = 0
+            for g, luid in run.maps:
+                item = 100 + len(g.encode()) + len(luid.encode())
+                if limit and size + item > room:
+                    break
+                n, size = n + 1, size + item
+            if n == 0:
+                return False
+            batch, run.maps = run.maps[:n], run.maps[n:]
+            out.add(m.Map(out.cmd_id(), target=m.Location(run.cfg.remote_uri),
+                          source=m.Location(run.cfg.local_uri),
+                          map_items=tuple(m.MapItem(m.Location(g), m.Location(luid))
+                                          for g, luid in batch)), ITEM_OVERHEAD + size)
             if run.maps:
-                out.add(m.Map(out.cmd_id(), target=m.Location(run.cfg.remote_uri),
-                              source=m.Location(run.cfg.local_uri),
-                              map_items=tuple(m.MapItem(m.Location(g), m.Location(luid))
-                                              for g, luid in run.maps)),
-                        120 + 80 * len(run.maps))
-                run.maps = []
+                return False
+        return True
 
     def _reply_command(self, cmd: m.Command, msg_ref: int, out: MessageBuilder) -> None:
         if isinstance(cmd, m.Status):
