@@ -177,8 +177,19 @@ class Uicc:
         raise UiccError(f"VERIFY {ref.name} (status)", resp.sw)
 
     def verify_pin(self, ref: PinRef, value: str | bytes) -> None:
-        """VERIFY; raises :class:`UiccError` with ``retries`` set on a wrong value."""
-        raw = value if isinstance(value, bytes) else value.encode("ascii")
+        """VERIFY; raises :class:`UiccError` with ``retries`` set on a wrong value.
+
+        A PIN given as text must be 4..8 decimal digits (TS 102 221 9.5.1): anything else is
+        refused here (:class:`SimsyncError`) without spending one of the card's tries."""
+        if isinstance(value, str):
+            if ref in (PinRef.PIN1, PinRef.PIN2) and not (
+                    value.isascii() and value.isdigit() and 4 <= len(value) <= 8):
+                raise SimsyncError(f"{ref.name} must be 4..8 decimal digits (not sent to the card)")
+            if not value.isascii() or len(value) > 8:
+                raise SimsyncError(f"{ref.name} must be at most 8 ASCII characters")
+            raw = value.encode("ascii")
+        else:
+            raw = bytes(value)
         data = raw.ljust(8, b"\xff")
         resp = self._send(0x20, 0x00, ref, data)
         if resp.sw == 0x9000:

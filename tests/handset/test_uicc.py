@@ -80,3 +80,14 @@ def test_select_reports_structure(card_file):
 def test_fileinfo_rejects_bad_fcp(fcp):
     with pytest.raises(SimsyncError):
         FileInfo.from_fcp(bytes.fromhex(fcp))
+
+
+@pytest.mark.parametrize("value", ["é234", "12", "123456789", "12a4", ""])
+def test_malformed_pin_is_refused_without_spending_a_try(card_file, value):
+    # a typo such as a non-ASCII character or a 2-digit PIN is a one-line error (no traceback),
+    # and the card's retry counter is untouched
+    with open_reader(f"sim:{card_file}") as conn:
+        uicc = Uicc(conn)
+        with pytest.raises(SimsyncError, match="PIN1 must be 4..8 decimal digits"):
+            uicc.verify_pin(PinRef.PIN1, value)
+        assert uicc.pin_retries(PinRef.PIN1) == 3
