@@ -380,7 +380,11 @@ def _run_gp(args: argparse.Namespace, conn) -> int:
     if action == "rotate-keys":
         from simsync.operator.keys import load_scp
 
-        d = Path(args.keys or "")
+        if not args.keys:
+            raise SimsyncError("rotate-keys needs --keys DIR (after 'simsync operator keys rotate DIR')")
+        d = Path(args.keys)
+        if not (d / "scp.previous.json").exists():
+            raise SimsyncError(f"{d}: no scp.previous.json - run 'simsync operator keys rotate {d}' first")
         old, new = load_scp(d / "scp.previous.json"), load_scp(d / "scp.json")
         gp = _client(args, conn, old)
         gp.kvn = args.kvn if args.kvn is not None else old.kvn

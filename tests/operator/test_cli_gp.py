@@ -33,7 +33,11 @@ def run_flow(reader: str, opkeys, tmp_path, capsys, sync) -> None:
     assert main([*gp, "list", *common, "--json"]) == 0
     assert sync.instance_aid.hex().upper() not in capsys.readouterr().out
     # rotation: new keys as the current set, the old one kept as scp.previous.json
+    assert main([*gp, "rotate-keys", *common]) == 2
+    assert "keys rotate" in capsys.readouterr().err
     assert main(["operator", "keys", "rotate", k]) == 0
+    assert main([*gp, "rotate-keys", "--reader", reader]) == 2
+    assert "needs --keys" in capsys.readouterr().err
     assert main([*gp, "rotate-keys", *common]) == 0
     assert "authentication with the new keys works" in capsys.readouterr().out
     assert main([*gp, "list", *common]) == 0
