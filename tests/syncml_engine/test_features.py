@@ -215,3 +215,38 @@ def test_client_keeps_changes_the_server_refused() -> None:
     assert ("Replace", big, 413) in s.result.item_statuses
     changes = h.client_store.db("./addressbook").changes
     assert big in changes and ok not in changes
+
+
+def test_a_failing_command_gets_500_and_the_rest_goes_on() -> None:
+    from simsync.syncml.engine import MemoryStore, ServerConfig, ServerSession
+    from simsync.syncml.engine.auth import basic_credential
+
+    class Broken(MemoryStore):
+        def set_map(self, device_id, database, luid, guid):
+            if luid == "boom":
+                raise KeyError(luid)
+            super().set_map(device_id, database, luid, guid)
+
+    store = Broken()
+    store.add_account(USER, "pw")
+    store.seed(USER, "addressbook", ["BEGIN:VCARD\r\nVERSION:3.0\r\nN:A;B;;;\r\nEND:VCARD\r\n"],
+               "text/vcard")
+    (guid,) = store.items(USER, "addressbook")
+    srv = ServerSession(ServerConfig(), store)
+    cred = m.Cred(basic_credential(USER, "pw"), m.Meta(type="syncml:auth-basic"))
+
+    def hdr(i):
+        return m.SyncHdr("4", i, m.Location("http://x/syncml"), m.Location("dev"), cred=cred)
+    srv.receive(m.SyncML(hdr(1), m.SyncBody((m.Alert(1, 201, items=(m.Item(
+        target=m.Location("addressbook"), source=m.Location("./ab"),
+        meta=m.Meta(anchor=m.Anchor(next="1"))),)),), final=True)))
+    rep = srv.receive(m.SyncML(hdr(2), m.SyncBody((
+        m.Map(1, m.Location("addressbook"), m.Location("./ab"),
+              (m.MapItem(m.Location(guid), m.Location("boom")),)),
+        m.Sync(2, (m.Add(3, (m.Item(source=m.Location("L9"),
+                                    data="BEGIN:VCARD\r\nVERSION:3.0\r\nN:C;D;;;\r\n"
+                                         "END:VCARD\r\n"),)),),
+               target=m.Location("addressbook"))), final=True)))
+    codes = {(c.cmd, c.cmd_ref): c.data for c in rep.body.commands if isinstance(c, m.Status)}
+    assert codes[("Map", 1)] == 500 and codes[("Add", 3)] == 201
+    assert store.map_guid("dev", "addressbook", "boom") is None

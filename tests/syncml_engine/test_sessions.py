@@ -346,3 +346,31 @@ def test_many_server_adds_maps_span_messages(harness: Harness) -> None:
     assert sum(1 for req, _ in h.log for c in req.body.commands
                if isinstance(c, m.Alert) and c.data == 222) >= 3
     statuses_complete(h)
+
+
+def test_two_devices_interleaved_on_one_store() -> None:
+    """Two devices of one user sync at the same time, their messages interleaved, served by
+    different workers: sessions do not mix and both end with the union."""
+    from simsync.syncml.engine import ClientSession, MemoryStore
+
+    store = MemoryStore()
+    a, b = Harness(store=store, device_id="dev-a"), Harness(store=store, device_id="dev-b")
+    for i in range(4):
+        a.client_store.add(DB, vcard(f"A{i}", "X", f"+49 151 {i:08d}"))
+        b.client_store.add(DB, vcard(f"B{i}", "Y", f"+49 152 {i:08d}"))
+    sa = ClientSession(a.client_cfg, a.client_store, session_id="1")
+    sb = ClientSession(b.client_cfg, b.client_store, session_id="1")   # same SessionID
+    ma, mb = sa.start(), sb.start()
+    while ma is not None or mb is not None:
+        if ma is not None:
+            ma = sa.receive(a.exchange(ma))
+        if mb is not None:
+            mb = sb.receive(b.exchange(mb))
+    assert sa.result.status == sb.result.status == 200
+    assert len(store.items(USER, "addressbook")) == 8
+    # the second device to finish got what the first had sent before its package 4
+    assert len(a.client_items()) + len(b.client_items()) >= 12
+    for h in (a, b):
+        h.sync(200)
+    assert len(a.client_items()) == len(b.client_items()) == 8
+    assert sorted(a.client_items().values()) == sorted(b.client_items().values())

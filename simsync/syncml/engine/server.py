@@ -370,7 +370,14 @@ class _Reply:
         if handler is None:
             self._status(cmd, S.OPTIONAL_FEATURE_NOT_SUPPORTED)
             return
-        handler(cmd)
+        mark = len(self.out.commands)
+        try:
+            handler(cmd)
+        except (KeyError, ValueError, TypeError, AttributeError, IndexError):
+            # a command we cannot carry out (malformed beyond what the codec checks): 500 for
+            # it, the others go on; store writes of a command are atomic (transaction)
+            del self.out.commands[mark:]
+            self._status(cmd, S.COMMAND_FAILED)
 
     def _status_received(self, status: m.Status) -> None:
         """The device's answer to an Add/Replace/Delete we sent: success confirms it, a
