@@ -118,9 +118,17 @@ def describe(sw: int) -> str:
     for fam_sw1, mask, value, text in _FAMILIES:
         if sw1 == fam_sw1 and (sw2 & mask) == value:
             n = sw2 & (0x0F if mask == 0xF0 else 0xFF)
+            if mask == 0x00 and n == 0:  # a byte count of 00 means 256
+                if fam_sw1 == 0x6C:
+                    return "wrong Le: 256 bytes available (resend with Le=00)"
+                return text.replace("{n}", "256 or more" if fam_sw1 == 0x61 else "256")
             return text.format(n=n)
-    if sw1 in (0x62, 0x63):
-        return "warning, state may have changed"
+    if sw1 == 0x62:
+        return "warning, non-volatile state unchanged"
+    if sw1 == 0x63:
+        return "warning, non-volatile state changed"
+    if sw == 0x6999:
+        return "applet selection failed"
     if sw1 in (0x64, 0x65, 0x66):
         return "execution error"
     return "unknown status word"

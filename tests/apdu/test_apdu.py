@@ -86,3 +86,12 @@ def test_status_word_meanings():
     assert "FETCH" in describe(0x9112)
     assert describe(SW.FILE_NOT_FOUND) == "file or application not found"
     assert is_valid_sw(0x6A82) and not is_valid_sw(0x6000) and not is_valid_sw(0x1234)
+
+
+def test_describe_counts_00_as_256_and_names_the_warning_families():
+    assert describe(0x6100).startswith("256 or more response bytes")
+    assert "256 bytes available" in describe(0x6C00) and "Le=00" in describe(0x6C00)
+    assert "256" in describe(0x9F00) and "256" in describe(0x9100)
+    assert describe(0x6110).startswith("16 response bytes")
+    assert "unchanged" in describe(0x6201) and "unchanged" not in describe(0x6301)
+    assert describe(0x6999) == "applet selection failed"
