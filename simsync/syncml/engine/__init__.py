@@ -8,7 +8,14 @@
 """
 
 from .auth import basic_credential, md5_credential, md5_digest
-from .client import ClientConfig, ClientDatabase, ClientResult, ClientSession, ClientStore
+from .client import (
+    ClientConfig,
+    ClientDatabase,
+    ClientResult,
+    ClientSession,
+    ClientStore,
+    DeviceFull,
+)
 from .conflict import ConflictPolicy
 from .server import DatabaseConfig, ServerConfig, ServerSession, ServerState
 from .store import (
@@ -24,7 +31,7 @@ from .store import (
 
 __all__ = [
     "Account", "ChangeKind", "ClientConfig", "ClientDatabase", "ClientResult", "ClientSession",
-    "ClientStore", "ConflictPolicy", "ConflictRecord", "DatabaseConfig", "DbAnchor",
+    "ClientStore", "ConflictPolicy", "ConflictRecord", "DatabaseConfig", "DbAnchor", "DeviceFull",
     "DeviceState", "ItemRecord", "MemoryStore", "ServerConfig", "ServerSession", "ServerState",
     "SyncStore", "basic_credential", "md5_credential", "md5_digest",
 ]

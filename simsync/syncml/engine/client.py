@@ -214,6 +214,11 @@ class ClientSession:
             self.runs[db.local_uri] = _DbRun(db, code)
 
     # -------------------------------------------------------------- messages
+    def _budget(self) -> int:
+        """Our messages stay within the server's MaxMsgSize -- and within ours, so that the
+        server's Statuses for them fit what we accept."""
+        return min(self.server_max_msg, self.cfg.max_msg_size)
+
     def _header(self, with_cred: bool) -> m.SyncHdr:
         self.msg_id += 1
         cred = None
@@ -237,7 +242,7 @@ class ClientSession:
 
     def start(self) -> m.SyncML:
         """Package 1: credentials, our DevInf, one Alert per database."""
-        out = MessageBuilder(self.server_max_msg)
+        out = MessageBuilder(self._budget())
         if self.send_devinf:
             out.add(m.Put(out.cmd_id(), meta=m.Meta(type=m.ContentType.DEVINF_XML.value),
                           items=(m.Item(source=m.Location("./devinf12"),
@@ -271,7 +276,7 @@ class ClientSession:
             self.target_url = hdr.resp_uri
         if hdr.meta is not None and hdr.meta.max_msg_size:
             self.server_max_msg = hdr.meta.max_msg_size
-        out = MessageBuilder(self.server_max_msg)
+        out = MessageBuilder(self._budget())
         hdr_status = None
         for cmd in reply.body.commands:
             if isinstance(cmd, m.Status) and cmd.cmd == "SyncHdr":
@@ -282,7 +287,7 @@ class ClientSession:
             if hdr_status.data in (S.INVALID_CREDENTIALS, S.MISSING_CREDENTIALS):
                 if self.phase == "init" and not self.auth_retried and hdr_status.chal:
                     self.auth_retried = True
-                    retry = MessageBuilder(self.server_max_msg)
+                    retry = MessageBuilder(self._budget())
                     for c in self._init_commands:
                         retry.add(_renumber(c, retry.cmd_id()))
                     return self._message(retry, final=True, with_cred=True)

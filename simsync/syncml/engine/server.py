@@ -15,6 +15,20 @@ Packages (OMA DS 1.2 Protocol):
 4. server modifications (one or more messages: the client asks for the next with Alert 222)
 5. client Statuses and Map
 6. server Statuses, Final -- the anchors and maps are committed.
+
+Status codes the server answers with: 200 OK, 201 added, 207/208/209/419 conflict resolved
+(merge / client won / duplicate / server won), 211 not deleted (unknown LUID), 212
+authenticated, 213 chunk accepted, 215 not executed (inside a refused Atomic/Sequence/Sync),
+401 bad credentials / 407 missing credentials (with Chal: NextNonce), 404 unknown database or
+LocURI, 405 not allowed in this state/sync type, 406 unsupported (Atomic, Sequence, Exec,
+Search, unknown Alert), 411 chunk without Size, 412 incomplete command, 413 object above
+MaxObjSize, 415 unexpected data, 424 size mismatch, 500 command failed, 508 refresh required
+(anchor mismatch -> slow sync), 509 resume refused. Alert 222 (next message), 223 (missing
+last chunk), 224 (suspend) and 225 (resume) are understood.
+
+Retransmissions: a request equal to the last one of its session is answered with the saved
+reply and changes nothing. Later messages of a session must be sent to the RespURI we gave
+(its ``sessionid`` token) unless ``ServerConfig.check_resp_uri`` is off.
 """
 
 from __future__ import annotations
