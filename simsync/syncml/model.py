@@ -41,6 +41,7 @@ __all__ = [
     "DevInf",
     "Exec",
     "Ext",
+    "Filter",
     "Get",
     "Item",
     "ItemData",
@@ -337,10 +338,12 @@ class DevInf:
 
 @dataclass(frozen=True)
 class Location:
-    """A Target or Source: LocURI and an optional LocName."""
+    """A Target or Source: LocURI, an optional LocName, and (Target only, SyncML 1.2) an
+    optional :class:`Filter`."""
 
     loc_uri: str
     loc_name: str | None = None
+    filter: Filter | None = None
 
 
 @dataclass(frozen=True)
@@ -370,6 +373,18 @@ class Item:
     meta: Meta | None = None
     data: ItemData | None = None
     more_data: bool = False
+
+
+@dataclass(frozen=True)
+class Filter:
+    """A SyncML 1.2 sync filter: ``meta.type`` names the grammar (e.g. syncml:filtertype-cgi),
+    ``field`` / ``record`` items carry the expressions, ``filter_type`` is INCLUSIVE or
+    EXCLUSIVE."""
+
+    meta: Meta
+    field: Item | None = None
+    record: Item | None = None
+    filter_type: str | None = None
 
 
 @dataclass(frozen=True)

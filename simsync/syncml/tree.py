@@ -2,8 +2,10 @@
 
 Both codecs (XML, WBXML) only translate bytes to and from :class:`Node` trees; this module
 is the single place that knows the SyncML / MetInf / DevInf element structure. Decoding is
-strict: an element that the DTDs do not allow at that position, a repeated singleton, a
-missing mandatory element or a non-numeric number raises :class:`SyncMLDecodeError`.
+strict about content: an element the DTDs do not allow inside its parent, a repeated
+singleton, a missing mandatory element, text where elements belong or a non-numeric number
+raises :class:`SyncMLDecodeError`. It is lenient about sibling order (only the order of
+commands is kept, and matters) and about which commands nest in Sync/Atomic/Sequence.
 """
 
 from __future__ import annotations
@@ -486,15 +488,48 @@ def devinf_to_node(d: m.DevInf) -> Node:
 # ---------------------------------------------------------------------------- common elements
 
 
+def _filter_from(n: Node) -> m.Filter:
+    r = _R(n)
+
+    def wrapped_item(name: str) -> m.Item | None:
+        w = r.opt(name)
+        if w is None:
+            return None
+        rw = _R(w)
+        it = _item_from(rw.one("Item"))
+        rw.done()
+        return it
+
+    f = m.Filter(meta=_meta_from(r.one("Meta")), field=wrapped_item("Field"),
+                 record=wrapped_item("Record"), filter_type=r.text("FilterType"))
+    r.done()
+    return f
+
+
+def _filter_to(f: m.Filter) -> Node:
+    ch = [_meta_to(f.meta)]
+    if f.field is not None:
+        ch.append(_el("Field", [_item_to(f.field)]))
+    if f.record is not None:
+        ch.append(_el("Record", [_item_to(f.record)]))
+    ch += _opt("FilterType", f.filter_type)
+    return _el("Filter", ch)
+
+
 def _loc_from(n: Node) -> m.Location:
     r = _R(n)
-    loc = m.Location(r.req_text("LocURI"), r.text("LocName"))
+    flt = r.opt("Filter")
+    loc = m.Location(r.req_text("LocURI"), r.text("LocName"),
+                     None if flt is None else _filter_from(flt))
     r.done()
     return loc
 
 
 def _loc_to(name: str, loc: m.Location) -> Node:
-    return _el(name, [_leaf("LocURI", loc.loc_uri)] + _opt("LocName", loc.loc_name))
+    ch = [_leaf("LocURI", loc.loc_uri)] + _opt("LocName", loc.loc_name)
+    if loc.filter is not None:
+        ch.append(_filter_to(loc.filter))
+    return _el(name, ch)
 
 
 def _opt_loc(r: _R, name: str) -> m.Location | None:

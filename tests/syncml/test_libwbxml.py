@@ -29,6 +29,7 @@ from simsync.syncml import (
     DevInf,
     Exec,
     Ext,
+    Filter,
     Get,
     Item,
     Location,
@@ -157,7 +158,11 @@ def _rich_message() -> SyncML:
                     items=(Item(source=Location("./devinf12"), data=devinf),)),
             Get(5, items=(Item(target=Location("./devinf12")),)),
             Alert(6, AlertCode.TWO_WAY, items=(Item(
-                target=Location("contacts"), source=Location("./contacts"),
+                target=Location("contacts", filter=Filter(
+                    Meta(type="syncml:filtertype-cgi"), filter_type="INCLUSIVE",
+                    record=Item(meta=Meta(type="syncml:filtertype-cgi"),
+                                data="&LUID&EQ;5"))),
+                source=Location("./contacts"),
                 meta=Meta(anchor=Anchor("20261123T000000Z", "20261124T000000Z"),
                           max_obj_size=100000)),)),
             Sync(7, target=Location("contacts"), source=Location("./contacts"),

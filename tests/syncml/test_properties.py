@@ -22,6 +22,7 @@ from simsync.syncml import (
     DSMem,
     Exec,
     Ext,
+    Filter,
     Get,
     Item,
     Location,
@@ -126,6 +127,10 @@ devinfs11 = st.builds(
 )
 devinfs = devinfs12 | devinfs11
 locs = st.builds(Location, loc_uri=text, loc_name=o(text))
+filters = st.builds(Filter, meta=metas, field=o(st.builds(Item, meta=o(metas), data=o(text))),
+                    record=o(st.builds(Item, meta=o(metas), data=o(text))),
+                    filter_type=o(st.sampled_from(["INCLUSIVE", "EXCLUSIVE"])))
+targets = st.builds(Location, loc_uri=text, loc_name=o(text), filter=o(filters))
 creds = st.builds(Cred, data=text, meta=o(metas))
 
 
@@ -133,7 +138,7 @@ def items(binary: bool):
     data = text | devinfs | anchors
     if binary:  # bytes that are not UTF-8 (UTF-8 bytes decode as str by design)
         data = data | st.binary(max_size=20).map(lambda b: b"\xff" + b)
-    return st.builds(Item, target=o(locs), source=o(locs), source_parent=o(text),
+    return st.builds(Item, target=o(targets), source=o(locs), source_parent=o(text),
                      target_parent=o(text), meta=o(metas), data=o(data),
                      more_data=st.booleans())
 

@@ -177,6 +177,7 @@ class _DbRun:
     chunk_in: dict | None = None
     maps: list[tuple[str, str]] = field(default_factory=list)         # (guid, luid)
     ok: bool = True
+    sync_started: bool = False
     sync_complete: bool = False
 
 
@@ -481,6 +482,10 @@ class ClientSession:
             children: list[m.Command] = []
             full = False
             local = self.store.db(run.cfg.local_uri)
+            number_of_changes = None
+            if not run.sync_started:            # the whole package's count, in its first Sync
+                run.sync_started = True
+                number_of_changes = len(run.queue) + (run.chunk_out is not None)
             if run.chunk_out is not None:
                 full = self._send_chunk(run, children, out)
             while not full and run.queue:
@@ -515,7 +520,7 @@ class ClientSession:
                                                    + len(children))
             out.add(m.Sync(sync_id, tuple(children), target=m.Location(run.cfg.remote_uri),
                            source=m.Location(run.cfg.local_uri),
-                           number_of_changes=len(children)), 0)
+                           number_of_changes=number_of_changes), 0)
             if full or run.queue or run.chunk_out is not None:
                 done = False
                 break
