@@ -250,3 +250,15 @@ def test_a_failing_command_gets_500_and_the_rest_goes_on() -> None:
     codes = {(c.cmd, c.cmd_ref): c.data for c in rep.body.commands if isinstance(c, m.Status)}
     assert codes[("Map", 1)] == 500 and codes[("Add", 3)] == 201
     assert store.map_guid("dev", "addressbook", "boom") is None
+
+
+def test_client_number_of_changes_counts_the_whole_package() -> None:
+    h = Harness(max_msg_size=3000, server_max_msg=3000)
+    for i in range(12):
+        h.client_store.add("./addressbook", vcard(f"C{i}", "X", f"+49 151 {i:08d}"))
+    h.sync(201)
+    syncs = [c for req, _ in h.log for c in req.body.commands if isinstance(c, m.Sync)]
+    assert len(syncs) > 1
+    assert syncs[0].number_of_changes == 12
+    assert all(s.number_of_changes is None for s in syncs[1:])
+    assert sum(len(s.commands) for s in syncs) == 12
