@@ -160,8 +160,34 @@ def register_applet(package_aid: bytes, class_aid: bytes):
     return deco
 
 
+_BUNDLED_LOADED = False
+
+
+def _load_bundled_applets() -> None:
+    """Import the applets shipped in :mod:`simsync.card.applets` (once), registering them."""
+    global _BUNDLED_LOADED
+    if _BUNDLED_LOADED:
+        return
+    _BUNDLED_LOADED = True
+    import importlib
+    import pkgutil
+
+    import simsync.card.applets as bundled
+
+    for mod in pkgutil.iter_modules(bundled.__path__):
+        importlib.import_module(f"{bundled.__name__}.{mod.name}")
+
+
 def lookup_applet_class(package_aid: bytes, class_aid: bytes) -> type[Applet] | None:
-    return _REGISTRY.get((bytes(package_aid), bytes(class_aid)))
+    """The class registered under these AIDs. The bundled applets are imported on the first miss,
+    so a card file holding one, or a card manager installing one, finds the live class in any
+    process (``simsync card serve``, ``sim:`` readers) without an explicit import."""
+    key = (bytes(package_aid), bytes(class_aid))
+    cls = _REGISTRY.get(key)
+    if cls is None and not _BUNDLED_LOADED:
+        _load_bundled_applets()
+        cls = _REGISTRY.get(key)
+    return cls
 
 
 def registered_applets() -> dict[tuple[bytes, bytes], type[Applet]]:

@@ -221,25 +221,6 @@ class CardInfo:
     applets: tuple[str, ...]
 
 
-_BUNDLED_LOADED = False
-
-
-def _bundled_applet_class(package_aid: bytes, class_aid: bytes) -> type[Applet] | None:
-    """Import the applets shipped in :mod:`simsync.card.applets` (once) and look the class up again,
-    so that a card file holding one of them loads with a live instance in any process."""
-    global _BUNDLED_LOADED
-    if not _BUNDLED_LOADED:
-        import importlib
-        import pkgutil
-
-        import simsync.card.applets as bundled
-
-        for mod in pkgutil.iter_modules(bundled.__path__):
-            importlib.import_module(f"{bundled.__name__}.{mod.name}")
-        _BUNDLED_LOADED = True
-    return lookup_applet_class(package_aid, class_aid)
-
-
 class SimCard:
     """A UICC with USIM, DF_TELECOM and DF_GSM, logical channels, PINs and applets."""
 
@@ -355,7 +336,7 @@ class SimCard:
                 raise FsFormatError(f"applet {i}: aid, package and class must be hex") from None
             if aid in applets:
                 raise FsFormatError(f"applet {aid.hex().upper()} installed twice")
-            cls_ = lookup_applet_class(pkg, klass) or _bundled_applet_class(pkg, klass)
+            cls_ = lookup_applet_class(pkg, klass)
             data = entry["state"]
             if cls_ is None:
                 inst: Applet = DormantApplet(self._ctx, aid, pkg, klass, data)
@@ -1149,6 +1130,7 @@ class SimCard:
         s.tries = s.max_tries
         if new is not None:
             s.value = bytes(new)
+        s.enabled = True  # TS 102 221 11.1.13: "after a successful unblocking attempt the PIN is enabled"
         self._verified.add(s.ref)
         self._dirty = True
         return b"", 0x9000
