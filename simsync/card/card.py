@@ -49,7 +49,8 @@ Transport and dispatch choices (ETSI TS 102 221, ISO/IEC 7816-3/-4):
   ``6982``. A disabled PIN counts as satisfied. VERIFY with no data: ``9000`` if verified or
   disabled, else ``63Cx`` (``63C0`` when blocked). A wrong value answers ``63Cx`` with the tries
   left; ``0`` blocks (``6983`` afterwards). UNBLOCK PIN (2C) P1=00 with PUK + new PIN, P1=01 with
-  the PUK only (ISO RESET RETRY COUNTER: counter reset, value kept), no data: ``63Cx`` PUK tries.
+  the PUK only (ISO RESET RETRY COUNTER: counter reset, value kept), no data: ``63Cx`` PUK tries;
+  a successful unblock enables the PIN (TS 102 221 11.1.13).
   CHANGE PIN needs an enabled PIN (``6984`` otherwise); ENABLE/DISABLE answer ``6985`` when there
   is nothing to change; ADM1 cannot be disabled (``6985``) and has no PUK (``6A88``).
 

@@ -36,6 +36,19 @@ def test_pin1_counter_blocking_and_unblock(kit, adn):
     assert t.sw("00200001") == 0x9000
 
 
+def test_unblock_enables_a_disabled_pin(kit, adn):
+    # TS 102 221 11.1.13: after a successful unblocking attempt the PIN is enabled
+    t = adn
+    assert t.sw("0026000108" + kit.pin(kit.PIN1)) == 0x9000  # disable PIN1
+    assert [t.sw("0020000108" + kit.pin("0000")) for _ in range(3)] == [0x63C2, 0x63C1, 0x63C0]
+    assert t.sw("002C000110" + kit.pin(kit.PUK1) + kit.pin("4321")) == 0x9000
+    assert t.card.info().pins[0].enabled
+    t.card.power_on()
+    assert t.sw("00200001") == 0x63C3  # enabled again: not satisfied after a power cycle
+    assert t.sw("00A4080C047F106F3A") == 0x9000
+    assert t.sw(READ_ADN) == 0x6982
+
+
 def test_puk_blocking(kit, term):
     bad = kit.pin("00000000")
     sws = [term.sw("002C000110" + bad + kit.pin("1111")) for _ in range(10)]
