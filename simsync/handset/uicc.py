@@ -87,8 +87,11 @@ class FileInfo:
         kind = desc[0] & 0x07
         if desc[0] & 0x80:
             raise SimsyncError(f"invalid file descriptor byte {desc[0]:02X}")
-        if desc[0] & 0x38 == 0x38:
+        if desc[0] & 0x3F == 0x38:  # b6-b4 111 (DF), b3-b1 000
             return cls(fid, FileStructure.DF, df_name=objs.get(0x84, b""))
+        if desc[0] & 0x3F == 0x39:  # 111001: a BER-TLV structured EF, not a DF
+            raise SimsyncError(f"BER-TLV structured EF (file descriptor {desc.hex().upper()}) "
+                               "is not supported")
         size = int.from_bytes(objs.get(0x80, b"\x00"), "big")
         if kind == 0x01:
             return cls(fid, FileStructure.TRANSPARENT, size)

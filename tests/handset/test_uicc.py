@@ -82,6 +82,13 @@ def test_fileinfo_rejects_bad_fcp(fcp):
         FileInfo.from_fcp(bytes.fromhex(fcp))
 
 
+def test_fileinfo_tells_a_ber_tlv_ef_from_a_df():
+    # FDB 79 (shareable, BER-TLV structure; TS 102 221 11.1.1.4.3) shares the 0x38 bits with a DF
+    assert FileInfo.from_fcp(bytes.fromhex("620782027821830100")).structure is FileStructure.DF
+    with pytest.raises(SimsyncError, match="BER-TLV"):
+        FileInfo.from_fcp(bytes.fromhex("620B82027921830212348A0105"))
+
+
 @pytest.mark.parametrize("value", ["é234", "12", "123456789", "12a4", ""])
 def test_malformed_pin_is_refused_without_spending_a_try(card_file, value):
     # a typo such as a non-ASCII character or a 2-digit PIN is a one-line error (no traceback),
