@@ -580,9 +580,11 @@ class SimCard:
                 data, sw = handler(self, cmd, chan)
         except SwError as exc:
             data, sw = b"", exc.sw
-        if not (0x61 <= sw >> 8 <= 0x6F or 0x90 <= sw >> 8 <= 0x9F):
-            # an applet (or toolkit) bug such as SW 0000 or 6000: an internal error (6F00, rollback)
-            raise ValueError(f"invalid status word {sw:04X}")
+        if not (0x61 <= sw >> 8 <= 0x6F or 0x90 <= sw >> 8 <= 0x9F) or (
+                sw >> 8 == 0x61 and len(data) > 256):
+            # an applet (or toolkit) bug such as SW 0000 or 6000, or 61xx after more than 256
+            # bytes (no short response holds that): an internal error (6F00, rollback)
+            raise ValueError(f"invalid status word {sw:04X} after {len(data)} bytes")
         if self._dirty:
             self._commit()
         return self._shape(cmd, data, sw, chn)

@@ -72,6 +72,8 @@ class CounterApplet(Applet):
             self.count += 1
             if apdu.p1 == 1:
                 raise SwError(0x6000)
+            if apdu.p1 == 3:
+                return ResponseApdu(bytes(300), 0x6100)  # 61xx after more than 256 bytes
             return ResponseApdu(b"\x01", 0x1234 if apdu.p1 == 2 else 0x0000)
         raise SwError(0x6D00)
 
@@ -165,7 +167,7 @@ def test_bad_return_type_is_internal_error(fcard, kit):
 def test_invalid_status_word_from_applet_is_internal_error(fcard, kit):
     # the card must answer a valid SW (61..6F, 90..9F) whatever an applet returns
     t = kit.Terminal(fcard)
-    for apdu in ("80090000", "8009010000", "8009020001"):
+    for apdu in ("80090000", "8009010000", "8009020001", "8009030000"):
         t.send("00A4040C07" + AID.hex())
         assert t.raw(apdu) == ("", 0x6F00)
         assert fcard.applets[AID].count == 5  # rolled back
