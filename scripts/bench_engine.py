@@ -55,7 +55,7 @@ def run_session(server: ServerSession, client: ClientSession, ct: str) -> dict:
         req = decode(body := encode(msg, ct), ct)
         nbytes += len(body)
         c1 = time.perf_counter()
-        rep = server.receive(req)
+        rep = server.receive(req, content_type=ct)
         c2 = time.perf_counter()
         rep = decode(body := encode(rep, ct), ct)
         nbytes += len(body)
@@ -75,19 +75,20 @@ def report(label: str, r: dict, items: int) -> None:
           f"(server engine {r['server']:.2f} s, codec {r['codec']:.2f} s)")
 
 
-def setup(store: MemoryStore) -> tuple[ServerSession, ClientConfig]:
+def setup(store: MemoryStore, ct: str) -> tuple[ServerSession, ClientConfig]:
     if USER not in store.accounts:
         store.add_account(USER, PASSWORD)
     server = ServerSession(ServerConfig(url="http://bench/syncml",
                                         databases=(DatabaseConfig("addressbook"),)), store)
     ccfg = ClientConfig(server_url="http://bench/syncml", device_id=DEVICE, user=USER,
-                        password=PASSWORD, databases=(ClientDatabase(DB_URI, "addressbook"),))
+                        password=PASSWORD, databases=(ClientDatabase(DB_URI, "addressbook"),),
+                        wbxml=ct == WBXML)
     return server, ccfg
 
 
 def slow_sync(n: int, ct: str) -> None:
     store = MemoryStore()
-    server, ccfg = setup(store)
+    server, ccfg = setup(store, ct)
     cstore = ClientStore()
     for i in range(n):
         cstore.add(DB_URI, vcard(i))
@@ -109,7 +110,7 @@ def slow_sync(n: int, ct: str) -> None:
 
 def refresh_from_server(n: int, ct: str) -> None:
     store = MemoryStore()
-    server, ccfg = setup(store)
+    server, ccfg = setup(store, ct)
     store.seed(USER, "addressbook", (vcard(i) for i in range(n)), "text/vcard",
                with_keys=False)
     cstore = ClientStore()
@@ -121,7 +122,7 @@ def refresh_from_server(n: int, ct: str) -> None:
 
 def two_way(m: int, changes: int, ct: str) -> None:
     store = MemoryStore()
-    server, ccfg = setup(store)
+    server, ccfg = setup(store, ct)
     t0 = time.perf_counter()
     guids = store.seed(USER, "addressbook", (vcard(i) for i in range(m)), "text/vcard",
                        with_keys=False)

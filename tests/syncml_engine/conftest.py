@@ -59,7 +59,8 @@ class Harness:
                                        auth_type=auth_type,
                                        databases=tuple(ClientDatabase("./" + n, n, t, v)
                                                        for n, t, v in dbs),
-                                       max_msg_size=max_msg_size)
+                                       max_msg_size=max_msg_size,
+                                       wbxml=content_type == WBXML)
         self.client_devinf = client_devinf
         self.duplicate_requests = False
         self.sessions = 0
@@ -73,11 +74,11 @@ class Harness:
 
     def exchange(self, msg):
         req = self.wire(msg)
-        reply = self.wire(next(self._rr).receive(req))
+        reply = self.wire(next(self._rr).receive(req, content_type=self.ct))
         if self.duplicate_requests:
             # the HTTP reply got lost and the client sent the same message again: the server
             # must answer the same without doing anything twice
-            again = self.wire(next(self._rr).receive(req))
+            again = self.wire(next(self._rr).receive(req, content_type=self.ct))
             assert again == reply
         self.log.append((req, reply))
         return reply

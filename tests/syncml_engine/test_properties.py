@@ -76,3 +76,32 @@ def run_ops(ops, policy, ct, small, dup=False) -> None:
     s = h.sync(200)
     assert s.result.sent.get(DB, 0) == 0 and s.result.received.get(DB, 0) == 0
     assert h.store.counter(USER, "addressbook") == before
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+          phases=[Phase.explicit, Phase.generate])
+@given(limit=st.integers(4000, 20_000), ct=st.sampled_from([XML, WBXML]),
+       sizes=st.lists(st.integers(0, 12_000), min_size=1, max_size=12),
+       id_len=st.integers(1, 60), sync_type=st.sampled_from([201, 205]))
+def test_messages_never_exceed_max_msg_size(limit, ct, sizes, id_len, sync_type) -> None:
+    """Whatever the items and IDs, every message stays within the peer's MaxMsgSize (from
+    4000 bytes: the init package with both DevInfs is not split and needs about 3 KB)."""
+    import itertools
+
+    from simsync.syncml.engine import ClientStore, MemoryStore
+
+    counter = itertools.count()
+    store = MemoryStore(guid_factory=lambda: "g" * id_len + str(next(counter)))
+    h = Harness(content_type=ct, max_msg_size=limit, server_max_msg=limit, store=store)
+    h.client_store = ClientStore(luid_prefix="l" * id_len)
+    for i, n in enumerate(sizes):
+        card = vcard(f"N{i}", "G", f"+49 151 {i:08d}", "é" * (n // 2) + "x" * (n - n // 2))
+        if i % 2:
+            h.client_store.add(DB, card)
+        else:
+            h.store.seed(USER, "addressbook", [card], "text/vcard")
+    s = h.sync(sync_type)
+    assert s.result.status == 200
+    assert max(h.sizes) <= limit
+    assert sorted(h.server_items().values()) == sorted(h.client_items().values()) or \
+        sync_type == 205

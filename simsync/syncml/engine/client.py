@@ -18,13 +18,11 @@ from simsync.syncml import model as m
 
 from . import auth
 from .common import (
-    ITEM_OVERHEAD,
     SERVER_ALERTED,
     MessageBuilder,
     data_size,
-    estimate_item,
     size_matches,
-    split_data,
+    size_model,
 )
 from .store import ChangeKind
 
@@ -48,10 +46,15 @@ class ClientConfig:
     device_id: str = "simsync-client"
     user: str = "test"
     password: str = "test"
+    #: B64(MD5(user:password)) instead of the password (what a SIM hands over in SYNCHRONIZE):
+    #: enough for syncml:auth-md5, useless for basic auth
+    password_digest: str | None = None
     auth_type: str = auth.AUTH_MD5
     databases: tuple[ClientDatabase, ...] = (ClientDatabase(),)
     max_msg_size: int = 150_000
     max_obj_size: int = 4_000_000
+    #: the encoding the messages travel in (only for filling messages up to MaxMsgSize)
+    wbxml: bool = False
 
     def devinf(self) -> m.DevInf:
         stores = tuple(m.DataStore(
@@ -81,7 +84,8 @@ class ClientStore:
     """In-memory client data: items by LUID with change tracking since the last sync.
     ``capacity[uri]`` limits the number of items of a database (like a SIM phonebook)."""
 
-    def __init__(self) -> None:
+    def __init__(self, luid_prefix: str = "") -> None:
+        self.luid_prefix = luid_prefix
         self.capacity: dict[str, int] = {}
         self.dbs: dict[str, _LocalDb] = {}
         self.nonce: str | None = None
@@ -92,9 +96,9 @@ class ClientStore:
         return self.dbs.setdefault(uri, _LocalDb())
 
     def _new_luid(self, db: _LocalDb) -> str:
-        luid = str(next(self._ids))
+        luid = f"{self.luid_prefix}{next(self._ids)}"
         while luid in db.items:
-            luid = str(next(self._ids))
+            luid = f"{self.luid_prefix}{next(self._ids)}"
         return luid
 
     # local (user) edits: tracked as changes --------------------------------------------
@@ -224,12 +228,14 @@ class ClientSession:
         self.msg_id += 1
         cred = None
         if with_cred:
-            if self.cfg.auth_type == auth.AUTH_BASIC:
+            if self.cfg.auth_type == auth.AUTH_BASIC and self.cfg.password_digest is None:
                 cred = m.Cred(auth.basic_credential(self.cfg.user, self.cfg.password),
                               m.Meta(format="b64", type=auth.AUTH_BASIC))
             else:
-                cred = m.Cred(auth.md5_credential(self.cfg.user, self.cfg.password,
-                                                  auth.decode_nonce(self.store.nonce)),
+                digest = self.cfg.password_digest or auth.md5_digest(self.cfg.user,
+                                                                     self.cfg.password)
+                cred = m.Cred(auth.md5_credential_from_digest(digest,
+                                                              auth.decode_nonce(self.store.nonce)),
                               m.Meta(format="b64", type=auth.AUTH_MD5))
         return m.SyncHdr(session_id=self.session_id, msg_id=self.msg_id,
                          target=m.Location(self.target_url),
@@ -243,7 +249,7 @@ class ClientSession:
 
     def start(self) -> m.SyncML:
         """Package 1: credentials, our DevInf, one Alert per database."""
-        out = MessageBuilder(self._budget())
+        out = MessageBuilder(self._budget(), size_model(self.cfg.wbxml))
         if self.send_devinf:
             out.add(m.Put(out.cmd_id(), meta=m.Meta(type=m.ContentType.DEVINF_XML.value),
                           items=(m.Item(source=m.Location("./devinf12"),
@@ -277,7 +283,7 @@ class ClientSession:
             self.target_url = hdr.resp_uri
         if hdr.meta is not None and hdr.meta.max_msg_size:
             self.server_max_msg = hdr.meta.max_msg_size
-        out = MessageBuilder(self._budget())
+        out = MessageBuilder(self._budget(), size_model(self.cfg.wbxml))
         hdr_status = None
         for cmd in reply.body.commands:
             if isinstance(cmd, m.Status) and cmd.cmd == "SyncHdr":
@@ -288,7 +294,7 @@ class ClientSession:
             if hdr_status.data in (S.INVALID_CREDENTIALS, S.MISSING_CREDENTIALS):
                 if self.phase == "init" and not self.auth_retried and hdr_status.chal:
                     self.auth_retried = True
-                    retry = MessageBuilder(self._budget())
+                    retry = MessageBuilder(self._budget(), size_model(self.cfg.wbxml))
                     for c in self._init_commands:
                         retry.add(_renumber(c, retry.cmd_id()))
                     return self._message(retry, final=True, with_cred=True)
@@ -352,7 +358,7 @@ class ClientSession:
         for run in self.runs.values():
             if not run.maps:
                 continue
-            room = out.room() - ITEM_OVERHEAD
+            room = out.room() - out.sizes.command
             n = size = 0
             for g, luid in run.maps:
                 item = 100 + len(g.encode()) + len(luid.encode())
@@ -365,7 +371,7 @@ class ClientSession:
             out.add(m.Map(out.cmd_id(), target=m.Location(run.cfg.remote_uri),
                           source=m.Location(run.cfg.local_uri),
                           map_items=tuple(m.MapItem(m.Location(g), m.Location(luid))
-                                          for g, luid in batch)), ITEM_OVERHEAD + size)
+                                          for g, luid in batch)), out.sizes.command + size)
             if run.maps:
                 return False
         return True
@@ -475,10 +481,10 @@ class ClientSession:
         for run in self.runs.values():
             if not run.ok or not run.sync_type or run.sync_complete:
                 continue
-            if out.room() < 2 * ITEM_OVERHEAD:
+            if out.room() < 2 * out.sizes.command:
                 return False
             sync_id = out.cmd_id()
-            out.size += ITEM_OVERHEAD
+            out.size += out.sizes.command
             children: list[m.Command] = []
             full = False
             local = self.store.db(run.cfg.local_uri)
@@ -495,15 +501,15 @@ class ClientSession:
                     run.sent_seqs[luid] = seq
                     children.append(m.Delete(out.cmd_id(), items=(m.Item(
                         source=m.Location(luid)),)))
-                    out.size += ITEM_OVERHEAD
+                    out.size += out.sizes.command + len(luid.encode())
                     continue
                 if luid not in local.items:
                     run.queue.pop(0)
                     continue
                 content, ctype = local.items[luid]
-                need = ITEM_OVERHEAD + estimate_item(content)
+                need = out.sizes.command + out.sizes.item(content) + len(luid.encode())
                 if need > out.room():
-                    if children or out.room() < 4 * ITEM_OVERHEAD:
+                    if children or out.room() < 4 * out.sizes.command:
                         full = True
                         break
                     run.queue.pop(0)
@@ -531,12 +537,13 @@ class ClientSession:
         co = run.chunk_out
         assert co is not None
         data = co["data"]
-        chunk, end = split_data(data, co["offset"], out.room() - ITEM_OVERHEAD)
+        uri = len(co["luid"].encode())
+        chunk, end = out.sizes.split(data, co["offset"], out.room() - out.sizes.command - uri)
         first = co["offset"] == 0
         more = end < len(data)
         children.append(_change_cmd(out.cmd_id(), co["kind"], co["luid"], chunk, co["ct"],
                                     size=data_size(data) if first else None, more=more))
-        out.size += ITEM_OVERHEAD + estimate_item(chunk)
+        out.size += out.sizes.command + out.sizes.item(chunk) + uri
         if more:
             co["offset"] = end
             return True

@@ -12,12 +12,15 @@ __all__ = [
     "DEVINF_URIS",
     "SERVER_ALERTED",
     "SYNC_TYPES",
+    "WBXML_SIZES",
+    "XML_SIZES",
     "MessageBuilder",
+    "SizeModel",
     "content_keys",
     "data_size",
-    "estimate_item",
+    "same_item",
     "size_matches",
-    "split_data",
+    "size_model",
 ]
 
 #: the sync types a client may request (Alert codes 200-205)
@@ -25,10 +28,6 @@ SYNC_TYPES = frozenset(range(200, 206))
 #: server-alerted sync types (206-210) and the client-initiated type each one asks for
 SERVER_ALERTED = {206: 200, 207: 202, 208: 203, 209: 204, 210: 205}
 DEVINF_URIS = ("./devinf12", "./devinf11", "./devinf10")
-
-_HEADER_OVERHEAD = 700     # SyncHdr with RespURI, Cred/Meta, SyncML/SyncBody/Final tags
-_CMD_OVERHEAD = 260        # a command with CmdID, Meta Type, Item, Source/Target LocURIs
-
 
 def data_size(data: str | bytes) -> int:
     """The size of item data in bytes as transmitted (UTF-8 for text)."""
@@ -47,27 +46,48 @@ def size_matches(data: str | bytes, declared: int) -> bool:
     return isinstance(data, str) and n < declared <= n + data.count("\n")
 
 
-def estimate_item(data: str | bytes | None) -> int:
-    """An upper bound of the XML bytes item data occupies (CDATA, or escaped text with CR)."""
-    if data is None:
-        return 0
-    if isinstance(data, bytes):
-        return len(data) * 4 // 3 + 16
-    n = len(data.encode("utf-8"))
-    if "\r" in data or "]]>" in data:
-        n += 5 * data.count("\r") + 4 * (data.count("&") + data.count("<") + data.count(">"))
-    return n + 16
+@dataclass(frozen=True)
+class SizeModel:
+    """Upper bounds of what the parts of a message take on the wire in one encoding (measured
+    on the codecs, with room to spare); the engines fill messages up to MaxMsgSize with them."""
+
+    header: int        # SyncML/SyncHdr (RespURI, Cred, Meta), SyncBody, Final
+    command: int       # a command with CmdID, Meta Type/Size, one Item, without LocURI text
+    status: int        # a Status, without its TargetRef/SourceRef text
+    wbxml: bool
+
+    def item(self, data: str | bytes | None) -> int:
+        """The bytes item data takes (XML: CDATA, or escaped text when it holds CR or ]]>;
+        WBXML: an inline string or OPAQUE with its length)."""
+        if data is None:
+            return 0
+        if self.wbxml:
+            return data_size(data) + 8
+        if isinstance(data, bytes):
+            return len(data) * 4 // 3 + 16
+        n = len(data.encode("utf-8"))
+        if "\r" in data or "]]>" in data:
+            n += 5 * data.count("\r") + 4 * (data.count("&") + data.count("<")
+                                               + data.count(">"))
+        return n + 16
+
+    def split(self, data: str | bytes, offset: int, budget: int) -> tuple[str | bytes, int]:
+        """The next chunk of ``data`` from ``offset`` (in characters/bytes) whose size fits
+        ``budget`` (at least one unit); returns (chunk, new offset)."""
+        n = max(1, budget)
+        while True:
+            chunk = data[offset:offset + n]
+            if n <= 1 or self.item(chunk) <= budget:
+                return chunk, offset + len(chunk)
+            n = n * 3 // 4
 
 
-def split_data(data: str | bytes, offset: int, budget: int) -> tuple[str | bytes, int]:
-    """The next chunk of ``data`` from ``offset`` (in characters/bytes) whose estimated size
-    fits ``budget`` (at least one unit); returns (chunk, new offset)."""
-    n = max(1, budget)
-    while True:
-        chunk = data[offset:offset + n]
-        if n <= 1 or estimate_item(chunk) <= budget:
-            return chunk, offset + len(chunk)
-        n = n * 3 // 4
+XML_SIZES = SizeModel(header=700, command=280, status=160, wbxml=False)
+WBXML_SIZES = SizeModel(header=400, command=130, status=80, wbxml=True)
+
+
+def size_model(wbxml: bool) -> SizeModel:
+    return WBXML_SIZES if wbxml else XML_SIZES
 
 
 def content_keys(content: str | bytes, content_type: str) -> tuple[str, ...]:
@@ -90,21 +110,27 @@ def same_item(a: str | bytes, b: str | bytes, content_type: str) -> bool:
 @dataclass
 class MessageBuilder:
     """Collects the commands of one outgoing message, numbering CmdIDs from 1 and keeping a
-    running size estimate against the peer's MaxMsgSize."""
+    running size estimate (``sizes``: the encoding's :class:`SizeModel`) against the peer's
+    MaxMsgSize."""
 
     max_size: int
+    sizes: SizeModel = XML_SIZES
     commands: list[m.Command] = field(default_factory=list)
     next_id: int = 1
-    size: int = _HEADER_OVERHEAD
+    size: int = -1
+
+    def __post_init__(self) -> None:
+        if self.size < 0:
+            self.size = self.sizes.header
 
     def cmd_id(self) -> int:
         i = self.next_id
         self.next_id += 1
         return i
 
-    def add(self, cmd: m.Command, estimate: int = _CMD_OVERHEAD) -> None:
+    def add(self, cmd: m.Command, estimate: int | None = None) -> None:
         self.commands.append(cmd)
-        self.size += estimate
+        self.size += self.sizes.command if estimate is None else estimate
 
     def room(self) -> int:
         """Bytes still free (with a 10 % safety margin)."""
@@ -116,8 +142,7 @@ class MessageBuilder:
         st = m.Status(self.cmd_id(), msg_ref, cmd_ref, cmd, int(code),
                       target_refs=(target_ref,) if target_ref else (),
                       source_refs=(source_ref,) if source_ref else (), chal=chal, items=items)
-        self.add(st, 160 + sum(len(r) for r in st.target_refs + st.source_refs))
+        extra = 200 if chal is not None else 0
+        self.add(st, self.sizes.status + extra
+                 + sum(len(r.encode()) for r in st.target_refs + st.source_refs))
         return st
-
-
-ITEM_OVERHEAD = _CMD_OVERHEAD

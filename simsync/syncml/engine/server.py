@@ -42,20 +42,19 @@ from dataclasses import dataclass, field
 
 from simsync import pim
 from simsync.syncml import model as m
+from simsync.syncml.codec import WBXML, media_type
 from simsync.syncml.xml import decode_xml, decode_xml_devinf, encode_xml, encode_xml_devinf
 
 from . import auth
 from .common import (
     DEVINF_URIS,
-    ITEM_OVERHEAD,
     SYNC_TYPES,
     MessageBuilder,
     content_keys,
     data_size,
-    estimate_item,
     same_item,
     size_matches,
-    split_data,
+    size_model,
 )
 from .conflict import ConflictPolicy, merge_versions, newer_side
 from .store import ChangeKind, ConflictRecord, DbAnchor, DeviceState, SyncStore
@@ -157,6 +156,7 @@ class ServerState:
     last_request: str | None = None
     client_max_msg_size: int | None = None
     client_max_obj_size: int | None = None
+    wbxml: bool = False
     phase: str = "init"          # init -> sync -> send -> map -> done
     dbs: dict[str, DbState] = field(default_factory=dict)
 
@@ -212,7 +212,10 @@ class ServerSession:
         self.token_factory = token_factory
 
     # -------------------------------------------------------------- entry point
-    def receive(self, msg: m.SyncML) -> m.SyncML:
+    def receive(self, msg: m.SyncML, *, content_type: str | None = None) -> m.SyncML:
+        """Serve one request message and return the reply. ``content_type``: the encoding
+        the request came in (and the reply goes out in) -- WBXML messages are filled more,
+        as they are smaller than their XML estimate."""
         hdr = msg.header
         device_id = hdr.source.loc_uri
         key = f"{device_id}\x1f{hdr.session_id}"
@@ -235,6 +238,8 @@ class ServerSession:
                              token=self.token_factory())
         st.last_msg_id = hdr.msg_id
         st.last_request = digest
+        if content_type is not None:
+            st.wbxml = media_type(content_type) == WBXML
         st.client_uri = device_id
         st.server_uri = hdr.target.loc_uri
         if hdr.meta is not None and hdr.meta.max_msg_size:
@@ -266,7 +271,8 @@ class _Reply:
         self.st = st
         self.msg = msg
         self.msg_ref = msg.header.msg_id
-        self.out = MessageBuilder(st.client_max_msg_size or self.cfg.default_client_msg_size)
+        self.out = MessageBuilder(st.client_max_msg_size or self.cfg.default_client_msg_size,
+                                  size_model(st.wbxml))
         self._caps_cache: dict[str, pim.CtCaps | None] = {}
         self._devinf_cache: dict[str, m.DevInf | None] = {}
         self._sending: DbState | None = None
@@ -936,12 +942,12 @@ class _Reply:
                 continue
             db = self.cfg.database(dbst.name)
             assert db is not None
-            if self.out.room() < ITEM_OVERHEAD * 2:
+            if self.out.room() < self.out.sizes.command * 2:
                 all_done = False
                 break
             sync_id = self.out.cmd_id()
             children: list[m.Command] = []
-            self.out.size += ITEM_OVERHEAD
+            self.out.size += self.out.sizes.command
             full = False
             self._sending = dbst
             number_of_changes = None
@@ -963,7 +969,7 @@ class _Reply:
                     delete = m.Delete(self.out.cmd_id(), items=(m.Item(target=m.Location(luid)),))
                     children.append(delete)
                     self._track(guid, delete.cmd_id)
-                    self.out.size += ITEM_OVERHEAD
+                    self.out.size += self.out.sizes.command + len(luid.encode())
                     with self.store.transaction():
                         self.store.unmap_luid(dev, dbst.name, luid)
                     continue
@@ -973,9 +979,10 @@ class _Reply:
                     dbst.pending.pop(guid)            # the device could not take it
                     self._count(dbst, "too_large")
                     continue
-                need = ITEM_OVERHEAD + estimate_item(data)
+                need = (self.out.sizes.command + self.out.sizes.item(data) + len(guid.encode())
+                        + len((luid or "").encode()))
                 if need > self.out.room():
-                    if children or self.out.room() < 4 * ITEM_OVERHEAD:
+                    if children or self.out.room() < 4 * self.out.sizes.command:
                         full = True
                         break
                     dbst.pending.pop(guid)
@@ -1024,13 +1031,14 @@ class _Reply:
         co = dbst.chunk_out
         assert co is not None
         data = _unpack(co["data"])
-        budget = self.out.room() - ITEM_OVERHEAD
-        chunk, end = split_data(data, co["offset"], budget)
+        uris = len(co["guid"].encode()) + len((co["luid"] or "").encode())
+        budget = self.out.room() - self.out.sizes.command - uris
+        chunk, end = self.out.sizes.split(data, co["offset"], budget)
         first = co["offset"] == 0
         more = end < len(data)
         children.append(self._item_cmd(co["luid"], co["guid"], chunk, co["ct"],
                                        size=data_size(data) if first else None, more=more))
-        self.out.size += ITEM_OVERHEAD + estimate_item(chunk)
+        self.out.size += self.out.sizes.command + self.out.sizes.item(chunk) + uris
         if more:
             co["offset"] = end
             return True
