@@ -75,7 +75,7 @@ def replayed():
                            guid="added-on-server")
         rows = []
         for i, (req, ct) in enumerate(load(exchange)):
-            rep = workers[i % 2].receive(req)
+            rep = workers[i % 2].receive(req, content_type=ct)
             rows.append((req, rep, ct, check_reply(req, rep, ct)))
         results[exchange] = rows
     return store, results
