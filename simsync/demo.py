@@ -1,13 +1,21 @@
 """``simsync demo``: the main job, end to end on embedded defaults.
 
-Today the chain reaches as far as the card and the handset's access to it: a new simulated SIM is
-personalised, powered up through the ``sim:`` reader, and the handset side reads its identities, checks
-PIN handling, reads and extends the phonebook, and checks that the change survived a power cycle and a
-reload of the card file. The GlobalPlatform provisioning of the signed sync applet, the SIM Toolkit
-SYNCHRONIZE and the SyncML sync with the operator server join this run as their issues land.
+The chain of seed 002, as far as it is built today:
 
-Each step is timed; :func:`run_demo` returns a :class:`DemoReport` and the CLI exits non-zero if any
-step failed.
+1. the operator creates its keys, builds the sync applet's CAP and signs it (DAP);
+2. a new SIM is issued: its Issuer Security Domain holds keys diversified from the operator's masters
+   and the operator's DAP key, with mandated DAP;
+3. a CAP changed after signing is refused and leaves no trace; the signed CAP is loaded, installed and
+   personalised over SCP03 (C-MAC + C-DECRYPTION);
+4. the handset powers the SIM through the ``sim:`` reader, reads its identities and phonebook, checks PIN
+   handling; the applet's SIM menu entry appears;
+5. selecting it makes the applet send SYNCHRONIZE with the personalised parameters; the handset runs an
+   OMA DS (SyncML) session with the operator's server engine (every message encoded to WBXML and back,
+   in this process: the HTTP server is the next step), and the card stores the outcome;
+6. a change on each side, and a second, incremental sync.
+
+Each step is timed; :func:`run_demo` returns a :class:`DemoReport`, and the CLI exits non-zero if any step
+failed.
 """
 
 from __future__ import annotations
@@ -16,10 +24,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from simsync.apdu import CommandApdu
-from simsync.card import CardProfile, SimCard
 from simsync.card.codecs import AdnRecord
 from simsync.errors import SimsyncError
 from simsync.handset.uicc import PinRef, Uicc, UiccError
@@ -30,6 +37,39 @@ SAMPLE_PHONEBOOK = (
     ("Bob Dupont", "+4915112345678"),
     ("Voicemail", "123"),
 )
+SERVER_URL = "http://127.0.0.1/syncml"
+PORTAL_URL = "http://127.0.0.1/portal/sync"
+ACCOUNT, PASSWORD = "alice", "demo-secret"
+DEVICE_ID = "IMEI:356938035643809"
+
+HANDSET_CONTACTS = (
+    ("Martin", "Alice", "+33612345678"),
+    ("Dupont", "Bob", "+4915112345678"),
+    ("Rossi", "Chiara", "+390612345678"),
+)
+SERVER_CONTACTS = (
+    ("Dupont", "Bob", "+4915112345678"),  # the same person: a slow sync must not duplicate him
+    ("Nakamura", "Emi", "+81312345678"),
+)
+HANDSET_EVENTS = (("Team meeting", "20261125T090000Z", "20261125T100000Z"),)
+
+
+def vcard21(family: str, given: str, tel: str, note: str = "") -> str:
+    lines = ["BEGIN:VCARD", "VERSION:2.1", f"N:{family};{given};;;", f"FN:{given} {family}",
+             f"TEL;CELL:{tel}"]
+    if note:
+        lines.append(f"NOTE:{note}")
+    return "\r\n".join(lines + ["END:VCARD"]) + "\r\n"
+
+
+def vcard30(family: str, given: str, tel: str) -> str:
+    return ("BEGIN:VCARD\r\nVERSION:3.0\r\n"
+            f"N:{family};{given};;;\r\nFN:{given} {family}\r\nTEL;TYPE=CELL:{tel}\r\nEND:VCARD\r\n")
+
+
+def vcal10(summary: str, start: str, end: str) -> str:
+    return ("BEGIN:VCALENDAR\r\nVERSION:1.0\r\nBEGIN:VEVENT\r\n"
+            f"SUMMARY:{summary}\r\nDTSTART:{start}\r\nDTEND:{end}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
 
 
 @dataclass
@@ -66,106 +106,217 @@ class _Runner:
         self.report.steps.append(Step(name, ok, detail, dt))
         if self.out:
             mark = "ok " if ok else "ERR"
-            self.out.write(f"  [{mark}] {name:<44} {dt * 1000:8.1f} ms  {detail}\n")
+            self.out.write(f"  [{mark}] {name:<46} {dt * 1000:8.1f} ms  {detail}\n")
             self.out.flush()
         return ok
 
 
 def run_demo(workdir: str | Path, out: TextIO | None = None) -> DemoReport:
     """Run every step in ``workdir`` (created if needed); stops at the first failed step."""
+    from simsync.card.applets.sync import (
+        DatabaseConfig,
+        InstallParams,
+        ProfileConfig,
+        decode_status,
+    )
+    from simsync.handset.loopback import LoopbackSyncService
+    from simsync.handset.terminal import Terminal
+    from simsync.handset.ui import ScriptedUi
+    from simsync.operator.applets import applet_definition
+    from simsync.operator.capbuild import build_applet_cap, inspect_cap, sign_cap
+    from simsync.operator.errors import OperatorError
+    from simsync.operator.gpclient import GpClient
+    from simsync.operator.issue import issue_card
+    from simsync.operator.keys import init_keys
+    from simsync.stk.synchronize import SyncMode
+    from simsync.syncml.engine import DatabaseConfig as ServerDb
+    from simsync.syncml.engine import MemoryStore, ServerConfig, ServerSession
+    from simsync.syncml.engine.common import content_keys
+
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     card_file = workdir / "demo-sim.card"
     report = DemoReport(workdir, card_file)
     run = _Runner(report, out)
-    profile = CardProfile.random(phonebook=SAMPLE_PHONEBOOK, spn="simsync demo")
     reader = f"sim:{card_file}"
+    ctx: dict[str, Any] = {}
     if out:
         out.write(f"simsync demo in {workdir}\n")
 
-    def create() -> str:
-        SimCard.create(card_file, profile, overwrite=True).close()
-        return f"{card_file.name}: ICCID {profile.iccid}, IMSI {profile.imsi}"
+    # -- the operator ------------------------------------------------------------------------
+    def keys() -> str:
+        ctx["keys"] = k = init_keys(workdir / "operator-keys", force=True)
+        return (f"{workdir.name}/operator-keys: DAP {k.dap_algorithm.name} key pair, SCP03 AES master keys "
+                f"(KVN {k.scp.kvn:02X}, mode 0600)")
 
+    def build_and_sign() -> str:
+        defn = applet_definition("sync")
+        cap = build_applet_cap(defn)
+        sig = sign_cap(cap, ctx["keys"])
+        (workdir / "sync.cap").write_bytes(cap)
+        sig.save(workdir / "sync.sig")
+        info = inspect_cap(cap)
+        ctx.update(defn=defn, cap=cap, sig=sig)
+        return (f"sync.cap {len(cap)} bytes, package {defn.package_aid.hex().upper()}, "
+                f"LFDB SHA-256 {info.lfdb_sha256.hex().upper()[:16]}..., signed")
+
+    def issue() -> str:
+        issued = issue_card(card_file, ctx["keys"], force=True, phonebook=SAMPLE_PHONEBOOK,
+                            spn="simsync demo")
+        ctx["profile"] = issued.profile
+        return f"ICCID {issued.iccid}, ISD keys diversified (KDD {issued.kdd.hex().upper()}), mandated DAP"
+
+    def refuse_tampered() -> str:
+        tampered = build_applet_cap(ctx["defn"], payload_size=2048)  # not what was signed
+        with open_reader(reader) as conn:
+            gp = GpClient(conn, ctx["keys"].scp)
+            gp.open()
+            before = gp.list_all()
+            try:
+                gp.load(tampered, ctx["sig"])
+                raise AssertionError("a CAP changed after signing was loaded")
+            except OperatorError as exc:
+                why = str(exc)
+            gp.open()
+            assert gp.list_all() == before, "the refused load left a trace on the card"
+        return f"{why[:110]}...; card registry unchanged"
+
+    def provision() -> str:
+        defn = ctx["defn"]
+        params = InstallParams(title="Operator", entry_text="Synchronise", server=SERVER_URL,
+                               portal_url=PORTAL_URL)
+        perso = ProfileConfig(
+            1, SERVER_URL,
+            (DatabaseConfig(1, "./contacts", "contacts", "text/x-vcard", "2.1", SyncMode.TWO_WAY),
+             DatabaseConfig(2, "./calendar", "calendar", "text/x-vcalendar", "1.0", SyncMode.TWO_WAY)),
+            account=ACCOUNT, password=PASSWORD, device_id=DEVICE_ID)
+        with open_reader(reader) as conn:
+            gp = GpClient(conn, ctx["keys"].scp)
+            session = gp.open()
+            gp.load(ctx["cap"], ctx["sig"])
+            gp.install(defn.package_aid, defn.class_aids[0], defn.instance_aid, params=params.encode())
+            gp.store_data(defn.instance_aid, [perso.encode()])
+            apps = [e.aid.hex().upper() for e in gp.list()]
+        assert defn.instance_aid.hex().upper() in apps, f"applet not listed: {apps}"
+        return (f"SCP0{session.scp} level {int(session.level):02X}: loaded with DAP, installed, personalised "
+                f"(server, account, credential, 2 databases); {gp.transcript.commands} APDUs")
+
+    # -- the handset ---------------------------------------------------------------------------
     def identities() -> str:
+        profile = ctx["profile"]
         with open_reader(reader) as conn:
             uicc = Uicc(conn)
-            iccid, spn, apps = uicc.iccid(), uicc.spn(), uicc.applications()
+            iccid, spn = uicc.iccid(), uicc.spn()
             assert iccid.digits == profile.iccid, f"ICCID read {iccid.digits}"
-            assert spn.name == profile.spn, f"SPN read {spn.name!r}"
-            labels = ", ".join(f"{a.label} {a.aid.hex().upper()}" for a in apps)
-            return f"ATR {conn.atr.hex().upper()}; SPN {spn.name!r}; applications: {labels}"
-
-    def pins() -> str:
-        with open_reader(reader) as conn:
-            uicc = Uicc(conn)
-            before = uicc.pin_retries(PinRef.PIN1)
             wrong = "0000" if profile.pin1 != "0000" else "1111"
             try:
                 uicc.verify_pin(PinRef.PIN1, wrong)
                 raise AssertionError("a wrong PIN1 was accepted")
             except UiccError as exc:
-                assert exc.retries == before - 1, f"retries {exc.retries}, expected {before - 1}"
+                assert exc.retries == 2, f"retries {exc.retries}"
             uicc.verify_pin(PinRef.PIN1, profile.pin1)
             imsi = uicc.imsi()
             assert imsi.digits == profile.imsi
-            after = uicc.pin_retries(PinRef.PIN1)
-            return (f"wrong PIN1 -> 63C{before - 1:X}, right PIN1 -> 9000, counter back to "
-                    f"{before if after is None else after}; IMSI {imsi.digits} (needs PIN1)")
-
-    added = AdnRecord("Carol (handset)", "+441632960123")
-
-    def phonebook() -> str:
-        with open_reader(reader) as conn:
-            uicc = Uicc(conn)
-            uicc.verify_pin(PinRef.PIN1, profile.pin1)
-            entries = uicc.phonebook()
-            names = [e.name for _, e in entries]
+            names = [e.name for _, e in uicc.phonebook()]
             assert names == [n for n, _ in SAMPLE_PHONEBOOK], f"phonebook {names}"
             free = uicc.free_phonebook_record()
-            assert free is not None
-            uicc.write_phonebook_entry(free, added)
-            return f"{len(entries)} entries read; '{added.name}' written to EF_ADN record {free}"
+            uicc.write_phonebook_entry(free, AdnRecord("Carol (handset)", "+441632960123"))
+        return (f"ICCID {iccid.digits}, SPN {spn.name!r}, IMSI {imsi.digits}; wrong PIN1 -> 63C2, right "
+                f"PIN1 -> 9000; {len(names)} phonebook entries read, one written to record {free}")
 
-    def persisted() -> str:
-        # A new connection loads the card file again: a power cycle of a freshly inserted card.
-        with open_reader(reader) as conn:
-            uicc = Uicc(conn)
-            try:
-                uicc.phonebook()
-                raise AssertionError("EF_ADN was readable without PIN1 after a power cycle")
-            except UiccError as exc:
-                assert exc.sw == 0x6982
-            uicc.verify_pin(PinRef.PIN1, profile.pin1)
-            entries = [e for _, e in uicc.phonebook()]
-            assert added in entries, "the written entry is missing after reload"
-            return f"after reload: PIN1 needed again (6982), {len(entries)} entries, new entry present"
+    def operator_server() -> str:
+        store = MemoryStore()
+        store.add_account(ACCOUNT, PASSWORD)
+        for fam, given, tel in SERVER_CONTACTS:
+            card = vcard30(fam, given, tel)
+            store.add_item(ACCOUNT, "contacts", card, "text/vcard", keys=content_keys(card, "text/vcard"))
+        config = ServerConfig(url=SERVER_URL, databases=(ServerDb("contacts", "text/vcard", "3.0"),
+                                                         ServerDb("calendar", "text/calendar", "2.0")))
+        service = LoopbackSyncService(ServerSession(config, store))
+        for fam, given, tel in HANDSET_CONTACTS:
+            service.store.add("./contacts", vcard21(fam, given, tel), "text/x-vcard")
+        for summary, start, end in HANDSET_EVENTS:
+            service.store.add("./calendar", vcal10(summary, start, end), "text/x-vcalendar")
+        ctx.update(store=store, service=service)
+        return (f"DB2 (operator): {len(SERVER_CONTACTS)} contacts for '{ACCOUNT}'; DB1 (handset): "
+                f"{len(HANDSET_CONTACTS)} contacts, {len(HANDSET_EVENTS)} event")
 
-    def throughput() -> str:
-        n = 3000
+    def boot() -> str:
+        term = Terminal.open(reader, ui=ScriptedUi(()), sync_service=ctx["service"])
+        ctx["term"] = term
+        menu = term.boot(pin1=ctx["profile"].pin1)
+        items = [i.text for i in menu.items] if menu else []
+        assert "Synchronise" in items, f"SIM menu {items}"
+        return f"TERMINAL PROFILE with SYNCHRONIZE; SIM menu '{menu.title}': {items}"
+
+    def card_status() -> list:
         with open_reader(reader) as conn:
-            t0 = time.perf_counter()
-            for _ in range(n // 3):
-                conn.transmit_raw(bytes.fromhex("00A40004022FE2"))
-                conn.transmit_raw(CommandApdu(0x00, 0xB0, 0, 0, le=10).to_bytes())
-                conn.transmit_raw(bytes.fromhex("00A4000C022F00"))
-            dt = time.perf_counter() - t0
-        return f"{n} APDUs in {dt * 1000:.0f} ms = {n / dt:,.0f} APDU/s in-process"
+            conn.send(CommandApdu(0x00, 0xA4, 0x04, 0x00, ctx["defn"].instance_aid))
+            return list(decode_status(conn.send(CommandApdu(0x80, 0xCA, 0x00, 0x00, le=256)).data))
+
+    def first_sync() -> str:
+        term, service = ctx["term"], ctx["service"]
+        term.select("Synchronise")
+        (request,) = ctx["service_requests"] = [c for c in term.commands() if type(c).__name__ == "Synchronize"]
+        assert request.server.value == SERVER_URL and request.account.value == ACCOUNT
+        term.close()
+        contacts = service.store.contents("./contacts")
+        server = ctx["store"].items(ACCOUNT, "contacts")
+        assert len(contacts) == len(server) == 4, f"handset {len(contacts)}, server {len(server)} contacts"
+        assert len(ctx["store"].items(ACCOUNT, "calendar")) == 1
+        status = card_status()
+        types = sorted(set(service.results[-1].sync_types.values()))
+        return (f"SYNCHRONIZE -> sync type {types} over WBXML ({service.stats.messages} messages, "
+                f"{service.stats.bytes_sent + service.stats.bytes_received} bytes): 4 contacts on "
+                f"both sides (Bob matched, not duplicated), 1 event on the server; card stored: "
+                f"{_status_text(status)}")
+
+    def second_sync() -> str:
+        service, store = ctx["service"], ctx["store"]
+        luid = next(k for k, v in service.store.contents("./contacts").items() if "Chiara" in str(v))
+        service.store.replace("./contacts", luid, vcard21("Rossi", "Chiara", "+390612345678", "new job"))
+        frida = vcard30("Olsen", "Frida", "+4712345678")
+        store.add_item(ACCOUNT, "contacts", frida, "text/vcard", keys=content_keys(frida, "text/vcard"))
+        messages = service.stats.messages
+        with Terminal.open(reader, ui=ScriptedUi(()), sync_service=service) as term:
+            term.boot(pin1=ctx["profile"].pin1)
+            term.select("Synchronise")
+        contacts = service.store.contents("./contacts")
+        assert len(contacts) == 5 and any("Frida" in str(v) for v in contacts.values())
+        assert any("new job" in str(v) for v in store.items(ACCOUNT, "contacts").values())
+        status = card_status()
+        types = sorted(set(service.results[-1].sync_types.values()))
+        return (f"sync type {types}, incremental ({service.stats.messages - messages} messages): 1 change each "
+                f"way; card stored: {_status_text(status)}")
 
     for name, fn in (
-        ("create a simulated SIM", create),
-        ("power up, read ICCID, SPN, EF_DIR", identities),
-        ("PIN1: wrong, then right; read IMSI", pins),
-        ("read phonebook (EF_ADN), add an entry", phonebook),
-        ("power cycle + reload from the card file", persisted),
-        ("APDU throughput (SELECT/READ mix)", throughput),
+        ("operator keys", keys),
+        ("build and sign the sync applet CAP", build_and_sign),
+        ("issue a SIM (ISD keys, DAP key, mandated DAP)", issue),
+        ("refuse a CAP changed after signing", refuse_tampered),
+        ("provision over SCP03 (C-MAC + C-DECRYPTION)", provision),
+        ("handset: identities, PIN1, phonebook", identities),
+        ("operator DB2 and handset DB1", operator_server),
+        ("handset boots the SIM: menu entry", boot),
+        ("select it: SYNCHRONIZE -> SyncML sync", first_sync),
+        ("change each side, sync again", second_sync),
     ):
         if not run.step(name, fn):
             break
+    if "term" in ctx:
+        ctx["term"].close()
     if out:
         total = sum(s.seconds for s in report.steps)
         verdict = "all steps passed" if report.ok else "FAILED"
-        out.write(f"{verdict} in {total:.2f} s; card file: {card_file}\n")
-        out.write("Not in this run yet: GlobalPlatform provisioning of the signed sync applet, "
-                  "the SIM Toolkit SYNCHRONIZE command, SyncML sync with the operator server.\n")
+        out.write(f"{verdict} in {total:.2f} s; files in {workdir}\n")
+        out.write("Not in this run yet: the operator's HTTP SyncML server and its SQLite DB2 "
+                  "(the sync above runs the same engines in this process).\n")
     return report
+
+
+def _status_text(profiles: list) -> str:
+    parts = []
+    for p in profiles:
+        for db in p.databases:
+            parts.append(f"db{db.ident} status {db.status} anchor {db.next_anchor or '-'}")
+    return "; ".join(parts) or "nothing"

@@ -9,11 +9,15 @@ a CIN. The card's PINs and ADM1 are random (``simsync card new`` shows how to ch
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .applets import load_card_support
 from .errors import OperatorError
 from .keys import OperatorKeys
+
+if TYPE_CHECKING:  # pragma: no cover
+    from simsync.card import CardProfile
 
 
 @dataclass(frozen=True)
@@ -22,10 +26,13 @@ class IssuedCard:
     iccid: str
     kdd: bytes
     cin: bytes
+    profile: CardProfile = field(repr=False)  # holds the card's PINs and ADM1: show them once at most
 
 
 def issue_card(path: str | os.PathLike[str], keys: OperatorKeys, *, kdd: bytes | None = None,
-               mandated_dap: bool = True, force: bool = False) -> IssuedCard:
+               mandated_dap: bool = True, force: bool = False, **profile_fields: object) -> IssuedCard:
+    """``profile_fields`` set :class:`~simsync.card.CardProfile` fields (``phonebook``, ``pin1``,
+    ``spn``, ...); the rest is random."""
     load_card_support()
     from simsync.card import CardProfile, SimCard
     from simsync.card.gp import IsdConfig, KeySet
@@ -38,6 +45,6 @@ def issue_card(path: str | os.PathLike[str], keys: OperatorKeys, *, kdd: bytes |
     cin = kdd[2:10]
     isd = IsdConfig(key_sets=(KeySet(keys.scp.card_keys(kdd), keys.scp.key_type),), aid=keys.isd_aid,
                     dap_key=keys.dap_public, mandated_dap=mandated_dap, kdd=kdd, cin=cin)
-    profile = CardProfile.random(isd=isd)
+    profile = CardProfile.random(isd=isd, **profile_fields)
     SimCard.create(path, profile, overwrite=force).close()
-    return IssuedCard(os.fspath(path), profile.iccid, kdd, cin)
+    return IssuedCard(os.fspath(path), profile.iccid, kdd, cin, profile)

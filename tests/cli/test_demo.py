@@ -8,10 +8,12 @@ def test_demo_runs_every_step(tmp_path):
     out = io.StringIO()
     report = run_demo(tmp_path, out=out)
     assert report.ok, out.getvalue()
-    assert len(report.steps) == 6
+    assert len(report.steps) == 10
     assert report.card_file.exists()
+    assert (tmp_path / "sync.cap").exists() and (tmp_path / "sync.sig").exists()
     text = out.getvalue()
     assert "all steps passed" in text and "63C2" in text
+    assert "Bob matched, not duplicated" in text and "sync type [200], incremental" in text
 
 
 def test_demo_cli_exit_status(tmp_path, capsys):
@@ -22,14 +24,9 @@ def test_demo_cli_exit_status(tmp_path, capsys):
 def test_demo_fails_loudly_when_a_step_fails(tmp_path, monkeypatch, capsys):
     import simsync.demo as demo
 
-    monkeypatch.setattr(demo, "SAMPLE_PHONEBOOK", (("Alice Martin", "+33612345678"),))
-    real_create = demo.SimCard.create
-
-    def create_with_other_phonebook(path, profile, **kw):  # the card holds what the demo didn't expect
-        from dataclasses import replace
-        return real_create(path, replace(profile, phonebook=(("Mallory", "666"),)), **kw)
-
-    monkeypatch.setattr(demo.SimCard, "create", create_with_other_phonebook)
+    # the handset holds fewer contacts than the sync step expects to see on both sides
+    monkeypatch.setattr(demo, "HANDSET_CONTACTS", demo.HANDSET_CONTACTS[:1])
     assert main(["demo", "--dir", str(tmp_path)]) == 1
     out = capsys.readouterr().out
-    assert "FAILED" in out and "phonebook" in out
+    assert "[ERR] select it: SYNCHRONIZE" in out and "FAILED" in out
+    assert "change each side" not in out  # stops at the first failed step
