@@ -262,3 +262,24 @@ def test_client_number_of_changes_counts_the_whole_package() -> None:
     assert syncs[0].number_of_changes == 12
     assert all(s.number_of_changes is None for s in syncs[1:])
     assert sum(len(s.commands) for s in syncs) == 12
+
+
+def test_client_store_survives_a_restart() -> None:
+    """The device's store round-trips through JSON between sessions (anchors, nonce,
+    pending changes, items) and the next session is an ordinary two-way sync."""
+    from simsync.syncml.engine import ClientStore
+
+    h = Harness(content_type=WBXML)                    # (binary item data: WBXML only)
+    h.client_store.add("./addressbook", vcard("Doe", "Jane", "+49 1"))
+    assert h.sync(200).result.status == 200
+    h.client_store.add("./addressbook", vcard("Roe", "Rick", "+49 2"))
+    h.client_store.add("./addressbook", b"BEGIN:VCARD\r\nN:\xff\r\nEND:VCARD\r\n")
+    text = h.client_store.to_json()
+    restored = ClientStore.from_json(text)
+    assert restored.to_json() == text
+    assert restored.contents("./addressbook") == h.client_store.contents("./addressbook")
+    h.client_store = restored
+    s = h.sync(200)
+    assert s.result.sync_types["./addressbook"] == 200 and s.result.sent["./addressbook"] == 2
+    new = h.client_store.add("./addressbook", vcard("New", "N", "+49 3"))
+    assert new not in ("1", "2", "3")

@@ -8,9 +8,11 @@ LUID, change tracking since the last sync, anchors, the server's last NextNonce)
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import datetime as _dt
 import itertools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -150,6 +152,38 @@ class ClientStore:
         db = self.db(uri)
         db.changes.pop(luid, None)
         return db.items.pop(luid, None) is not None
+
+    def to_json(self) -> str:
+        """Everything the device must keep between sessions, as JSON."""
+        def pack(v: str | bytes) -> dict:
+            return {"b": base64.b64encode(v).decode("ascii")} if isinstance(v, bytes) else {"s": v}
+        return json.dumps({
+            "luid_prefix": self.luid_prefix, "capacity": self.capacity, "nonce": self.nonce,
+            "next_id": next(self._ids), "next_seq": next(self._seq),
+            "dbs": {uri: {"items": {k: [pack(c), t] for k, (c, t) in db.items.items()},
+                          "changes": {k: list(v) for k, v in db.changes.items()},
+                          "last_anchor": db.last_anchor, "server_anchor": db.server_anchor,
+                          "resume": db.resume}
+                    for uri, db in self.dbs.items()}})
+
+    @classmethod
+    def from_json(cls, text: str) -> ClientStore:
+        d = json.loads(text)
+
+        def unpack(v: dict) -> str | bytes:
+            return base64.b64decode(v["b"]) if "b" in v else v["s"]
+        store = cls(d["luid_prefix"])
+        store.capacity = d["capacity"]
+        store.nonce = d["nonce"]
+        store._ids = itertools.count(d["next_id"])
+        store._seq = itertools.count(d["next_seq"])
+        for uri, db in d["dbs"].items():
+            store.dbs[uri] = _LocalDb(
+                items={k: (unpack(c), t) for k, (c, t) in db["items"].items()},
+                changes={k: (v[0], v[1]) for k, v in db["changes"].items()},
+                last_anchor=db["last_anchor"], server_anchor=db["server_anchor"],
+                resume=db["resume"])
+        return store
 
     def wipe(self, uri: str) -> None:
         db = self.db(uri)
