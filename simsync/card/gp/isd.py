@@ -23,8 +23,20 @@ irreversible card life cycle step) ``6985``.
 Selection: the card asks :meth:`IsdApplet.select_veto` before selecting any applet, so locked or
 merely INSTALLED applications answer ``6999`` and a CARD_LOCKED / TERMINATED card ``6A81``.
 A card gets its ISD from :func:`install_isd` or ``CardProfile(isd=IsdConfig(...))``.
-Not implemented: supplementary security domains, delegated management (tokens, receipts),
-ciphered load files ('D4'), single-key PUT KEY / DELETE [key], command chaining.
+Supplementary security domains (:class:`SsdApplet`): INSTALL [for install] from the Security
+Domain load file and module with the Security Domain privilege creates one, associated with the
+ISD, with its own key sets and secure channels. With the Delegated Management privilege it performs
+INSTALL [for load] / [for install (and make selectable)] / [for make selectable] and DELETE only
+with a token (Appendix C.4) that the ISD verifies with its Token Verification key (put with
+``IsdConfig(token_key=...)`` or PUT KEY of key version '70'); a missing, wrong or foreign token is
+refused with ``6982`` before anything changes. With Receipt Generation (an AES receipt key,
+``IsdConfig(receipt_key=...)`` or PUT KEY of key version '71') the ISD answers the delegated
+INSTALL, the last LOAD and DELETE with a confirmation (Tables 11-13 / 11-14: receipt, persisted
+confirmation counter - the value before the operation, then incremented - and SD unique data
+'42' || '45', or the KDD when the card has neither). With Authorized Management the SD manages its
+own content without tokens.
+Not implemented: ciphered load files ('D4'), single-key PUT KEY / DELETE [key], command chaining,
+extradition and registry update, token identifiers in confirmations, SD-level DAP verification.
 
 Everything but GET DATA needs an authenticated session on the channel (Table 11-2), else ``6982``.
 A secure messaging failure aborts the session: the failing command gets ``6982`` (or ``6988``),
@@ -46,10 +58,19 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from simsync.apdu import CommandApdu, ResponseApdu
 from simsync.apdu.errors import TlvError
-from simsync.apdu.tlv import Tlv, ber_decode
+from simsync.apdu.tlv import Tlv, ber_decode, encode_length
 from simsync.gp import crypto
 from simsync.gp.common import ChannelState, SecurityLevel, has_sm
-from simsync.gp.errors import GpCodecError, SecureChannelError
+from simsync.gp.dap import (
+    ConfirmationData,
+    SecretKey,
+    make_confirmation,
+    receipt_input_delete,
+    receipt_input_install,
+    receipt_input_load,
+    verify_token,
+)
+from simsync.gp.errors import GpCodecError, SecureChannelError, SignatureError
 from simsync.gp.keys import (
     KeyType,
     StaticKeys,
@@ -78,6 +99,8 @@ from simsync.gp.tlv import (
     LoadParameters,
     Privileges,
     RegistryEntry,
+    SecurityDomainLifeCycle,
+    _lv_ber,
     encode_key_information_template,
 )
 
@@ -90,6 +113,15 @@ ISD_PACKAGE_AID = bytes.fromhex("A0000001515350")  # the Security Domain executa
 ISD_CLASS_AID = bytes.fromhex("A000000151535041")  # its Security Domain module
 DEFAULT_ISD_AID = bytes.fromhex("A000000151000000")
 LEGACY_ISD_AID = bytes.fromhex("A0000000030000")
+# The simulator's registration key for the supplementary security domain class. Hosts create an SSD
+# from the Security Domain load file and module (ISD_PACKAGE_AID / ISD_CLASS_AID) with the Security
+# Domain privilege; this AID only names the Python class in card files.
+SSD_CLASS_AID = bytes.fromhex("A00000015153504153")
+
+# privileges a supplementary security domain may be given here (no DAP verification, token
+# verification, receipt generation or card-wide privileges: those stay with the ISD)
+SSD_PRIVILEGES = (Privileges.SECURITY_DOMAIN | Privileges.DELEGATED_MANAGEMENT | Privileges.AUTHORIZED_MANAGEMENT
+                  | Privileges.TRUSTED_PATH | Privileges.FINAL_APPLICATION)
 
 ISD_PRIVILEGES = (Privileges.SECURITY_DOMAIN | Privileges.CARD_LOCK | Privileges.CARD_TERMINATE
                   | Privileges.CARD_RESET | Privileges.CVM_MANAGEMENT | Privileges.GLOBAL_DELETE
@@ -135,9 +167,16 @@ class IsdConfig:
     cplc: Cplc | None = None  # None: an all-zero CPLC
     kdd: bytes = bytes(10)
     max_load_file_size: int = 0x10000
+    token_key: DapPublicKey | None = None  # the operator's token key (public): Token Verification
+    receipt_key: bytes = b""  # AES receipt key: Receipt Generation
 
     def initial_state(self) -> IsdState:
         priv = ISD_PRIVILEGES
+        if self.token_key is not None:
+            priv |= Privileges.TOKEN_VERIFICATION
+        if self.receipt_key:
+            SecretKey(bytes(self.receipt_key), KeyType.AES)  # checks the length
+            priv |= Privileges.RECEIPT_GENERATION
         if self.dap_key is not None:
             priv |= Privileges.MANDATED_DAP_VERIFICATION if self.mandated_dap else Privileges.DAP_VERIFICATION
         elif self.mandated_dap:
@@ -147,7 +186,7 @@ class IsdConfig:
             self.life_cycle, priv, tuple(self.key_sets), self.scp03_counter, self.scp02_counter,
             self.scp03_i, self.scp02_i, self.dap_key, 0x73, self.mandated_dap, bytes(self.iin),
             bytes(self.cin), (self.cplc or Cplc()).to_bytes(with_tag=False), bytes(self.kdd), (system,), (),
-            self.max_load_file_size)
+            self.max_load_file_size, token_key=self.token_key, receipt_key=bytes(self.receipt_key))
 
 
 def install_isd(card: Any, config: IsdConfig = IsdConfig()) -> IsdApplet:
@@ -159,7 +198,7 @@ def install_isd(card: Any, config: IsdConfig = IsdConfig()) -> IsdApplet:
 
 
 def find_isd(card: Any) -> IsdApplet | None:
-    return next((a for a in card.applets.values() if isinstance(a, IsdApplet)), None)
+    return next((a for a in card.applets.values() if type(a) is IsdApplet), None)
 
 
 @dataclass
@@ -170,6 +209,7 @@ class _Channel:
     load: LoadSession | None = None
     status: tuple[int, bytes, int] | None = None  # (scope, search AID, next index)
     perso: bytes | None = None  # the application INSTALL [for personalization] named
+    load_receipt: bool = False  # the LOAD in progress was authorized by a Load Token
 
 
 def _sw(sw: int, message: str = "") -> SwError:
@@ -185,6 +225,7 @@ class IsdApplet(Applet):
         self.state = state if state is not None else IsdConfig(aid=instance_aid).initial_state()
         self._channels: dict[int, _Channel] = {}
         self.random = os.urandom
+        self._via: bytes | None = None  # the supplementary SD a command is processed for
 
     # -- life cycle / persistence ------------------------------------------------------------
     @classmethod
@@ -360,16 +401,19 @@ class IsdApplet(Applet):
 
     # -- GET STATUS --------------------------------------------------------------------------
     def _registry_entries(self, scope: int) -> list[RegistryEntry]:
+        """The registry as the ISD sees it; a supplementary SD (``_via``) sees itself and what is
+        associated with it."""
         st = self.state
+        via = self._via
         if scope == 0x80:
-            return [RegistryEntry(self.aid, int(st.life_cycle), st.privileges)]
+            return [RegistryEntry(self.aid, int(st.life_cycle), st.privileges)] if via is None else []
         if scope == 0x40:
             return [RegistryEntry(a.aid, a.life_cycle, a.privileges, a.load_file_aid, a.sd_aid)
-                    for a in st.applications]
+                    for a in st.applications if via is None or via in (a.aid, a.sd_aid)]
         if scope in (0x20, 0x10):
             return [RegistryEntry(f.aid, int(LoadFileLifeCycle.LOADED), None, None, f.sd_aid,
                                   bytes(f.version), f.modules if scope == 0x10 else ())
-                    for f in st.load_files]
+                    for f in st.load_files if via is None or f.sd_aid == via]
         raise _sw(0x6A86, "unknown GET STATUS scope")
 
     def _get_status(self, cmd: CommandApdu, ch: _Channel) -> tuple[bytes, int]:
@@ -433,22 +477,94 @@ class IsdApplet(Applet):
         self.state = st.with_application(replace(app, life_cycle=new_state))
         return b"", 0x9000
 
+    # -- delegated management ----------------------------------------------------------------
+    def run_for(self, sd_aid: bytes, cmd: CommandApdu, ch: _Channel) -> tuple[bytes, int]:
+        """Process a card content management command (INSTALL, LOAD, DELETE, GET STATUS) that the
+        supplementary security domain ``sd_aid`` received (after its secure messaging), as the OPEN:
+        tokens are verified, receipts generated and the registry changed here."""
+        entry = self.state.application(sd_aid)
+        if entry is None or not entry.privileges & Privileges.SECURITY_DOMAIN:
+            raise _sw(0x6985, "security domain not in the registry")
+        if entry.locked:
+            raise _sw(0x6985, "security domain locked")
+        handler = _HANDLERS.get(cmd.ins)
+        if handler is None:
+            raise _sw(0x6D00)
+        self._via = bytes(sd_aid)
+        try:
+            return handler(self, cmd, ch)
+        finally:
+            self._via = None
+            self.ctx.card.note_applet_state(self)
+
+    def _authorize(self, token: bytes, p1: int, p2: int, data_without_token: bytes) -> bool:
+        """Check the right to perform a card content management command; True when a token was
+        verified (delegated management: a receipt follows). Refusals are ``6982``."""
+        via = self._via
+        if via is None:
+            if token:
+                raise _sw(0x6A80, "the Issuer Security Domain takes no tokens")
+            return False
+        entry = self.state.application(via)
+        assert entry is not None
+        priv = entry.privileges
+        if priv & Privileges.DELEGATED_MANAGEMENT == Privileges.DELEGATED_MANAGEMENT:
+            st = self.state
+            if not token:
+                raise _sw(0x6982, "delegated management needs a token")
+            if st.token_key is None or not st.privileges & Privileges.TOKEN_VERIFICATION:
+                raise _sw(0x6982, "no security domain verifies tokens")
+            try:
+                verify_token(st.token_key, token, p1, p2, data_without_token)
+            except SignatureError:
+                raise _sw(0x6982, "token does not verify") from None
+            return True
+        if priv & Privileges.AUTHORIZED_MANAGEMENT:
+            if token:
+                raise _sw(0x6A80, "authorized management takes no tokens")
+            return False
+        raise _sw(0x6982, "the security domain has no card content management privilege")
+
+    def _confirm(self, receipt_input: Any) -> tuple[bytes, int]:
+        """The response data of a delegated operation (Tables 11-13, 11-14: a confirmation with a
+        receipt when the ISD has Receipt Generation, else '00') and the next confirmation counter.
+        ``receipt_input`` maps the confirmation data to the data signed (Appendix C.5)."""
+        st = self.state
+        if not (st.receipt_key and st.privileges & Privileges.RECEIPT_GENERATION):
+            return b"\x00", st.confirmation_counter
+        if st.confirmation_counter >= 0xFFFF:
+            raise _sw(0x6985, "confirmation counter exhausted")
+        conf = ConfirmationData(st.confirmation_counter, (st.iin + st.cin) or st.kdd)
+        out = make_confirmation(SecretKey(st.receipt_key, KeyType.AES), conf, receipt_input(conf)).to_bytes()
+        return encode_length(len(out)) + out, st.confirmation_counter + 1
+
+    def _sd_for(self) -> bytes:
+        return self._via or self.aid
+
     # -- INSTALL -----------------------------------------------------------------------------
     def _install(self, cmd: CommandApdu, ch: _Channel) -> tuple[bytes, int]:
         p1 = cmd.p1 & ~0x01
         if cmd.p2 != 0x00:
             raise _sw(0x6A86)
+
+        def authorize(token: bytes) -> bool:
+            tail = len(_lv_ber(token))
+            return self._authorize(token, cmd.p1, cmd.p2, cmd.data[: len(cmd.data) - tail])
+
         try:
             if p1 == 0x02:
-                return self._install_for_load(InstallForLoad.parse(cmd.data), ch)
+                data = InstallForLoad.parse(cmd.data)
+                return self._install_for_load(data, ch, authorize(data.token))
             if p1 in (0x04, 0x0C):
-                return self._install_for_install(InstallForInstall.parse(cmd.data, p1 == 0x0C))
+                inst = InstallForInstall.parse(cmd.data, p1 == 0x0C)
+                return self._install_for_install(inst, ch, authorize(inst.token))
             if p1 == 0x08:
-                return self._make_selectable(InstallForMakeSelectable.parse(cmd.data))
+                sel = InstallForMakeSelectable.parse(cmd.data)
+                return self._make_selectable(sel, authorize(sel.token))
             if p1 == 0x20:
                 perso = InstallForPersonalization.parse(cmd.data)
                 app = self.state.application(perso.application_aid)
-                if app is None:
+                if app is None or (self._via is not None and app.sd_aid != self._via):
                     raise _sw(0x6A88, "no such application")
                 if app.locked:
                     raise _sw(0x6985, "application locked")
@@ -458,13 +574,13 @@ class IsdApplet(Applet):
             raise _sw(0x6A80) from None
         raise _sw(0x6A86, "INSTALL P1 not supported")
 
-    def _install_for_load(self, data: InstallForLoad, ch: _Channel) -> tuple[bytes, int]:
+    def _install_for_load(self, data: InstallForLoad, ch: _Channel, dm: bool = False) -> tuple[bytes, int]:
         st = self.state
-        if data.token:
-            raise _sw(0x6A80, "delegated management tokens are not supported")
-        sd = data.security_domain_aid or self.aid
-        if sd != self.aid:
-            raise _sw(0x6A88, "unknown security domain")
+        sd = data.security_domain_aid or self._sd_for()
+        if sd != self._sd_for():
+            raise _sw(0x6A88 if self._via is None else 0x6A80, "unknown security domain")
+        if dm and not data.load_file_data_block_hash:
+            raise _sw(0x6A80, "a Load Token needs the Load File Data Block Hash")
         if st.load_file(data.load_file_aid) is not None or st.application(data.load_file_aid) is not None \
                 or data.load_file_aid == self.aid:
             raise _sw(0x6A80, "load file AID already in use")
@@ -478,13 +594,16 @@ class IsdApplet(Applet):
         required: tuple[bytes, ...] = ()
         if st.dap_key is not None:
             verifiers = ((self.aid, st.dap_key),)
-            if st.privileges & Privileges.DAP_VERIFICATION == Privileges.DAP_VERIFICATION:
+            # the ISD verifies DAPs for its own loads; for a supplementary SD's only when mandated
+            need = Privileges.DAP_VERIFICATION if self._via is None else Privileges.MANDATED_DAP_VERIFICATION
+            if st.privileges & need == need:
                 required = (self.aid,)
         try:
             ch.load = LoadSession(data.load_file_aid, sd, data.load_file_data_block_hash,
                                   DapPolicy(verifiers, required), st.max_load_file_size)
         except LoadRefused as exc:
             raise _sw(exc.sw, str(exc)) from None
+        ch.load_receipt = dm
         return b"\x00", 0x9000
 
     def _load(self, cmd: CommandApdu, ch: _Channel) -> tuple[bytes, int]:
@@ -499,8 +618,12 @@ class IsdApplet(Applet):
         if done is None:
             return b"\x00", 0x9000
         ch.load = None
+        out, counter = b"\x00", self.state.confirmation_counter
+        if ch.load_receipt:
+            out, counter = self._confirm(lambda c: receipt_input_load(c, session.load_file_aid, session.sd_aid))
         self._register_load_file(session, done)
-        return b"\x00", 0x9000
+        self.state = replace(self.state, confirmation_counter=counter)
+        return out, 0x9000
 
     def _register_load_file(self, session: LoadSession, done: LoadedFile) -> None:
         cap = done.cap
@@ -508,17 +631,15 @@ class IsdApplet(Applet):
                               done.lfdb_hash, len(done.lfdb))
         self.state = replace(self.state, load_files=self.state.load_files + (entry,))
 
-    def _install_for_install(self, data: InstallForInstall) -> tuple[bytes, int]:
+    def _install_for_install(self, data: InstallForInstall, ch: _Channel, dm: bool = False) -> tuple[bytes, int]:
         st = self.state
-        if data.token:
-            raise _sw(0x6A80, "delegated management tokens are not supported")
         elf = st.load_file(data.load_file_aid)
-        if elf is None or elf.system:
+        if data.privileges & Privileges.SECURITY_DOMAIN:
+            return self._install_security_domain(data, elf, ch)
+        if elf is None or elf.system or (self._via is not None and elf.sd_aid != self._via):
             raise _sw(0x6A88, "no such executable load file")
         if data.module_aid not in elf.modules:
             raise _sw(0x6A88, "no such executable module")
-        if data.privileges & Privileges.SECURITY_DOMAIN:
-            raise _sw(0x6A80, "supplementary security domains are not supported")
         aid = data.application_aid
         if st.application(aid) is not None or st.load_file(aid) is not None or aid == self.aid:
             raise _sw(0x6A80, "application AID already in use")
@@ -526,23 +647,65 @@ class IsdApplet(Applet):
             params = InstallParameters.parse(data.parameters).application if data.parameters else b""
         except GpCodecError:
             raise _sw(0x6A80, "malformed install parameters") from None
+        out, counter = b"\x00", st.confirmation_counter
+        if dm:
+            out, counter = self._confirm(lambda c: receipt_input_install(c, elf.aid, aid))
         card = self.ctx.card
         card.install_applet(elf.aid, data.module_aid, aid, params)  # SwError 6A88 without a class
         state = ApplicationLifeCycle.SELECTABLE if data.make_selectable else ApplicationLifeCycle.INSTALLED
-        app = ApplicationEntry(aid, elf.aid, data.module_aid, Privileges(data.privileges), int(state), self.aid)
+        app = ApplicationEntry(aid, elf.aid, data.module_aid, Privileges(data.privileges), int(state),
+                               self._sd_for())
+        self.state = replace(st.with_application(app), confirmation_counter=counter)
+        return out, 0x9000
+
+    def _install_security_domain(self, data: InstallForInstall, elf: LoadFileEntry | None,
+                                 ch: _Channel) -> tuple[bytes, int]:
+        """INSTALL [for install] of a supplementary security domain from the Security Domain load
+        file and module, associated with the ISD. Its first key set is a copy of the key set of the
+        ISD session that created it (the SD's owner replaces it with PUT KEY through the new SD)."""
+        st = self.state
+        if self._via is not None:
+            raise _sw(0x6985, "only the Issuer Security Domain creates security domains")
+        if elf is None or not elf.system or data.module_aid not in elf.modules:
+            raise _sw(0x6A88, "security domains are instances of the Security Domain module")
+        priv = Privileges(data.privileges)
+        if priv & ~SSD_PRIVILEGES:
+            raise _sw(0x6A80, "privileges not available to a supplementary security domain")
+        if priv & Privileges.DELEGATED_MANAGEMENT_BIT and priv & Privileges.AUTHORIZED_MANAGEMENT:
+            raise _sw(0x6A80, "delegated and authorized management exclude each other")
+        aid = data.application_aid
+        if st.application(aid) is not None or st.load_file(aid) is not None or aid == self.aid:
+            raise _sw(0x6A80, "application AID already in use")
+        try:
+            if data.parameters:
+                InstallParameters.parse(data.parameters)
+        except GpCodecError:
+            raise _sw(0x6A80, "malformed install parameters") from None
+        session = ch.session
+        assert session is not None
+        ks = next(k for k in st.key_sets if k.keys == session.keys)
+        sd_state = IsdState(CardLifeCycle.SECURED, priv, (ks,), 0, 0, st.scp03_i, st.scp02_i, kdd=st.kdd,
+                            max_load_file_size=st.max_load_file_size)
+        params = json.dumps(sd_state.to_json(), sort_keys=True).encode()
+        self.ctx.card.install_applet(ISD_PACKAGE_AID, SSD_CLASS_AID, aid, params)
+        lcs = SecurityDomainLifeCycle.SELECTABLE if data.make_selectable else SecurityDomainLifeCycle.INSTALLED
+        app = ApplicationEntry(aid, elf.aid, data.module_aid, priv, int(lcs), self.aid)
         self.state = st.with_application(app)
         return b"\x00", 0x9000
 
-    def _make_selectable(self, data: InstallForMakeSelectable) -> tuple[bytes, int]:
+    def _make_selectable(self, data: InstallForMakeSelectable, dm: bool = False) -> tuple[bytes, int]:
         app = self.state.application(data.application_aid)
-        if app is None:
+        if app is None or (self._via is not None and app.sd_aid != self._via):
             raise _sw(0x6A88, "no such application")
         if app.life_cycle != ApplicationLifeCycle.INSTALLED:
             raise _sw(0x6985, "application is not in the INSTALLED state")
+        out, counter = b"\x00", self.state.confirmation_counter
+        if dm:
+            out, counter = self._confirm(lambda c: receipt_input_install(c, app.load_file_aid, app.aid))
         new = replace(app, life_cycle=int(ApplicationLifeCycle.SELECTABLE),
                       privileges=Privileges(data.privileges) or app.privileges)
-        self.state = self.state.with_application(new)
-        return b"\x00", 0x9000
+        self.state = replace(self.state.with_application(new), confirmation_counter=counter)
+        return out, 0x9000
 
     # -- STORE DATA --------------------------------------------------------------------------
     def _store_data(self, cmd: CommandApdu, ch: _Channel) -> tuple[bytes, int]:
@@ -572,34 +735,43 @@ class IsdApplet(Applet):
             dd = DeleteData.parse(cmd.data)
         except GpCodecError:
             raise _sw(0x6A80, "malformed DELETE data") from None
-        if dd.token is not None:
-            raise _sw(0x6A80, "delegated management tokens are not supported")
+        token = dd.token if dd.token is not None else b""
+        tail = len(Tlv(0x9E, token).encode()) if dd.token is not None else 0
+        dm = self._authorize(token, cmd.p1, cmd.p2, cmd.data[: len(cmd.data) - tail])
         st = self.state
         aid = dd.aid
         if aid == self.aid:
             raise _sw(0x6985, "the Issuer Security Domain cannot be deleted")
         card = self.ctx.card
         app = st.application(aid)
+        elf = st.load_file(aid) if app is None else None
+        owner = app.sd_aid if app is not None else elf.sd_aid if elf is not None else None
+        if owner is None or (self._via is not None and owner != self._via):
+            raise _sw(0x6A88, "no such object")
+        if app is not None and app.privileges & Privileges.SECURITY_DOMAIN and (
+                any(a.sd_aid == aid for a in st.applications) or any(f.sd_aid == aid for f in st.load_files)):
+            raise _sw(0x6985, "applications or load files are associated with this security domain")
+        if elf is not None and elf.system:
+            raise _sw(0x6985, "system load file")
+        deps = [a for a in st.applications if a.load_file_aid == aid] if elf is not None else []
+        if deps and cmd.p2 != 0x80:
+            raise _sw(0x6985, "applications depend on this load file")
+        out, counter = b"\x00", st.confirmation_counter
+        if dm:
+            out, counter = self._confirm(lambda c: receipt_input_delete(c, aid))
         if app is not None:
             if aid in card.applets:
                 card.uninstall_applet(aid)
-            self.state = replace(st, applications=tuple(a for a in st.applications if a.aid != aid))
-            return b"\x00", 0x9000
-        elf = st.load_file(aid)
-        if elf is None:
-            raise _sw(0x6A88, "no such object")
-        if elf.system:
-            raise _sw(0x6985, "system load file")
-        deps = [a for a in st.applications if a.load_file_aid == aid]
-        if deps and cmd.p2 != 0x80:
-            raise _sw(0x6985, "applications depend on this load file")
+            self.state = replace(st, applications=tuple(a for a in st.applications if a.aid != aid),
+                                 confirmation_counter=counter)
+            return out, 0x9000
         for a in deps:
             if a.aid in card.applets:
                 card.uninstall_applet(a.aid)
         self.state = replace(
             st, applications=tuple(a for a in st.applications if a.load_file_aid != aid),
-            load_files=tuple(f for f in st.load_files if f.aid != aid))
-        return b"\x00", 0x9000
+            load_files=tuple(f for f in st.load_files if f.aid != aid), confirmation_counter=counter)
+        return out, 0x9000
 
     def _delete_key(self, cmd: CommandApdu, ch: _Channel) -> tuple[bytes, int]:
         """DELETE [key] (Table 11-24): 'D0' key identifier and/or 'D2' KVN; whole key sets only."""
@@ -637,6 +809,8 @@ class IsdApplet(Applet):
             new_kvn, comps = parse_put_key_data(data)
         except (GpCodecError, ValueError):
             raise _sw(0x6A80) from None
+        if len(comps) == 1 and new_kvn == self.state.receipt_kvn and type(self) is IsdApplet:
+            return self._put_receipt_key(cmd, comps[0], session)
         if len(comps) != 3 or len({c.key_type for c in comps}) != 1 or not 1 <= new_kvn <= 0x7F:
             raise _sw(0x6A80, "a key set is three keys of one type")
         key_type = comps[0].key_type
@@ -678,6 +852,24 @@ class IsdApplet(Applet):
         self.state = replace(st, key_sets=key_sets)
         return bytes((new_kvn,)) + b"".join(kcv(v, key_type) for v in values), 0x9000
 
+    def _put_receipt_key(self, cmd: CommandApdu, comp: Any, session: Any) -> tuple[bytes, int]:
+        """PUT KEY of the AES receipt key (key version ``receipt_kvn``, DEK-encrypted, SCP03 only)."""
+        st = self.state
+        if comp.key_type is not KeyType.AES or not isinstance(session, Scp03Session) \
+                or comp.key_length not in (16, 24, 32) or len(comp.encrypted) % 16:
+            raise _sw(0x6A80, "the receipt key is an AES key put through SCP03")
+        if cmd.p1 not in (0x00, st.receipt_kvn) or (cmd.p1 == 0) != (not st.receipt_key):
+            raise _sw(0x6A80 if cmd.p1 == 0 else 0x6A88, "receipt key version")
+        try:
+            value = dek_decrypt_aes(session.keys.dek, comp.encrypted, comp.key_length)
+        except GpCodecError:
+            raise _sw(0x6A80) from None
+        check = kcv(value, KeyType.AES)
+        if comp.kcv and not crypto.ct_equal(check[: len(comp.kcv)], comp.kcv):
+            raise _sw(0x6982, "key check value does not match")
+        self.state = replace(st, receipt_key=value, privileges=st.privileges | Privileges.RECEIPT_GENERATION)
+        return bytes((st.receipt_kvn,)) + check, 0x9000
+
     def _put_dap_key(self, cmd: CommandApdu) -> tuple[bytes, int]:
         """PUT KEY of the DAP public key: RSA ('A1' modulus, 'A0' exponent) or ECC P-256
         ('B0' uncompressed point, 'F0' parameter reference '00'), all in clear (Tables 11-73, 11-75)."""
@@ -714,6 +906,13 @@ class IsdApplet(Applet):
         except ValueError:
             raise _sw(0x6A80, "invalid DAP public key") from None
         st = self.state
+        if type(self) is not IsdApplet:
+            raise _sw(0x6A80, "public keys are held by the Issuer Security Domain")
+        if new_kvn & 0x7F == st.token_kvn:  # the token verification key (Appendix C.4)
+            if cmd.p1 not in (0x00, st.token_kvn) or (cmd.p1 == 0 and st.token_key is not None):
+                raise _sw(0x6A88 if cmd.p1 else 0x6A80, "token key version")
+            self.state = replace(st, token_key=key, privileges=st.privileges | Privileges.TOKEN_VERIFICATION)
+            return bytes((new_kvn,)), 0x9000
         if cmd.p1 not in (0x00, st.dap_kvn) or (cmd.p1 == 0 and st.dap_key is not None):
             raise _sw(0x6A88 if cmd.p1 else 0x6A80, "DAP key version")
         priv = st.privileges
@@ -721,6 +920,45 @@ class IsdApplet(Applet):
             priv |= Privileges.DAP_VERIFICATION
         self.state = replace(st, dap_key=key, dap_kvn=new_kvn & 0x7F, privileges=priv)
         return bytes((new_kvn,)), 0x9000
+
+
+@register_applet(ISD_PACKAGE_AID, SSD_CLASS_AID)
+class SsdApplet(IsdApplet):
+    """A supplementary security domain: its own key sets, sequence counters and secure channels
+    (INITIALIZE UPDATE, EXTERNAL AUTHENTICATE, PUT KEY, DELETE [key], GET DATA); card content
+    management (INSTALL, LOAD, DELETE, GET STATUS) goes to the ISD (:meth:`IsdApplet.run_for`),
+    which holds the registry, verifies tokens and generates receipts."""
+
+    def select_veto(self, target: Applet) -> int:
+        return 0
+
+    def _isd(self) -> IsdApplet:
+        isd = find_isd(self.ctx.card)
+        if isd is None:
+            raise _sw(0x6985, "no Issuer Security Domain")
+        return isd
+
+    def _dispatch(self, cmd: CommandApdu, ch: _Channel) -> tuple[bytes, int]:
+        ins = cmd.ins
+        if ins == INS_GET_DATA:
+            return self._get_data(cmd)
+        if ins not in _HANDLERS:
+            raise _sw(0x6D00)
+        if not cmd.cla & 0x80:
+            raise _sw(0x6E00)
+        if not self._authenticated(ch):
+            raise _sw(0x6982, "secure channel required")
+        isd = self._isd()
+        lc = isd.state.life_cycle
+        if lc in (CardLifeCycle.CARD_LOCKED, CardLifeCycle.TERMINATED):
+            raise _sw(0x6985, f"card is {lc.name}")
+        if ins == INS_SET_STATUS:
+            raise _sw(0x6982, "life cycle changes need the ISD")
+        if ins == INS_PUT_KEY or ins == INS_STORE_DATA or (ins == INS_DELETE and cmd.data[:1] in (b"\xd0", b"\xd2")):
+            if isd.state.application(self.aid) is None:
+                raise _sw(0x6985, "security domain not in the registry")
+            return _HANDLERS[ins](self, cmd, ch)
+        return isd.run_for(self.aid, cmd, ch)
 
 
 def _filter_tags(entry: RegistryEntry, tags: tuple[int, ...]) -> bytes:
@@ -762,6 +1000,6 @@ _HANDLERS = {
 }
 
 __all__ = [
-    "DEFAULT_ISD_AID", "ISD_CLASS_AID", "ISD_PACKAGE_AID", "LEGACY_ISD_AID", "IsdApplet", "IsdConfig",
-    "find_isd", "install_isd",
+    "DEFAULT_ISD_AID", "ISD_CLASS_AID", "ISD_PACKAGE_AID", "LEGACY_ISD_AID", "SSD_CLASS_AID", "IsdApplet",
+    "IsdConfig", "SsdApplet", "find_isd", "install_isd",
 ]

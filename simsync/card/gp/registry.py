@@ -180,6 +180,12 @@ class IsdState:
     load_files: tuple[LoadFileEntry, ...] = ()
     applications: tuple[ApplicationEntry, ...] = ()
     max_load_file_size: int = 0x10000
+    # delegated management (kept out of the JSON while unset, so older card files stay byte-identical)
+    token_key: DapPublicKey | None = None  # the operator's token verification (public) key
+    token_kvn: int = 0x70
+    receipt_key: bytes = b""  # AES receipt generation key
+    receipt_kvn: int = 0x71
+    confirmation_counter: int = 0  # next Confirmation Counter value (C.5)
 
     def key_set(self, kvn: int) -> KeySet | None:
         """The key set with this version; ``0`` names the first (default) key set."""
@@ -210,7 +216,17 @@ class IsdState:
             "load_files": [f.to_json() for f in self.load_files],
             "applications": [a.to_json() for a in self.applications],
             "max_load_file_size": self.max_load_file_size,
-        }
+        } | self._dm_json()
+
+    def _dm_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.token_key is not None:
+            out |= {"token_key": dap_key_to_hex(self.token_key), "token_kvn": self.token_kvn}
+        if self.receipt_key:
+            out |= {"receipt_key": self.receipt_key.hex().upper(), "receipt_kvn": self.receipt_kvn}
+        if self.confirmation_counter:
+            out["confirmation_counter"] = self.confirmation_counter
+        return out
 
     @classmethod
     def from_json(cls, obj: Any) -> IsdState:
@@ -240,4 +256,16 @@ class IsdState:
             tuple(LoadFileEntry.from_json(f) for f in obj["load_files"]),
             tuple(ApplicationEntry.from_json(a) for a in obj["applications"]),
             _int(obj.get("max_load_file_size", 0x10000), "max load file size"),
+            dap_key_from_hex(obj["token_key"]) if obj.get("token_key") is not None else None,
+            _int(obj.get("token_kvn", 0x70), "token KVN", 0, 0x7F),
+            _receipt_key(obj.get("receipt_key", "")),
+            _int(obj.get("receipt_kvn", 0x71), "receipt KVN", 0, 0x7F),
+            _int(obj.get("confirmation_counter", 0), "confirmation counter", 0, 0xFFFF),
         )
+
+
+def _receipt_key(value: Any) -> bytes:
+    key = _hex(value, "receipt key")
+    if key and len(key) not in (16, 24, 32):
+        raise RegistryFormatError("the receipt key is an AES key of 16, 24 or 32 bytes")
+    return key
