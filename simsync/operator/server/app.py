@@ -1,0 +1,212 @@
+"""The operator's SyncML server on HTTP: a thin FastAPI adapter over the sans-IO engine.
+
+* ``POST /syncml`` (and the RespURI ``/syncml?sessionid=...``): one SyncML message in
+  ``application/vnd.syncml+xml`` or ``application/vnd.syncml+wbxml``, the reply in the same
+  encoding, HTTP 200. Each message is served inside one store transaction, so a failure leaves
+  nothing half-written and any worker process can serve any message of a session (the session
+  state lives in the store).
+* ``GET /health``: ``{"status": "ok"}`` when the database answers.
+* Bad input never gets a traceback: 415 for another content type, 413 for a body above the
+  limit (checked on Content-Length and while reading, before the whole body is in memory),
+  400 for a message the codec cannot decode; an unexpected failure is a bare 500 logged here.
+
+``create_app(store, config)`` builds the app; ``app_from_env()`` is the factory uvicorn imports
+in every worker (``simsync.operator.server.app:app_from_env``), configured by environment
+variables (see :func:`settings_from_env`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from dataclasses import dataclass
+
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from simsync.syncml import model as m
+from simsync.syncml.codec import WBXML, XML, decode, encode, media_type
+from simsync.syncml.engine import DatabaseConfig, ServerConfig, ServerSession, ServerState
+from simsync.syncml.engine.store import SyncStore
+from simsync.syncml.errors import SyncMLDecodeError, SyncMLEncodeError
+
+__all__ = ["DEFAULT_DATABASES", "ServerSettings", "app_from_env", "create_app",
+           "default_config", "settings_from_env"]
+
+log = logging.getLogger("simsync.operator.server")
+
+DEFAULT_DATABASES = (
+    DatabaseConfig("addressbook", "text/vcard", "3.0", display_name="Contacts"),
+    DatabaseConfig("calendar", "text/calendar", "2.0", display_name="Calendar"),
+)
+
+
+def default_config(url: str = "") -> ServerConfig:
+    """The server's engine settings: contacts and calendar, MD5 challenge, basic accepted."""
+    return ServerConfig(url=url or "http://localhost/syncml", databases=DEFAULT_DATABASES)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                raise _TooLarge
+        except ValueError:
+            pass
+    buf = bytearray()
+    async for chunk in request.stream():
+        buf += chunk
+        if len(buf) > limit:
+            raise _TooLarge
+    return bytes(buf)
+
+
+def create_app(store: SyncStore, config: ServerConfig | None = None, *,
+               public_url: str | None = None, max_body: int | None = None) -> FastAPI:
+    """The HTTP app serving ``store`` with the engine ``config``.
+
+    ``public_url``: the URL clients reach ``/syncml`` at (the base of the RespURI); by default
+    it is taken from each request (scheme, Host header, path). ``max_body``: the largest
+    request accepted (default: the MaxMsgSize we announce plus 16 KiB of slack)."""
+    config = config or default_config(public_url or "")
+    limit = max_body if max_body is not None else config.max_msg_size + 16384
+    app = FastAPI(title="simsync operator SyncML server", docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    app.state.store = store
+    app.state.config = config
+
+    def serve(body: bytes, ctype: str, token: str | None, url: str) -> bytes:
+        msg = decode(body, ctype, max_size=limit)
+        cfg = config if public_url or config.url == url else dataclasses.replace(config,
+                                                                                 url=url)
+        with store.transaction():
+            if not _resp_uri_ok(store, cfg, msg, token):
+                raise _Forbidden
+            reply = ServerSession(cfg, store).receive(msg, content_type=ctype)
+            return encode(reply, ctype)
+
+    @app.post("/syncml")
+    async def syncml(request: Request) -> Response:
+        ctype = media_type(request.headers.get("content-type", ""))
+        if ctype not in (XML, WBXML):
+            return PlainTextResponse("unsupported media type: send application/vnd.syncml+xml "
+                                     "or application/vnd.syncml+wbxml\n", status_code=415)
+        try:
+            body = await _read_limited(request, limit)
+        except _TooLarge:
+            return PlainTextResponse(f"request body larger than {limit} bytes\n",
+                                     status_code=413)
+        url = public_url or str(request.url.replace(query="", fragment=""))
+        token = request.query_params.get("sessionid")
+        try:
+            out = await run_in_threadpool(serve, body, ctype, token, url)
+        except SyncMLDecodeError as exc:
+            return PlainTextResponse(f"malformed SyncML message: {_short(exc)}\n",
+                                     status_code=400)
+        except _Forbidden:
+            return PlainTextResponse("this session continues at its RespURI\n",
+                                     status_code=403)
+        except SyncMLEncodeError:
+            log.exception("cannot encode a reply")
+            return PlainTextResponse("internal server error\n", status_code=500)
+        return Response(content=out, media_type=ctype)
+
+    @app.get("/health")
+    async def health() -> JSONResponse:
+        try:
+            ok = await run_in_threadpool(_ping, store)
+        except Exception:                      # reported as 503, not raised
+            log.exception("health check failed")
+            ok = False
+        return JSONResponse({"status": "ok" if ok else "error"}, status_code=200 if ok else 503)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.error("request %s %s failed", request.method, request.url.path, exc_info=exc)
+        return PlainTextResponse("internal server error\n", status_code=500)
+
+    return app
+
+
+class _Forbidden(Exception):
+    pass
+
+
+def _short(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    return text[:200]
+
+
+def _ping(store: SyncStore) -> bool:
+    ping = getattr(store, "ping", None)
+    if ping is not None:
+        return bool(ping())
+    store.get_account("")
+    return True
+
+
+def _resp_uri_ok(store: SyncStore, config: ServerConfig, msg: m.SyncML,
+                 token: str | None) -> bool:
+    """A later message of an authenticated, running session must come to its RespURI (its
+    ``sessionid`` token in the URL or in the target LocURI) -- with or without credentials:
+    another user's credentials must not buy a share in it."""
+    if not config.check_resp_uri:
+        return True
+    hdr = msg.header
+    raw = store.load_session(f"{hdr.source.loc_uri}\x1f{hdr.session_id}")
+    if not raw:
+        return True
+    st = ServerState.from_json(raw)
+    if not st.authenticated or st.phase == "done" or hdr.msg_id <= st.last_msg_id:
+        return True                            # a new session or a retransmission
+    return token == st.token or f"sessionid={st.token}" in hdr.target.loc_uri
+
+
+# ------------------------------------------------------------------------------ uvicorn factory
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    db_url: str
+    public_url: str | None = None
+    max_body: int | None = None
+    migrate: bool = False
+
+
+def settings_from_env(env: dict[str, str] | None = None) -> ServerSettings:
+    """``SIMSYNC_DB`` (database URL, default ``sqlite:///simsync-operator.db``),
+    ``SIMSYNC_PUBLIC_URL`` (base of the RespURI; default from each request),
+    ``SIMSYNC_MAX_BODY`` (bytes), ``SIMSYNC_MIGRATE`` (1: run the migrations on start)."""
+    env = os.environ if env is None else env
+    max_body = env.get("SIMSYNC_MAX_BODY")
+    return ServerSettings(
+        db_url=db_url_from(env.get("SIMSYNC_DB")),
+        public_url=env.get("SIMSYNC_PUBLIC_URL") or None,
+        max_body=int(max_body) if max_body else None,
+        migrate=env.get("SIMSYNC_MIGRATE", "0") == "1")
+
+
+def db_url_from(value: str | None) -> str:
+    """A database URL from a URL or a plain SQLite file path (default ./simsync-operator.db)."""
+    if not value:
+        value = "simsync-operator.db"
+    if "://" in value:
+        return value
+    return "sqlite:///" + os.path.abspath(value)
+
+
+def app_from_env() -> FastAPI:
+    """The app of one uvicorn worker (``--factory simsync.operator.server.app:app_from_env``)."""
+    from .sqlstore import SqlStore
+
+    s = settings_from_env()
+    store = SqlStore(s.db_url, migrate=s.migrate)
+    return create_app(store, default_config(s.public_url or ""), public_url=s.public_url,
+                      max_body=s.max_body)

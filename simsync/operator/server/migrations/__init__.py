@@ -1,0 +1,1 @@
+"""Alembic migrations of the operator server's database (run by ``sqlstore.upgrade``)."""

@@ -1,0 +1,681 @@
+"""DB2: the operator server's :class:`~simsync.syncml.engine.store.SyncStore` on SQLAlchemy 2.
+
+``SqlStore(url)`` keeps accounts, devices, anchors, LUID<->GUID maps, the items of every user
+database with a change log, the conflict log and the engine's session states in SQL tables.
+SQLite is the default (``sqlite:///path``: WAL journal, foreign keys on, a busy timeout, write
+transactions started with ``BEGIN IMMEDIATE`` so that several worker processes queue instead of
+deadlocking); any other SQLAlchemy URL (``postgresql+psycopg://...``) works with the same
+portable Core statements.
+
+Transactions: ``with store.transaction():`` is one database transaction on a connection bound
+to the current thread; a nested ``transaction()`` is a SAVEPOINT, so a failing inner block
+(one SyncML command) is rolled back alone while the outer one (the whole message) goes on.
+Every method called outside a transaction runs in its own short transaction.
+
+The schema is created and upgraded by the Alembic migrations shipped in
+``simsync/operator/server/migrations`` (:func:`upgrade`); ``SqlStore(url)`` runs them unless
+``migrate=False``.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import hmac
+import json
+import os
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+
+from simsync.errors import SimsyncError
+from simsync.syncml.engine.auth import md5_digest
+from simsync.syncml.engine.store import (
+    Account,
+    ChangeKind,
+    ConflictRecord,
+    DbAnchor,
+    DeviceState,
+    ItemRecord,
+)
+
+__all__ = ["AccountInfo", "SqlStore", "StoreError", "metadata", "upgrade"]
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class StoreError(SimsyncError):
+    """A user-facing problem with the server database (bad URL, unknown user, ...)."""
+
+
+# ------------------------------------------------------------------------------ schema
+# (kept equal to what the migrations create; a test compares them)
+
+metadata = sa.MetaData()
+
+accounts = sa.Table(
+    "accounts", metadata,
+    sa.Column("user", sa.String(128), primary_key=True),
+    sa.Column("password_hash", sa.String(255), nullable=False),   # scrypt, salted
+    sa.Column("md5_digest", sa.String(64), nullable=False),       # b64(md5(user:pass))
+    sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("created", sa.Float, nullable=False),
+)
+
+devices = sa.Table(
+    "devices", metadata,
+    sa.Column("device_id", sa.String(255), primary_key=True),
+    sa.Column("user", sa.String(128), nullable=True, index=True),
+    sa.Column("next_nonce", sa.String(128), nullable=True),
+    sa.Column("devinf_xml", sa.Text, nullable=True),
+)
+
+anchors = sa.Table(
+    "anchors", metadata,
+    sa.Column("device_id", sa.String(255), primary_key=True),
+    sa.Column("database", sa.String(255), primary_key=True),
+    sa.Column("client_last", sa.String(255), nullable=True),
+    sa.Column("server_anchor", sa.String(255), nullable=True),
+    sa.Column("counter", sa.BigInteger, nullable=False),
+    sa.Column("retry", sa.Text, nullable=False),                  # JSON list of GUIDs
+)
+
+id_map = sa.Table(
+    "id_map", metadata,
+    sa.Column("device_id", sa.String(255), primary_key=True),
+    sa.Column("database", sa.String(255), primary_key=True),
+    sa.Column("luid", sa.String(255), primary_key=True),
+    sa.Column("guid", sa.String(255), nullable=False),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.UniqueConstraint("device_id", "database", "guid", name="uq_id_map_guid"),
+)
+
+user_dbs = sa.Table(
+    "user_dbs", metadata,
+    sa.Column("user", sa.String(128), primary_key=True),
+    sa.Column("database", sa.String(255), primary_key=True),
+    sa.Column("counter", sa.BigInteger, nullable=False),
+)
+
+items = sa.Table(
+    "items", metadata,
+    sa.Column("user", sa.String(128), primary_key=True),
+    sa.Column("database", sa.String(255), primary_key=True),
+    sa.Column("guid", sa.String(255), primary_key=True),
+    sa.Column("content_text", sa.Text, nullable=True),
+    sa.Column("content_bin", sa.LargeBinary, nullable=True),
+    sa.Column("content_type", sa.String(255), nullable=False),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("created", sa.BigInteger, nullable=False),
+    sa.Column("deleted", sa.Boolean, nullable=False),
+    sa.Column("keys", sa.Text, nullable=False),                   # JSON list
+)
+
+item_keys = sa.Table(
+    "item_keys", metadata,
+    sa.Column("user", sa.String(128), primary_key=True),
+    sa.Column("database", sa.String(255), primary_key=True),
+    sa.Column("key", sa.String(512), primary_key=True),
+    sa.Column("guid", sa.String(255), primary_key=True),
+)
+
+changes = sa.Table(
+    "changes", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+              autoincrement=True),
+    sa.Column("user", sa.String(128), nullable=False),
+    sa.Column("database", sa.String(255), nullable=False),
+    sa.Column("counter", sa.BigInteger, nullable=False),
+    sa.Column("guid", sa.String(255), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("origin", sa.String(255), nullable=True),
+    sa.Index("ix_changes_user_db_counter", "user", "database", "counter", unique=True),
+)
+
+conflicts = sa.Table(
+    "conflicts", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+              autoincrement=True),
+    sa.Column("user", sa.String(128), nullable=False, index=True),
+    sa.Column("database", sa.String(255), nullable=False),
+    sa.Column("guid", sa.String(255), nullable=False),
+    sa.Column("device_id", sa.String(255), nullable=False),
+    sa.Column("policy", sa.String(64), nullable=False),
+    sa.Column("resolution", sa.String(64), nullable=False),
+    sa.Column("data", sa.Text, nullable=False),                   # JSON: the versions
+)
+
+sessions = sa.Table(
+    "sessions", metadata,
+    sa.Column("key", sa.String(600), primary_key=True),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("updated", sa.Float, nullable=False, index=True),
+)
+
+
+# ------------------------------------------------------------------------------ helpers
+
+
+def upgrade(url_or_conn: str | Connection, revision: str = "head") -> None:
+    """Run the shipped Alembic migrations up to ``revision`` on a database URL or connection."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    if isinstance(url_or_conn, str):
+        cfg.set_main_option("sqlalchemy.url", url_or_conn.replace("%", "%%"))
+    else:
+        cfg.attributes["connection"] = url_or_conn
+    command.upgrade(cfg, revision)
+
+
+_SCRYPT = (2 ** 14, 8, 1)
+
+
+def hash_password(password: str, salt: bytes | None = None) -> str:
+    """``scrypt$n$r$p$salt$hash`` (base64), a salted hash kept next to the MD5 digest."""
+    salt = salt if salt is not None else os.urandom(16)
+    n, r, p = _SCRYPT
+    h = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, dklen=32)
+    b = base64.b64encode
+    return f"scrypt${n}${r}${p}${b(salt).decode()}${b(h).decode()}"
+
+
+def check_password_hash(stored: str, password: str) -> bool:
+    try:
+        scheme, n, r, p, salt, h = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        got = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r),
+                             p=int(p), dklen=32)
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(got, base64.b64decode(h))
+
+
+def _pack(v: str | bytes | None) -> dict | None:
+    if v is None:
+        return None
+    if isinstance(v, bytes):
+        return {"b": base64.b64encode(v).decode("ascii")}
+    return {"s": v}
+
+
+def _unpack(d: dict | None) -> str | bytes | None:
+    if d is None:
+        return None
+    return base64.b64decode(d["b"]) if "b" in d else d["s"]
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    user: str
+    enabled: bool
+    created: float
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record) -> None:      # pragma: no cover - driver callback
+        dbapi_conn.isolation_level = None             # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn) -> None:                       # pragma: no cover - driver callback
+        # take the write lock up front: two workers upgrading read locks would deadlock
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+# ------------------------------------------------------------------------------ the store
+
+
+class SqlStore:
+    """A :class:`~simsync.syncml.engine.store.SyncStore` in a SQL database (see module doc)."""
+
+    def __init__(self, url: str, *, migrate: bool = True, echo: bool = False) -> None:
+        try:
+            url_obj = sa.engine.make_url(url)
+        except sa.exc.ArgumentError as exc:
+            raise StoreError(f"not a database URL: {url!r}") from exc
+        self.url = url
+        self.is_sqlite = url_obj.get_backend_name() == "sqlite"
+        kw: dict = {"echo": echo, "future": True}
+        if self.is_sqlite:
+            db = url_obj.database
+            if db and db != ":memory:":
+                parent = Path(db).expanduser().resolve().parent
+                if not parent.is_dir():
+                    raise StoreError(f"no such directory for the database: {parent}")
+            kw["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        else:
+            kw["pool_pre_ping"] = True
+        try:
+            self.engine = sa.create_engine(url, **kw)
+        except (sa.exc.ArgumentError, ImportError) as exc:
+            raise StoreError(f"cannot use database {url_obj.render_as_string()}: {exc}") from exc
+        if self.is_sqlite:
+            _sqlite_setup(self.engine)
+        self._local = threading.local()
+        if migrate:
+            try:
+                with self.engine.begin() as conn:
+                    upgrade(conn)
+            except sa.exc.OperationalError as exc:
+                raise StoreError(f"cannot open database {url_obj.render_as_string()}: "
+                                 f"{exc.orig}") from exc
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # ------------------------------------------------------------------ transactions
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        conn: Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            sp = conn.begin_nested()           # SAVEPOINT: an inner failure undoes only itself
+            try:
+                yield
+            except BaseException:
+                sp.rollback()
+                raise
+            sp.commit()
+            return
+        with self.engine.connect() as conn:
+            self._local.conn = conn
+            try:
+                with conn.begin():
+                    yield
+            finally:
+                self._local.conn = None
+
+    @contextlib.contextmanager
+    def _c(self) -> Iterator[Connection]:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            yield conn
+            return
+        with self.transaction():
+            yield self._local.conn
+
+    def ping(self) -> bool:
+        with self.engine.connect() as conn:
+            return conn.execute(sa.text("SELECT 1")).scalar() == 1
+
+    # ------------------------------------------------------------------ account admin
+    def add_account(self, user: str, password: str) -> Account:
+        if not user or ":" in user or len(user) > 128 or user.strip() != user:
+            raise StoreError(f"not a valid user name: {user!r}")
+        import time
+
+        acc = Account(user, md5_digest(user, password))
+        with self._c() as c:
+            if c.execute(sa.select(accounts.c.user).where(accounts.c.user == user)).first():
+                raise StoreError(f"user {user!r} exists")
+            c.execute(accounts.insert().values(user=user, password_hash=hash_password(password),
+                                               md5_digest=acc.md5_digest, enabled=True,
+                                               created=time.time()))
+        return acc
+
+    def set_password(self, user: str, password: str) -> None:
+        with self._c() as c:
+            n = c.execute(accounts.update().where(accounts.c.user == user).values(
+                password_hash=hash_password(password),
+                md5_digest=md5_digest(user, password))).rowcount
+        if not n:
+            raise StoreError(f"no user {user!r}")
+
+    def check_password(self, user: str, password: str) -> bool:
+        with self._c() as c:
+            row = c.execute(sa.select(accounts.c.password_hash)
+                            .where(accounts.c.user == user)).first()
+        return row is not None and check_password_hash(row[0], password)
+
+    def list_accounts(self) -> list[AccountInfo]:
+        with self._c() as c:
+            rows = c.execute(sa.select(accounts.c.user, accounts.c.enabled, accounts.c.created)
+                             .order_by(accounts.c.user)).all()
+        return [AccountInfo(r.user, bool(r.enabled), float(r.created)) for r in rows]
+
+    def delete_account(self, user: str) -> None:
+        """Remove a user and everything of theirs: items, change log, conflicts, devices with
+        their anchors and maps."""
+        with self._c() as c:
+            if not c.execute(accounts.delete().where(accounts.c.user == user)).rowcount:
+                raise StoreError(f"no user {user!r}")
+            devs = [r[0] for r in c.execute(sa.select(devices.c.device_id)
+                                            .where(devices.c.user == user))]
+            for t in (items, item_keys, changes, user_dbs, conflicts):
+                c.execute(t.delete().where(t.c.user == user))
+            if devs:
+                for t in (anchors, id_map, devices):
+                    c.execute(t.delete().where(t.c.device_id.in_(devs)))
+
+    # ------------------------------------------------------------------ accounts, devices
+    def get_account(self, user: str) -> Account | None:
+        with self._c() as c:
+            row = c.execute(sa.select(accounts.c.md5_digest, accounts.c.enabled)
+                            .where(accounts.c.user == user)).first()
+        return None if row is None else Account(user, row.md5_digest, bool(row.enabled))
+
+    def get_device(self, device_id: str) -> DeviceState | None:
+        with self._c() as c:
+            row = c.execute(sa.select(devices).where(devices.c.device_id == device_id)).first()
+        if row is None:
+            return None
+        return DeviceState(row.device_id, row.user, row.next_nonce, row.devinf_xml)
+
+    def put_device(self, state: DeviceState) -> None:
+        vals = {"user": state.user, "next_nonce": state.next_nonce,
+                "devinf_xml": state.devinf_xml}
+        with self._c() as c:
+            if not c.execute(devices.update().where(devices.c.device_id == state.device_id)
+                             .values(**vals)).rowcount:
+                c.execute(devices.insert().values(device_id=state.device_id, **vals))
+
+    def get_anchor(self, device_id: str, database: str) -> DbAnchor | None:
+        with self._c() as c:
+            row = c.execute(sa.select(anchors).where(anchors.c.device_id == device_id,
+                                                     anchors.c.database == database)).first()
+        if row is None:
+            return None
+        return DbAnchor(row.client_last, row.server_anchor, int(row.counter),
+                        tuple(json.loads(row.retry)))
+
+    def set_anchor(self, device_id: str, database: str, anchor: DbAnchor | None) -> None:
+        where = (anchors.c.device_id == device_id, anchors.c.database == database)
+        with self._c() as c:
+            if anchor is None:
+                c.execute(anchors.delete().where(*where))
+                return
+            vals = {"client_last": anchor.client_last, "server_anchor": anchor.server_anchor,
+                    "counter": anchor.counter, "retry": json.dumps(list(anchor.retry))}
+            if not c.execute(anchors.update().where(*where).values(**vals)).rowcount:
+                c.execute(anchors.insert().values(device_id=device_id, database=database,
+                                                  **vals))
+
+    # ------------------------------------------------------------------ map
+    @staticmethod
+    def _mw(device_id: str, database: str):
+        return (id_map.c.device_id == device_id, id_map.c.database == database)
+
+    def map_guid(self, device_id: str, database: str, luid: str) -> str | None:
+        with self._c() as c:
+            return c.execute(sa.select(id_map.c.guid).where(
+                *self._mw(device_id, database), id_map.c.luid == luid)).scalar()
+
+    def map_luid(self, device_id: str, database: str, guid: str) -> str | None:
+        with self._c() as c:
+            return c.execute(sa.select(id_map.c.luid).where(
+                *self._mw(device_id, database), id_map.c.guid == guid)).scalar()
+
+    def set_map(self, device_id: str, database: str, luid: str, guid: str) -> None:
+        w = self._mw(device_id, database)
+        with self._c() as c:
+            c.execute(id_map.delete().where(*w, sa.or_(id_map.c.luid == luid,
+                                                       id_map.c.guid == guid)))
+            seq = c.execute(sa.select(sa.func.coalesce(sa.func.max(id_map.c.seq), 0))
+                            .where(*w)).scalar() + 1
+            c.execute(id_map.insert().values(device_id=device_id, database=database,
+                                             luid=luid, guid=guid, seq=seq))
+
+    def unmap_luid(self, device_id: str, database: str, luid: str) -> None:
+        with self._c() as c:
+            c.execute(id_map.delete().where(*self._mw(device_id, database),
+                                            id_map.c.luid == luid))
+
+    def clear_map(self, device_id: str, database: str) -> None:
+        with self._c() as c:
+            c.execute(id_map.delete().where(*self._mw(device_id, database)))
+
+    def map_size(self, device_id: str, database: str) -> int:
+        with self._c() as c:
+            return int(c.execute(sa.select(sa.func.count()).select_from(id_map)
+                                 .where(*self._mw(device_id, database))).scalar())
+
+    def map_entries(self, device_id: str, database: str) -> list[tuple[str, str]]:
+        with self._c() as c:
+            rows = c.execute(sa.select(id_map.c.luid, id_map.c.guid)
+                             .where(*self._mw(device_id, database)).order_by(id_map.c.seq))
+            return [(r.luid, r.guid) for r in rows]
+
+    # ------------------------------------------------------------------ items
+    @staticmethod
+    def _iw(user: str, database: str):
+        return (items.c.user == user, items.c.database == database)
+
+    def counter(self, user: str, database: str) -> int:
+        with self._c() as c:
+            v = c.execute(sa.select(user_dbs.c.counter).where(
+                user_dbs.c.user == user, user_dbs.c.database == database)).scalar()
+        return int(v or 0)
+
+    def _bump(self, c: Connection, user: str, database: str, guid: str, kind: ChangeKind,
+              origin: str | None) -> int:
+        """Next change counter of the user database, and its change-log entry."""
+        w = (user_dbs.c.user == user, user_dbs.c.database == database)
+        cur = c.execute(sa.select(user_dbs.c.counter).where(*w).with_for_update()).scalar()
+        if cur is None:
+            c.execute(user_dbs.insert().values(user=user, database=database, counter=1))
+            n = 1
+        else:
+            n = int(cur) + 1
+            c.execute(user_dbs.update().where(*w).values(counter=n))
+        c.execute(changes.insert().values(user=user, database=database, counter=n, guid=guid,
+                                          kind=kind.value, origin=origin))
+        return n
+
+    @staticmethod
+    def _record(row) -> ItemRecord:
+        content = row.content_text if row.content_bin is None else bytes(row.content_bin)
+        return ItemRecord(row.guid, content, row.content_type, int(row.version),
+                          bool(row.deleted), tuple(json.loads(row.keys)))
+
+    def _row(self, c: Connection, user: str, database: str, guid: str):
+        return c.execute(sa.select(items).where(*self._iw(user, database),
+                                                items.c.guid == guid)).first()
+
+    def get_item(self, user: str, database: str, guid: str) -> ItemRecord | None:
+        with self._c() as c:
+            row = self._row(c, user, database, guid)
+        return None if row is None or row.deleted else self._record(row)
+
+    @staticmethod
+    def _content(content: str | bytes) -> dict:
+        if isinstance(content, bytes):
+            return {"content_text": None, "content_bin": content}
+        return {"content_text": content, "content_bin": None}
+
+    def _set_keys(self, c: Connection, user: str, database: str, guid: str,
+                  keys: tuple[str, ...]) -> None:
+        c.execute(item_keys.delete().where(item_keys.c.user == user,
+                                           item_keys.c.database == database,
+                                           item_keys.c.guid == guid))
+        uniq = list(dict.fromkeys(keys))
+        if uniq:
+            c.execute(item_keys.insert(), [{"user": user, "database": database, "key": k,
+                                            "guid": guid} for k in uniq])
+
+    def add_item(self, user: str, database: str, content: str | bytes, content_type: str,
+                 origin: str | None = None, guid: str | None = None,
+                 keys: tuple[str, ...] = ()) -> ItemRecord:
+        keys = tuple(keys)
+        with self._c() as c:
+            if guid is not None:
+                old = self._row(c, user, database, guid)
+                if old is not None and not old.deleted:
+                    raise KeyError(f"item {guid} exists")
+                n = self._bump(c, user, database, guid, ChangeKind.ADD, origin)
+            else:
+                # the GUID is made of the change counter: unique in the user database
+                nxt = self.counter(user, database) + 1
+                guid, i = f"g{nxt}", 0
+                while self._row(c, user, database, guid) is not None:
+                    i += 1
+                    guid = f"g{nxt}.{i}"
+                n = self._bump(c, user, database, guid, ChangeKind.ADD, origin)
+                old = None
+            vals = {**self._content(content), "content_type": content_type, "version": n,
+                    "deleted": False, "keys": json.dumps(list(keys))}
+            if old is not None:
+                c.execute(items.update().where(*self._iw(user, database), items.c.guid == guid)
+                          .values(created=n, **vals))
+            else:
+                c.execute(items.insert().values(user=user, database=database, guid=guid,
+                                                created=n, **vals))
+            self._set_keys(c, user, database, guid, keys)
+        return ItemRecord(guid, content, content_type, n, keys=keys)
+
+    def replace_item(self, user: str, database: str, guid: str, content: str | bytes,
+                     content_type: str, origin: str | None = None,
+                     keys: tuple[str, ...] = ()) -> ItemRecord:
+        keys = tuple(keys)
+        with self._c() as c:
+            old = self._row(c, user, database, guid)
+            if old is None or old.deleted:
+                raise KeyError(f"no item {guid}")
+            n = self._bump(c, user, database, guid, ChangeKind.REPLACE, origin)
+            c.execute(items.update().where(*self._iw(user, database), items.c.guid == guid)
+                      .values(**self._content(content), content_type=content_type, version=n,
+                              keys=json.dumps(list(keys))))
+            self._set_keys(c, user, database, guid, keys)
+        return ItemRecord(guid, content, content_type, n, keys=keys)
+
+    def find_by_keys(self, user: str, database: str, keys: Iterable[str]) -> list[str]:
+        keys = list(dict.fromkeys(keys))
+        if not keys:
+            return []
+        with self._c() as c:
+            rows = c.execute(sa.select(item_keys.c.key, item_keys.c.guid).where(
+                item_keys.c.user == user, item_keys.c.database == database,
+                item_keys.c.key.in_(keys))).all()
+        by_key: dict[str, list[str]] = {}
+        for r in rows:
+            by_key.setdefault(r.key, []).append(r.guid)
+        out: list[str] = []
+        for k in keys:                          # deleted items have no keys left
+            for g in sorted(by_key.get(k, ())):
+                if g not in out:
+                    out.append(g)
+        return out
+
+    def delete_item(self, user: str, database: str, guid: str,
+                    origin: str | None = None) -> bool:
+        with self._c() as c:
+            old = self._row(c, user, database, guid)
+            if old is None or old.deleted:
+                return False
+            n = self._bump(c, user, database, guid, ChangeKind.DELETE, origin)
+            c.execute(items.update().where(*self._iw(user, database), items.c.guid == guid)
+                      .values(deleted=True, version=n, keys="[]"))
+            self._set_keys(c, user, database, guid, ())
+        return True
+
+    def live_guids(self, user: str, database: str) -> list[str]:
+        with self._c() as c:
+            return list(c.execute(sa.select(items.c.guid).where(
+                *self._iw(user, database), items.c.deleted == sa.false())
+                .order_by(items.c.created)).scalars())
+
+    def changes_since(self, user: str, database: str, counter: int,
+                      exclude_origin: str | None = None) -> list[tuple[str, ChangeKind]]:
+        """Net changes after ``counter`` (same rules as MemoryStore), read from the change log
+        through its (user, database, counter) index: O(changes), not O(items)."""
+        with self._c() as c:
+            rows = c.execute(sa.select(changes.c.guid, changes.c.kind, changes.c.origin).where(
+                changes.c.user == user, changes.c.database == database,
+                changes.c.counter > counter).order_by(changes.c.counter)).all()
+        first: dict[str, ChangeKind] = {}
+        last: dict[str, tuple[ChangeKind, str | None]] = {}
+        for r in rows:
+            kind = ChangeKind(r.kind)
+            first.setdefault(r.guid, kind)
+            last[r.guid] = (kind, r.origin)
+        out: list[tuple[str, ChangeKind]] = []
+        for guid, first_kind in first.items():
+            kind, origin = last[guid]
+            if exclude_origin is not None and origin == exclude_origin:
+                continue
+            if kind is ChangeKind.DELETE:
+                out.append((guid, ChangeKind.DELETE))
+            elif first_kind is ChangeKind.ADD:
+                out.append((guid, ChangeKind.ADD))
+            else:
+                out.append((guid, ChangeKind.REPLACE))
+        return out
+
+    # ------------------------------------------------------------------ conflicts, sessions
+    def log_conflict(self, record: ConflictRecord) -> None:
+        data = json.dumps({"server": _pack(record.server_version),
+                           "client": _pack(record.client_version),
+                           "result": _pack(record.result)})
+        with self._c() as c:
+            c.execute(conflicts.insert().values(
+                user=record.user, database=record.database, guid=record.guid,
+                device_id=record.device_id, policy=record.policy,
+                resolution=record.resolution, data=data))
+
+    def conflict_log(self, user: str | None = None) -> list[ConflictRecord]:
+        q = sa.select(conflicts).order_by(conflicts.c.id)
+        if user is not None:
+            q = q.where(conflicts.c.user == user)
+        with self._c() as c:
+            rows = c.execute(q).all()
+        out = []
+        for r in rows:
+            d = json.loads(r.data)
+            out.append(ConflictRecord(r.user, r.database, r.guid, r.device_id, r.policy,
+                                      _unpack(d["server"]), _unpack(d["client"]), r.resolution,
+                                      _unpack(d["result"])))
+        return out
+
+    def load_session(self, key: str) -> str | None:
+        with self._c() as c:
+            return c.execute(sa.select(sessions.c.state).where(sessions.c.key == key)).scalar()
+
+    def save_session(self, key: str, state: str) -> None:
+        import time
+
+        with self._c() as c:
+            if not c.execute(sessions.update().where(sessions.c.key == key)
+                             .values(state=state, updated=time.time())).rowcount:
+                c.execute(sessions.insert().values(key=key, state=state, updated=time.time()))
+
+    def delete_session(self, key: str) -> None:
+        with self._c() as c:
+            c.execute(sessions.delete().where(sessions.c.key == key))
+
+    def expire_sessions(self, older_than: float) -> int:
+        """Drop session states last saved before ``older_than`` (a time.time() value)."""
+        with self._c() as c:
+            return c.execute(sessions.delete().where(sessions.c.updated < older_than)).rowcount
+
+    # ------------------------------------------------------------------ test / admin helpers
+    def items(self, user: str, database: str) -> dict[str, str | bytes]:
+        """The live items' contents by GUID."""
+        with self._c() as c:
+            rows = c.execute(sa.select(items).where(*self._iw(user, database),
+                                                    items.c.deleted == sa.false())
+                             .order_by(items.c.created)).all()
+        return {r.guid: self._record(r).content for r in rows}
+
+    def seed(self, user: str, database: str, contents: Iterable[str], content_type: str,
+             with_keys: bool = True) -> list[str]:
+        """Add items without an origin, in one transaction; returns their GUIDs."""
+        from simsync.syncml.engine.common import content_keys
+
+        with self.transaction():
+            return [self.add_item(user, database, c, content_type,
+                                  keys=content_keys(c, content_type) if with_keys else ()).guid
+                    for c in contents]
