@@ -76,6 +76,8 @@ def create_app(store: SyncStore, config: ServerConfig | None = None, *,
     it is taken from each request (scheme, Host header, path). ``max_body``: the largest
     request accepted (default: the MaxMsgSize we announce plus 16 KiB of slack)."""
     config = config or default_config(public_url or "")
+    if public_url:
+        config = dataclasses.replace(config, url=public_url)
     limit = max_body if max_body is not None else config.max_msg_size + 16384
     app = FastAPI(title="simsync operator SyncML server", docs_url=None, redoc_url=None,
                   openapi_url=None)
