@@ -34,8 +34,26 @@ from simsync.apdu.tlv import Tlv, ber_decode
 from simsync.gp import commands as gpc
 from simsync.gp.cap import CapFile, load_commands, load_file
 from simsync.gp.common import SecurityLevel
-from simsync.gp.errors import AuthenticationError, GpCodecError, SecureChannelError
-from simsync.gp.keys import Diversification, KeyType, StaticKeys, kcv, put_key_data
+from simsync.gp.dap import (
+    Confirmation,
+    SecretKey,
+    delete_data,
+    receipt_input_delete,
+    receipt_input_install,
+    receipt_input_load,
+    sign_token,
+    verify_receipt,
+)
+from simsync.gp.errors import AuthenticationError, GpCodecError, SecureChannelError, SignatureError
+from simsync.gp.keys import (
+    Diversification,
+    KeyComponent,
+    KeyType,
+    StaticKeys,
+    dek_encrypt_aes,
+    kcv,
+    put_key_data,
+)
 from simsync.gp.scp02 import Scp02Session
 from simsync.gp.scp03 import Scp03Session
 from simsync.gp.tlv import (
@@ -44,6 +62,7 @@ from simsync.gp.tlv import (
     Cplc,
     InstallForInstall,
     InstallForLoad,
+    InstallForMakeSelectable,
     InstallForPersonalization,
     InstallParameters,
     KeyInformation,
@@ -64,6 +83,9 @@ DEFAULT_LEVEL = SecurityLevel.C_MAC | SecurityLevel.C_DECRYPTION
 DEFAULT_BLOCK_SIZE = 0xEF
 SCP03_COUNTER_MAX = 0xFFFFFF
 SCP02_COUNTER_MAX = 0xFFFF
+
+TOKEN_KVN = 0x70  # key version of the token verification key in the ISD
+RECEIPT_KVN = 0x71  # key version of the receipt key in the ISD
 
 LEVELS = {"none": 0x00, "cmac": 0x01, "cmac-cdec": 0x03, "cmac-rmac": 0x11, "cmac-cdec-rmac": 0x13,
           "cmac-cdec-rmac-renc": 0x33}
@@ -137,6 +159,52 @@ class _Transcript:
     steps: list[str] = field(default_factory=list)
 
 
+def public_key_put_data(public_key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey, kvn: int) -> bytes:
+    """PUT KEY data of a public key in clear: RSA ('A1' modulus, 'A0' exponent) or P-256 ('B0' point,
+    'F0' parameter reference '00'), each without a KCV (GP 2.3.1 Tables 11-73, 11-75)."""
+    if isinstance(public_key, rsa.RSAPublicKey):
+        nums = public_key.public_numbers()
+        mod = nums.n.to_bytes((public_key.key_size + 7) // 8, "big")
+        exp = nums.e.to_bytes((nums.e.bit_length() + 7) // 8, "big")
+        body = Tlv(0xA1, mod).encode() + b"\x00" + Tlv(0xA0, exp).encode() + b"\x00"
+    else:
+        from cryptography.hazmat.primitives import serialization
+
+        point = public_key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+        body = Tlv(0xB0, point).encode() + b"\x00" + Tlv(0xF0, b"\x00").encode() + b"\x00"
+    return bytes((kvn,)) + body
+
+
+def token_key_put_data(public_key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey, kvn: int = TOKEN_KVN) -> bytes:
+    """PUT KEY data of the operator's token verification key (the ISD's Token Verification key)."""
+    return public_key_put_data(public_key, kvn)
+
+
+def receipt_key_put_data(key: SecretKey, dek: bytes, kvn: int = RECEIPT_KVN) -> bytes:
+    """PUT KEY data of the AES receipt key: one DEK-encrypted key with its KCV."""
+    if key.key_type is not KeyType.AES:
+        raise OperatorError("the receipt key must be an AES key")
+    comp = KeyComponent(KeyType.AES, dek_encrypt_aes(dek, key.value), len(key.value), kcv(key.value, KeyType.AES))
+    return bytes((kvn,)) + comp.encode()
+
+
+_TOKEN_STEPS = ("install-for-load", "install", "make-selectable", "delete")
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """A verified confirmation of a delegated operation (GP 2.3.1 11.1.6, Appendix C.5)."""
+
+    step: str  # load, install, make-selectable, delete
+    aid: bytes  # the load file, application or deleted object
+    confirmation: Confirmation
+    verified: bool  # checked with the receipt key (False: no receipt key was given)
+
+    @property
+    def counter(self) -> int:
+        return self.confirmation.data.counter
+
+
 def _decode_iccid(raw: bytes) -> str:
     digits = "".join(f"{b & 0x0F:X}{b >> 4:X}" for b in raw)
     return digits.rstrip("F")
@@ -147,8 +215,16 @@ class GpClient:
 
     def __init__(self, conn: CardConnection, scp: ScpKeySet | None = None, *,
                  isd_aid: bytes = DEFAULT_ISD_AID, level: int = DEFAULT_LEVEL, kvn: int | None = None,
-                 s16: bool = False, diversification: Diversification | None = None) -> None:
+                 s16: bool = False, diversification: Diversification | None = None,
+                 token_key: Any = None, receipt_key: SecretKey | None = None) -> None:
+        """``isd_aid`` names the security domain to manage through (a supplementary SD's AID for
+        delegated management); ``token_key`` (the operator's token signing key) attaches a token to
+        every INSTALL and DELETE; ``receipt_key`` verifies the receipts the card returns (kept in
+        :attr:`receipts`; a receipt that does not verify raises :class:`CardRefused`)."""
         self.conn = conn
+        self.token_key = token_key
+        self.receipt_key = receipt_key
+        self.receipts: list[Receipt] = []
         self.scp_keys = scp
         self.isd_aid = bytes(isd_aid)
         self.level = SecurityLevel(level)
@@ -208,7 +284,8 @@ class GpClient:
             raise OperatorError(f"{step}: the protected command has {len(wrapped.data)} bytes of data, more "
                                 "than a short APDU carries (send less data per command)")
         resp = self._transmit(wrapped)
-        if resp.sw in (0x6982, 0x6988) and step not in ("load", "install-for-load"):
+        if resp.sw in (0x6982, 0x6988) and step not in ("load", "install-for-load") and not (
+                step in _TOKEN_STEPS and self.token_key is not None):
             self.session = None  # the card aborted the session
         elif self.session is not None:
             try:
@@ -226,6 +303,14 @@ class GpClient:
     def explain(self, step: str, sw: int, *, dap_sent: bool | None = None) -> str:
         """Why the card answered ``sw`` to ``step``, in plain words."""
         base = f"{step}: the card answered {sw:04X} ({describe(sw)})"
+        if sw == 0x6982 and step in _TOKEN_STEPS and (self.token_key is not None or self.isd_aid != DEFAULT_ISD_AID):
+            if self.token_key is None:
+                return (base + ": if this security domain performs delegated management, it needs a token "
+                        "signed with the operator's token key and none was sent (give the token key); otherwise "
+                        "the secure messaging of the command did not verify")
+            return (base + ": the card did not accept the token - it was signed with another token key than the "
+                    "card's Token Verification key (or the card holds none), or it was made for other "
+                    "command data (another AID, hash, privileges, parameters or P1/P2)")
         if sw == 0x6982:
             if step == "load":
                 if dap_sent is False:
@@ -511,32 +596,85 @@ class GpClient:
         lfdb = parsed.load_file_data_block()
         digest = hashlib.sha256(lfdb).digest()
         ifl = InstallForLoad(parsed.package_aid, self.isd_aid, digest, load_parameters)
+        if self.token_key is not None:
+            ifl = replace(ifl, token=sign_token(self.token_key, InstallForLoad.P1, 0x00, ifl.data_without_token()))
         self.send(gpc.install_for_load(ifl), "install-for-load")
         blocks = [dap.dap_block] if dap is not None else []
         try:
             cmds = load_commands(load_file(lfdb, blocks), block_size)
         except GpCodecError as exc:
             raise OperatorError(f"load: {exc}") from None
+        resp = None
         for cmd in cmds:
             try:
-                self.send(cmd, "load")
+                resp = self.send(cmd, "load")
             except CardRefused as exc:
                 text = self.explain("load", exc.sw, dap_sent=dap is not None)
                 if exc.sw == 0x6982 and dap is not None and dap.lfdb_hash != digest:
                     text += (f" - here the CAP was changed after it was signed: its Load File Data Block hash is "
                              f"{digest.hex().upper()}, the signature covers {dap.lfdb_hash.hex().upper()}")
                 raise CardRefused(text, exc.sw, "load") from None
+        if resp is not None:
+            self._receipt("load", parsed.package_aid, resp,
+                          lambda c: receipt_input_load(c, parsed.package_aid, self.isd_aid))
         return digest
+
+    def _receipt(self, step: str, aid: bytes, resp: ResponseApdu, make_input: Any) -> Receipt | None:
+        """Parse (and with :attr:`receipt_key`, verify) the confirmation in a response (Table 11-13)."""
+        data = resp.data
+        if len(data) <= 1:
+            return None
+        try:
+            n, pos = (data[0], 1) if data[0] < 0x80 else (data[1], 2)
+            if data[0] not in range(0x80) and data[0] != 0x81 or pos + n != len(data):
+                raise GpCodecError("confirmation length does not match the response")
+            conf = Confirmation.parse(data[pos:])
+        except (GpCodecError, IndexError) as exc:
+            raise CardRefused(f"{step}: the card's confirmation is malformed ({exc})", resp.sw, step) from None
+        verified = False
+        if self.receipt_key is not None:
+            try:
+                verify_receipt(self.receipt_key, conf, make_input(conf.data))
+            except SignatureError:
+                raise CardRefused(f"{step}: the card's receipt does not verify with the operator's receipt key: "
+                                  "the operation may not be what was asked for, or the card holds another receipt "
+                                  "key", resp.sw, step) from None
+            verified = True
+        receipt = Receipt(step, bytes(aid), conf, verified)
+        self.receipts.append(receipt)
+        return receipt
 
     def install(self, load_file_aid: bytes, module_aid: bytes, instance_aid: bytes, *,
                 privileges: Privileges = Privileges.NONE, params: bytes = b"", make_selectable: bool = True) -> None:
         """INSTALL [for install (and make selectable)] with 'C9' application parameters."""
         data = InstallForInstall(load_file_aid, module_aid, instance_aid, Privileges(privileges),
                                  InstallParameters(bytes(params)).to_bytes(), make_selectable=make_selectable)
-        self.send(gpc.install_for_install(data), "install")
+        if self.token_key is not None:
+            data = replace(data, token=sign_token(self.token_key, data.p1, 0x00, data.data_without_token()))
+        resp = self.send(gpc.install_for_install(data), "install")
+        self._receipt("install", instance_aid, resp,
+                      lambda c: receipt_input_install(c, load_file_aid, instance_aid))
+
+    def make_selectable(self, instance_aid: bytes, load_file_aid: bytes, *,
+                        privileges: Privileges = Privileges.NONE) -> None:
+        """INSTALL [for make selectable]; ``load_file_aid`` (of the instance) is only used to check
+        the receipt."""
+        data = InstallForMakeSelectable(instance_aid, Privileges(privileges))
+        if self.token_key is not None:
+            data = replace(data, token=sign_token(self.token_key, InstallForMakeSelectable.P1, 0x00,
+                                                  data.data_without_token()))
+        cmd = CommandApdu(gpc.CLA_GP, gpc.INS_INSTALL, InstallForMakeSelectable.P1, 0x00, data.to_bytes(), 256)
+        resp = self.send(cmd, "make-selectable")
+        self._receipt("make-selectable", instance_aid, resp,
+                      lambda c: receipt_input_install(c, load_file_aid, instance_aid))
 
     def delete(self, aid: bytes, *, related: bool = False) -> None:
-        self.send(gpc.delete(aid, related=related), "delete")
+        token_data = None
+        if self.token_key is not None:
+            token = sign_token(self.token_key, 0x00, 0x80 if related else 0x00, delete_data(aid))
+            token_data = delete_data(aid, token=token)
+        resp = self.send(gpc.delete(aid, related=related, token_data=token_data), "delete")
+        self._receipt("delete", aid, resp, lambda c: receipt_input_delete(c, aid))
 
     def store_data(self, aid: bytes, blocks: list[bytes], *,
                    structure: gpc.StoreDataStructure = gpc.StoreDataStructure.BER_TLV) -> list[bytes]:
@@ -582,22 +720,29 @@ class GpClient:
                               resp.sw, "put-key")
         return resp.data
 
-    def put_dap_key(self, public_key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey, *, kvn: int = 0x73,
-                    replace_kvn: int = 0) -> None:
-        """PUT KEY of the DAP verification key (RSA modulus/exponent or P-256 point, in clear)."""
-        if isinstance(public_key, rsa.RSAPublicKey):
-            nums = public_key.public_numbers()
-            mod = nums.n.to_bytes((public_key.key_size + 7) // 8, "big")
-            exp = nums.e.to_bytes((nums.e.bit_length() + 7) // 8, "big")
-            body = Tlv(0xA1, mod).encode() + b"\x00" + Tlv(0xA0, exp).encode() + b"\x00"
-        else:
-            from cryptography.hazmat.primitives import serialization
+    def put_token_key(self, public_key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey, *,
+                      replace: bool = False) -> None:
+        """PUT KEY of the operator's token verification key into the ISD (key version '70')."""
+        self.put_dap_key(public_key, kvn=TOKEN_KVN, replace_kvn=TOKEN_KVN if replace else 0, step="put-token-key")
 
-            point = public_key.public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
-            body = Tlv(0xB0, point).encode() + b"\x00" + Tlv(0xF0, b"\x00").encode() + b"\x00"
-        data = bytes((kvn,)) + body
+    def put_receipt_key(self, key: SecretKey, *, replace: bool = False) -> None:
+        """PUT KEY of the AES receipt key into the ISD (key version '71', DEK-encrypted, SCP03)."""
+        session = self.session
+        if not isinstance(session, Scp03Session):
+            raise OperatorError("put-receipt-key: the receipt key is put over SCP03 (open a session first)")
+        data = receipt_key_put_data(key, session.keys.dek)
+        resp = self.send(gpc.put_key(data, replace_kvn=RECEIPT_KVN if replace else 0, key_id=0x01, multiple=False),
+                         "put-receipt-key")
+        if resp.data and resp.data != bytes((RECEIPT_KVN,)) + kcv(key.value, KeyType.AES):
+            raise CardRefused("put-receipt-key: the card's key check value differs from ours", resp.sw,
+                              "put-receipt-key")
+
+    def put_dap_key(self, public_key: rsa.RSAPublicKey | ec.EllipticCurvePublicKey, *, kvn: int = 0x73,
+                    replace_kvn: int = 0, step: str = "put-dap-key") -> None:
+        """PUT KEY of the DAP verification key (RSA modulus/exponent or P-256 point, in clear)."""
+        data = public_key_put_data(public_key, kvn)
         if len(data) > 0xFF - 16 - 8:  # room for C-DECRYPTION padding and the C-MAC
             raise OperatorError(f"put-dap-key: a {public_key.key_size}-bit RSA key ({len(data)} bytes of key data) "
                                 "does not fit one short PUT KEY command; issue the card with its DAP key or "
                                 "use an ECDSA P-256 DAP key (keys init --dap-alg ecdsa)")
-        self.send(gpc.put_key(data, replace_kvn=replace_kvn, key_id=0x01, multiple=True), "put-dap-key")
+        self.send(gpc.put_key(data, replace_kvn=replace_kvn, key_id=0x01, multiple=True), step)

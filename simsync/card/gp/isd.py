@@ -803,14 +803,20 @@ class IsdApplet(Applet):
             raise _sw(0x6A80)
         if data[1] in (0xA0, 0xA1, 0xB0):
             return self._put_dap_key(cmd)
+        if data[0] == self.state.receipt_kvn and cmd.p2 in (0x01, 0x81) and type(self) is IsdApplet:
+            try:
+                new_kvn, comps = parse_put_key_data(data)
+            except (GpCodecError, ValueError):
+                raise _sw(0x6A80) from None
+            if len(comps) != 1:
+                raise _sw(0x6A80, "the receipt key is a single key")
+            return self._put_receipt_key(cmd, comps[0], session)
         if cmd.p2 != 0x81:
             raise _sw(0x6A86, "only whole key sets (P2 '81') are supported")
         try:
             new_kvn, comps = parse_put_key_data(data)
         except (GpCodecError, ValueError):
             raise _sw(0x6A80) from None
-        if len(comps) == 1 and new_kvn == self.state.receipt_kvn and type(self) is IsdApplet:
-            return self._put_receipt_key(cmd, comps[0], session)
         if len(comps) != 3 or len({c.key_type for c in comps}) != 1 or not 1 <= new_kvn <= 0x7F:
             raise _sw(0x6A80, "a key set is three keys of one type")
         key_type = comps[0].key_type
