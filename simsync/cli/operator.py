@@ -36,6 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _register_cap(ops)
     _register_gp(ops)
     _register_provision(ops)
+    _register_server(ops)
 
 
 # -- keys ------------------------------------------------------------------------------------------
@@ -494,3 +495,138 @@ def cmd_provision(args: argparse.Namespace) -> int:
           f"failed {result.count('error')} of {len(result.results)} cards in {result.seconds:.2f} s; "
           f"audit log {audit}")
     return 0 if result.ok else 1
+
+
+# -- serve, user (the SyncML server and its accounts) ----------------------------------------------
+
+
+def _db_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--db", metavar="URL", default=None,
+                   help="database URL (sqlite:///FILE, postgresql+psycopg://...) or a SQLite file; "
+                        "default $SIMSYNC_DB or ./simsync-operator.db")
+
+
+def _register_server(ops: argparse._SubParsersAction) -> None:
+    s = ops.add_parser("serve", help="run the SyncML server (HTTP POST /syncml, XML and WBXML)",
+                       description="Serve SyncML on http://HOST:PORT/syncml with the database at --db "
+                                   "(its schema is created or upgraded first). GET /health reports "
+                                   "whether the database answers.")
+    _db_arg(s)
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    s.add_argument("--port", type=int, default=8080, help="TCP port (default 8080)")
+    s.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    s.add_argument("--public-url", default=None, metavar="URL",
+                   help="the URL clients reach /syncml at, used in RespURI (default: from each request)")
+    s.add_argument("--log-level", default="warning",
+                   choices=("critical", "error", "warning", "info", "debug"))
+    s.set_defaults(func=cmd_serve)
+    u = ops.add_parser("user", help="the SyncML server's accounts: add, list, delete")
+    us = u.add_subparsers(dest="user_cmd", metavar="ACTION")
+    us.required = True
+    add = us.add_parser("add", help="create an account (password asked, or read from stdin)")
+    add.add_argument("user", metavar="USER")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    _db_arg(add)
+    add.set_defaults(func=cmd_user_add)
+    ls = us.add_parser("list", help="list the accounts")
+    _db_arg(ls)
+    ls.set_defaults(func=cmd_user_list)
+    rm = us.add_parser("delete", help="delete an account and all of its data")
+    rm.add_argument("user", metavar="USER")
+    _db_arg(rm)
+    rm.set_defaults(func=cmd_user_delete)
+
+
+def _open_store(args: argparse.Namespace):
+    import os
+
+    import sqlalchemy as sa
+
+    from simsync.operator.server import SqlStore, StoreError, db_url_from
+
+    url = db_url_from(args.db or os.environ.get("SIMSYNC_DB"))
+    try:
+        return SqlStore(url), url
+    except sa.exc.SQLAlchemyError as exc:
+        raise StoreError(f"database error: {' '.join(str(exc).split())[:300]}") from None
+
+
+def _db_call(fn, *a):
+    import sqlalchemy as sa
+
+    from simsync.operator.server import StoreError
+
+    try:
+        return fn(*a)
+    except sa.exc.SQLAlchemyError as exc:
+        raise StoreError(f"database error: {' '.join(str(exc).split())[:300]}") from None
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import os
+
+    import sqlalchemy as sa
+    import uvicorn
+
+    if args.workers < 1:
+        raise SimsyncError("--workers must be at least 1")
+    if not 0 < args.port < 65536:
+        raise SimsyncError(f"not a TCP port: {args.port}")
+    store, url = _open_store(args)          # creates / upgrades the schema (Alembic upgrade head)
+    store.close()
+    os.environ["SIMSYNC_DB"] = url
+    os.environ["SIMSYNC_MIGRATE"] = "0"
+    if args.public_url:
+        os.environ["SIMSYNC_PUBLIC_URL"] = args.public_url
+    shown = sa.engine.make_url(url).render_as_string(hide_password=True)
+    print(f"simsync SyncML server on http://{args.host}:{args.port}/syncml "
+          f"(database {shown}, {args.workers} worker{'s' if args.workers > 1 else ''})", flush=True)
+    uvicorn.run("simsync.operator.server.app:app_from_env", factory=True, host=args.host,
+                port=args.port, workers=args.workers, log_level=args.log_level)
+    return 0
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    if args.password_stdin:
+        line = sys.stdin.readline()
+        password = line.removesuffix("\n")
+        password = password.removesuffix("\r")
+    else:
+        import getpass
+
+        password = getpass.getpass(f"password for {args.user}: ")
+        if getpass.getpass("again: ") != password:
+            raise SimsyncError("the passwords differ")
+    if not password:
+        raise SimsyncError("empty password")
+    store, _ = _open_store(args)
+    try:
+        _db_call(store.add_account, args.user, password)
+    finally:
+        store.close()
+    print(f"user {args.user} added")
+    return 0
+
+
+def cmd_user_list(args: argparse.Namespace) -> int:
+    import time
+
+    store, _ = _open_store(args)
+    try:
+        accounts = _db_call(store.list_accounts)
+    finally:
+        store.close()
+    for a in accounts:
+        created = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(a.created))
+        print(f"{a.user}\t{'enabled' if a.enabled else 'disabled'}\tcreated {created} UTC")
+    return 0
+
+
+def cmd_user_delete(args: argparse.Namespace) -> int:
+    store, _ = _open_store(args)
+    try:
+        _db_call(store.delete_account, args.user)
+    finally:
+        store.close()
+    print(f"user {args.user} deleted with all of their data")
+    return 0
