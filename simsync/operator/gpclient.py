@@ -84,6 +84,8 @@ DEFAULT_BLOCK_SIZE = 0xEF
 SCP03_COUNTER_MAX = 0xFFFFFF
 SCP02_COUNTER_MAX = 0xFFFF
 
+SD_PACKAGE_AID = bytes.fromhex("A0000001515350")  # the Security Domain executable load file
+SD_MODULE_AID = bytes.fromhex("A000000151535041")  # its Security Domain module
 TOKEN_KVN = 0x70  # key version of the token verification key in the ISD
 RECEIPT_KVN = 0x71  # key version of the receipt key in the ISD
 
@@ -205,6 +207,11 @@ class Receipt:
         return self.confirmation.data.counter
 
 
+def _gp_command(ins: int, p1: int, p2: int, data: bytes) -> CommandApdu:
+    """A GP command expecting response data; extended length when the data (an RSA token) needs it."""
+    return CommandApdu(gpc.CLA_GP, ins, int(p1), p2, bytes(data), 256, len(data) > 0xFF)
+
+
 def _decode_iccid(raw: bytes) -> str:
     digits = "".join(f"{b & 0x0F:X}{b >> 4:X}" for b in raw)
     return digits.rstrip("F")
@@ -279,7 +286,8 @@ class GpClient:
             wrapped = self.session.wrap_command(cmd)
         except SecureChannelError as exc:
             raise OperatorError(f"{step}: {exc}") from None
-        if len(wrapped.data) > 0xFF:
+        if len(wrapped.data) > 0xFF and not (step in _TOKEN_STEPS and self.token_key is not None):
+            # (a command carrying an RSA token goes as an extended-length APDU)
             self.session = None  # the MAC chaining moved on without the card: the session cannot go on
             raise OperatorError(f"{step}: the protected command has {len(wrapped.data)} bytes of data, more "
                                 "than a short APDU carries (send less data per command)")
@@ -598,7 +606,7 @@ class GpClient:
         ifl = InstallForLoad(parsed.package_aid, self.isd_aid, digest, load_parameters)
         if self.token_key is not None:
             ifl = replace(ifl, token=sign_token(self.token_key, InstallForLoad.P1, 0x00, ifl.data_without_token()))
-        self.send(gpc.install_for_load(ifl), "install-for-load")
+        self.send(_gp_command(gpc.INS_INSTALL, InstallForLoad.P1, 0x00, ifl.to_bytes()), "install-for-load")
         blocks = [dap.dap_block] if dap is not None else []
         try:
             cmds = load_commands(load_file(lfdb, blocks), block_size)
@@ -651,9 +659,15 @@ class GpClient:
                                  InstallParameters(bytes(params)).to_bytes(), make_selectable=make_selectable)
         if self.token_key is not None:
             data = replace(data, token=sign_token(self.token_key, data.p1, 0x00, data.data_without_token()))
-        resp = self.send(gpc.install_for_install(data), "install")
+        resp = self.send(_gp_command(gpc.INS_INSTALL, data.p1, 0x00, data.to_bytes()), "install")
         self._receipt("install", instance_aid, resp,
                       lambda c: receipt_input_install(c, load_file_aid, instance_aid))
+
+    def create_security_domain(self, aid: bytes, *,
+                               privileges: Privileges = Privileges.DELEGATED_MANAGEMENT) -> None:
+        """INSTALL [for install and make selectable] of a supplementary security domain (through the
+        ISD) from the Security Domain load file and module; ``privileges`` gain the Security Domain bit."""
+        self.install(SD_PACKAGE_AID, SD_MODULE_AID, aid, privileges=Privileges(privileges) | Privileges.SECURITY_DOMAIN)
 
     def make_selectable(self, instance_aid: bytes, load_file_aid: bytes, *,
                         privileges: Privileges = Privileges.NONE) -> None:
@@ -663,8 +677,8 @@ class GpClient:
         if self.token_key is not None:
             data = replace(data, token=sign_token(self.token_key, InstallForMakeSelectable.P1, 0x00,
                                                   data.data_without_token()))
-        cmd = CommandApdu(gpc.CLA_GP, gpc.INS_INSTALL, InstallForMakeSelectable.P1, 0x00, data.to_bytes(), 256)
-        resp = self.send(cmd, "make-selectable")
+        resp = self.send(_gp_command(gpc.INS_INSTALL, InstallForMakeSelectable.P1, 0x00, data.to_bytes()),
+                         "make-selectable")
         self._receipt("make-selectable", instance_aid, resp,
                       lambda c: receipt_input_install(c, load_file_aid, instance_aid))
 
@@ -673,7 +687,8 @@ class GpClient:
         if self.token_key is not None:
             token = sign_token(self.token_key, 0x00, 0x80 if related else 0x00, delete_data(aid))
             token_data = delete_data(aid, token=token)
-        resp = self.send(gpc.delete(aid, related=related, token_data=token_data), "delete")
+        resp = self.send(_gp_command(gpc.INS_DELETE, 0x00, 0x80 if related else 0x00,
+                                     token_data if token_data is not None else delete_data(aid)), "delete")
         self._receipt("delete", aid, resp, lambda c: receipt_input_delete(c, aid))
 
     def store_data(self, aid: bytes, blocks: list[bytes], *,
