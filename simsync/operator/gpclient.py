@@ -15,6 +15,14 @@ sequence counter is exhausted, or the card refuses secure channels (terminated);
 explains a refused LOAD (missing DAP, DAP that does not verify, tampered Load File), a refused MAC
 (``6982`` after authentication: the session is aborted on the card) and so on.
 
+Delegated management: ``GpClient(conn, ssd_keys, isd_aid=SSD_AID, token_key=keys.token_key,
+receipt_key=keys.receipt_key)`` manages through a supplementary security domain: every INSTALL [for
+load] / [for install] / [for make selectable] and DELETE carries a token (GP Appendix C.4) signed with
+the operator's token key (an RSA-2048 token makes the command an extended-length APDU), and the
+confirmations the card returns are parsed and their receipts verified (:attr:`GpClient.receipts`).
+The ISD owner creates the SD with :meth:`GpClient.create_security_domain` and puts the token and
+receipt keys with :meth:`GpClient.put_token_key` / :meth:`GpClient.put_receipt_key`.
+
 The SCP is detected from the INITIALIZE UPDATE response (SCP id byte): ``03`` needs an AES key set,
 ``02`` a DES one (the client reads the SCP02 "i" parameter from the card recognition data).
 """

@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from simsync.apdu import CommandApdu
 from simsync.card import SimCard
@@ -381,3 +383,96 @@ def test_authorized_management_needs_no_token(kit, tmp_path):
     entries = parse_get_status(host.send(gpc.get_status(StatusScope.APPLICATIONS)).data)
     assert {e.aid for e in entries} == {SSD_AID, kit.ECHO_INSTANCE}
 
+
+
+# -- properties and edges ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dm_mem(kit, ec_key):
+    """An in-memory DM card with the echo package loaded through the SSD (shared by the property test)."""
+    card = kit.make_card(None, token_key=ec_key.public_key(), receipt_key=RECEIPT_KEY, iin=IIN, cin=CIN)
+    isd = kit.Host(card)
+    isd.open()
+    assert isd.send(gpc.install_for_install(InstallForInstall(
+        ISD_PACKAGE_AID, ISD_CLASS_AID, SSD_AID, Privileges.DELEGATED_MANAGEMENT))).sw == 0x9000
+    host = open_sd(kit, card, SSD_AID, kit.AES_KEYS)
+    delegated_load(kit, host, ec_key)
+    return card, open_sd(kit, card, SSD_AID, kit.AES_KEYS)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(which=st.sampled_from(["token", "data", "p1"]), pos=st.integers(0, 200), bit=st.integers(0, 7),
+       params=st.binary(max_size=20))
+def test_any_changed_byte_of_a_tokened_install_is_refused(kit, ec_key, dm_mem, which, pos, bit, params):
+    """Flip one bit of the token, of the signed data or P1: the card refuses (6982, or 6A80 when the
+    data no longer parses) and nothing changes."""
+    card, host = dm_mem
+    inst = InstallForInstall(kit.ECHO_PKG, kit.ECHO_CLASS, kit.ECHO_INSTANCE, Privileges.NONE,
+                             b"\xc9" + bytes((len(params),)) + params)
+    cmd = tokened_install(kit, ec_key, inst)
+    data, p1 = bytearray(cmd.data), cmd.p1
+    signed_len = len(inst.data_without_token())
+    if which == "token":
+        i = signed_len + 1 + pos % (len(data) - signed_len - 1)
+        data[i] ^= 1 << bit
+    elif which == "data":
+        data[pos % signed_len] ^= 1 << bit
+    else:
+        p1 = 0x04
+    before = card.committed_bytes()
+    sw = host.send(CommandApdu(cmd.cla, cmd.ins, p1, cmd.p2, bytes(data), 256)).sw
+    assert sw in (0x6982, 0x6A80)
+    assert card.committed_bytes() == before
+    assert kit.ECHO_INSTANCE not in card.applets
+
+
+def test_confirmation_counter_exhausted(kit, ec_key, tmp_path):
+    from dataclasses import replace
+
+    from simsync.card.gp import find_isd
+
+    path = tmp_path / "sim.card"
+    card = kit.make_card(path, token_key=ec_key.public_key(), receipt_key=RECEIPT_KEY, iin=IIN, cin=CIN)
+    try:
+        isd = find_isd(card)
+        isd.state = replace(isd.state, confirmation_counter=0xFFFE)
+        card.note_applet_state(isd)
+        card.flush()
+        h = kit.Host(card)
+        h.open()
+        assert h.send(gpc.install_for_install(InstallForInstall(
+            ISD_PACKAGE_AID, ISD_CLASS_AID, SSD_AID, Privileges.DELEGATED_MANAGEMENT))).sw == 0x9000
+        host = open_sd(kit, card, SSD_AID, kit.AES_KEYS)
+        datas = delegated_load(kit, host, ec_key)
+        assert confirmation(datas[-1]).data.counter == 0xFFFE
+        before = file_bytes(path)
+        r = host.send(tokened_install(kit, ec_key, InstallForInstall(kit.ECHO_PKG, kit.ECHO_CLASS,
+                                                                     kit.ECHO_INSTANCE)))
+        assert r.sw == 0x6985  # the counter is never reset: no more receipts, no more delegated operations
+        assert file_bytes(path) == before
+    finally:
+        card.close()
+
+
+def test_ssd_created_over_scp02_and_locked_by_the_isd(kit, tmp_path):
+    card = kit.make_card(None)
+    isd = kit.Host(card, kit.DES_KEYS, scp=2)
+    isd.open(kvn=0x20)
+    priv = Privileges.SECURITY_DOMAIN | Privileges.AUTHORIZED_MANAGEMENT
+    assert isd.send(gpc.install_for_install(InstallForInstall(
+        ISD_PACKAGE_AID, ISD_CLASS_AID, SSD_AID, priv))).sw == 0x9000
+    host = kit.Host(card, kit.DES_KEYS, scp=2)
+    assert host.select(SSD_AID).sw == 0x9000
+    s = host.new_session()
+    r = host.transmit(s.initialize_update(0x20))
+    assert r.sw == 0x9000
+    s.process_initialize_update_response(r)
+    s.process_external_authenticate_response(host.transmit(s.external_authenticate(SecurityLevel.C_MAC)))
+    host.session = s
+    assert [e.aid for e in host.status(0x40)] == [SSD_AID]
+    # the ISD locks the SSD: it can no longer be selected
+    isd = kit.Host(card, kit.DES_KEYS, scp=2)
+    isd.open(kvn=0x20)
+    assert isd.send(gpc.set_status(0x40, 0x80, SSD_AID)).sw == 0x9000
+    assert kit.Host(card).select(SSD_AID).sw == 0x6999
