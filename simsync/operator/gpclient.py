@@ -341,8 +341,11 @@ class GpClient:
         if sw == 0x6988:
             return base + ": the secure messaging data of the command are incorrect (corrupted MAC or cryptogram)"
         if sw == 0x6985:
+            extra = ("; through a supplementary security domain also: the SD is locked, tried to create a "
+                     "security domain, or the card's receipt confirmation counter is exhausted"
+                     if step in _TOKEN_STEPS + ("load",) and self.isd_aid != DEFAULT_ISD_AID else "")
             return (base + ": the card's state forbids it - the card may be locked or terminated, the object "
-                    "is in the wrong life cycle state, or other objects depend on it")
+                    "is in the wrong life cycle state, or other objects depend on it" + extra)
         if sw == 0x6A80:
             if step == "load":
                 return (base + ": the card refused the Load File as malformed or not matching the hash announced "

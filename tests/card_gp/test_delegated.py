@@ -476,3 +476,23 @@ def test_ssd_created_over_scp02_and_locked_by_the_isd(kit, tmp_path):
     isd.open(kvn=0x20)
     assert isd.send(gpc.set_status(0x40, 0x80, SSD_AID)).sw == 0x9000
     assert kit.Host(card).select(SSD_AID).sw == 0x6999
+
+
+def test_delegated_management_state_round_trips(ec_key):
+    from dataclasses import replace
+
+    from simsync.card.gp import IsdConfig, IsdState
+
+    plain = IsdConfig().initial_state()
+    assert "token_key" not in plain.to_json() and "receipt_key" not in plain.to_json()
+    full = replace(IsdConfig(token_key=ec_key.public_key(), receipt_key=RECEIPT_KEY).initial_state(),
+                   confirmation_counter=7)
+    assert full.privileges & Privileges.TOKEN_VERIFICATION and full.privileges & Privileges.RECEIPT_GENERATION
+    again = IsdState.from_json(json.loads(json.dumps(full.to_json())))
+    assert again.to_json() == full.to_json() and again.confirmation_counter == 7
+    assert IsdState.from_json(json.loads(json.dumps(plain.to_json()))) == plain
+    bad = full.to_json() | {"receipt_key": "00" * 5}
+    from simsync.card.gp import RegistryFormatError
+
+    with pytest.raises(RegistryFormatError):
+        IsdState.from_json(bad)
