@@ -57,6 +57,9 @@ def cmd_new(args: argparse.Namespace) -> int:
         overrides["adm1"] = adm1
     if args.no_pin1:
         overrides["pin1_enabled"] = False
+    if not args.cardfile or os.path.isdir(args.cardfile):
+        # before anything is created (the card file's lock lives beside it)
+        raise SimsyncError(f"'{args.cardfile}': CARDFILE must name a file, not a directory")
     if os.path.exists(args.cardfile) and not args.force:
         raise SimsyncError(f"{args.cardfile}: already exists (use --force to overwrite)")
     profile = CardProfile.random(**overrides)

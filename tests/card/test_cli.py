@@ -100,3 +100,15 @@ def test_new_in_missing_directory_is_one_line(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.startswith("simsync: error: ") and proc.stderr.count("\n") == 1
     assert "cannot lock the card file" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("force", [[], ["--force"]])
+def test_new_refuses_a_directory_or_an_empty_name(tmp_path, capsys, monkeypatch, force):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "d").mkdir()
+    for name in ("d", ""):
+        assert main(["card", "new", name, *force]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "must name a file, not a directory" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d"]  # no stray lock file
+    assert not (tmp_path.parent / "..lock").exists()
