@@ -496,3 +496,19 @@ def test_delegated_management_state_round_trips(ec_key):
 
     with pytest.raises(RegistryFormatError):
         IsdState.from_json(bad)
+
+
+def test_token_identifier_echoed_in_the_delete_confirmation(kit, ec_key, dm):
+    _path, _card, host = dm
+    delegated_load(kit, host, ec_key)
+    crt = bytes.fromhex("4205") + IIN + bytes.fromhex("4506") + CIN + bytes.fromhex("93020042")
+    signed = delete_data(kit.ECHO_PKG, crt=crt)
+    token = sign_token(ec_key, 0x00, 0x00, signed)
+    # the CRT is covered by the token: another token number is refused
+    other = delete_data(kit.ECHO_PKG, crt=crt[:-1] + b"\x43", token=token)
+    assert host.send(gpc.delete(kit.ECHO_PKG, token_data=other)).sw == 0x6982
+    r = host.send(gpc.delete(kit.ECHO_PKG, token_data=delete_data(kit.ECHO_PKG, crt=crt, token=token)))
+    assert r.sw == 0x9000
+    conf = confirmation(r.data)
+    assert conf.data.token_identifier == b"\x00\x42"
+    verify_receipt(SecretKey(RECEIPT_KEY, KeyType.AES), conf, receipt_input_delete(conf.data, kit.ECHO_PKG))

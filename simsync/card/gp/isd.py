@@ -33,10 +33,11 @@ refused with ``6982`` before anything changes. With Receipt Generation (an AES r
 ``IsdConfig(receipt_key=...)`` or PUT KEY of key version '71') the ISD answers the delegated
 INSTALL, the last LOAD and DELETE with a confirmation (Tables 11-13 / 11-14: receipt, persisted
 confirmation counter - the value before the operation, then incremented - and SD unique data
-'42' || '45', or the KDD when the card has neither). With Authorized Management the SD manages its
+'42' || '45', or the KDD when the card has neither; the token identifier '93' of the token's 'B6'
+control reference template when the command had one). With Authorized Management the SD manages its
 own content without tokens.
 Not implemented: ciphered load files ('D4'), single-key PUT KEY / DELETE [key], command chaining,
-extradition and registry update, token identifiers in confirmations, SD-level DAP verification.
+extradition and registry update, SD-level DAP verification, token digests in confirmations.
 
 Everything but GET DATA needs an authenticated session on the channel (Table 11-2), else ``6982``.
 A secure messaging failure aborts the session: the failing command gets ``6982`` (or ``6988``),
@@ -525,16 +526,17 @@ class IsdApplet(Applet):
             return False
         raise _sw(0x6982, "the security domain has no card content management privilege")
 
-    def _confirm(self, receipt_input: Any) -> tuple[bytes, int]:
+    def _confirm(self, receipt_input: Any, crt: bytes | None = None) -> tuple[bytes, int]:
         """The response data of a delegated operation (Tables 11-13, 11-14: a confirmation with a
         receipt when the ISD has Receipt Generation, else '00') and the next confirmation counter.
-        ``receipt_input`` maps the confirmation data to the data signed (Appendix C.5)."""
+        ``receipt_input`` maps the confirmation data to the data signed (Appendix C.5); the token
+        identifier ('93') of the command's token CRT ``crt`` (if any) is echoed."""
         st = self.state
         if not (st.receipt_key and st.privileges & Privileges.RECEIPT_GENERATION):
             return b"\x00", st.confirmation_counter
         if st.confirmation_counter >= 0xFFFF:
             raise _sw(0x6985, "confirmation counter exhausted")
-        conf = ConfirmationData(st.confirmation_counter, (st.iin + st.cin) or st.kdd)
+        conf = ConfirmationData(st.confirmation_counter, (st.iin + st.cin) or st.kdd, _token_identifier(crt))
         out = make_confirmation(SecretKey(st.receipt_key, KeyType.AES), conf, receipt_input(conf)).to_bytes()
         return encode_length(len(out)) + out, st.confirmation_counter + 1
 
@@ -644,12 +646,13 @@ class IsdApplet(Applet):
         if st.application(aid) is not None or st.load_file(aid) is not None or aid == self.aid:
             raise _sw(0x6A80, "application AID already in use")
         try:
-            params = InstallParameters.parse(data.parameters).application if data.parameters else b""
+            parsed = InstallParameters.parse(data.parameters) if data.parameters else InstallParameters()
         except GpCodecError:
             raise _sw(0x6A80, "malformed install parameters") from None
+        params = parsed.application
         out, counter = b"\x00", st.confirmation_counter
         if dm:
-            out, counter = self._confirm(lambda c: receipt_input_install(c, elf.aid, aid))
+            out, counter = self._confirm(lambda c: receipt_input_install(c, elf.aid, aid), parsed.token_crt)
         card = self.ctx.card
         card.install_applet(elf.aid, data.module_aid, aid, params)  # SwError 6A88 without a class
         state = ApplicationLifeCycle.SELECTABLE if data.make_selectable else ApplicationLifeCycle.INSTALLED
@@ -758,7 +761,7 @@ class IsdApplet(Applet):
             raise _sw(0x6985, "applications depend on this load file")
         out, counter = b"\x00", st.confirmation_counter
         if dm:
-            out, counter = self._confirm(lambda c: receipt_input_delete(c, aid))
+            out, counter = self._confirm(lambda c: receipt_input_delete(c, aid), dd.crt)
         if app is not None:
             if aid in card.applets:
                 card.uninstall_applet(aid)
@@ -965,6 +968,16 @@ class SsdApplet(IsdApplet):
                 raise _sw(0x6985, "security domain not in the registry")
             return _HANDLERS[ins](self, cmd, ch)
         return isd.run_for(self.aid, cmd, ch)
+
+
+def _token_identifier(crt: bytes | None) -> bytes | None:
+    """The Token identifier/number ('93') of a token's control reference template ('B6' value)."""
+    if not crt:
+        return None
+    try:
+        return next((t.value for t in ber_decode(crt) if t.tag == 0x93), None)
+    except TlvError:
+        raise SwError(0x6A80, "malformed token control reference template") from None
 
 
 def _filter_tags(entry: RegistryEntry, tags: tuple[int, ...]) -> bytes:
