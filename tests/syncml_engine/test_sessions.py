@@ -332,6 +332,49 @@ def test_message_not_sent_to_resp_uri_gets_no_session() -> None:
     assert rep.body.commands[0].data == 200 and len(h.server_items()) == 1
 
 
+def test_credentials_in_a_forged_message_do_not_join_the_session() -> None:
+    """Credentials (even bad ones) in a message that names a running, authenticated session
+    but was not sent to its RespURI neither skip authentication nor act in that session."""
+    import dataclasses
+
+    from simsync.syncml.engine import ClientSession
+
+    h = Harness()
+    h.client_store.add(DB, vcard("Doe", "Jane", "+49 1"))
+    sess = ClientSession(h.client_cfg, h.client_store, session_id="78")
+    pkg3 = sess.receive(h.exchange(sess.start()))
+    junk = m.Cred("Z2FyYmFnZTpnYXJiYWdl", m.Meta(type="syncml:auth-basic", format="b64"))
+    forged = dataclasses.replace(pkg3, header=dataclasses.replace(
+        pkg3.header, target=m.Location("http://sync.example/syncml"), cred=junk))
+    rep = h.exchange(forged)
+    assert rep.body.commands[0].data == 401
+    assert not h.server_items()
+    rep = h.exchange(pkg3)                         # the real one still works
+    assert rep.body.commands[0].data == 200 and len(h.server_items()) == 1
+
+
+def test_device_of_another_user_starts_over_with_a_slow_sync() -> None:
+    """User B's valid credentials on user A's device get none of A's device state: no
+    two-way sync on A's anchors, no map entry pointing at A's items."""
+    from simsync.syncml.engine import ClientConfig
+
+    h = Harness()
+    h.store.add_account("other", "pw")
+    first_sync(h, n_client=2, n_server=0)
+    a_guids = set(h.server_items())
+    h.client_store.add(DB, vcard("Roe", "Rick", "+49 2"))
+    h.client_cfg = ClientConfig(**{**h.client_cfg.__dict__, "user": "other", "password": "pw"})
+    s = h.sync(200)
+    assert s.result.status == 200 and s.result.sync_types[DB] == 201
+    alert_status = next(c for c in h.log[-3][1].body.commands
+                        if isinstance(c, m.Status) and c.cmd == "Alert")
+    assert alert_status.data == 508
+    other = h.store.items("other", "addressbook")
+    assert sorted(other.values()) == sorted(h.client_items().values())
+    assert not a_guids & {g for _, g in h.store.map_entries("dev-1", "addressbook")}
+    assert len(h.server_items()) == 2              # A's data untouched
+
+
 def test_many_server_adds_maps_span_messages(harness: Harness) -> None:
     h = Harness(content_type=harness.ct, max_msg_size=4000, server_max_msg=4000)
     h.store.seed(USER, "addressbook", [vcard(f"S{i}", "X", f"+49 30 {i:07d}")

@@ -150,6 +150,7 @@ class ServerState:
     user: str | None = None
     authenticated: bool = False
     auth_failures: int = 0
+    cred_digest: str | None = None   # of the Cred that authenticated the session
     last_msg_id: int = 0
     server_msg_id: int = 0
     last_reply: str | None = None
@@ -168,6 +169,11 @@ class ServerState:
         d = json.loads(text)
         dbs = {k: DbState(**v) for k, v in d.pop("dbs").items()}
         return cls(**d, dbs=dbs)
+
+
+def _cred_digest(cred: m.Cred) -> str:
+    ctype = cred.meta.type if cred.meta and cred.meta.type else ""
+    return hashlib.sha256(f"{ctype.lower()}\x1f{cred.data.strip()}".encode()).hexdigest()
 
 
 def _pack(data: str | bytes) -> dict:
@@ -228,10 +234,13 @@ class ServerSession:
             return decode_xml(st.last_reply.encode("utf-8"))
         transient = False
         if (st is not None and st.authenticated and st.phase != "done"
-                and self.config.check_resp_uri and hdr.cred is None
+                and self.config.check_resp_uri
+                and (hdr.cred is None or (hdr.msg_id > st.last_msg_id
+                                          and _cred_digest(hdr.cred) != st.cred_digest))
                 and f"sessionid={st.token}" not in hdr.target.loc_uri):
-            # not sent to our RespURI: no share in that authenticated session, and no
-            # overwriting it either
+            # not sent to our RespURI: no share in that authenticated session (unless it
+            # carries the very credentials that opened it), and no overwriting it either; a
+            # new session under the same ID (MsgID restarting, with Cred) must authenticate
             st, transient = None, True
         if st is None or st.phase == "done" or hdr.msg_id <= st.last_msg_id:
             st = ServerState(key=key, session_id=hdr.session_id, device_id=device_id,
@@ -378,6 +387,15 @@ class _Reply:
             return S.INVALID_CREDENTIALS, self._chal(device, self.cfg.auth_type)
         st.authenticated = True
         st.user = user
+        st.cred_digest = _cred_digest(cred)
+        if device.user is not None and device.user != user:
+            # the device was another user's: its anchors and maps name that user's items
+            # (a slow sync follows), and nothing of that user's suspended syncs is resumed
+            with self.store.transaction():
+                for db in self.cfg.databases:
+                    self.store.clear_map(st.device_id, db.name)
+                    self.store.set_anchor(st.device_id, db.name, None)
+                    self.store.delete_session(f"resume\x1f{st.device_id}\x1f{db.name}")
         device = dataclasses.replace(device, user=user)
         return S.AUTHENTICATION_ACCEPTED, self._chal(device, ctype)
 
