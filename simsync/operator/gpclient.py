@@ -680,6 +680,10 @@ class GpClient:
         ISD) from the Security Domain load file and module; ``privileges`` gain the Security Domain bit."""
         self.install(SD_PACKAGE_AID, SD_MODULE_AID, aid, privileges=Privileges(privileges) | Privileges.SECURITY_DOMAIN)
 
+    def personalize_security_domain(self) -> None:
+        """SET STATUS of the security domain this client manages through: SELECTABLE -> PERSONALIZED."""
+        self.send(gpc.set_status(0x40, 0x0F, self.isd_aid), "set-status")
+
     def make_selectable(self, instance_aid: bytes, load_file_aid: bytes, *,
                         privileges: Privileges = Privileges.NONE) -> None:
         """INSTALL [for make selectable]; ``load_file_aid`` (of the instance) is only used to check

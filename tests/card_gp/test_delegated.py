@@ -512,3 +512,22 @@ def test_token_identifier_echoed_in_the_delete_confirmation(kit, ec_key, dm):
     conf = confirmation(r.data)
     assert conf.data.token_identifier == b"\x00\x42"
     verify_receipt(SecretKey(RECEIPT_KEY, KeyType.AES), conf, receipt_input_delete(conf.data, kit.ECHO_PKG))
+
+
+def test_ssd_personalizes_itself_only(kit, dm):
+    path, card, host = dm
+    before = file_bytes(path)
+    # another AID, another state, the card life cycle: refused, nothing changes
+    assert host.send(gpc.set_status(0x40, 0x0F, kit.ISD_AID)).sw == 0x6982
+    assert host.send(gpc.set_status(0x40, 0x83, SSD_AID)).sw == 0x6982
+    assert file_bytes(path) == before
+    assert host.send(gpc.set_status(0x40, 0x0F, SSD_AID)).sw == 0x9000
+    assert host.send(gpc.set_status(0x40, 0x0F, SSD_AID)).sw == 0x6985  # already PERSONALIZED
+    isd = kit.Host(card)
+    isd.open()
+    assert next(e for e in isd.status(0x40) if e.aid == SSD_AID).life_cycle == 0x0F
+    assert isd.send(gpc.set_status(0x40, 0x80, SSD_AID)).sw == 0x9000  # the ISD locks it
+    assert kit.Host(card).select(SSD_AID).sw == 0x6999
+    assert isd.send(gpc.set_status(0x40, 0x00, SSD_AID)).sw == 0x9000
+    assert next(e for e in isd.status(0x40) if e.aid == SSD_AID).life_cycle == 0x0F
+    open_sd(kit, card, SSD_AID, SSD_KEYS)

@@ -62,6 +62,7 @@ def test_delegated_flow_with_rsa_tokens_and_receipts(dm_card, opkeys, ssd_keys, 
         gp = GpClient(conn, ssd_keys, isd_aid=SSD_AID, token_key=opkeys.token_key,
                       receipt_key=opkeys.receipt_key)
         gp.open()
+        gp.personalize_security_domain()
         gp.load(app_cap)
         gp.install(app.package_aid, app.class_aids[0], app.instance_aid, params=b"\x05")
         assert [(r.step, r.aid, r.counter, r.verified) for r in gp.receipts] == [
@@ -75,6 +76,7 @@ def test_delegated_flow_with_rsa_tokens_and_receipts(dm_card, opkeys, ssd_keys, 
         isd.open()
         ssd = next(e for e in isd.list() if e.aid == SSD_AID)
         assert ssd.privileges == Privileges.DELEGATED_MANAGEMENT and ssd.associated_sd == opkeys.isd_aid
+        assert ssd.life_cycle == 0x0F  # PERSONALIZED
 
 
 def test_receipt_checked_with_another_key_is_refused(dm_card, opkeys, ssd_keys, app_cap):

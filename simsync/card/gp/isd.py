@@ -498,6 +498,21 @@ class IsdApplet(Applet):
             self._via = None
             self.ctx.card.note_applet_state(self)
 
+    def personalize_sd(self, sd_aid: bytes, cmd: CommandApdu) -> tuple[bytes, int]:
+        """SET STATUS sent to a supplementary SD: P1 '40' with its own AID and P2 '0F' moves it from
+        SELECTABLE to PERSONALIZED (Table 11-6); any other life cycle change needs the ISD (6982)."""
+        entry = self.state.application(sd_aid)
+        if entry is None:
+            raise _sw(0x6985, "security domain not in the registry")
+        if cmd.p1 != 0x40 or cmd.p2 != SecurityDomainLifeCycle.PERSONALIZED or cmd.data not in (b"", sd_aid):
+            raise _sw(0x6982, "a security domain only personalizes itself; other changes need the ISD")
+        if entry.life_cycle != SecurityDomainLifeCycle.SELECTABLE:
+            raise _sw(0x6985, "the security domain is not SELECTABLE")
+        self.state = self.state.with_application(
+            replace(entry, life_cycle=int(SecurityDomainLifeCycle.PERSONALIZED)))
+        self.ctx.card.note_applet_state(self)
+        return b"", 0x9000
+
     def _authorize(self, token: bytes, p1: int, p2: int, data_without_token: bytes) -> bool:
         """Check the right to perform a card content management command; True when a token was
         verified (delegated management: a receipt follows). Refusals are ``6982``."""
@@ -962,7 +977,7 @@ class SsdApplet(IsdApplet):
         if lc in (CardLifeCycle.CARD_LOCKED, CardLifeCycle.TERMINATED):
             raise _sw(0x6985, f"card is {lc.name}")
         if ins == INS_SET_STATUS:
-            raise _sw(0x6982, "life cycle changes need the ISD")
+            return isd.personalize_sd(self.aid, cmd)
         if ins == INS_PUT_KEY or ins == INS_STORE_DATA or (ins == INS_DELETE and cmd.data[:1] in (b"\xd0", b"\xd2")):
             if isd.state.application(self.aid) is None:
                 raise _sw(0x6985, "security domain not in the registry")
