@@ -19,14 +19,10 @@ from simsync.apdu.apdu import CommandApdu, ResponseApdu
 
 from . import crypto
 from .common import (
-    CLA_GP,
-    INS_EXTERNAL_AUTHENTICATE,
-    INS_INITIALIZE_UPDATE,
     SCP02_LEVELS,
     ChannelState,
     Role,
     SecurityLevel,
-    check_level,
     has_sm,
     is_success_or_warning,
     lc_field,
@@ -38,6 +34,7 @@ from .common import (
 )
 from .errors import AuthenticationError, GpCodecError, GpCryptoError, SecureChannelError
 from .keys import StaticKeys
+from .session import SecureChannelSession
 
 SCP02_ID = 0x02
 
@@ -146,8 +143,13 @@ Scp02InitializeUpdateResponse._test_vectors = (  # type: ignore[attr-defined]
 )
 
 
-class Scp02Session:
+class Scp02Session(SecureChannelSession):
     """The state of one SCP02 secure channel session, for either role."""
+
+    _LEVELS = SCP02_LEVELS
+    _I_R_MAC = Scp02Options.R_MAC
+    _host_challenge_len = 8
+    session_keys: Scp02SessionKeys | None
 
     def __init__(
         self,
@@ -162,14 +164,8 @@ class Scp02Session:
     ) -> None:
         if len(keys.enc) != 16:
             raise GpCryptoError("SCP02 needs 16-byte triple DES keys")
-        self.role = role
-        self.keys = keys
-        self.i_param = i_param
-        self.kdd = bytes(key_diversification_data)
-        self.aid = bytes(aid)
-        self.sequence_counter = sequence_counter
-        self._random = random
-        self._reset()
+        super().__init__(role, keys, i_param=i_param, key_diversification_data=key_diversification_data,
+                         aid=aid, sequence_counter=sequence_counter, random=random)
 
     @classmethod
     def host(cls, keys: StaticKeys, *, i_param: int = 0x55, random=os.urandom) -> Scp02Session:
@@ -180,61 +176,26 @@ class Scp02Session:
     def card(cls, keys: StaticKeys, *, i_param: int = 0x55, key_diversification_data: bytes = bytes(10),
              aid: bytes = bytes.fromhex("A000000151000000"), sequence_counter: int = 0,
              random=os.urandom) -> Scp02Session:
-        if len(key_diversification_data) != 10:
-            raise GpCodecError("key diversification data must be 10 bytes")
-        return cls(Role.CARD, keys, i_param=i_param, key_diversification_data=key_diversification_data,
-                   aid=aid, sequence_counter=sequence_counter, random=random)
+        return cls._new_card(keys, i_param, key_diversification_data, aid, sequence_counter, random)
 
     def _reset(self) -> None:
-        self.state = ChannelState.IDLE
-        self.level = SecurityLevel.NONE
-        self.session_keys: Scp02SessionKeys | None = None
-        self.host_challenge = b""
-        self.card_challenge = b""
+        super()._reset()
         self.session_counter = 0
         self.icv = bytes(8)  # the last C-MAC (unencrypted)
         self.ricv = bytes(8)  # the last R-MAC (or the EXTERNAL AUTHENTICATE C-MAC)
         self._last_command: CommandApdu | None = None  # the plain command an R-MAC covers
 
-    def close(self) -> None:
-        self._reset()
-
-    def _abort(self, exc: SecureChannelError) -> SecureChannelError:
-        self._reset()
-        self.state = ChannelState.ABORTED
-        return exc
-
-    def _require(self, role: Role, *states: ChannelState) -> None:
-        if self.role is not role:
-            raise SecureChannelError(f"operation not available to the {self.role.value} role", 0x6985)
-        if self.state not in states:
-            raise SecureChannelError(f"secure channel is {self.state.value}", 0x6985)
+    def _open(self, level: SecurityLevel) -> None:
+        self.ricv = self.icv
+        super()._open(level)
 
     @property
     def _modified(self) -> bool:
         return not self.i_param & Scp02Options.CMAC_ON_UNMODIFIED_APDU
 
     # -- host side ---------------------------------------------------------------------------
-    def initialize_update(self, kvn: int | None = None, host_challenge: bytes | None = None,
-                          channel: int = 0) -> CommandApdu:
-        self._require(Role.HOST, *ChannelState)
-        self._reset()
-        hc = self._random(8) if host_challenge is None else bytes(host_challenge)
-        if len(hc) != 8:
-            raise GpCodecError("host challenge must be 8 bytes")
-        self.host_challenge = hc
-        kv = self.keys.kvn if kvn is None else kvn
-        return CommandApdu(CLA_GP | channel, INS_INITIALIZE_UPDATE, kv, 0x00, hc, 256)
-
     def process_initialize_update_response(self, response: ResponseApdu | bytes) -> Scp02InitializeUpdateResponse:
-        self._require(Role.HOST, ChannelState.IDLE)
-        if not self.host_challenge:
-            raise SecureChannelError("INITIALIZE UPDATE was not sent", 0x6985)
-        if isinstance(response, ResponseApdu):
-            if response.sw != 0x9000:
-                raise SecureChannelError(f"INITIALIZE UPDATE failed with {response.sw:04X}", response.sw)
-            response = response.data
-        iur = Scp02InitializeUpdateResponse.parse(response)
+        iur = Scp02InitializeUpdateResponse.parse(self._initialize_update_response_data(response))
         sk = Scp02SessionKeys.derive(self.keys, iur.sequence_counter)
         expected = card_cryptogram(sk.enc, self.host_challenge, iur.sequence_counter, iur.card_challenge)
         if not crypto.ct_equal(expected, iur.card_cryptogram):
@@ -245,27 +206,6 @@ class Scp02Session:
         self.kdd = iur.key_diversification_data
         self.state = ChannelState.INITIALIZED
         return iur
-
-    def external_authenticate(self, level: int = SecurityLevel.C_MAC, channel: int = 0) -> CommandApdu:
-        self._require(Role.HOST, ChannelState.INITIALIZED)
-        lvl = check_level(int(level), SCP02_LEVELS)
-        if lvl & SecurityLevel.R_MAC and not self.i_param & Scp02Options.R_MAC:
-            raise SecureChannelError("card does not support R-MAC", 0x6A86)
-        assert self.session_keys is not None
-        hc = host_cryptogram(self.session_keys.enc, self.host_challenge, self.session_counter,
-                             self.card_challenge)
-        cmd = CommandApdu(CLA_GP | channel, INS_EXTERNAL_AUTHENTICATE, int(lvl), 0x00, hc)
-        wrapped = self._mac_command(cmd, first=True)
-        self.ricv = self.icv
-        self.level = lvl | SecurityLevel.AUTHENTICATED
-        self.state = ChannelState.OPEN
-        return wrapped
-
-    def process_external_authenticate_response(self, response: ResponseApdu) -> None:
-        self._require(Role.HOST, ChannelState.OPEN)
-        if response.sw != 0x9000:
-            raise self._abort(AuthenticationError(f"EXTERNAL AUTHENTICATE refused with {response.sw:04X}",
-                                                  response.sw))
 
     def wrap_command(self, cmd: CommandApdu) -> CommandApdu:
         self._require(Role.HOST, ChannelState.OPEN)
@@ -295,14 +235,7 @@ class Scp02Session:
 
     # -- card side ---------------------------------------------------------------------------
     def respond_initialize_update(self, cmd: CommandApdu, card_challenge: bytes | None = None) -> ResponseApdu:
-        self._require(Role.CARD, *ChannelState)
-        self._reset()
-        if cmd.ins != INS_INITIALIZE_UPDATE:
-            raise SecureChannelError("not an INITIALIZE UPDATE", 0x6D00)
-        if cmd.p1 not in (0x00, self.keys.kvn):
-            raise SecureChannelError(f"no key set with version {cmd.p1:02X}", 0x6A88)
-        if len(cmd.data) != 8:
-            raise SecureChannelError("host challenge must be 8 bytes", 0x6700)
+        self._start_initialize_update(cmd)
         if self.sequence_counter >= 0xFFFF:
             raise SecureChannelError("sequence counter exhausted", 0x6985)
         sk = Scp02SessionKeys.derive(self.keys, self.sequence_counter)
@@ -324,37 +257,12 @@ class Scp02Session:
         return ResponseApdu(iur.to_bytes(), 0x9000)
 
     def respond_external_authenticate(self, cmd: CommandApdu) -> ResponseApdu:
-        self._require(Role.CARD, ChannelState.INITIALIZED)
-        assert self.session_keys is not None
-        try:
-            if cmd.ins != INS_EXTERNAL_AUTHENTICATE or not has_sm(cmd.cla):
-                raise AuthenticationError("EXTERNAL AUTHENTICATE must carry a C-MAC")
-            level = check_level(cmd.p1, SCP02_LEVELS)
-            if level & SecurityLevel.R_MAC and not self.i_param & Scp02Options.R_MAC:
-                raise SecureChannelError("R-MAC not supported", 0x6A86)
-            data = self._verify_cmac(cmd, cmd.data, first=True)
-            expected = host_cryptogram(self.session_keys.enc, self.host_challenge, self.session_counter,
-                                       self.card_challenge)
-            if not crypto.ct_equal(expected, data):
-                raise AuthenticationError("host cryptogram does not verify")
-        except SecureChannelError as e:
-            raise self._abort(e) from None
-        self.ricv = self.icv
-        self.level = level | SecurityLevel.AUTHENTICATED
-        self.state = ChannelState.OPEN
+        response = super().respond_external_authenticate(cmd)
         self.sequence_counter += 1  # a new session was opened with this counter value
-        return ResponseApdu(b"", 0x9000)
+        return response
 
     def unwrap_command(self, cmd: CommandApdu) -> CommandApdu:
-        if self.role is not Role.CARD:
-            raise SecureChannelError("operation not available to the host role", 0x6985)
-        if self.state is ChannelState.ABORTED:
-            raise SecureChannelError("secure channel session aborted", 0x6982)
-        if self.state is not ChannelState.OPEN or not self.level & SecurityLevel.C_MAC:
-            if has_sm(cmd.cla):
-                raise self._abort(SecureChannelError("secure messaging without a session", 0x6982))
-            if self.state is ChannelState.INITIALIZED:
-                self._reset()
+        if self._passes_unprotected(cmd):
             self._last_command = cmd
             return cmd
         try:
@@ -386,6 +294,17 @@ class Scp02Session:
         mac = self._rmac(self._last_command, body, response.sw)
         self.ricv = mac
         return ResponseApdu(body + mac, response.sw)
+
+    # -- SecureChannelSession hooks ---------------------------------------------------------
+    def _host_cryptogram(self) -> bytes:
+        return host_cryptogram(self.session_keys.enc, self.host_challenge,  # type: ignore[union-attr]
+                               self.session_counter, self.card_challenge)
+
+    def _mac_external_authenticate(self, cmd: CommandApdu) -> CommandApdu:
+        return self._mac_command(cmd, first=True)
+
+    def _verify_external_authenticate(self, cmd: CommandApdu) -> bytes:
+        return self._verify_cmac(cmd, cmd.data, first=True)
 
     # -- shared mechanics --------------------------------------------------------------------
     def _next_icv(self, first: bool) -> bytes:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import enum
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from simsync.apdu.apdu import CommandApdu, ResponseApdu
@@ -30,13 +29,10 @@ from simsync.apdu.apdu import CommandApdu, ResponseApdu
 from . import crypto
 from .common import (
     CLA_GP,
-    INS_EXTERNAL_AUTHENTICATE,
-    INS_INITIALIZE_UPDATE,
     SCP03_LEVELS,
     ChannelState,
     Role,
     SecurityLevel,
-    check_level,
     has_sm,
     is_success_or_warning,
     lc_field,
@@ -47,6 +43,7 @@ from .common import (
 )
 from .errors import AuthenticationError, GpCodecError, PaddingError, SecureChannelError
 from .keys import StaticKeys
+from .session import SecureChannelSession
 
 SCP03_ID = 0x03
 INS_BEGIN_RMAC_SESSION = 0x7A
@@ -213,28 +210,13 @@ InitializeUpdateResponse._test_vectors = (  # type: ignore[attr-defined]
 )
 
 
-class Scp03Session:
+class Scp03Session(SecureChannelSession):
     """The state of one SCP03 secure channel session, for either role."""
 
-    def __init__(
-        self,
-        role: Role,
-        keys: StaticKeys,
-        *,
-        i_param: int = 0x00,
-        key_diversification_data: bytes = bytes(10),
-        aid: bytes = b"",
-        sequence_counter: int = 0,
-        random: Callable[[int], bytes] = os.urandom,
-    ) -> None:
-        self.role = role
-        self.keys = keys
-        self.i_param = i_param
-        self.kdd = bytes(key_diversification_data)
-        self.aid = bytes(aid)
-        self.sequence_counter = sequence_counter
-        self._random = random
-        self._reset()
+    _LEVELS = SCP03_LEVELS
+    _I_R_MAC = Scp03Options.R_MAC
+    _I_R_ENCRYPTION = Scp03Options.R_ENCRYPTION
+    session_keys: SessionKeys | None
 
     # -- constructors ------------------------------------------------------------------------
     @classmethod
@@ -254,20 +236,11 @@ class Scp03Session:
         random=os.urandom,
     ) -> Scp03Session:
         """A Security Domain's session. ``aid`` is the SD's AID (pseudo-random challenges)."""
-        if len(key_diversification_data) != 10:
-            raise GpCodecError("key diversification data must be 10 bytes")
-        return cls(
-            Role.CARD, keys, i_param=i_param, key_diversification_data=key_diversification_data,
-            aid=aid, sequence_counter=sequence_counter, random=random,
-        )
+        return cls._new_card(keys, i_param, key_diversification_data, aid, sequence_counter, random)
 
     # -- state -------------------------------------------------------------------------------
     def _reset(self) -> None:
-        self.state = ChannelState.IDLE
-        self.level = SecurityLevel.NONE
-        self.session_keys: SessionKeys | None = None
-        self.host_challenge = b""
-        self.card_challenge = b""
+        super()._reset()
         self.mac_chaining = bytes(16)
         self.counter = 0
         self.base_level = SecurityLevel.NONE  # the level set by EXTERNAL AUTHENTICATE
@@ -277,44 +250,19 @@ class Scp03Session:
     def s_mode(self) -> int:
         return 16 if self.i_param & Scp03Options.S16 else 8
 
-    def close(self) -> None:
-        """End the session (new application selection, card reset...)."""
-        self._reset()
+    @property
+    def _host_challenge_len(self) -> int:
+        return self.s_mode
 
-    def _abort(self, exc: SecureChannelError) -> SecureChannelError:
-        self._reset()
-        self.state = ChannelState.ABORTED
-        return exc
-
-    def _require(self, role: Role, *states: ChannelState) -> None:
-        if self.role is not role:
-            raise SecureChannelError(f"operation not available to the {self.role.value} role", 0x6985)
-        if self.state not in states:
-            raise SecureChannelError(f"secure channel is {self.state.value}", 0x6985)
+    def _open(self, level: SecurityLevel) -> None:
+        super()._open(level)
+        self.base_level = self.level
+        self.counter = 0
 
     # -- host side ---------------------------------------------------------------------------
-    def initialize_update(self, kvn: int | None = None, host_challenge: bytes | None = None,
-                          channel: int = 0) -> CommandApdu:
-        """The INITIALIZE UPDATE command (starts a new session)."""
-        self._require(Role.HOST, *ChannelState)
-        self._reset()
-        hc = self._random(self.s_mode) if host_challenge is None else bytes(host_challenge)
-        if len(hc) != self.s_mode:
-            raise GpCodecError(f"host challenge must be {self.s_mode} bytes")
-        self.host_challenge = hc
-        kv = self.keys.kvn if kvn is None else kvn
-        return CommandApdu(CLA_GP | channel, INS_INITIALIZE_UPDATE, kv, 0x00, hc, 256)
-
     def process_initialize_update_response(self, response: ResponseApdu | bytes) -> InitializeUpdateResponse:
         """Check the card cryptogram and derive the session keys."""
-        self._require(Role.HOST, ChannelState.IDLE)
-        if not self.host_challenge:
-            raise SecureChannelError("INITIALIZE UPDATE was not sent", 0x6985)
-        if isinstance(response, ResponseApdu):
-            if response.sw != 0x9000:
-                raise SecureChannelError(f"INITIALIZE UPDATE failed with {response.sw:04X}", response.sw)
-            response = response.data
-        iur = InitializeUpdateResponse.parse(response)
+        iur = InitializeUpdateResponse.parse(self._initialize_update_response_data(response))
         if iur.s_mode != self.s_mode:
             raise SecureChannelError(f"card answered in S{iur.s_mode} mode, host expected S{self.s_mode}")
         self.i_param = iur.i_param
@@ -327,30 +275,6 @@ class Scp03Session:
         self.card_challenge = iur.card_challenge
         self.state = ChannelState.INITIALIZED
         return iur
-
-    def external_authenticate(self, level: int = SecurityLevel.C_MAC, channel: int = 0) -> CommandApdu:
-        """The EXTERNAL AUTHENTICATE command, C-MACed with a zero chaining value."""
-        self._require(Role.HOST, ChannelState.INITIALIZED)
-        lvl = check_level(int(level), SCP03_LEVELS)
-        if lvl & SecurityLevel.R_MAC and not self.i_param & Scp03Options.R_MAC:
-            raise SecureChannelError("card does not support R-MAC", 0x6A86)
-        if lvl & SecurityLevel.R_ENCRYPTION and not self.i_param & Scp03Options.R_ENCRYPTION:
-            raise SecureChannelError("card does not support R-ENCRYPTION", 0x6A86)
-        assert self.session_keys is not None
-        hc = host_cryptogram(self.session_keys.s_mac, self.host_challenge, self.card_challenge)
-        cmd = CommandApdu(CLA_GP | channel, INS_EXTERNAL_AUTHENTICATE, int(lvl), 0x00, hc)
-        wrapped = self._mac_command(cmd, cmd.data)
-        # the level takes effect once the card accepts; the host assumes success and checks the SW
-        self.level = self.base_level = lvl | SecurityLevel.AUTHENTICATED
-        self.state = ChannelState.OPEN
-        self.counter = 0
-        return wrapped
-
-    def process_external_authenticate_response(self, response: ResponseApdu) -> None:
-        self._require(Role.HOST, ChannelState.OPEN)
-        if response.sw != 0x9000:
-            raise self._abort(AuthenticationError(f"EXTERNAL AUTHENTICATE refused with {response.sw:04X}",
-                                                  response.sw))
 
     def wrap_command(self, cmd: CommandApdu) -> CommandApdu:
         """Protect a command according to the current security level (host side)."""
@@ -398,14 +322,7 @@ class Scp03Session:
         Raises :class:`SecureChannelError` (with the SW to answer) on a wrong KVN, a host challenge
         of the wrong size or an exhausted sequence counter.
         """
-        self._require(Role.CARD, *ChannelState)
-        self._reset()
-        if cmd.ins != INS_INITIALIZE_UPDATE:
-            raise SecureChannelError("not an INITIALIZE UPDATE", 0x6D00)
-        if cmd.p1 not in (0x00, self.keys.kvn):
-            raise SecureChannelError(f"no key set with version {cmd.p1:02X}", 0x6A88)
-        if len(cmd.data) != self.s_mode:
-            raise SecureChannelError(f"host challenge must be {self.s_mode} bytes", 0x6700)
+        self._start_initialize_update(cmd)
         seq = None
         if self.i_param & Scp03Options.PSEUDO_RANDOM_CHALLENGE:
             if self.sequence_counter >= SEQUENCE_COUNTER_MAX:
@@ -427,44 +344,13 @@ class Scp03Session:
         self.state = ChannelState.INITIALIZED
         return ResponseApdu(iur.to_bytes(), 0x9000)
 
-    def respond_external_authenticate(self, cmd: CommandApdu) -> ResponseApdu:
-        """Verify the C-MAC and host cryptogram of EXTERNAL AUTHENTICATE and open the session."""
-        self._require(Role.CARD, ChannelState.INITIALIZED)
-        assert self.session_keys is not None
-        try:
-            if cmd.ins != INS_EXTERNAL_AUTHENTICATE or not has_sm(cmd.cla):
-                raise AuthenticationError("EXTERNAL AUTHENTICATE must carry a C-MAC")
-            level = check_level(cmd.p1, SCP03_LEVELS)
-            if level & SecurityLevel.R_MAC and not self.i_param & Scp03Options.R_MAC:
-                raise SecureChannelError("R-MAC not supported", 0x6A86)
-            if level & SecurityLevel.R_ENCRYPTION and not self.i_param & Scp03Options.R_ENCRYPTION:
-                raise SecureChannelError("R-ENCRYPTION not supported", 0x6A86)
-            data = self._verify_cmac(cmd)
-            expected = host_cryptogram(self.session_keys.s_mac, self.host_challenge, self.card_challenge)
-            if not crypto.ct_equal(expected, data):
-                raise AuthenticationError("host cryptogram does not verify")
-        except SecureChannelError as e:
-            raise self._abort(e) from None
-        self.level = self.base_level = level | SecurityLevel.AUTHENTICATED
-        self.state = ChannelState.OPEN
-        self.counter = 0
-        return ResponseApdu(b"", 0x9000)
-
     def unwrap_command(self, cmd: CommandApdu) -> CommandApdu:
         """Verify and decrypt a command (card side). Returns the plain command.
 
         Outside a session a command without SM passes unchanged. In an aborted session every
         command is refused. Any failure aborts the session.
         """
-        if self.role is not Role.CARD:
-            raise SecureChannelError("operation not available to the host role", 0x6985)
-        if self.state is ChannelState.ABORTED:
-            raise SecureChannelError("secure channel session aborted", 0x6982)
-        if self.state is not ChannelState.OPEN or not self.level & SecurityLevel.C_MAC:
-            if has_sm(cmd.cla):
-                raise self._abort(SecureChannelError("secure messaging without a session", 0x6982))
-            if self.state is ChannelState.INITIALIZED:
-                self._reset()  # anything but EXTERNAL AUTHENTICATE ends the initiation
+        if self._passes_unprotected(cmd):
             return cmd
         try:
             if not has_sm(cmd.cla):
@@ -569,6 +455,17 @@ class Scp03Session:
             if sw == 0x9000 and self.state is ChannelState.OPEN:
                 self.level = self._pending_level
             self._pending_level = None
+
+    # -- SecureChannelSession hooks ---------------------------------------------------------
+    def _host_cryptogram(self) -> bytes:
+        return host_cryptogram(self.session_keys.s_mac, self.host_challenge,  # type: ignore[union-attr]
+                               self.card_challenge)
+
+    def _mac_external_authenticate(self, cmd: CommandApdu) -> CommandApdu:
+        return self._mac_command(cmd, cmd.data)
+
+    def _verify_external_authenticate(self, cmd: CommandApdu) -> bytes:
+        return self._verify_cmac(cmd)
 
     # -- shared mechanics --------------------------------------------------------------------
     def _icv(self, response: bool) -> bytes:
