@@ -155,6 +155,41 @@ def test_retried_add_makes_no_duplicate(harness: Harness) -> None:
     assert sorted(h.server_items().values()) == sorted(h.client_items().values())
 
 
+def _session_losing_its_map(h: Harness) -> None:
+    """A session that dies after the client applied the server's Adds: the message with
+    the client's Map never reaches the server."""
+    from simsync.syncml.engine import ClientSession
+
+    h.sessions += 1
+    sess = ClientSession(h.client_cfg, h.client_store, sync_type=200,
+                         session_id=f"lost{h.sessions}", anchor_factory=lambda: "lost-anchor")
+    msg = sess.start()
+    while not any(isinstance(c, m.Map) for c in msg.body.commands):
+        msg = sess.receive(h.exchange(msg))
+        assert msg is not None
+
+
+@pytest.mark.parametrize("edit", [False, True], ids=["unchanged", "edited-on-device"])
+@pytest.mark.parametrize("next_type", [200, 201])
+def test_lost_map_makes_no_duplicate(harness: Harness, edit: bool, next_type: int) -> None:
+    h = harness
+    h.client_store.add(DB, vcard("Doe", "Jane", "+49 151 1234567"))
+    assert h.sync(200).result.status == 200
+    h.store.seed(USER, "addressbook", [vcard("New", "Server", "+49 30 1")], "text/vcard")
+    _session_losing_its_map(h)
+    assert len(h.client_items()) == 2
+    if edit:
+        luid = next(k for k, v in h.client_items().items() if "Server" in v)
+        h.client_store.replace(DB, luid, vcard("New", "Server", "+49 30 1", note="edited"))
+    h.client_store = type(h.client_store).from_json(h.client_store.to_json())
+    for _ in range(2):
+        s = h.sync(next_type)
+        assert s.result.status == 200
+        assert len(h.client_items()) == 2 and len(h.server_items()) == 2
+        assert sorted(h.server_items().values()) == sorted(h.client_items().values())
+    assert not h.client_store.db(DB).unmapped
+
+
 def test_slow_sync_matches_content_no_duplicates(harness: Harness) -> None:
     h = harness
     people = [("Müller", "Anna", "+49 151 11111111", "0151/11111111"),

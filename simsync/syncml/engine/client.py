@@ -76,6 +76,10 @@ class _LocalDb:
     last_anchor: str | None = None
     server_anchor: str | None = None
     resume: dict | None = None          # a suspended sync: {"sync_type", "next_anchor"}
+    #: server Adds applied here whose Map the server has not confirmed (GUID -> LUID): sent
+    #: again before the Sync of the next session, and a re-sent Add of such a GUID replaces
+    #: the item instead of duplicating it
+    unmapped: dict[str, str] = field(default_factory=dict)
 
 
 class DeviceFull(Exception):
@@ -163,7 +167,7 @@ class ClientStore:
             "dbs": {uri: {"items": {k: [pack(c), t] for k, (c, t) in db.items.items()},
                           "changes": {k: list(v) for k, v in db.changes.items()},
                           "last_anchor": db.last_anchor, "server_anchor": db.server_anchor,
-                          "resume": db.resume}
+                          "resume": db.resume, "unmapped": db.unmapped}
                     for uri, db in self.dbs.items()}})
 
     @classmethod
@@ -182,13 +186,14 @@ class ClientStore:
                 items={k: (unpack(c), t) for k, (c, t) in db["items"].items()},
                 changes={k: (v[0], v[1]) for k, v in db["changes"].items()},
                 last_anchor=db["last_anchor"], server_anchor=db["server_anchor"],
-                resume=db["resume"])
+                resume=db["resume"], unmapped=db.get("unmapped", {}))
         return store
 
     def wipe(self, uri: str) -> None:
         db = self.db(uri)
         db.items.clear()
         db.changes.clear()
+        db.unmapped.clear()
 
 
 @dataclass
@@ -214,6 +219,7 @@ class _DbRun:
     chunk_out: dict | None = None
     chunk_in: dict | None = None
     maps: list[tuple[str, str]] = field(default_factory=list)         # (guid, luid)
+    mapped: set[str] = field(default_factory=set)                     # GUIDs in sent Maps
     ok: bool = True
     sync_started: bool = False
     sync_complete: bool = False
@@ -364,6 +370,7 @@ class ClientSession:
                     continue
                 self._prepare(run)
             self.phase = "sync"
+            self._add_maps(out)        # Maps left over from an earlier session go first
         if self.phase == "sync":
             done = self._send_changes(out)
             if done:
@@ -402,6 +409,7 @@ class ClientSession:
             if n == 0:
                 return False
             batch, run.maps = run.maps[:n], run.maps[n:]
+            run.mapped.update(g for g, _ in batch)
             out.add(m.Map(out.cmd_id(), target=m.Location(run.cfg.remote_uri),
                           source=m.Location(run.cfg.local_uri),
                           map_items=tuple(m.MapItem(m.Location(g), m.Location(luid))
@@ -509,6 +517,7 @@ class ClientSession:
             run.queue = []
         else:
             run.queue = []
+        run.maps = [(g, luid) for g, luid in local.unmapped.items() if luid in local.items]
 
     def _send_changes(self, out: MessageBuilder) -> bool:
         done = True
@@ -633,11 +642,19 @@ class ClientSession:
         if isinstance(cmd, m.Replace) and luid and self.store.apply_replace(uri, luid, data,
                                                                             ctype):
             return S.OK
+        local = self.store.db(uri)
+        old = local.unmapped.get(guid) if isinstance(cmd, m.Add) and guid else None
+        if old is not None and self.store.apply_replace(uri, old, data, ctype):
+            # we have it already (its Map got lost): the same item again, not a second one
+            run.maps = [(g, lu) for g, lu in run.maps if g != guid] + [(guid, old)]
+            return S.ITEM_ADDED
         try:
             new = self.store.apply_add(uri, data, ctype)
         except DeviceFull:
             return S.DEVICE_FULL
         run.maps.append((guid, new))
+        if guid:
+            local.unmapped[guid] = new
         return S.ITEM_ADDED
 
     # -------------------------------------------------------------- package 6
@@ -648,6 +665,10 @@ class ClientSession:
             local = self.store.db(run.cfg.local_uri)
             local.last_anchor = run.next_anchor
             local.resume = None
+            if run.sync_type in (201, 203):    # the server has matched everything we have
+                local.unmapped.clear()
+            for g in run.mapped:
+                local.unmapped.pop(g, None)
             refused = {ref for _cmd, ref, code in self.result.item_statuses
                        if not _accepted(code)}
             for luid, seq in run.sent_seqs.items():
