@@ -41,3 +41,22 @@ def test_delegated_flow_through_pcsc(pcscd, tmp_path, other_keys, support, app_c
             assert [e.aid for e in gp.list(StatusScope.APPLICATIONS)] == [SSD_AID]
     finally:
         card.stop()
+
+
+def test_rsa_tokens_as_extended_apdus_through_pcsc(pcscd, tmp_path, opkeys, support, app_cap):
+    """RSA-2048 tokens (256 bytes) make INSTALL / DELETE extended-length APDUs: they pass vpcd."""
+    path = make_dm_card(support, tmp_path / "rsa.card", opkeys, token_key=opkeys.token_key,
+                        receipt_key=opkeys.receipt_key)
+    app = support.APP
+    card = ServedCard(support.serve_cmd(path, pcscd.port), pcscd.reader(0), log_path=tmp_path / "serve.log")
+    card.start()
+    try:
+        with open_card(f"pcsc:{pcscd.reader(0)}") as conn:
+            gp = GpClient(conn, opkeys.scp, isd_aid=SSD_AID, token_key=opkeys.token_key,
+                          receipt_key=opkeys.receipt_key)
+            gp.open()
+            gp.load(app_cap)
+            gp.install(app.package_aid, app.class_aids[0], app.instance_aid)
+            assert [(r.step, r.verified) for r in gp.receipts] == [("load", True), ("install", True)]
+    finally:
+        card.stop()
