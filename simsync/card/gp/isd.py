@@ -701,7 +701,9 @@ class IsdApplet(Applet):
             raise _sw(0x6A80, "malformed install parameters") from None
         session = ch.session
         assert session is not None
-        ks = next(k for k in st.key_sets if k.keys == session.keys)
+        ks = next((k for k in st.key_sets if k.keys == session.keys), None)
+        if ks is None:
+            raise _sw(0x6985, "the session's key set is gone")
         sd_state = IsdState(CardLifeCycle.SECURED, priv, (ks,), 0, 0, st.scp03_i, st.scp02_i, kdd=st.kdd,
                             max_load_file_size=st.max_load_file_size)
         params = json.dumps(sd_state.to_json(), sort_keys=True).encode()
