@@ -550,7 +550,10 @@ class SimCard:
         applet = chan.applet
         try:
             if applet is not None and ins not in _CARD_ONLY_INS and not (
-                    raw[0] == 0x80 and ins in _TOOLKIT_INS):
+                    raw[0] == 0x80 and ins in _TOOLKIT_INS) and not (
+                    ins == 0xF2 and cmd.p1 <= 0x02 and raw[0] & 0x04 == 0):
+                # STATUS (TS 102 221 11.1.2: P1 00/01/02) belongs to the card OS even with an applet
+                # selected; the same INS with P1 80/40/20/10 is GlobalPlatform GET STATUS (applet)
                 try:
                     resp = applet.process(cmd, chn)
                 finally:
