@@ -72,6 +72,16 @@ def vcal10(summary: str, start: str, end: str) -> str:
             f"SUMMARY:{summary}\r\nDTSTART:{start}\r\nDTEND:{end}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
 
 
+class DemoCheckFailed(SimsyncError):
+    """A demo step saw something other than what it expected."""
+
+
+def _check(condition: object, message: str) -> None:
+    # an explicit check, not ``assert``: ``python -O`` must not turn a failed step into a pass
+    if not condition:
+        raise DemoCheckFailed(message)
+
+
 @dataclass
 class Step:
     name: str
@@ -100,7 +110,7 @@ class _Runner:
         t0 = time.perf_counter()
         try:
             detail, ok = fn(), True
-        except (SimsyncError, ValueError, OSError, AssertionError) as exc:
+        except (SimsyncError, ValueError, OSError) as exc:
             detail, ok = f"FAILED: {exc}", False
         dt = time.perf_counter() - t0
         self.report.steps.append(Step(name, ok, detail, dt))
@@ -174,11 +184,11 @@ def run_demo(workdir: str | Path, out: TextIO | None = None) -> DemoReport:
             before = gp.list_all()
             try:
                 gp.load(tampered, ctx["sig"])
-                raise AssertionError("a CAP changed after signing was loaded")
+                raise DemoCheckFailed("a CAP changed after signing was loaded")
             except OperatorError as exc:
                 why = str(exc)
             gp.open()
-            assert gp.list_all() == before, "the refused load left a trace on the card"
+            _check(gp.list_all() == before, "the refused load left a trace on the card")
         return f"{why[:110]}...; card registry unchanged"
 
     def provision() -> str:
@@ -197,7 +207,7 @@ def run_demo(workdir: str | Path, out: TextIO | None = None) -> DemoReport:
             gp.install(defn.package_aid, defn.class_aids[0], defn.instance_aid, params=params.encode())
             gp.store_data(defn.instance_aid, [perso.encode()])
             apps = [e.aid.hex().upper() for e in gp.list()]
-        assert defn.instance_aid.hex().upper() in apps, f"applet not listed: {apps}"
+        _check(defn.instance_aid.hex().upper() in apps, f"applet not listed: {apps}")
         return (f"SCP0{session.scp} level {int(session.level):02X}: loaded with DAP, installed, personalised "
                 f"(server, account, credential, 2 databases); {gp.transcript.commands} APDUs")
 
@@ -207,18 +217,18 @@ def run_demo(workdir: str | Path, out: TextIO | None = None) -> DemoReport:
         with open_reader(reader) as conn:
             uicc = Uicc(conn)
             iccid, spn = uicc.iccid(), uicc.spn()
-            assert iccid.digits == profile.iccid, f"ICCID read {iccid.digits}"
+            _check(iccid.digits == profile.iccid, f"ICCID read {iccid.digits}")
             wrong = "0000" if profile.pin1 != "0000" else "1111"
             try:
                 uicc.verify_pin(PinRef.PIN1, wrong)
-                raise AssertionError("a wrong PIN1 was accepted")
+                raise DemoCheckFailed("a wrong PIN1 was accepted")
             except UiccError as exc:
-                assert exc.retries == 2, f"retries {exc.retries}"
+                _check(exc.retries == 2, f"retries {exc.retries}")
             uicc.verify_pin(PinRef.PIN1, profile.pin1)
             imsi = uicc.imsi()
-            assert imsi.digits == profile.imsi
+            _check(imsi.digits == profile.imsi, f"IMSI read {imsi.digits}, issued {profile.imsi}")
             names = [e.name for _, e in uicc.phonebook()]
-            assert names == [n for n, _ in SAMPLE_PHONEBOOK], f"phonebook {names}"
+            _check(names == [n for n, _ in SAMPLE_PHONEBOOK], f"phonebook {names}")
             free = uicc.free_phonebook_record()
             uicc.write_phonebook_entry(free, AdnRecord("Carol (handset)", "+441632960123"))
         return (f"ICCID {iccid.digits}, SPN {spn.name!r}, IMSI {imsi.digits}; wrong PIN1 -> 63C2, right "
@@ -246,7 +256,7 @@ def run_demo(workdir: str | Path, out: TextIO | None = None) -> DemoReport:
         ctx["term"] = term
         menu = term.boot(pin1=ctx["profile"].pin1)
         items = [i.text for i in menu.items] if menu else []
-        assert "Synchronise" in items, f"SIM menu {items}"
+        _check("Synchronise" in items, f"SIM menu {items}")
         return f"TERMINAL PROFILE with SYNCHRONIZE; SIM menu '{menu.title}': {items}"
 
     def card_status() -> list:
@@ -258,12 +268,12 @@ def run_demo(workdir: str | Path, out: TextIO | None = None) -> DemoReport:
         term, service = ctx["term"], ctx["service"]
         term.select("Synchronise")
         (request,) = ctx["service_requests"] = [c for c in term.commands() if type(c).__name__ == "Synchronize"]
-        assert request.server.value == SERVER_URL and request.account.value == ACCOUNT
+        _check(request.server.value == SERVER_URL and request.account.value == ACCOUNT, "SYNCHRONIZE does not carry the personalised server and account")
         term.close()
         contacts = service.store.contents("./contacts")
         server = ctx["store"].items(ACCOUNT, "contacts")
-        assert len(contacts) == len(server) == 4, f"handset {len(contacts)}, server {len(server)} contacts"
-        assert len(ctx["store"].items(ACCOUNT, "calendar")) == 1
+        _check(len(contacts) == len(server) == 4, f"handset {len(contacts)}, server {len(server)} contacts")
+        _check(len(ctx["store"].items(ACCOUNT, "calendar")) == 1, "the handset's event did not reach the server")
         status = card_status()
         types = sorted(set(service.results[-1].sync_types.values()))
         return (f"SYNCHRONIZE -> sync type {types} over WBXML ({service.stats.messages} messages, "
@@ -282,8 +292,8 @@ def run_demo(workdir: str | Path, out: TextIO | None = None) -> DemoReport:
             term.boot(pin1=ctx["profile"].pin1)
             term.select("Synchronise")
         contacts = service.store.contents("./contacts")
-        assert len(contacts) == 5 and any("Frida" in str(v) for v in contacts.values())
-        assert any("new job" in str(v) for v in store.items(ACCOUNT, "contacts").values())
+        _check(len(contacts) == 5 and any("Frida" in str(v) for v in contacts.values()), f"the server's new contact did not reach the handset ({len(contacts)} contacts)")
+        _check(any("new job" in str(v) for v in store.items(ACCOUNT, "contacts").values()), "the handset's change did not reach the server")
         status = card_status()
         types = sorted(set(service.results[-1].sync_types.values()))
         return (f"sync type {types}, incremental ({service.stats.messages - messages} messages): 1 change each "
