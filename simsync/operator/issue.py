@@ -44,7 +44,8 @@ def issue_card(path: str | os.PathLike[str], keys: OperatorKeys, *, kdd: bytes |
         raise OperatorError(f"{os.fspath(path)}: already exists (use --force to overwrite)")
     cin = kdd[2:10]
     isd = IsdConfig(key_sets=(KeySet(keys.scp.card_keys(kdd), keys.scp.key_type),), aid=keys.isd_aid,
-                    dap_key=keys.dap_public, mandated_dap=mandated_dap, kdd=kdd, cin=cin)
+                    dap_key=keys.dap_public, mandated_dap=mandated_dap, kdd=kdd, cin=cin,
+                    token_key=keys.token_key.public_key(), receipt_key=keys.receipt_key.value)
     profile = CardProfile.random(isd=isd, **profile_fields)
     SimCard.create(path, profile, overwrite=force).close()
     return IssuedCard(os.fspath(path), profile.iccid, kdd, cin, profile)

@@ -133,3 +133,23 @@ def test_token_and_receipt_keys_put_by_the_operator(tmp_path, other_keys, suppor
         ssd.make_selectable(app.instance_aid, app.package_aid)
         assert [(r.step, r.counter, r.verified) for r in ssd.receipts] == [
             ("load", 0, True), ("install", 1, True), ("make-selectable", 2, True)]
+
+
+def test_issued_cards_verify_the_operators_tokens(tmp_path, opkeys, app_cap, support):
+    """`issue_card` gives the ISD the operator's token and receipt keys: delegated management
+    works on a card issued by the toolkit without further key ceremony."""
+    from simsync.operator.issue import issue_card
+
+    path = tmp_path / "issued.card"
+    issue_card(path, opkeys, mandated_dap=False)
+    with open_card(f"sim:{path}") as conn:
+        isd = GpClient(conn, opkeys.scp)
+        isd.open()
+        isd.create_security_domain(SSD_AID)
+    app = support.APP
+    with open_card(f"sim:{path}") as conn:
+        gp = GpClient(conn, opkeys.scp, isd_aid=SSD_AID, token_key=opkeys.token_key,
+                      receipt_key=opkeys.receipt_key)
+        gp.open()
+        gp.load(app_cap)
+        assert [(r.step, r.verified) for r in gp.receipts] == [("load", True)]
