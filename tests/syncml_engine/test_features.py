@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from simsync.syncml import WBXML
 from simsync.syncml import model as m
 
@@ -70,6 +72,44 @@ def test_device_ctcap_keeps_fields_it_cannot_store() -> None:
     assert "7654321" in stored and "1234567" not in stored
     assert "jane@example.org" in stored and "keep me" in stored
     assert h.store.get_device("dev-1").devinf_xml is not None
+
+
+@pytest.mark.parametrize("policy", ["client-wins", "newer-wins"])
+@pytest.mark.parametrize("sync_type", [200, 201])
+def test_limited_device_winning_a_conflict_keeps_fields_it_cannot_store(
+        policy: str, sync_type: int) -> None:
+    """The device's version wins a conflict (two-way, or a slow sync that finds the item
+    changed): it wins in what the device stores; the e-mail and note it cannot store stay."""
+    from simsync.syncml.engine import ConflictPolicy
+
+    limited = m.DevInf(dev_id="dev-1", dev_typ="phone", datastores=(m.DataStore(
+        source_ref="./addressbook", rx_pref=m.CTTypeVer("text/vcard", "3.0"),
+        tx_pref=m.CTTypeVer("text/vcard", "3.0"),
+        ctcaps=(m.CTCap("text/vcard", "3.0", properties=(
+            m.Property("BEGIN", val_enums=("VCARD",)), m.Property("END", val_enums=("VCARD",)),
+            m.Property("VERSION", val_enums=("3.0",)), m.Property("N", max_occur=1),
+            m.Property("TEL", max_occur=1), m.Property("REV", max_occur=1))),)),))
+    h = Harness(client_devinf=limited, policy=ConflictPolicy(policy))
+    full = vcard("Doe", "Jane", "+49 151 1234567", "keep me", "EMAIL:jane@example.org\r\n"
+                 "REV:20200101T000000Z")
+    (guid,) = h.store.seed(USER, "addressbook", [full], "text/vcard")
+    assert h.sync(200).result.status == 200
+    (luid,) = h.client_items()
+    h.client_store.replace("./addressbook", luid,
+                           "BEGIN:VCARD\r\nVERSION:3.0\r\nN:Doe;Jane;;;\r\n"
+                           "TEL;TYPE=CELL:+49 151 7654321\r\nREV:20300101T000000Z\r\n"
+                           "END:VCARD\r\n")
+    if sync_type == 200:
+        h.store.replace_item(USER, "addressbook", guid, full.replace("keep me", "kept"),
+                             "text/vcard")
+    s = h.sync(sync_type)
+    assert s.result.status == 200
+    assert [c for _, r, c in s.result.item_statuses if r == luid] == [208]
+    stored = h.server_items()[guid]
+    assert "7654321" in stored and "1234567" not in stored
+    assert "jane@example.org" in stored and "NOTE:kee" in stored      # "keep me" or "kept"
+    (rec,) = h.store.conflicts
+    assert rec.result == stored
 
 
 def test_stale_nonce_gets_a_new_challenge() -> None:

@@ -743,8 +743,7 @@ class _Reply:
                 if isinstance(cmd, m.Add) and rec is not None:
                     # a retried Add (our Status got lost): update, never duplicate
                     if rec.content != data:
-                        self.store.replace_item(user, db.name, rec.guid, data, ctype, dev,
-                                                keys=content_keys(data, ctype))
+                        self._replace(db, rec.guid, rec.content, data, ctype)
                     return S.ITEM_ADDED
                 if rec is None:
                     if guid is not None and isinstance(cmd, m.Replace):
@@ -776,7 +775,7 @@ class _Reply:
         self._count(dbst, "added")
         return rec.guid
 
-    def _replace(self, db: DatabaseConfig, guid: str, stored, data, ctype: str) -> None:
+    def _replace(self, db: DatabaseConfig, guid: str, stored, data, ctype: str):
         """A client update without conflict: keep what the device cannot store (CTCap)."""
         new = data
         caps = self._caps(ctype)
@@ -788,6 +787,7 @@ class _Reply:
                 new = data
         self.store.replace_item(self.st.user or "", db.name, guid, new, ctype,
                                 self.st.device_id, keys=content_keys(new, ctype))
+        return new
 
     def _log(self, db: DatabaseConfig, guid: str, server_v, client_v, resolution: str,
              result) -> None:
@@ -820,10 +820,10 @@ class _Reply:
                 self._log(db, guid, server_v, client_v, "merged", merged.content)
                 return S.CONFLICT_RESOLVED_WITH_MERGE
         if policy is ConflictPolicy.CLIENT_WINS:
-            self.store.replace_item(user, db.name, guid, client_v, ctype, dev,
-                                    keys=content_keys(client_v, ctype))
+            # the client's version wins -- in what it can store (CTCap); the rest stays
+            result = self._replace(db, guid, server_v, client_v, ctype)
             dbst.pending.pop(guid, None)
-            self._log(db, guid, server_v, client_v, "client wins", client_v)
+            self._log(db, guid, server_v, client_v, "client wins", result)
             return S.CONFLICT_RESOLVED_CLIENT_WINNING
         if policy is ConflictPolicy.DUPLICATE:
             self.store.unmap_luid(dev, db.name, luid)
