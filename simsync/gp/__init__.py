@@ -6,6 +6,8 @@ Modules:
   challenges, :class:`~simsync.gp.scp03.Scp03Session` for host and card, S8/S16, all security levels;
 * :mod:`simsync.gp.scp02` - SCP02 (Appendix E): session keys, cryptograms, C-MAC with ICV encryption,
   C-ENC, R-MAC, :class:`~simsync.gp.scp02.Scp02Session` for host and card;
+* :mod:`simsync.gp.session` - what both secure channels share: states, roles, the authentication
+  steps and the card-side checks (:class:`~simsync.gp.session.SecureChannelSession`);
 * :mod:`simsync.gp.keys` - static key sets, EMV / VISA2 / KDF3 diversification, KCVs, DEK and PUT KEY data;
 * :mod:`simsync.gp.dap` - DAP blocks, delegated-management tokens and receipts (Appendix C);
 * :mod:`simsync.gp.cap` - CAP parse/build, Load File Data Block, Load File and LOAD blocks;
