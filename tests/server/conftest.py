@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from simsync.operator.server import SqlStore, create_app, default_config
 from simsync.syncml import WBXML, XML, decode, encode
@@ -46,10 +48,21 @@ def db_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path}/db2.sqlite"
 
 
-@pytest.fixture
-def store(db_url) -> SqlStore:
-    s = SqlStore(db_url)
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory) -> str:
+    path = tmp_path_factory.mktemp("tmpl") / "db2.sqlite"
+    s = SqlStore(f"sqlite:///{path}")          # migrated, with the test account
     s.add_account(USER, PASSWORD)
+    s.close()
+    return str(path)
+
+
+@pytest.fixture
+def store(db_url, _sqlite_template) -> SqlStore:
+    import shutil
+
+    shutil.copyfile(_sqlite_template, db_url.removeprefix("sqlite:///"))
+    s = SqlStore(db_url, migrate=False)
     yield s
     s.close()
 
@@ -165,3 +178,103 @@ class HttpHarness:
 @pytest.fixture(params=[XML, WBXML], ids=["xml", "wbxml"])
 def ct(request) -> str:
     return request.param
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+# The tests start a private PostgreSQL cluster themselves (Debian: apt-get install postgresql,
+# pip install "psycopg[binary]") and FAIL when it cannot be started.
+
+
+def _pg_bindir() -> str:
+    import glob
+    import shutil
+    import subprocess
+
+    if shutil.which("pg_config"):
+        out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True,
+                             check=False).stdout.strip()
+        if out and os.path.exists(os.path.join(out, "initdb")):
+            return out
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if not found:
+        raise AssertionError("PostgreSQL is not installed (apt-get install -y postgresql)")
+    return os.path.dirname(found[-1])
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    """A throw-away PostgreSQL cluster on 127.0.0.1:<free port>; yields an admin URL."""
+    import pwd
+    import shutil
+    import socket
+    import subprocess
+    import tempfile
+
+    bindir = _pg_bindir()
+    base = tempfile.mkdtemp(prefix="simsync-pg-")
+    data, sock = os.path.join(base, "data"), os.path.join(base, "sock")
+    os.makedirs(sock)
+    run_as: list[str] = []
+    if os.geteuid() == 0:                      # initdb refuses to run as root
+        pw = pwd.getpwnam("postgres")
+        for p in (base, sock):
+            os.chown(p, pw.pw_uid, pw.pw_gid)
+        run_as = ["runuser", "-u", "postgres", "--"]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+
+    def pg(*cmd: str) -> None:
+        r = subprocess.run([*run_as, *cmd], capture_output=True, text=True, timeout=120,
+                           check=False)
+        assert r.returncode == 0, f"{cmd[0]} failed: {r.stdout}{r.stderr}"
+
+    pg(f"{bindir}/initdb", "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8",
+       "--no-sync")
+    pg(f"{bindir}/pg_ctl", "-D", data, "-w", "-l", os.path.join(base, "log"), "-o",
+       f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off "
+       "-c synchronous_commit=off -c full_page_writes=off", "start")
+    try:
+        url = f"postgresql+psycopg://postgres@127.0.0.1:{port}"
+        # a migrated template: each test's database is a cheap copy of it
+        eng = sa.create_engine(url + "/postgres", isolation_level="AUTOCOMMIT")
+        with eng.connect() as c:
+            c.exec_driver_sql("CREATE DATABASE simsync_tmpl")
+        eng.dispose()
+        SqlStore(url + "/simsync_tmpl").close()
+        yield url
+    finally:
+        subprocess.run([*run_as, f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"],
+                       capture_output=True, timeout=60, check=False)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+_pg_dbs = itertools.count(1)
+
+
+def new_pg_database(pg_server: str) -> str:
+    name = f"t{os.getpid()}_{next(_pg_dbs)}"
+    eng = sa.create_engine(pg_server + "/postgres", isolation_level="AUTOCOMMIT")
+    with eng.connect() as c:
+        c.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE simsync_tmpl")
+    eng.dispose()
+    return f"{pg_server}/{name}"
+
+
+@pytest.fixture(scope="session")
+def _pg_shared(pg_server) -> SqlStore:
+    s = SqlStore(new_pg_database(pg_server))
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def pg_store(_pg_shared) -> SqlStore:
+    """A SqlStore on PostgreSQL, emptied (TRUNCATE) for each test."""
+    from simsync.operator.server.sqlstore import metadata
+
+    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    with _pg_shared.engine.begin() as c:
+        c.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY")
+    _pg_shared.add_account(USER, PASSWORD)
+    return _pg_shared

@@ -188,3 +188,47 @@ def test_retransmitted_message_is_answered_the_same(store, ct) -> None:
     again = h.post("/syncml", encode(msg, ct), ct)
     assert first.status_code == again.status_code == 200
     assert decode(first.content, ct) == decode(again.content, ct)
+
+
+class _Flaky:
+    """A store whose next ``n`` message transactions fail at the first item write."""
+
+    def __init__(self, inner, exc: Exception, n: int) -> None:
+        self.inner, self.exc, self.n = inner, exc, n
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    def add_item(self, *a, **kw):
+        if self.n > 0:
+            self.n -= 1
+            raise self.exc
+        return self.inner.add_item(*a, **kw)
+
+    def is_retryable(self, exc) -> bool:
+        return exc is self.exc and isinstance(exc, TimeoutError)
+
+
+def test_lost_race_is_retried_and_unexpected_failure_is_a_bare_500(store) -> None:
+    flaky = _Flaky(store, TimeoutError("lock timeout"), 2)
+    h = HttpHarness(flaky)
+    dev = Device(client_config(), XML)
+    dev.store.add(DB, vcard("Once", "O", "+1 5"))
+    assert h.sync(dev, 201).result.status == 200
+    assert list(store.items(USER, "addressbook").values()) == [vcard("Once", "O", "+1 5")]
+    # a bug-like failure: HTTP 500 without details, and the message changed nothing
+    broken = _Flaky(store, RuntimeError("secret internals"), 1)
+    h = HttpHarness(broken)
+    dev = Device(client_config(device_id="dev-2"), XML)
+    dev.store.add(DB, vcard("Never", "N", "+1 6"))
+    sess = dev.session(201)
+    r = h.post("/syncml", encode(sess.start(), XML), XML)
+    assert r.status_code == 200                    # init package: no item written yet
+    nxt = sess.receive(decode(r.content, XML))
+    before = (store.items(USER, "addressbook"), store.counter(USER, "addressbook"),
+              store.load_session(f"dev-2\x1f{sess.session_id}"))
+    r = h.post(sess.target_url.removeprefix("http://sync.test"), encode(nxt, XML), XML)
+    assert r.status_code == 500 and r.text == "internal server error\n"
+    assert "secret" not in r.text and "Traceback" not in r.text
+    assert (store.items(USER, "addressbook"), store.counter(USER, "addressbook"),
+            store.load_session(f"dev-2\x1f{sess.session_id}")) == before

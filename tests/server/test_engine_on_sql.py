@@ -18,6 +18,16 @@ DB = "./addressbook"
 @pytest.mark.parametrize("auth", ["syncml:auth-md5", "syncml:auth-basic"], ids=["md5", "basic"])
 @pytest.mark.parametrize("sync_type", [200, 201, 202, 203, 204, 205])
 def test_sync_type_matrix_on_sql(store, sync_type: int, auth: str, large: bool, ct: str) -> None:
+    _matrix(store, sync_type, auth, large, ct)
+
+
+@pytest.mark.parametrize("ct", [XML, WBXML], ids=["xml", "wbxml"])
+@pytest.mark.parametrize("sync_type", [200, 201, 202, 203, 204, 205])
+def test_sync_type_matrix_on_postgresql(pg_store, sync_type: int, ct: str) -> None:
+    _matrix(pg_store, sync_type, "syncml:auth-md5", sync_type in (200, 205), ct)
+
+
+def _matrix(store, sync_type: int, auth: str, large: bool, ct: str) -> None:
     limit = 4000 if large else 150_000
     h = DirectHarness(store, ct, auth_type=auth, max_msg_size=limit)
     cs = h.device.store

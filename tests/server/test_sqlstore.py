@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from simsync.operator.server import SqlStore, StoreError
-from simsync.operator.server.sqlstore import metadata
+from simsync.operator.server.sqlstore import accounts, metadata
 from simsync.syncml.engine import (
     ConflictRecord,
     DbAnchor,
@@ -20,6 +21,14 @@ from simsync.syncml.engine import (
 from .conftest import PASSWORD, USER
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store(request, store):
+    """The same store-level tests on SQLite and on a private PostgreSQL."""
+    if request.param == "sqlite":
+        return store
+    return request.getfixturevalue("pg_store")
+
+
 def test_is_a_syncstore_and_sqlite_pragmas(store, db_url) -> None:
     assert isinstance(store, SyncStore)
     with store.engine.connect() as c:
@@ -28,125 +37,126 @@ def test_is_a_syncstore_and_sqlite_pragmas(store, db_url) -> None:
         assert c.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 1000
 
 
-def test_transaction_rollback_leaves_nothing(store) -> None:
-    with pytest.raises(RuntimeError), store.transaction():
-        g = store.add_item(USER, "addressbook", "A", "text/plain", origin="dev", keys=("k",))
-        store.set_map("dev", "addressbook", "1", g.guid)
-        store.put_device(DeviceState("dev", USER, "nonce"))
-        store.set_anchor("dev", "addressbook", DbAnchor("a", "s", 1))
-        store.save_session("k", "{}")
-        store.log_conflict(ConflictRecord(USER, "addressbook", g.guid, "dev", "p", "s", b"c",
+def test_transaction_rollback_leaves_nothing(any_store) -> None:
+    with pytest.raises(RuntimeError), any_store.transaction():
+        g = any_store.add_item(USER, "addressbook", "A", "text/plain", origin="dev", keys=("k",))
+        any_store.set_map("dev", "addressbook", "1", g.guid)
+        any_store.put_device(DeviceState("dev", USER, "nonce"))
+        any_store.set_anchor("dev", "addressbook", DbAnchor("a", "s", 1))
+        any_store.save_session("k", "{}")
+        any_store.log_conflict(ConflictRecord(USER, "addressbook", g.guid, "dev", "p", "s", b"c",
                                           "r"))
         raise RuntimeError("boom")
-    assert store.items(USER, "addressbook") == {}
-    assert store.counter(USER, "addressbook") == 0
-    assert store.changes_since(USER, "addressbook", 0) == []
-    assert store.map_size("dev", "addressbook") == 0
-    assert store.get_device("dev") is None and store.get_anchor("dev", "addressbook") is None
-    assert store.load_session("k") is None and store.conflict_log() == []
-    assert store.find_by_keys(USER, "addressbook", ["k"]) == []
+    assert any_store.items(USER, "addressbook") == {}
+    assert any_store.counter(USER, "addressbook") == 0
+    assert any_store.changes_since(USER, "addressbook", 0) == []
+    assert any_store.map_size("dev", "addressbook") == 0
+    assert any_store.get_device("dev") is None and any_store.get_anchor("dev", "addressbook") is None
+    assert any_store.load_session("k") is None and any_store.conflict_log() == []
+    assert any_store.find_by_keys(USER, "addressbook", ["k"]) == []
 
 
-def test_nested_transaction_is_a_savepoint(store) -> None:
-    with store.transaction():
-        a = store.add_item(USER, "db", "A", "text/plain")
-        store.set_map("dev", "db", "1", a.guid)
-        with pytest.raises(KeyError), store.transaction():
-            b = store.add_item(USER, "db", "B", "text/plain")
-            store.set_map("dev", "db", "2", b.guid)
+def test_nested_transaction_is_a_savepoint(any_store) -> None:
+    with any_store.transaction():
+        a = any_store.add_item(USER, "db", "A", "text/plain")
+        any_store.set_map("dev", "db", "1", a.guid)
+        with pytest.raises(KeyError), any_store.transaction():
+            b = any_store.add_item(USER, "db", "B", "text/plain")
+            any_store.set_map("dev", "db", "2", b.guid)
             raise KeyError("one command failed")
-        c = store.add_item(USER, "db", "C", "text/plain")
-    assert sorted(store.items(USER, "db").values()) == ["A", "C"]
-    assert store.map_entries("dev", "db") == [("1", a.guid)]
-    assert [g for g, _ in store.changes_since(USER, "db", 0)] == [a.guid, c.guid]
+        c = any_store.add_item(USER, "db", "C", "text/plain")
+    assert sorted(any_store.items(USER, "db").values()) == ["A", "C"]
+    assert any_store.map_entries("dev", "db") == [("1", a.guid)]
+    assert [g for g, _ in any_store.changes_since(USER, "db", 0)] == [a.guid, c.guid]
 
 
-def test_per_user_isolation(store) -> None:
-    store.add_account("bob", "builder")
-    a = store.add_item(USER, "addressbook", "alice's", "text/plain", keys=("same",))
-    b = store.add_item("bob", "addressbook", "bob's", "text/plain", keys=("same",))
+def test_per_user_isolation(any_store) -> None:
+    any_store.add_account("bob", "builder")
+    a = any_store.add_item(USER, "addressbook", "alice's", "text/plain", keys=("same",))
+    b = any_store.add_item("bob", "addressbook", "bob's", "text/plain", keys=("same",))
     assert a.guid == b.guid == "g1"            # GUIDs are per user database
-    assert store.get_item("bob", "addressbook", a.guid).content == "bob's"
-    assert store.delete_item("bob", "addressbook", "g1")
-    assert store.get_item(USER, "addressbook", "g1").content == "alice's"
+    assert any_store.get_item("bob", "addressbook", a.guid).content == "bob's"
+    assert any_store.delete_item("bob", "addressbook", "g1")
+    assert any_store.get_item(USER, "addressbook", "g1").content == "alice's"
     with pytest.raises(KeyError):
-        store.replace_item("bob", "addressbook", "g1", "x", "text/plain")
-    assert store.find_by_keys(USER, "addressbook", ["same"]) == ["g1"]
-    assert store.find_by_keys("bob", "addressbook", ["same"]) == []
-    assert store.counter(USER, "addressbook") == 1 and store.counter("bob", "addressbook") == 2
-    store.delete_account("bob")
-    assert store.get_account("bob") is None and store.items("bob", "addressbook") == {}
-    assert store.items(USER, "addressbook") == {"g1": "alice's"}
+        any_store.replace_item("bob", "addressbook", "g1", "x", "text/plain")
+    assert any_store.find_by_keys(USER, "addressbook", ["same"]) == ["g1"]
+    assert any_store.find_by_keys("bob", "addressbook", ["same"]) == []
+    assert any_store.counter(USER, "addressbook") == 1 and any_store.counter("bob", "addressbook") == 2
+    any_store.delete_account("bob")
+    assert any_store.get_account("bob") is None and any_store.items("bob", "addressbook") == {}
+    assert any_store.items(USER, "addressbook") == {"g1": "alice's"}
 
 
-def test_accounts_salted_hash_and_md5_digest(store) -> None:
-    acc = store.get_account(USER)
+def test_accounts_salted_hash_and_md5_digest(any_store) -> None:
+    acc = any_store.get_account(USER)
     assert acc.md5_digest == md5_digest(USER, PASSWORD) and acc.enabled
-    store.add_account("carol", PASSWORD)
-    with store.engine.connect() as c:
-        hashes = dict(c.exec_driver_sql("SELECT user, password_hash FROM accounts").all())
+    any_store.add_account("carol", PASSWORD)
+    with any_store.engine.connect() as c:
+        hashes = dict(c.execute(sa.select(accounts.c.user, accounts.c.password_hash)).all())
     assert hashes[USER] != hashes["carol"]            # salted
     assert PASSWORD not in hashes[USER]
-    assert store.check_password(USER, PASSWORD) and not store.check_password(USER, "x")
-    assert [a.user for a in store.list_accounts()] == [USER, "carol"]
+    assert any_store.check_password(USER, PASSWORD) and not any_store.check_password(USER, "x")
+    assert [a.user for a in any_store.list_accounts()] == [USER, "carol"]
     with pytest.raises(StoreError):
-        store.add_account(USER, "again")
+        any_store.add_account(USER, "again")
     with pytest.raises(StoreError):
-        store.add_account("a:b", "x")
+        any_store.add_account("a:b", "x")
     with pytest.raises(StoreError):
-        store.delete_account("nobody")
-    store.set_password("carol", "new")
-    assert store.get_account("carol").md5_digest == md5_digest("carol", "new")
+        any_store.delete_account("nobody")
+    any_store.set_password("carol", "new")
+    assert any_store.get_account("carol").md5_digest == md5_digest("carol", "new")
 
 
-def test_map_is_a_bijection(store) -> None:
-    store.set_map("d", "db", "L1", "G1")
-    store.set_map("d", "db", "L2", "G2")
-    store.set_map("d", "db", "L1", "G2")           # both old pairs go
-    assert store.map_entries("d", "db") == [("L1", "G2")]
-    assert store.map_luid("d", "db", "G1") is None and store.map_guid("d", "db", "L2") is None
-    store.unmap_luid("d", "db", "L1")
-    assert store.map_size("d", "db") == 0
-    store.set_map("d", "db", "L3", "G3")
-    store.set_map("d", "other", "L3", "G9")
-    store.clear_map("d", "db")
-    assert store.map_entries("d", "other") == [("L3", "G9")]
+def test_map_is_a_bijection(any_store) -> None:
+    any_store.set_map("d", "db", "L1", "G1")
+    any_store.set_map("d", "db", "L2", "G2")
+    any_store.set_map("d", "db", "L1", "G2")           # both old pairs go
+    assert any_store.map_entries("d", "db") == [("L1", "G2")]
+    assert any_store.map_luid("d", "db", "G1") is None and any_store.map_guid("d", "db", "L2") is None
+    any_store.unmap_luid("d", "db", "L1")
+    assert any_store.map_size("d", "db") == 0
+    any_store.set_map("d", "db", "L3", "G3")
+    any_store.set_map("d", "other", "L3", "G9")
+    any_store.clear_map("d", "db")
+    assert any_store.map_entries("d", "other") == [("L3", "G9")]
 
 
-def test_anchor_device_session_roundtrip(store) -> None:
-    store.set_anchor("d", "db", DbAnchor("c1", "s1", 7, ("g1", "g2")))
-    assert store.get_anchor("d", "db") == DbAnchor("c1", "s1", 7, ("g1", "g2"))
-    store.set_anchor("d", "db", DbAnchor(None, "s2", 9))
-    assert store.get_anchor("d", "db") == DbAnchor(None, "s2", 9, ())
-    store.set_anchor("d", "db", None)
-    assert store.get_anchor("d", "db") is None
-    store.put_device(DeviceState("d", USER, "bm9uY2U=", "<DevInf/>"))
-    store.put_device(DeviceState("d", USER, "other"))
-    assert store.get_device("d") == DeviceState("d", USER, "other", None)
-    store.save_session("k", "a" * 100_000)
-    store.save_session("k", "b")
-    assert store.load_session("k") == "b"
-    store.delete_session("k")
-    assert store.load_session("k") is None
+def test_anchor_device_session_roundtrip(any_store) -> None:
+    any_store.set_anchor("d", "db", DbAnchor("c1", "s1", 7, ("g1", "g2")))
+    assert any_store.get_anchor("d", "db") == DbAnchor("c1", "s1", 7, ("g1", "g2"))
+    any_store.set_anchor("d", "db", DbAnchor(None, "s2", 9))
+    assert any_store.get_anchor("d", "db") == DbAnchor(None, "s2", 9, ())
+    any_store.set_anchor("d", "db", None)
+    assert any_store.get_anchor("d", "db") is None
+    any_store.put_device(DeviceState("d", USER, "bm9uY2U=", "<DevInf/>"))
+    any_store.put_device(DeviceState("d", USER, "other"))
+    assert any_store.get_device("d") == DeviceState("d", USER, "other", None)
+    any_store.save_session("k", "a" * 100_000)
+    any_store.save_session("k", "b")
+    assert any_store.load_session("k") == "b"
+    any_store.delete_session("k")
+    assert any_store.load_session("k") is None
 
 
-def test_binary_and_text_content(store) -> None:
-    a = store.add_item(USER, "notes", b"\x00\xffbin", "application/octet-stream")
-    b = store.add_item(USER, "notes", "t\u00e9xt", "text/plain")
-    assert store.get_item(USER, "notes", a.guid).content == b"\x00\xffbin"
-    assert store.get_item(USER, "notes", b.guid).content == "t\u00e9xt"
+def test_binary_and_text_content(any_store) -> None:
+    a = any_store.add_item(USER, "notes", b"\x00\xffbin", "application/octet-stream")
+    b = any_store.add_item(USER, "notes", "t\u00e9xt", "text/plain")
+    assert any_store.get_item(USER, "notes", a.guid).content == b"\x00\xffbin"
+    assert any_store.get_item(USER, "notes", b.guid).content == "t\u00e9xt"
 
 
-def test_schema_of_migrations_equals_metadata(db_url, store) -> None:
+def test_schema_of_migrations_equals_metadata(any_store) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
+    store = any_store
     with store.engine.connect() as c:
         diff = compare_metadata(MigrationContext.configure(c), metadata)
         version = c.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
     assert diff == []
     assert version == "0001"
-    SqlStore(db_url).close()                     # upgrading an up-to-date database is a no-op
+    SqlStore(store.url).close()                   # upgrading an up-to-date database is a no-op
 
 
 def test_bad_urls_are_user_errors(tmp_path) -> None:
@@ -171,52 +181,57 @@ OPS = st.lists(st.tuples(st.sampled_from(["add", "replace", "delete", "check"]),
                          st.booleans()), max_size=25)
 
 
-@settings(max_examples=30, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(ops=OPS)
-def test_same_change_log_semantics_as_memorystore(tmp_path_factory, ops) -> None:
-    sql = SqlStore(f"sqlite:///{tmp_path_factory.mktemp('p')}/p.db")
-    mem = MemoryStore()
-    mem_guids: list[str] = []
-    sql_guids: list[str] = []
-    checkpoints: list[int] = [0]
-    try:
+def test_same_change_log_semantics_as_memorystore(any_store) -> None:
+    """Random add/replace/delete sequences (some rolled back) give the same counters, change
+    sets, live items and key lookups as MemoryStore."""
+    sql = any_store
+    runs = iter(range(10**6))
+
+    @settings(max_examples=30, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(ops=OPS)
+    def check(ops) -> None:
+        user = f"p{next(runs)}"                  # a fresh user database per example
+        mem = MemoryStore()
+        mem_guids: list[str] = []
+        sql_guids: list[str] = []
+        checkpoints: list[int] = [0]
         for op, i, origin, fail in ops:
             for s, guids in ((mem, mem_guids), (sql, sql_guids)):
                 try:
                     with s.transaction():
                         if op == "add":
-                            guids.append(s.add_item("u", "db", f"c{i}", "text/plain",
+                            guids.append(s.add_item(user, "db", f"c{i}", "text/plain",
                                                     origin=origin, keys=(f"k{i}",)).guid)
                         elif op in ("replace", "delete") and guids:
                             g = guids[i % len(guids)]
-                            if op == "replace" and s.get_item("u", "db", g) is not None:
-                                s.replace_item("u", "db", g, f"r{i}", "text/plain",
+                            if op == "replace" and s.get_item(user, "db", g) is not None:
+                                s.replace_item(user, "db", g, f"r{i}", "text/plain",
                                                origin=origin, keys=(f"k{i}",))
                             elif op == "delete":
-                                s.delete_item("u", "db", g, origin=origin)
+                                s.delete_item(user, "db", g, origin=origin)
                         if fail:
                             raise RuntimeError
                 except RuntimeError:
                     if op == "add":
                         guids.pop()
             if op == "check":
-                checkpoints.append(mem.counter("u", "db"))
-            assert sql.counter("u", "db") == mem.counter("u", "db")
+                checkpoints.append(mem.counter(user, "db"))
+            assert sql.counter(user, "db") == mem.counter(user, "db")
         index = dict(zip(mem_guids, sql_guids, strict=True))
         for cp in checkpoints:
             for ex in (None, "dev-a"):
-                m = [(index[g], k) for g, k in mem.changes_since("u", "db", cp, ex)]
-                assert sql.changes_since("u", "db", cp, ex) == m
-        assert sorted(index[g] for g in mem.live_guids("u", "db")) == \
-            sorted(sql.live_guids("u", "db"))
+                expect = [(index[g], k) for g, k in mem.changes_since(user, "db", cp, ex)]
+                assert sql.changes_since(user, "db", cp, ex) == expect
+        assert sorted(index[g] for g in mem.live_guids(user, "db")) == \
+            sorted(sql.live_guids(user, "db"))
         for i in range(6):
-            assert sorted(index[g] for g in mem.find_by_keys("u", "db", [f"k{i}"])) == \
-                sorted(sql.find_by_keys("u", "db", [f"k{i}"]))
+            assert sorted(index[g] for g in mem.find_by_keys(user, "db", [f"k{i}"])) == \
+                sorted(sql.find_by_keys(user, "db", [f"k{i}"]))
         for g in mem_guids:
-            a, b = mem.get_item("u", "db", g), sql.get_item("u", "db", index[g])
+            a, b = mem.get_item(user, "db", g), sql.get_item(user, "db", index[g])
             assert (a is None) == (b is None)
             if a is not None:
                 assert (a.content, a.version, a.keys) == (b.content, b.version, b.keys)
-    finally:
-        sql.close()
+
+    check()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import time
 from dataclasses import dataclass
 
 from fastapi import FastAPI, Request
@@ -30,7 +31,7 @@ from simsync.syncml import model as m
 from simsync.syncml.codec import WBXML, XML, decode, encode, media_type
 from simsync.syncml.engine import DatabaseConfig, ServerConfig, ServerSession, ServerState
 from simsync.syncml.engine.store import SyncStore
-from simsync.syncml.errors import SyncMLDecodeError, SyncMLEncodeError
+from simsync.syncml.errors import SyncMLDecodeError
 
 __all__ = ["DEFAULT_DATABASES", "ServerSettings", "app_from_env", "create_app",
            "default_config", "settings_from_env"]
@@ -88,11 +89,23 @@ def create_app(store: SyncStore, config: ServerConfig | None = None, *,
         msg = decode(body, ctype, max_size=limit)
         cfg = config if public_url or config.url == url else dataclasses.replace(config,
                                                                                  url=url)
-        with store.transaction():
-            if not _resp_uri_ok(store, cfg, msg, token):
-                raise _Forbidden
-            reply = ServerSession(cfg, store).receive(msg, content_type=ctype)
-            return encode(reply, ctype)
+        retryable = getattr(store, "is_retryable", None)
+        for attempt in range(4):
+            try:
+                with store.transaction():
+                    if not _resp_uri_ok(store, cfg, msg, token):
+                        raise _Forbidden
+                    reply = ServerSession(cfg, store).receive(msg, content_type=ctype)
+                    return encode(reply, ctype)
+            except Exception as exc:
+                # a lost race with another worker (deadlock, unique key, lock timeout):
+                # the whole message was rolled back, so serving it again is safe
+                if retryable is None or attempt == 3 or not retryable(exc):
+                    raise
+                log.warning("retrying a message after %s: %s", type(exc).__name__,
+                            " ".join(str(exc).split())[:300])
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")  # pragma: no cover
 
     @app.post("/syncml")
     async def syncml(request: Request) -> Response:
@@ -115,8 +128,8 @@ def create_app(store: SyncStore, config: ServerConfig | None = None, *,
         except _Forbidden:
             return PlainTextResponse("this session continues at its RespURI\n",
                                      status_code=403)
-        except SyncMLEncodeError:
-            log.exception("cannot encode a reply")
+        except Exception:                      # a bug or a database outage: logged here,
+            log.exception("failed to serve a SyncML message")   # no details to the client
             return PlainTextResponse("internal server error\n", status_code=500)
         return Response(content=out, media_type=ctype)
 

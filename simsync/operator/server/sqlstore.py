@@ -461,20 +461,56 @@ class SqlStore:
                 user_dbs.c.user == user, user_dbs.c.database == database)).scalar()
         return int(v or 0)
 
-    def _bump(self, c: Connection, user: str, database: str, guid: str, kind: ChangeKind,
-              origin: str | None) -> int:
-        """Next change counter of the user database, and its change-log entry."""
+    def _advance(self, c: Connection, user: str, database: str) -> int:
+        """The next change counter of the user database; its row stays locked (FOR UPDATE)
+        until the transaction ends, so concurrent writers of one user database queue."""
         w = (user_dbs.c.user == user, user_dbs.c.database == database)
         cur = c.execute(sa.select(user_dbs.c.counter).where(*w).with_for_update()).scalar()
         if cur is None:
-            c.execute(user_dbs.insert().values(user=user, database=database, counter=1))
-            n = 1
-        else:
-            n = int(cur) + 1
-            c.execute(user_dbs.update().where(*w).values(counter=n))
+            # two workers may create the row at once: insert-if-missing, then lock it
+            self._insert_ignore(c, user_dbs, {"user": user, "database": database, "counter": 0})
+            cur = c.execute(sa.select(user_dbs.c.counter).where(*w).with_for_update()).scalar()
+        n = int(cur) + 1
+        c.execute(user_dbs.update().where(*w).values(counter=n))
+        return n
+
+    @staticmethod
+    def _log(c: Connection, user: str, database: str, n: int, guid: str, kind: ChangeKind,
+             origin: str | None) -> None:
         c.execute(changes.insert().values(user=user, database=database, counter=n, guid=guid,
                                           kind=kind.value, origin=origin))
+
+    def _bump(self, c: Connection, user: str, database: str, guid: str, kind: ChangeKind,
+              origin: str | None) -> int:
+        n = self._advance(c, user, database)
+        self._log(c, user, database, n, guid, kind, origin)
         return n
+
+    @staticmethod
+    def _insert_ignore(c: Connection, table: sa.Table, values: dict) -> None:
+        name = c.dialect.name
+        if name in ("postgresql", "sqlite"):
+            mod = __import__(f"sqlalchemy.dialects.{name}", fromlist=["insert"])
+            c.execute(mod.insert(table).values(**values).on_conflict_do_nothing())
+            return
+        try:
+            with c.begin_nested():
+                c.execute(table.insert().values(**values))
+        except sa.exc.IntegrityError:
+            pass
+
+    @staticmethod
+    def is_retryable(exc: BaseException) -> bool:
+        """A failure that running the same transaction again may cure: a deadlock or
+        serialization failure, a unique-key race, a lock timeout, a dropped connection."""
+        if isinstance(exc, sa.exc.DBAPIError) and exc.connection_invalidated:
+            return True
+        if isinstance(exc, (sa.exc.OperationalError, sa.exc.IntegrityError)):
+            code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+            if code in ("40001", "40P01", "23505", "55P03"):
+                return True
+            return "locked" in str(exc.orig).lower() or "busy" in str(exc.orig).lower()
+        return False
 
     @staticmethod
     def _record(row) -> ItemRecord:
@@ -518,13 +554,13 @@ class SqlStore:
                     raise KeyError(f"item {guid} exists")
                 n = self._bump(c, user, database, guid, ChangeKind.ADD, origin)
             else:
-                # the GUID is made of the change counter: unique in the user database
-                nxt = self.counter(user, database) + 1
-                guid, i = f"g{nxt}", 0
+                # the GUID is made of the (locked) change counter: unique in the user database
+                n = self._advance(c, user, database)
+                guid, i = f"g{n}", 0
                 while self._row(c, user, database, guid) is not None:
                     i += 1
-                    guid = f"g{nxt}.{i}"
-                n = self._bump(c, user, database, guid, ChangeKind.ADD, origin)
+                    guid = f"g{n}.{i}"
+                self._log(c, user, database, n, guid, ChangeKind.ADD, origin)
                 old = None
             vals = {**self._content(content), "content_type": content_type, "version": n,
                     "deleted": False, "keys": json.dumps(list(keys))}
