@@ -130,6 +130,28 @@ def test_refresh_from_server_205(harness: Harness) -> None:
     assert h.store.map_size("dev-1", "addressbook") == 5
 
 
+def test_failed_refresh_from_server_is_followed_by_a_slow_sync() -> None:
+    """A 205 session that dies half-way leaves a wiped, half-filled device: neither side may
+    take it for synced next time (the server forgets the anchor, the device its Last)."""
+    from simsync.syncml.engine import ClientSession
+
+    h = Harness(max_msg_size=3000, server_max_msg=3000)
+    for i in range(20):
+        h.client_store.add(DB, vcard(f"P{i}", "X", f"+49 {i}"))
+    assert h.sync(200).result.status == 200
+    sess = ClientSession(h.client_cfg, h.client_store, sync_type=205, session_id="dies",
+                         anchor_factory=lambda: "never")
+    msg = sess.start()
+    for _ in range(3):
+        msg = sess.receive(h.exchange(msg))
+    assert msg is not None and 0 < len(h.client_items()) < 20     # the session dies here
+    assert h.store.get_anchor("dev-1", "addressbook") is None
+    assert h.client_store.db(DB).last_anchor is None
+    s = h.sync(200)
+    assert s.result.status == 200 and s.result.sync_types[DB] == 201
+    assert len(h.client_items()) == 20 and len(h.server_items()) == 20
+
+
 def test_anchor_mismatch_gives_508_and_slow_sync(harness: Harness) -> None:
     h = harness
     first_sync(h)

@@ -514,6 +514,7 @@ class ClientSession:
                     run.sent_seqs[luid] = seq
         elif t == 205:
             self.store.wipe(run.cfg.local_uri)
+            local.last_anchor = None       # until this refresh completes: a slow sync next
             run.queue = []
         else:
             run.queue = []

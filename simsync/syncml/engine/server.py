@@ -537,6 +537,9 @@ class _Reply:
         elif sync_type == 205:
             with self.store.transaction():
                 self.store.clear_map(self.st.device_id, db.name)
+                # the device wipes its data now: should this session fail, the next one must
+                # not take the half-filled device for synced (508, slow sync)
+                self.store.set_anchor(self.st.device_id, db.name, None)
             dbst.pending = {g: str(ChangeKind.ADD) for g in self.store.live_guids(user, db.name)}
         self._accept_alert(cmd, dbst, status, anchor, source, target)
 
