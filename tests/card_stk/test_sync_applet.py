@@ -291,6 +291,34 @@ def test_power_loss_during_synchronize_is_retried_at_next_power_up():
     assert not st.in_progress and st.attempts == 2
 
 
+
+def test_store_data_while_synchronize_is_outstanding_keeps_the_history():
+    """Re-personalising a profile (e.g. over the air) while its SYNCHRONIZE is out must neither
+    forget that the command is outstanding nor record the answer into a dropped profile."""
+    card = new_card()
+    personalise(card)
+    phone = Phone(card)
+    boot(phone)
+    sync = phone.fetch(phone.envelope(MenuSelection.of(1)))
+    assert isinstance(sync, Synchronize)
+    mf = CommandApdu(0x00, 0xA4, 0x00, 0x0C, b"\x3f\x00")
+    phone.send(mf)
+    assert phone.verify_adm1() == 0x9000
+    assert phone.select_applet() == 0x9000
+    for apdu in store_data_apdus([PROFILE]):
+        assert phone.send(apdu)[1] == 0x9000
+    (st,) = phone.status_report()
+    assert st.in_progress and st.attempts == 1 and st.last_trigger == Trigger.MENU
+    phone.send(mf)
+    tr = synchronize_response(sync, [SyncOutcome(1, 200, next_anchor="a1"), SyncOutcome(2, 500)])
+    phone.session(phone.respond(tr))
+    (st,) = phone.status_report()
+    assert not st.in_progress and st.attempts == 1 and st.last_result == 0
+    assert [(d.status, d.next_anchor, d.failures) for d in st.databases] == [
+        (200, "a1", 0),
+        (500, "", 1),
+    ]
+
 # --------------------------------------------------------------------------------- SMS-PP
 
 

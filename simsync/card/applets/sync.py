@@ -823,6 +823,9 @@ class SyncApplet(ToolkitApplet):
                 raise SwError(0x6A80, "credential reference goes with form 02")
             dbs = {k: v for k, v in (old.dbs if old else {}).items()}
             st = ProfileState(cfg, dbs)
+            if old is not None:  # new settings, same history (an outstanding SYNCHRONIZE too)
+                st.elapsed, st.in_progress, st.attempts = old.elapsed, old.in_progress, old.attempts
+                st.last_result, st.last_trigger = old.last_result, old.last_trigger
             if self._fitting_command(st, confirm=True, background=True) is None:
                 raise SwError(0x6A80, "profile does not fit one SYNCHRONIZE")
             profiles[item.ident] = st
@@ -928,7 +931,10 @@ class SyncApplet(ToolkitApplet):
                 st.attempts -= 1
                 yield from self._fallback()
                 return
-            self._record(st, tr)
+            # STORE DATA may have replaced (or deleted) the profile while the command was out
+            st = self.profiles.get(pid)
+            if st is not None:
+                self._record(st, tr)
         yield from self._arm_timer()
 
     def _fallback(self) -> Handler:
