@@ -178,8 +178,10 @@ def cmd_select(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    if args.seconds is not None and args.seconds < 0 or args.max_seconds < 0:
-        raise SimsyncError("--seconds and --max-seconds must not be negative")
+    for value in (args.seconds, args.max_seconds):
+        # nan and inf would never end (a re-armed timer keeps run-until-idle going)
+        if value is not None and not 0 <= value < float("inf"):
+            raise SimsyncError("--seconds and --max-seconds must be finite and not negative")
     with _Session(args, virtual=args.virtual_time) as terminal:
         if args.seconds is not None:
             terminal.run(args.seconds)

@@ -43,7 +43,9 @@ def test_trace_goes_to_stderr(plain_card, capsys):
     (["handset", "sms", "sim:{path}", "0102"], "not an SMS-DELIVER"),
     (["handset", "boot", "sim:{path}.missing"], "not found"),
     (["handset", "boot", "bogus:x"], "bad reader"),
-    (["handset", "run", "sim:{path}", "--seconds", "-1"], "must not be negative"),
+    (["handset", "run", "sim:{path}", "--seconds", "-1"], "must be finite and not negative"),
+    (["handset", "run", "sim:{path}", "--seconds", "nan", "--virtual-time"], "must be finite"),
+    (["handset", "run", "sim:{path}", "--max-seconds", "inf", "--virtual-time"], "must be finite"),
 ])
 def test_errors_are_one_line(plain_card, capsys, argv, message):
     path, _ = plain_card
