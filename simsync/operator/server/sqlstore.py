@@ -26,6 +26,7 @@ import hmac
 import json
 import os
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,6 +160,35 @@ sessions = sa.Table(
 )
 
 
+# ------------------------------------------------------------------------------ hot statements
+# built once with bind parameters: no statement construction or cache-key work per call
+
+_b = sa.bindparam
+_S_ROW = sa.select(items).where(items.c.user == _b("u"), items.c.database == _b("d"),
+                                items.c.guid == _b("g"))
+_S_MAP_GUID = sa.select(id_map.c.guid).where(id_map.c.device_id == _b("dev"),
+                                             id_map.c.database == _b("d"),
+                                             id_map.c.luid == _b("l"))
+_S_MAP_LUID = sa.select(id_map.c.luid).where(id_map.c.device_id == _b("dev"),
+                                             id_map.c.database == _b("d"),
+                                             id_map.c.guid == _b("g"))
+_D_MAP_PAIR = id_map.delete().where(id_map.c.device_id == _b("dev"),
+                                    id_map.c.database == _b("d"),
+                                    sa.or_(id_map.c.luid == _b("l"), id_map.c.guid == _b("g")))
+_I_MAP = id_map.insert()
+_U_COUNTER = (user_dbs.update().where(user_dbs.c.user == _b("u"),
+                                      user_dbs.c.database == _b("d"))
+              .values(counter=user_dbs.c.counter + 1).returning(user_dbs.c.counter))
+_I_CHANGE = changes.insert()
+_I_ITEM = items.insert()
+_D_KEYS = item_keys.delete().where(item_keys.c.user == _b("u"), item_keys.c.database == _b("d"),
+                                   item_keys.c.guid == _b("g"))
+_I_KEYS = item_keys.insert()
+_S_KEYS = sa.select(item_keys.c.key, item_keys.c.guid).where(
+    item_keys.c.user == _b("u"), item_keys.c.database == _b("d"),
+    item_keys.c.key.in_(_b("ks", expanding=True)))
+
+
 # ------------------------------------------------------------------------------ helpers
 
 
@@ -268,6 +298,7 @@ class SqlStore:
         if self.is_sqlite:
             _sqlite_setup(self.engine)
         self._local = threading.local()
+        self._seq = 0
         if migrate:
             try:
                 with self.engine.begin() as conn:
@@ -317,8 +348,6 @@ class SqlStore:
     def add_account(self, user: str, password: str) -> Account:
         if not user or ":" in user or len(user) > 128 or user.strip() != user:
             raise StoreError(f"not a valid user name: {user!r}")
-        import time
-
         acc = Account(user, md5_digest(user, password))
         with self._c() as c:
             if c.execute(sa.select(accounts.c.user).where(accounts.c.user == user)).first():
@@ -412,23 +441,17 @@ class SqlStore:
 
     def map_guid(self, device_id: str, database: str, luid: str) -> str | None:
         with self._c() as c:
-            return c.execute(sa.select(id_map.c.guid).where(
-                *self._mw(device_id, database), id_map.c.luid == luid)).scalar()
+            return c.execute(_S_MAP_GUID, {"dev": device_id, "d": database, "l": luid}).scalar()
 
     def map_luid(self, device_id: str, database: str, guid: str) -> str | None:
         with self._c() as c:
-            return c.execute(sa.select(id_map.c.luid).where(
-                *self._mw(device_id, database), id_map.c.guid == guid)).scalar()
+            return c.execute(_S_MAP_LUID, {"dev": device_id, "d": database, "g": guid}).scalar()
 
     def set_map(self, device_id: str, database: str, luid: str, guid: str) -> None:
-        w = self._mw(device_id, database)
         with self._c() as c:
-            c.execute(id_map.delete().where(*w, sa.or_(id_map.c.luid == luid,
-                                                       id_map.c.guid == guid)))
-            seq = c.execute(sa.select(sa.func.coalesce(sa.func.max(id_map.c.seq), 0))
-                            .where(*w)).scalar() + 1
-            c.execute(id_map.insert().values(device_id=device_id, database=database,
-                                             luid=luid, guid=guid, seq=seq))
+            c.execute(_D_MAP_PAIR, {"dev": device_id, "d": database, "l": luid, "g": guid})
+            c.execute(_I_MAP, {"device_id": device_id, "database": database, "luid": luid,
+                               "guid": guid, "seq": self._next_seq()})
 
     def unmap_luid(self, device_id: str, database: str, luid: str) -> None:
         with self._c() as c:
@@ -462,29 +485,31 @@ class SqlStore:
         return int(v or 0)
 
     def _advance(self, c: Connection, user: str, database: str) -> int:
-        """The next change counter of the user database; its row stays locked (FOR UPDATE)
+        """The next change counter of the user database. The UPDATE keeps its row locked
         until the transaction ends, so concurrent writers of one user database queue."""
-        w = (user_dbs.c.user == user, user_dbs.c.database == database)
-        cur = c.execute(sa.select(user_dbs.c.counter).where(*w).with_for_update()).scalar()
-        if cur is None:
-            # two workers may create the row at once: insert-if-missing, then lock it
+        n = c.execute(_U_COUNTER, {"u": user, "d": database}).scalar()
+        if n is None:
+            # two workers may create the row at once: insert-if-missing, then increment
             self._insert_ignore(c, user_dbs, {"user": user, "database": database, "counter": 0})
-            cur = c.execute(sa.select(user_dbs.c.counter).where(*w).with_for_update()).scalar()
-        n = int(cur) + 1
-        c.execute(user_dbs.update().where(*w).values(counter=n))
-        return n
+            n = c.execute(_U_COUNTER, {"u": user, "d": database}).scalar()
+        return int(n)
 
     @staticmethod
     def _log(c: Connection, user: str, database: str, n: int, guid: str, kind: ChangeKind,
              origin: str | None) -> None:
-        c.execute(changes.insert().values(user=user, database=database, counter=n, guid=guid,
-                                          kind=kind.value, origin=origin))
+        c.execute(_I_CHANGE, {"user": user, "database": database, "counter": n, "guid": guid,
+                              "kind": kind.value, "origin": origin})
 
     def _bump(self, c: Connection, user: str, database: str, guid: str, kind: ChangeKind,
               origin: str | None) -> int:
         n = self._advance(c, user, database)
         self._log(c, user, database, n, guid, kind, origin)
         return n
+
+    def _next_seq(self) -> int:
+        """An ordering value for map entries (insertion order; unique per process)."""
+        self._seq = max(self._seq + 1, time.time_ns())
+        return self._seq
 
     @staticmethod
     def _insert_ignore(c: Connection, table: sa.Table, values: dict) -> None:
@@ -519,8 +544,7 @@ class SqlStore:
                           bool(row.deleted), tuple(json.loads(row.keys)))
 
     def _row(self, c: Connection, user: str, database: str, guid: str):
-        return c.execute(sa.select(items).where(*self._iw(user, database),
-                                                items.c.guid == guid)).first()
+        return c.execute(_S_ROW, {"u": user, "d": database, "g": guid}).first()
 
     def get_item(self, user: str, database: str, guid: str) -> ItemRecord | None:
         with self._c() as c:
@@ -534,14 +558,13 @@ class SqlStore:
         return {"content_text": content, "content_bin": None}
 
     def _set_keys(self, c: Connection, user: str, database: str, guid: str,
-                  keys: tuple[str, ...]) -> None:
-        c.execute(item_keys.delete().where(item_keys.c.user == user,
-                                           item_keys.c.database == database,
-                                           item_keys.c.guid == guid))
+                  keys: tuple[str, ...], *, fresh: bool = False) -> None:
+        if not fresh:
+            c.execute(_D_KEYS, {"u": user, "d": database, "g": guid})
         uniq = list(dict.fromkeys(keys))
         if uniq:
-            c.execute(item_keys.insert(), [{"user": user, "database": database, "key": k,
-                                            "guid": guid} for k in uniq])
+            c.execute(_I_KEYS, [{"user": user, "database": database, "key": k,
+                                 "guid": guid} for k in uniq])
 
     def add_item(self, user: str, database: str, content: str | bytes, content_type: str,
                  origin: str | None = None, guid: str | None = None,
@@ -567,10 +590,11 @@ class SqlStore:
             if old is not None:
                 c.execute(items.update().where(*self._iw(user, database), items.c.guid == guid)
                           .values(created=n, **vals))
+                self._set_keys(c, user, database, guid, keys)
             else:
-                c.execute(items.insert().values(user=user, database=database, guid=guid,
-                                                created=n, **vals))
-            self._set_keys(c, user, database, guid, keys)
+                c.execute(_I_ITEM, {"user": user, "database": database, "guid": guid,
+                                    "created": n, **vals})
+                self._set_keys(c, user, database, guid, keys, fresh=True)
         return ItemRecord(guid, content, content_type, n, keys=keys)
 
     def replace_item(self, user: str, database: str, guid: str, content: str | bytes,
@@ -593,9 +617,7 @@ class SqlStore:
         if not keys:
             return []
         with self._c() as c:
-            rows = c.execute(sa.select(item_keys.c.key, item_keys.c.guid).where(
-                item_keys.c.user == user, item_keys.c.database == database,
-                item_keys.c.key.in_(keys))).all()
+            rows = c.execute(_S_KEYS, {"u": user, "d": database, "ks": keys}).all()
         by_key: dict[str, list[str]] = {}
         for r in rows:
             by_key.setdefault(r.key, []).append(r.guid)
@@ -681,8 +703,6 @@ class SqlStore:
             return c.execute(sa.select(sessions.c.state).where(sessions.c.key == key)).scalar()
 
     def save_session(self, key: str, state: str) -> None:
-        import time
-
         with self._c() as c:
             if not c.execute(sessions.update().where(sessions.c.key == key)
                              .values(state=state, updated=time.time())).rowcount:
