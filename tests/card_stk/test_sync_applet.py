@@ -141,6 +141,34 @@ def test_state_survives_reload_and_never_shows_the_password(tmp_path):
         assert st.attempts == 1 and st.databases[0].status == 200
 
 
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda a: a.__setitem__("profiles", []),  # a list where an object belongs
+        lambda a: a["profiles"]["1"].__setitem__("dbs", []),
+        lambda a: a.__setitem__("timer", "x"),
+        lambda a: a["profiles"]["1"].__setitem__("elapsed", float("inf")),
+        lambda a: a["profiles"]["1"]["dbs"]["1"].__setitem__(0, 70000),  # status: 2 bytes
+        lambda a: a["profiles"]["1"]["dbs"]["1"].__setitem__(4, -1),  # failures
+    ],
+)
+def test_damaged_applet_state_in_the_card_file_is_a_card_file_error(tmp_path, damage):
+    """Not an AttributeError / OverflowError traceback when loading, nor a 6F00 later."""
+    import json
+
+    from simsync.card.errors import CardFileError
+
+    card = new_card()
+    personalise(card)
+    state = json.loads(card.committed_bytes())
+    (entry,) = [e for e in state["applets"] if bytes.fromhex(e["aid"]) == INSTANCE_AID]
+    damage(entry["state"]["applet"])
+    path = tmp_path / "damaged.card"
+    path.write_text(json.dumps(state))
+    with pytest.raises(CardFileError, match="sync applet state"):
+        SimCard.load(path)
+
 def test_without_synchronize_bit_launch_browser_fallback(sync_card):
     phone = Phone(sync_card)
     boot(phone, synchronize=False)

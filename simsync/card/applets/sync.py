@@ -494,6 +494,13 @@ def trigger_message(trigger: SyncTrigger, originator: str = "+4915100000000") ->
 # ---------------------------------------------------------------------------------------------
 
 
+def _state_int(v: Any, lo: int, hi: int, what: str) -> int:
+    """An integer of the saved state, in lo..hi (a damaged card file is a ValueError)."""
+    if not isinstance(v, int) or isinstance(v, bool) or not lo <= v <= hi:
+        raise ValueError(f"sync applet state: {what} {v!r} is not an integer {lo}..{hi}")
+    return v
+
+
 @dataclass
 class DatabaseState:
     status: int | None = None
@@ -507,10 +514,11 @@ class DatabaseState:
 
     @classmethod
     def from_json(cls, v: list[Any]) -> DatabaseState:
-        counts = tuple(int(x) for x in v[1])
+        counts = tuple(_state_int(x, 0, 0xFFFF, "count") for x in v[1])
         if len(counts) != 6:
             raise ValueError("database state: six counts")
-        return cls(None if v[0] is None else int(v[0]), counts, str(v[2]), str(v[3]), int(v[4]))
+        status = None if v[0] is None else _state_int(v[0], 0, 0xFFFF, "status")
+        return cls(status, counts, str(v[2]), str(v[3]), _state_int(v[4], 0, 0xFF, "failures"))
 
 
 @dataclass
@@ -574,11 +582,11 @@ class ProfileState:
         return cls(
             ProfileConfig.from_json(d["config"]),
             {int(k): DatabaseState.from_json(v) for k, v in d["dbs"].items()},
-            int(d["elapsed"]),
+            _state_int(d["elapsed"], 0, 2**63, "elapsed"),
             bool(d["in_progress"]),
-            int(d["attempts"]),
-            None if d["last_result"] is None else int(d["last_result"]),
-            None if d["last_trigger"] is None else int(d["last_trigger"]),
+            _state_int(d["attempts"], 0, 2**63, "attempts"),
+            None if d["last_result"] is None else _state_int(d["last_result"], 0, 0xFF, "result"),
+            None if d["last_trigger"] is None else _state_int(d["last_trigger"], 1, 4, "trigger"),
         )
 
 
@@ -762,11 +770,19 @@ class SyncApplet(ToolkitApplet):
     def restore_state(self, data: dict[str, Any]) -> None:
         if not data:
             return
-        self.params = InstallParams.from_json(data["params"])
-        self.profiles = {int(k): ProfileState.from_json(v) for k, v in data["profiles"].items()}
+        try:
+            self.params = InstallParams.from_json(data["params"])
+            self.profiles = {
+                int(k): ProfileState.from_json(v) for k, v in data["profiles"].items()
+            }
+        except AttributeError as e:  # e.g. a list where an object belongs
+            raise ValueError(f"sync applet state: {e}") from None
         self.menu_item = data["menu_item"]
         self.timer = data["timer"]
-        self.session_id = int(data["session_id"])
+        for what, v, hi in (("menu item", self.menu_item, 0xFF), ("timer", self.timer, 8)):
+            if v is not None:
+                _state_int(v, 1, hi, what)
+        self.session_id = _state_int(data["session_id"], 0, 0xFFFF, "session id")
 
     # -- APDUs -----------------------------------------------------------------------------------
     def process(self, apdu: CommandApdu, channel: int) -> ResponseApdu:
