@@ -211,6 +211,30 @@ def test_slow_sync_matches_content_no_duplicates(harness: Harness) -> None:
     assert len(h.server_items()) == 4 and len(h.client_items()) == 4
 
 
+@pytest.mark.parametrize("match,expected", [
+    ("default", 1),          # the same person: matched
+    ("off", 2),              # content matching off for this database: both kept
+    ("all-digits", 2),       # +49 151 ... and 0151 ... differ in full: not matched
+])
+def test_slow_sync_matching_is_configured_per_database(match: str, expected: int) -> None:
+    import dataclasses
+
+    from simsync import pim
+    from simsync.syncml.engine import ServerSession
+
+    h = Harness()
+    cfg = {"default": pim.MatchConfig(), "off": None,
+           "all-digits": pim.MatchConfig(phone_digits=0)}[match]
+    dbs = tuple(dataclasses.replace(db, match=cfg) for db in h.server_cfg.databases)
+    h.server_cfg = dataclasses.replace(h.server_cfg, databases=dbs)
+    h.servers = [ServerSession(h.server_cfg, h.store)]
+    h._rr = iter(h.servers * 100)
+    h.store.seed(USER, "addressbook", [vcard("Doe", "Jane", "0151 1234567")], "text/vcard")
+    h.client_store.add(DB, vcard("Doe", "Jane", "+49 151 1234567"))
+    assert h.sync(201).result.status == 200
+    assert len(h.server_items()) == expected and len(h.client_items()) == expected
+
+
 def test_second_device_slow_sync_matches() -> None:
     store = MemoryStore()
     h1 = Harness(store=store, device_id="dev-1")

@@ -90,19 +90,23 @@ def size_model(wbxml: bool) -> SizeModel:
     return WBXML_SIZES if wbxml else XML_SIZES
 
 
-def content_keys(content: str | bytes, content_type: str) -> tuple[str, ...]:
+def content_keys(content: str | bytes, content_type: str,
+                 config: pim.MatchConfig | None = None) -> tuple[str, ...]:
     """The pim match keys of an item as strings (empty when it does not parse)."""
     try:
         item = pim.parse(content, content_type)
     except (ValueError, TypeError):
         return ()
-    return tuple(sorted("\x1f".join(k) for k in pim.match_keys(item)))
+    keys = pim.match_keys(item) if config is None else pim.match_keys(item, config)
+    return tuple(sorted("\x1f".join(k) for k in keys))
 
 
-def same_item(a: str | bytes, b: str | bytes, content_type: str) -> bool:
+def same_item(a: str | bytes, b: str | bytes, content_type: str,
+              config: pim.MatchConfig | None = None) -> bool:
     """Whether two versions describe the same real-world item (pim.items_match)."""
     try:
-        return pim.items_match(pim.parse(a, content_type), pim.parse(b, content_type))
+        pa, pb = pim.parse(a, content_type), pim.parse(b, content_type)
+        return pim.items_match(pa, pb) if config is None else pim.items_match(pa, pb, config)
     except (ValueError, TypeError):
         return False
 

@@ -73,6 +73,10 @@ class DatabaseConfig:
     version: str = "3.0"
     policy: ConflictPolicy = ConflictPolicy.SERVER_WINS
     display_name: str | None = None
+    #: how a slow sync matches a device's items with unmapped server items by content
+    #: (contacts: name with phone or e-mail; events: UID, else summary with start); None:
+    #: never by content (every unmapped device item is added)
+    match: pim.MatchConfig | None = pim.MatchConfig()
 
 
 @dataclass(frozen=True)
@@ -773,7 +777,8 @@ class _Reply:
     def _add(self, db: DatabaseConfig, dbst: DbState, luid: str, data, ctype: str,
              keys: tuple[str, ...] | None = None) -> str:
         rec = self.store.add_item(self.st.user or "", db.name, data, ctype, self.st.device_id,
-                                  keys=content_keys(data, ctype) if keys is None else keys)
+                                  keys=(content_keys(data, ctype, db.match)
+                                        if keys is None else keys))
         self.store.set_map(self.st.device_id, db.name, luid, rec.guid)
         self._count(dbst, "added")
         return rec.guid
@@ -789,7 +794,7 @@ class _Reply:
             except (ValueError, TypeError):
                 new = data
         self.store.replace_item(self.st.user or "", db.name, guid, new, ctype,
-                                self.st.device_id, keys=content_keys(new, ctype))
+                                self.st.device_id, keys=content_keys(new, ctype, db.match))
         return new
 
     def _log(self, db: DatabaseConfig, guid: str, server_v, client_v, resolution: str,
@@ -815,7 +820,8 @@ class _Reply:
                 policy = ConflictPolicy.SERVER_WINS
             else:
                 self.store.replace_item(user, db.name, guid, merged.content, ctype, dev,
-                                        keys=content_keys(merged.content, ctype))
+                                        keys=content_keys(merged.content, ctype,
+                                                          db.match))
                 if merged.content == client_v:
                     dbst.pending.pop(guid, None)
                 else:
@@ -854,8 +860,9 @@ class _Reply:
                 self._replace(db, rec.guid, rec.content, data, ctype)
             return added_code
         if rec is None:
-            keys = content_keys(data, ctype)
-            for cand in self.store.find_by_keys(user, db.name, keys):
+            keys = content_keys(data, ctype, db.match)
+            for cand in (self.store.find_by_keys(user, db.name, keys)
+                         if db.match is not None else ()):
                 if cand in claimed:
                     continue
                 other = self.store.map_luid(dev, db.name, cand)
@@ -864,8 +871,8 @@ class _Reply:
                 crec = self.store.get_item(user, db.name, cand)
                 # for contacts, sharing a key is the match rule; calendar items need a
                 # closer look (two different UIDs never match)
-                if crec is not None and (_is_vcard(ctype) or same_item(crec.content, data,
-                                                                       ctype)):
+                if crec is not None and (_is_vcard(ctype) or same_item(
+                        crec.content, data, ctype, db.match)):
                     rec = crec
                     break
             if rec is None:
