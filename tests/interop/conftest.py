@@ -1,0 +1,151 @@
+"""Fixtures of the SyncEvolution interop tests: the harness in scripts/interop/sepeer.py, a
+SyncEvolution server, ``simsync operator serve`` as a real process, vCard/iCalendar helpers.
+
+Every component is started here (bounded, stopped by PID, HOME/XDG under tmp); a missing one is
+a failure, never a skip (install with scripts/interop/setup.sh)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+_spec = importlib.util.spec_from_file_location("sepeer", ROOT / "scripts" / "interop" / "sepeer.py")
+sepeer = importlib.util.module_from_spec(_spec)
+sys.modules.setdefault("sepeer", sepeer)
+_spec.loader.exec_module(sepeer)
+
+PASSWORD = "s3cret-pw"
+HANDSET_IDS = ("IMEI:356938035643809", "IMEI:356938035643817")
+SE_IDS = ("se-client-1", "se-client-2")
+
+
+def vcard(name: str, tel: str = "+491701234567", note: str = "") -> str:
+    first, last = name.split(" ", 1)
+    lines = ["BEGIN:VCARD", "VERSION:3.0", f"N:{last};{first};;;", f"FN:{name}",
+             f"TEL;TYPE=CELL:{tel}"]
+    if note:
+        lines.append(f"NOTE:{note}")
+    return "\r\n".join([*lines, "END:VCARD", ""])
+
+
+def vevent(uid: str, summary: str, day: int = 1, location: str = "") -> str:
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//simsync//interop//EN", "BEGIN:VEVENT",
+             f"UID:{uid}", "DTSTAMP:20261101T080000Z", f"DTSTART:202612{day:02d}T090000Z",
+             f"DTEND:202612{day:02d}T100000Z", f"SUMMARY:{summary}"]
+    if location:
+        lines.append(f"LOCATION:{location}")
+    return "\r\n".join([*lines, "END:VEVENT", "END:VCALENDAR", ""])
+
+
+def _prop(text: str | bytes, name: str) -> str | None:
+    """The value of the first property ``name`` (parameters ignored, folding undone)."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    text = re.sub(r"\r?\n[ \t]", "", text)
+    for line in re.split(r"\r?\n", text):
+        key, sep, value = line.partition(":")
+        if sep and key.split(";")[0].upper() == name:
+            return value
+    return None
+
+
+def summary(items, kind: str = "contacts") -> dict[str, tuple]:
+    """What both sides must agree on, independent of re-serialisation: for contacts
+    FN -> (TEL, NOTE), for calendar SUMMARY -> (DTSTART, LOCATION)."""
+    out = {}
+    values = items.values() if isinstance(items, dict) else items
+    for text in values:
+        if kind == "contacts":
+            out[_prop(text, "FN")] = (_prop(text, "TEL"), _prop(text, "NOTE") or "")
+        else:
+            out[_prop(text, "SUMMARY")] = (_prop(text, "DTSTART"), _prop(text, "LOCATION") or "")
+    assert len(out) == len(values), f"duplicate items: {values}"
+    return out
+
+
+def write_items(directory: Path, items: dict[str, str]) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in items.items():
+        (directory / name).write_text(text)
+
+
+def next_second() -> None:
+    """SyncEvolution's file backend tracks changes by mtime in whole seconds: let the second of
+    the last sync pass before editing its files."""
+    time.sleep(1.05 - (time.time() % 1) + 0.05)
+
+
+@pytest.fixture(scope="session")
+def interop_tmp(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("interop")
+
+
+@pytest.fixture(scope="module")
+def se_server(tmp_path_factory):
+    """SyncEvolution's SyncML server, user ``test`` / :data:`PASSWORD`, handset device ids."""
+    srv = sepeer.PeerServer(tmp_path_factory.mktemp("se-server"), password=PASSWORD,
+                            device_ids=HANDSET_IDS, max_seconds=600)
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+class SimsyncServer:
+    """``simsync operator serve`` on a free loopback port with SQLite in ``directory``."""
+
+    def __init__(self, directory: Path, users: dict[str, str], max_seconds: int = 600) -> None:
+        self.db_url = f"sqlite:///{directory / 'operator.db'}"
+        self.port = sepeer.free_port()
+        self.url = f"http://127.0.0.1:{self.port}/syncml"
+        self.log = directory / "serve.log"
+        cli = [sys.executable, "-m", "simsync"]
+        env = {**os.environ, "HOME": str(directory)}
+        env.pop("SIMSYNC_DB", None)
+        for user, pw in users.items():
+            r = subprocess.run([*cli, "operator", "user", "add", user, "--password-stdin",
+                                "--db", self.db_url], input=pw + "\n", capture_output=True,
+                               text=True, timeout=120, env=env, check=False)
+            assert r.returncode == 0, r.stderr
+        with self.log.open("ab") as f:
+            self.proc = subprocess.Popen(
+                ["timeout", str(max_seconds), *cli, "operator", "serve", "--db", self.db_url,
+                 "--port", str(self.port), "--log-level", "info"],
+                stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT, env=env,
+                start_new_session=True)
+        try:
+            sepeer.wait_port(self.port, 60, self.proc)
+            deadline = time.monotonic() + 30
+            while httpx.get(f"http://127.0.0.1:{self.port}/health", timeout=5).status_code != 200:
+                assert time.monotonic() < deadline, "operator server not healthy"
+                time.sleep(0.2)
+        except BaseException:
+            self.stop()
+            raise
+
+    def store(self):
+        from simsync.operator.server import SqlStore
+        return SqlStore(self.db_url, migrate=False)
+
+    def items(self, user: str, database: str) -> dict[str, str | bytes]:
+        st = self.store()
+        try:
+            return {g: st.get_item(user, database, g).content for g in st.live_guids(user, database)}
+        finally:
+            st.close()
+
+    def stop(self) -> None:
+        sepeer.stop_group(self.proc)
+
+    def log_tail(self) -> str:
+        return self.log.read_text("utf-8", "replace")[-4000:]
