@@ -662,6 +662,8 @@ class Terminal:
     def _ask(self, question: Question) -> UiAnswer:
         answer = self.ui.ask(question)
         shown = answer.value if answer.move is Move.ANSWER else f"!{answer.move.value}"
+        if question.hidden and answer.move is Move.ANSWER:
+            shown = "*" * len(answer.value)  # GET INPUT "hide input": never in the log either
         self._log(ev.UserAnswered(question.prompt, shown))
         return answer
 
@@ -706,7 +708,8 @@ class Terminal:
             digits_ok = cmd.alphabet or all(c in "0123456789*#+" for c in value)
             if lo <= len(value) <= hi and digits_ok:
                 return TerminalResponse.input_text(cmd, value)
-            self._log(ev.Note(f"answer {value!r} does not fit GET INPUT ({lo}..{hi}"
+            said = "*" * len(value) if cmd.hide_input else repr(value)
+            self._log(ev.Note(f"answer {said} does not fit GET INPUT ({lo}..{hi}"
                               f"{'' if cmd.alphabet else ', digits'}); asking again"))
         return TerminalResponse.answer(cmd, GeneralResult.NO_RESPONSE_FROM_USER)
 

@@ -122,6 +122,20 @@ def test_user_moves(card, ui, make_terminal, move, result):
     assert card.responses[-1].general_result == result
 
 
+def test_hidden_input_is_not_revealed_in_the_session_log(card, ui, make_terminal):
+    """GET INPUT with "hide input" (TS 102 223 6.4.3): the card gets the digits, the session
+    log (printed by `simsync handset`) shows neither the answer nor a rejected attempt."""
+    card.on_profile = lambda p: [GetInput(TextString("PIN?"), ResponseLength(4, 8),
+                                          hide_input=True)]
+    ui.add("987", "9876")  # the first is too short and asked again
+    term = make_terminal()
+    term.boot()
+    assert card.responses[-1].text.text == "9876"
+    described = " ".join(e.describe() for e in term.log)
+    assert "987" not in described
+    assert "user: 'PIN?' -> ****" in described
+
+
 def test_an_empty_script_times_out(card, make_terminal):
     card.on_profile = lambda p: [SelectItem(None, (Item(1, "A"),))]
     make_terminal().boot()
