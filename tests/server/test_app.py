@@ -233,3 +233,15 @@ def test_lost_race_is_retried_and_unexpected_failure_is_a_bare_500(store) -> Non
     assert "secret" not in r.text and "Traceback" not in r.text
     assert (store.items(USER, "addressbook"), store.counter(USER, "addressbook"),
             store.load_session(f"dev-2\x1f{sess.session_id}")) == before
+
+
+def test_old_session_states_are_expired(store) -> None:
+    store.save_session("old-device\x1f1", "{}")
+    with store.engine.begin() as c:
+        c.exec_driver_sql("UPDATE sessions SET updated = 0")
+    h = HttpHarness(store, housekeeping_every=2, session_ttl=3600)
+    dev = Device(client_config(), XML)
+    dev.store.add(DB, vcard("K", "K", "+1"))
+    assert h.sync(dev, 201).result.status == 200
+    assert store.load_session("old-device\x1f1") is None
+    assert store.load_session("dev-1\x1f1") is not None         # the fresh one stays

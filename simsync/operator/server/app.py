@@ -70,12 +70,15 @@ async def _read_limited(request: Request, limit: int) -> bytes:
 
 
 def create_app(store: SyncStore, config: ServerConfig | None = None, *,
-               public_url: str | None = None, max_body: int | None = None) -> FastAPI:
+               public_url: str | None = None, max_body: int | None = None,
+               session_ttl: float = 7 * 86400, housekeeping_every: int = 1000) -> FastAPI:
     """The HTTP app serving ``store`` with the engine ``config``.
 
     ``public_url``: the URL clients reach ``/syncml`` at (the base of the RespURI); by default
     it is taken from each request (scheme, Host header, path). ``max_body``: the largest
-    request accepted (default: the MaxMsgSize we announce plus 16 KiB of slack)."""
+    request accepted (default: the MaxMsgSize we announce plus 16 KiB of slack).
+    ``session_ttl``: session states not saved for that many seconds are dropped (checked
+    every ``housekeeping_every`` requests of a process, if the store can expire them)."""
     config = config or default_config(public_url or "")
     if public_url:
         config = dataclasses.replace(config, url=public_url)
@@ -84,9 +87,20 @@ def create_app(store: SyncStore, config: ServerConfig | None = None, *,
                   openapi_url=None)
     app.state.store = store
     app.state.config = config
+    requests_seen = [0]
+
+    def housekeeping() -> None:
+        requests_seen[0] += 1
+        expire = getattr(store, "expire_sessions", None)
+        if expire is not None and requests_seen[0] % housekeeping_every == 0:
+            try:
+                expire(time.time() - session_ttl)
+            except Exception:                  # never fails a sync; retried next time
+                log.exception("session housekeeping failed")
 
     def serve(body: bytes, ctype: str, token: str | None, url: str) -> bytes:
         msg = decode(body, ctype, max_size=limit)
+        housekeeping()
         cfg = config if public_url or config.url == url else dataclasses.replace(config,
                                                                                  url=url)
         retryable = getattr(store, "is_retryable", None)
