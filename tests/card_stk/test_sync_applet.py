@@ -501,3 +501,26 @@ def test_long_profile_drops_san_then_alpha_rather_than_falling_back(card):
     assert str(cmd.alpha.text) == "Sync now"  # the alpha identifier did
     assert len(cmd.encode()) <= 256
     assert phone.respond(default_answer(cmd)) == 0x9000
+
+
+def test_outcome_without_cr_and_outcome_without_anchors_as_documented(sync_card):
+    """docs/SYNCHRONIZE.md 4.1: the card takes SYNC OUTCOME as 7F 53 11 too, and an outcome with
+    both anchors empty (left out to fit 255 bytes, result 01) keeps the anchors it holds."""
+    phone = Phone(sync_card)
+    boot(phone)
+    sync = phone.fetch(phone.envelope(MenuSelection.of(1)))
+    tr = synchronize_response(sync, [SyncOutcome(1, 200, next_anchor="n1"), SyncOutcome(2, 200)])
+    raw = tr.encode()
+    assert raw.count(b"\x7f\xd3\x11") == 2
+    sw = phone.raw(CommandApdu(0x80, 0x14, 0, 0, raw.replace(b"\x7f\xd3\x11", b"\x7f\x53\x11")))[1]
+    phone.session(sw)
+    sync = phone.fetch(phone.envelope(MenuSelection.of(1)))
+    partial = GeneralResult.PERFORMED_WITH_PARTIAL_COMPREHENSION
+    bare = synchronize_response(sync, [SyncOutcome(1, 200, 5), SyncOutcome(2, 200)], partial)
+    phone.session(phone.respond(bare))
+    (st,) = phone.status_report()
+    assert st.last_result == 0x01
+    assert [(d.status, d.next_anchor, d.counts[0]) for d in st.databases] == [
+        (200, "n1", 5),
+        (200, "", 0),
+    ]
