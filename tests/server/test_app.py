@@ -245,3 +245,22 @@ def test_old_session_states_are_expired(store) -> None:
     assert h.sync(dev, 201).result.status == 200
     assert store.load_session("old-device\x1f1") is None
     assert store.load_session("dev-1\x1f1") is not None         # the fresh one stays
+
+
+def test_alice_syncs_fine_after_bob_used_her_device_id(store) -> None:
+    store.add_account("bob", "builder")
+    h = HttpHarness(store)
+    alice = Device(client_config(device_id="alice-phone"), XML)
+    for i in range(3):
+        alice.store.add(DB, vcard(f"A{i}", "A", f"+49 {i}"))
+    assert h.sync(alice, 201).result.status == 200
+    a_items = store.items(USER, "addressbook")
+    bob = Device(client_config(device_id="alice-phone", user="bob", password="builder"), XML)
+    bob.store.add(DB, vcard("Bob", "B", "+1 000"))
+    bob.sessions = 10
+    h.sync(bob, 201)
+    alice.store.add(DB, vcard("A-new", "A", "+49 9"))
+    assert h.sync(alice, 200).result.status == 200
+    server = store.items(USER, "addressbook")
+    assert sorted(server.values()) == sorted(alice.items().values())
+    assert len(server) == 4 and set(a_items) <= set(server)
