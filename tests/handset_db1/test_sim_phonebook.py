@@ -1,0 +1,221 @@
+"""EF_ADN as a limited client datastore: real card files (sim: reader), real engines."""
+
+from __future__ import annotations
+
+import pytest
+
+from simsync import pim
+from simsync.card.codecs import AdnRecord
+from simsync.handset.db1 import SqliteClientStore
+from simsync.handset.simphonebook import (
+    SIM,
+    SimPhonebookError,
+    SimPhonebookStore,
+    dial_string,
+    fit_name,
+)
+from simsync.handset.uicc import PinRef, Uicc
+from simsync.reader import open_reader
+from simsync.syncml.engine import ClientDatabase
+
+from .conftest import PIN1, USER, Rig, vcard
+
+FULL = ("BEGIN:VCARD\r\nVERSION:3.0\r\nN:Doe;Jane;Q.;Dr.;\r\nFN:Dr. Jane Doe\r\n"
+        "TEL;TYPE=CELL:+49 151 1234567\r\nTEL;TYPE=WORK:+49 30 999\r\n"
+        "EMAIL:jane@example.org\r\nADR;TYPE=HOME:;;Main St 1;Berlin;;10115;DE\r\n"
+        "NOTE:keep me\r\nEND:VCARD\r\n")
+
+
+def sim_rig(db1, uicc, **kw):
+    sim = SimPhonebookStore(db1, uicc, pin1=PIN1)
+    rig = Rig(sim, dbs=((SIM, "contacts", "text/x-vcard", "2.1"),), device_id="dev-1-sim", **kw)
+    rig.devinf = sim.devinf(rig.cfg)
+    return sim, rig
+
+
+def card_entries(uicc) -> list[tuple[int, str, str]]:
+    return [(n, e.name, e.number) for n, e in uicc.phonebook()]
+
+
+def server_contacts(rig) -> list[pim.Contact]:
+    return [pim.parse(v, "text/vcard") for v in rig.server_items().values()]
+
+
+def test_card_entries_reach_the_server_and_card_edits_follow(db1, make_card, open_uicc, wire):
+    uicc = open_uicc(make_card([("Alice Smith", "+33612345678"), ("Bob", "0123")]))
+    _sim, rig = sim_rig(db1, uicc, content_type=wire)
+    s = rig.sync(200)
+    assert s.result.status == 200 and s.result.sync_types[SIM] == 201
+    got = {c.fn: (c.n, [t.value for t in c.tels]) for c in server_contacts(rig)}
+    assert got["Alice Smith"] == (pim.Name("Smith", "Alice"), ["+33612345678"])
+    assert got["Bob"][1] == ["0123"]
+    # nothing changed on the card: nothing to send
+    s = rig.sync(200)
+    assert s.result.sync_types[SIM] == 200 and s.result.sent.get(SIM, 0) == 0
+    # the user edits the card in the phone's SIM editor: one edit, one delete, one new entry
+    uicc.write_phonebook_entry(1, AdnRecord("Alice Smith", "+33699999999"))
+    uicc.write_phonebook_entry(2, None)
+    uicc.write_phonebook_entry(5, AdnRecord("Carl", "555"))
+    s = rig.sync(200)
+    assert s.result.status == 200 and s.result.sent[SIM] == 3
+    got = {c.fn: [t.value for t in c.tels] for c in server_contacts(rig)}
+    assert got == {"Alice Smith": ["+33699999999"], "Carl": ["555"]}
+
+
+def test_a_renamed_contact_keeps_every_server_field(db1, make_card, open_uicc):
+    """The server holds e-mail, address, two numbers, a note; the SIM holds a name and one
+    number; renaming it on the SIM changes the name on the server and nothing else."""
+    uicc = open_uicc(make_card([]))
+    _sim, rig = sim_rig(db1, uicc)
+    (guid,) = rig.server.seed(USER, "contacts", [FULL], "text/vcard")
+    assert rig.sync(200).result.status == 200
+    assert card_entries(uicc) == [(1, "Dr. Jane Doe", "+491511234567")]   # cut to the SIM
+    # renamed on the card
+    uicc.write_phonebook_entry(1, AdnRecord("Jane Roe", "+491511234567"))
+    s = rig.sync(200)
+    assert s.result.status == 200 and s.result.sent[SIM] == 1
+    c = pim.parse(rig.server_items()[guid], "text/vcard")
+    assert c.fn == "Jane Roe" and c.n.family == "Roe" and c.n.given == "Jane"
+    assert [e.value for e in c.emails] == ["jane@example.org"]
+    assert c.note == "keep me" and c.addresses[0].locality == "Berlin"
+    assert sorted(t.value for t in c.tels) == ["+49 151 1234567", "+49 30 999"]
+    # a new number on the card replaces the number the SIM showed, the other one stays; the
+    # unchanged name is sent as the server had it (title and middle name are not lost)
+    uicc.write_phonebook_entry(1, AdnRecord("Jane Roe", "+4917000000"))
+    rig.sync(200)
+    c = pim.parse(rig.server_items()[guid], "text/vcard")
+    assert sorted(t.value for t in c.tels) == ["+49 30 999", "+4917000000"]
+    assert [e.value for e in c.emails] == ["jane@example.org"] and c.note == "keep me"
+    assert c.fn == "Jane Roe"
+
+
+def test_number_only_edit_keeps_the_structured_name(db1, make_card, open_uicc):
+    uicc = open_uicc(make_card([]))
+    _sim, rig = sim_rig(db1, uicc)
+    (guid,) = rig.server.seed(USER, "contacts", [FULL], "text/vcard")
+    rig.sync(200)
+    uicc.write_phonebook_entry(1, AdnRecord("Dr. Jane Doe", "+4917011111"))
+    rig.sync(200)
+    c = pim.parse(rig.server_items()[guid], "text/vcard")
+    assert c.n == pim.Name("Doe", "Jane", "Q.", "Dr.", "") and c.fn == "Dr. Jane Doe"
+    assert "+4917011111" in [t.value for t in c.tels] and c.note == "keep me"
+
+
+def test_server_changes_are_written_to_the_card(db1, make_card, open_uicc, wire):
+    uicc = open_uicc(make_card([], records=3, alpha_len=8))
+    _sim, rig = sim_rig(db1, uicc, content_type=wire)
+    guids = rig.server.seed(USER, "contacts", [
+        vcard("Longfamilyname", "Maximilian", "+49 (151) 222-333"),
+        vcard("Ng", "Al", "0800 1"), vcard("Özil", "Zoë", "+90 5")], "text/vcard")
+    assert rig.sync(200).result.status == 200
+    entries = card_entries(uicc)
+    assert [(n, num) for n, _name, num in entries] == [(1, "+49151222333"), (2, "08001"),
+                                                       (3, "+905")]
+    names = [name for _n, name, _num in entries]
+    assert names[0] == "Maximili" and names[1] == "Al Ng"          # cut to 8 GSM characters
+    assert names[2] == "Zoë"              # ë is not in the GSM alphabet: UCS2, (8 - 1) // 2 = 3
+    # server edit and delete
+    rig.server.replace_item(USER, "contacts", guids[1], vcard("Ng", "Al", "+1 555"), "text/vcard")
+    rig.server.delete_item(USER, "contacts", guids[2])
+    s = rig.sync(200)
+    assert s.result.status == 200 and s.result.received[SIM] == 2
+    assert card_entries(uicc) == [(1, "Maximili", "+49151222333"), (2, "Al Ng", "+1555")]
+    assert s.result.sent.get(SIM, 0) == 0
+    # the next sync finds no change on the card: what we wrote is not taken for a user edit
+    s = rig.sync(200)
+    assert s.result.sent.get(SIM, 0) == 0 and s.result.received.get(SIM, 0) == 0
+    # and the server's full name is still there (the SIM's cut is no edit)
+    assert any("Maximilian" in v for v in rig.server_items().values())
+
+
+def test_full_card_refuses_further_adds_and_loses_nothing(db1, make_card, open_uicc):
+    uicc = open_uicc(make_card([("Own", "1")], records=2))
+    _sim, rig = sim_rig(db1, uicc)
+    rig.server.seed(USER, "contacts", [vcard(f"S{i}", "X", f"+{i}") for i in range(3)],
+                    "text/vcard")
+    s = rig.sync(200)
+    assert s.result.status == 200
+    assert len(card_entries(uicc)) == 2
+    assert len(rig.server_items()) == 4            # the server keeps what did not fit
+    assert len(db1.contents(SIM)) == 2
+
+
+def test_refresh_from_server_rewrites_the_card(db1, make_card, open_uicc):
+    uicc = open_uicc(make_card([("Old", "1"), ("Older", "2")]))
+    _sim, rig = sim_rig(db1, uicc)
+    rig.server.seed(USER, "contacts", [vcard("New", "N", "+9")], "text/vcard")
+    s = rig.sync(205)
+    assert s.result.status == 200
+    assert card_entries(uicc) == [(1, "N New", "+9")]
+    assert len(db1.contents(SIM)) == 1 and not db1.db(SIM).changes
+
+
+def test_pin1_is_needed(db1, make_card, open_uicc):
+    path = make_card([("A", "1")])
+    uicc = open_uicc(path)
+    sim = SimPhonebookStore(db1, uicc)          # no PIN given
+    with pytest.raises(SimPhonebookError, match="PIN1"):
+        sim.scan()
+    uicc.verify_pin(PinRef.PIN1, PIN1)          # verified by the handset already: fine
+    assert sim.scan().added == 1
+
+
+def test_restart_keeps_the_snapshot(db1_path, make_card, open_uicc):
+    path = make_card([("A", "1"), ("B", "2")])
+    db1 = SqliteClientStore(db1_path)
+    with open_reader(f"sim:{path}") as conn:
+        sim, rig = sim_rig(db1, Uicc(conn))
+        assert rig.sync(200).result.status == 200
+    db1.close()
+    db1 = SqliteClientStore(db1_path)
+    uicc = open_uicc(path)
+    sim, rig2 = sim_rig(db1, uicc, server=rig.server)
+    assert sim.scan().added == 0 and not db1.db(SIM).changes
+    uicc.write_phonebook_entry(2, AdnRecord("Bee", "2"))
+    s = rig2.sync(200)
+    assert s.result.sync_types[SIM] == 200 and s.result.sent[SIM] == 1
+    assert sorted(c.fn for c in server_contacts(rig2)) == ["A", "Bee"]
+    db1.close()
+
+
+def test_one_session_syncs_db1_contacts_and_the_sim(db1, make_card, open_uicc):
+    uicc = open_uicc(make_card([("Simone", "+391")]))
+    sim = SimPhonebookStore(db1, uicc, pin1=PIN1)
+    db1.add("./contacts", vcard("Phone", "P", "+1"), "text/vcard")
+    rig = Rig(sim, dbs=(("./contacts", "contacts", "text/vcard", "3.0"),
+                        (SIM, "sim", "text/x-vcard", "2.1")))
+    rig.devinf = sim.devinf(rig.cfg)
+    assert rig.sync(200).result.status == 200
+    assert [pim.parse(v, "text/vcard").fn for v in rig.server_items("sim").values()] == ["Simone"]
+    assert len(rig.server_items("contacts")) == 1
+
+
+def test_devinf_declares_what_a_record_holds(db1, make_card, open_uicc):
+    sim = SimPhonebookStore(db1, open_uicc(make_card([], records=7, alpha_len=10)), pin1=PIN1)
+    from simsync.syncml import encode_xml_devinf
+    from simsync.syncml.engine import ClientConfig
+
+    cfg = ClientConfig(databases=(ClientDatabase("./contacts"), sim.database()))
+    di = sim.devinf(cfg)
+    caps = pim.CtCaps.from_devinf(encode_xml_devinf(di), "text/x-vcard")
+    assert caps.names == {"N", "FN", "TEL", "BEGIN", "END", "VERSION"}
+    assert caps.get("TEL").max_occur == 1 and caps.get("FN").max_size == 10
+    ds = {d.source_ref: d for d in di.datastores}
+    assert ds[SIM].ds_mem.max_id == 7 and not ds["./contacts"].ctcaps
+
+
+@pytest.mark.parametrize(("tel", "dial"), [("+49 (151) 123-45", "+4915112345"),
+                                           ("tel:+1-555", "+1555"), ("0800,123", "0800p123"),
+                                           ("*31#0123", "*31#0123"), ("1" * 30, "1" * 20),
+                                           ("ext. only", "")])
+def test_dial_string(tel, dial):
+    assert dial_string(tel) == dial
+    AdnRecord("x", dial)            # always a valid ADN number
+
+
+def test_fit_name_uses_the_whole_alpha_identifier():
+    assert fit_name("Abcdefghij", 8) == "Abcdefgh"
+    assert fit_name("a{b}c", 6) == "a{b}"                # GSM extension characters take two
+    assert fit_name("Zoë Özil", 8) == "Zoë"            # UCS2 (ë): 3 characters in 8 bytes
+    assert fit_name("Zoé Özil", 8) == "Zoé Özil"       # GSM alphabet: one byte each
+    assert fit_name("Ann 😀", 12) == "Ann ?"
