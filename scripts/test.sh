@@ -13,6 +13,7 @@ APT_PKGS=(
   pcsc-tools opensc                                     # scriptor, opensc-tool: third-party PC/SC clients
   swig gcc python3-dev                                  # to build pyscard from source (no Linux wheel)
   libwbxml2-utils                                       # wbxml2xml / xml2wbxml: the WBXML reference
+  postgresql                                            # DB2 on PostgreSQL (the tests start their own cluster)
   iproute2 procps                                       # ss, ps used by fixtures
 )
 
