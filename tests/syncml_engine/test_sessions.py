@@ -152,6 +152,46 @@ def test_failed_refresh_from_server_is_followed_by_a_slow_sync() -> None:
     assert len(h.client_items()) == 20 and len(h.server_items()) == 20
 
 
+def test_client_answers_508_when_the_server_anchor_is_not_the_one_it_kept() -> None:
+    """The server's Last anchor must be the Next it sent at the last completed sync; if not
+    (a server that lost state), the client refuses the sync (508) and slow-syncs next."""
+    import dataclasses
+
+    h = Harness()
+    first_sync(h)
+    kept = h.client_store.db(DB).server_anchor
+    assert kept == h.store.get_anchor("dev-1", "addressbook").server_anchor
+    h.store.set_anchor("dev-1", "addressbook", dataclasses.replace(
+        h.store.get_anchor("dev-1", "addressbook"), server_anchor="elsewhere"))
+    h.store.seed(USER, "addressbook", [vcard("Late", "L", "+49 9")], "text/vcard")
+    h.sync(200)
+    statuses = [c for req, _ in h.log[-3:] for c in req.body.commands
+                if isinstance(c, m.Status) and c.cmd == "Alert"]
+    assert [c.data for c in statuses] == [508]
+    assert h.client_store.db(DB).last_anchor is None
+    assert len(h.client_items()) == 5               # nothing applied from that sync
+    s = h.sync(200)
+    assert s.result.status == 200 and s.result.sync_types[DB] == 201
+    assert sorted(h.server_items().values()) == sorted(h.client_items().values())
+    assert len(h.server_items()) == 6
+
+
+def test_server_anchor_kept_only_when_the_session_completes() -> None:
+    from simsync.syncml.engine import ClientSession
+
+    h = Harness()
+    first_sync(h)
+    kept = h.client_store.db(DB).server_anchor
+    h.store.seed(USER, "addressbook", [vcard("Late", "L", "+49 9")], "text/vcard")
+    sess = ClientSession(h.client_cfg, h.client_store, session_id="cut",
+                         anchor_factory=lambda: "cut")
+    sess.receive(h.exchange(sess.start()))          # the session ends after package 2
+    assert h.client_store.db(DB).server_anchor == kept
+    s = h.sync(200)
+    assert s.result.status == 200 and s.result.sync_types[DB] == 200
+    assert len(h.client_items()) == 6
+
+
 def test_anchor_mismatch_gives_508_and_slow_sync(harness: Harness) -> None:
     h = harness
     first_sync(h)

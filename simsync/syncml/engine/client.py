@@ -219,6 +219,7 @@ class _DbRun:
     chunk_out: dict | None = None
     chunk_in: dict | None = None
     maps: list[tuple[str, str]] = field(default_factory=list)         # (guid, luid)
+    server_next: str | None = None
     mapped: set[str] = field(default_factory=set)                     # GUIDs in sent Maps
     ok: bool = True
     sync_started: bool = False
@@ -492,11 +493,21 @@ class ClientSession:
                        S.NOT_FOUND if run is None else S.OPTIONAL_FEATURE_NOT_SUPPORTED,
                        target_ref=target, source_ref=source)
             return
+        anchor = item.meta.anchor if item.meta and item.meta.anchor else m.Anchor()
+        local = self.store.db(run.cfg.local_uri)
+        if (code in (200, 202, 204) and local.server_anchor is not None
+                and anchor.last != local.server_anchor):
+            # the server's Last anchor is not the Next it gave us at our last sync (e.g. it
+            # was restored from a backup): refresh required, a slow sync next time
+            local.last_anchor = None
+            run.ok = False
+            run.sync_type = 0
+            out.status(msg_ref, cmd.cmd_id, "Alert", S.REFRESH_REQUIRED, target_ref=target,
+                       source_ref=source)
+            return
         run.sync_type = code
         self.result.sync_types[run.cfg.local_uri] = code
-
-        anchor = item.meta.anchor if item.meta and item.meta.anchor else m.Anchor()
-        self.store.db(run.cfg.local_uri).server_anchor = anchor.next
+        run.server_next = anchor.next      # kept when the session completes
         out.status(msg_ref, cmd.cmd_id, "Alert", S.OK, target_ref=target, source_ref=source,
                    items=(m.Item(data=m.Anchor(next=anchor.next)),))
 
@@ -598,8 +609,12 @@ class ClientSession:
     def _server_sync(self, cmd: m.Sync, msg_ref: int, out: MessageBuilder) -> None:
         target = cmd.target.loc_uri if cmd.target else None
         run = self._run_for(target)
-        out.status(msg_ref, cmd.cmd_id, "Sync", S.OK if run else S.NOT_FOUND,
+        refused = run is not None and not run.sync_type       # e.g. we answered 508
+        out.status(msg_ref, cmd.cmd_id, "Sync",
+                   S.NOT_FOUND if run is None else S.COMMAND_NOT_ALLOWED if refused else S.OK,
                    target_ref=target, source_ref=cmd.source.loc_uri if cmd.source else None)
+        if refused:
+            run = None
         for child in cmd.commands:
             if not isinstance(child, (m.Add, m.Replace, m.Delete)):
                 if not isinstance(child, m.Status):
@@ -607,7 +622,8 @@ class ClientSession:
                                S.COMMAND_NOT_ALLOWED)
                 continue
             for item in child.items:
-                code = self._apply(run, child, item) if run else S.NOT_FOUND
+                code = (self._apply(run, child, item) if run else
+                        S.NOT_EXECUTED if refused else S.NOT_FOUND)
                 ref = item.source.loc_uri if item.source else (
                     item.target.loc_uri if item.target else None)
                 out.status(msg_ref, child.cmd_id, m.command_name(child), code,
@@ -665,6 +681,7 @@ class ClientSession:
                 continue
             local = self.store.db(run.cfg.local_uri)
             local.last_anchor = run.next_anchor
+            local.server_anchor = run.server_next
             local.resume = None
             if run.sync_type in (201, 203):    # the server has matched everything we have
                 local.unmapped.clear()
