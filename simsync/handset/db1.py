@@ -532,11 +532,12 @@ def _blocks(lines: list[str], name: str, path: str) -> Iterator[tuple[int, list[
         raise Db1ImportError(f"{path}:{start}: BEGIN:{name} without END:{name}")
 
 
-def _parse(text: str, ctype: str, path: str, line: int):
+def _parse(text: str, ctype: str, path: str, lines: list[int]):
+    """Parse one item; ``lines[i]`` is the file's line number of the item's line i + 1."""
     try:
         return pim.parse(text, ctype)
     except pim.PimParseError as exc:
-        at = line + exc.line - 1 if exc.line else line
+        at = lines[min(exc.line, len(lines)) - 1] if exc.line else lines[0]
         msg = str(exc).split(": ", 1)[1] if exc.line else str(exc)
         raise Db1ImportError(f"{path}:{at}: {msg}") from None
 
@@ -545,45 +546,49 @@ def _physical_lines(text: str) -> list[str]:
     return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
 
 
-def _calendar_objects(start: int, block: list[str], path: str) -> list[tuple[int, list[str]]]:
+Numbered = list[tuple[int, str]]
+
+
+def _calendar_objects(start: int, block: list[str], path: str) -> list[Numbered]:
     """Split one VCALENDAR into one calendar per item: calendar properties and VTIMEZONEs are
-    copied into each; iCalendar overrides (same UID) stay with their master."""
-    head: list[str] = []
-    tzs: list[str] = []
-    groups: list[tuple[int, str | None, list[str]]] = []   # (line, uid, lines)
-    inner = block[1:-1]
+    copied into each; iCalendar overrides (same UID) stay with their master. Every line keeps
+    its line number in the file."""
+    numbered = list(enumerate(block, start))
+    head: Numbered = []
+    tzs: Numbered = []
+    groups: list[tuple[str | None, Numbered]] = []
+    inner = numbered[1:-1]
     i = 0
     while i < len(inner):
-        line = inner[i]
-        b = _BEGIN.match(line)
+        b = _BEGIN.match(inner[i][1])
         if not b:
-            head.append(line)
+            head.append(inner[i])
             i += 1
             continue
         depth, j = 0, i
         while j < len(inner):
-            if _BEGIN.match(inner[j]):
+            if _BEGIN.match(inner[j][1]):
                 depth += 1
-            elif _END.match(inner[j]):
+            elif _END.match(inner[j][1]):
                 depth -= 1
                 if depth == 0:
                     break
             j += 1
         comp = inner[i:j + 1]
-        kind = b.group(1).upper()
-        if kind == "VTIMEZONE":
+        if b.group(1).upper() == "VTIMEZONE":
             tzs.extend(comp)
         else:
-            uid = next((c.split(":", 1)[-1].strip() for c in comp[1:] if _UID.match(c)), None)
-            prev = next((g for g in groups if uid is not None and g[1] == uid), None)
+            uid = next((c.split(":", 1)[-1].strip() for _n, c in comp[1:] if _UID.match(c)),
+                       None)
+            prev = next((g for g in groups if uid is not None and g[0] == uid), None)
             if prev is not None:
-                prev[2].extend(comp)
+                prev[1].extend(comp)
             else:
-                groups.append((start + 1 + i, uid, list(comp)))
+                groups.append((uid, list(comp)))
         i = j + 1
     if not groups:
         raise Db1ImportError(f"{path}:{start}: calendar without VEVENT or VTODO")
-    return [(line, [block[0], *head, *tzs, *comp, block[-1]]) for line, _uid, comp in groups]
+    return [[numbered[0], *head, *tzs, *comp, numbered[-1]] for _uid, comp in groups]
 
 
 def parse_file(path: str | Path) -> list[ImportedItem]:
@@ -610,7 +615,7 @@ def parse_file(path: str | Path) -> list[ImportedItem]:
             v = _VERSION.search(chunk)
             version = v.group(1) if v else ""
             ctype = "text/x-vcard" if version == "2.1" else "text/vcard"
-            item = _parse(chunk, ctype, name, start)
+            item = _parse(chunk, ctype, name, list(range(start, start + len(block))))
             if version not in ("2.1", "3.0"):      # 4.0 (read only): stored as 3.0
                 chunk = pim.serialize(item, "text/vcard")
             out.append(ImportedItem(CONTACTS, chunk, ctype, name, start))
@@ -618,10 +623,10 @@ def parse_file(path: str | Path) -> list[ImportedItem]:
         for start, block in _blocks(lines, "VCALENDAR", name):
             v = _VERSION.search("\n".join(block))
             ctype = "text/x-vcalendar" if v and v.group(1) == "1.0" else "text/calendar"
-            for line, obj in _calendar_objects(start, block, name):
-                chunk = "\r\n".join(obj) + "\r\n"
-                _parse(chunk, ctype, name, line)
-                out.append(ImportedItem(CALENDAR, chunk, ctype, name, line))
+            for obj in _calendar_objects(start, block, name):
+                chunk = "\r\n".join(text for _n, text in obj) + "\r\n"
+                _parse(chunk, ctype, name, [n for n, _text in obj])
+                out.append(ImportedItem(CALENDAR, chunk, ctype, name, obj[0][0]))
     elif not text.strip():
         raise Db1ImportError(f"{name}: empty file")
     else:
