@@ -149,3 +149,44 @@ class SimsyncServer:
 
     def log_tail(self) -> str:
         return self.log.read_text("utf-8", "replace")[-4000:]
+
+
+class RecordingProxy:
+    """A loopback reverse proxy in a thread that records every exchange (request content type,
+    request body, response status and content type) on its way to ``upstream_port``. The Host
+    header is passed on, so RespURIs lead back through the proxy."""
+
+    def __init__(self, upstream_port: int) -> None:
+        import http.server
+        import threading
+
+        self.exchanges: list[tuple[str, bytes, int, str]] = []
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                ctype = self.headers.get("content-type", "")
+                r = httpx.post(f"http://127.0.0.1:{upstream_port}{self.path}", content=body,
+                               headers={"content-type": ctype, "host": self.headers["host"]},
+                               timeout=60)
+                proxy.exchanges.append((ctype, body, r.status_code,
+                                        r.headers.get("content-type", "")))
+                self.send_response(r.status_code)
+                self.send_header("content-type", r.headers.get("content-type", "text/plain"))
+                self.send_header("content-length", str(len(r.content)))
+                self.end_headers()
+                self.wfile.write(r.content)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.httpd.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/syncml"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -1,0 +1,215 @@
+"""SyncEvolution as the client of ``simsync operator serve`` (a real process, SQLite): all six
+sync modes, in WBXML and XML, with MD5 and basic authentication, final contents checked on both
+sides. A second device of the same user -- the simsync handset client over HTTP -- makes the
+server-side changes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from simsync.handset.httpsync import HttpTransport, run_session
+from simsync.syncml import WBXML, XML
+from simsync.syncml.engine import ClientConfig, ClientDatabase, ClientSession, ClientStore
+
+from .conftest import (
+    RecordingProxy,
+    SimsyncServer,
+    next_second,
+    sepeer,
+    summary,
+    vcard,
+    vevent,
+    write_items,
+)
+
+COMBOS = [("wbxml", "md5"), ("xml", "md5"), ("wbxml", "basic"), ("xml", "basic")]
+USERS = {f"u-{enc}-{auth}": f"pw-{enc}-{auth}" for enc, auth in COMBOS}
+USERS["u-bad"] = "right-password"
+HS = "./contacts"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = SimsyncServer(tmp_path_factory.mktemp("simsync-server"), USERS)
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+class Handset:
+    """The simsync client as a second device of the user (its own ClientStore)."""
+
+    def __init__(self, url: str, user: str, device: str, remote: str = "addressbook",
+                 ctype: str = "text/vcard", version: str = "3.0") -> None:
+        self.store = ClientStore()
+        self.uri = HS
+        self.cfg = ClientConfig(server_url=url, device_id=device, user=user,
+                                password=USERS[user],
+                                databases=(ClientDatabase(HS, remote, ctype, version),))
+
+    def sync(self, mode: int = 200, ct: str = WBXML) -> None:
+        with HttpTransport(ct) as tr:
+            result = run_session(ClientSession(self.cfg, self.store, sync_type=mode), tr)
+        assert result.status == 200, result
+
+    def luid(self, marker: str) -> str:
+        (luid,) = [k for k, v in self.store.contents(HS).items() if marker in v]
+        return luid
+
+    def items(self) -> list:
+        return list(self.store.contents(HS).values())
+
+
+def _file(directory: Path, marker: str) -> Path:
+    (path,) = [p for p in directory.iterdir() if p.is_file() and marker in p.read_text()]
+    return path
+
+
+def _check(r: sepeer.SeResult, mode: str, **counts: int) -> None:
+    assert r.ok, f"{mode}: rc={r.rc} status={r.status}\n{r.output[-3000:]}"
+    assert r.mode == sepeer.SE_MODES[mode], r.stats
+    got = {k: r.stat(k.replace("_", "-")) for k in counts}
+    assert got == counts, f"{mode}: {r.stats}"
+
+
+@pytest.mark.parametrize(("encoding", "auth"), COMBOS)
+def test_six_modes_contacts(server, tmp_path, request, encoding, auth) -> None:
+    user = f"u-{encoding}-{auth}"
+    data = tmp_path / "se-contacts"
+    proxy = RecordingProxy(server.port)         # to check encoding and auth on the wire
+    request.addfinalizer(proxy.close)
+    se = sepeer.SeClient(tmp_path / "se-state", data, proxy.url, user=user,
+                         password=USERS[user], device_id=f"se-{encoding}-{auth}",
+                         encoding=encoding, auth=auth)
+    hs = Handset(server.url, user, f"hs-{encoding}-{auth}")
+    ct = WBXML if encoding == "wbxml" else XML
+
+    def both(expected: dict) -> None:
+        assert summary(server.items(user, "addressbook")) == expected
+        assert summary(se.items()) == expected
+
+    # 1. slow: the client's two cards reach the empty server
+    write_items(data, {"a": vcard("Ann Alpha", "+1001"), "b": vcard("Bob Beta", "+1002")})
+    _check(se.sync("slow"), "slow", remote_added=2, local_added=0)
+    both({"Ann Alpha": ("+1001", ""), "Bob Beta": ("+1002", "")})
+    assert len(proxy.exchanges) >= 3
+    assert {(e[0], e[2], e[3]) for e in proxy.exchanges} == {(ct, 200, ct)}
+    assert f"syncml:auth-{auth}".encode() in proxy.exchanges[0][1]
+    assert all(b"syncml:auth-" not in e[1] for e in proxy.exchanges[1:])
+
+    # 2. two-way: the other device added Cid; the client changed Ann
+    hs.store.add(HS, vcard("Cid Gamma", "+1003"))
+    hs.sync(201, ct)
+    next_second()
+    _file(data, "FN:Ann Alpha").write_text(vcard("Ann Alpha", "+2001", "changed on se"))
+    _check(se.sync("two-way"), "two-way", local_added=1, remote_updated=1, remote_added=0)
+    state = {"Ann Alpha": ("+2001", "changed on se"), "Bob Beta": ("+1002", ""),
+             "Cid Gamma": ("+1003", "")}
+    both(state)
+
+    # 3. one-way-from-client: the client's add and delete go up; the server's change of Cid
+    #    does not come down
+    hs.sync(200, ct)
+    hs.store.replace(HS, hs.luid("FN:Cid Gamma"), vcard("Cid Gamma", "+2003", "changed on hs"))
+    hs.sync(200, ct)
+    next_second()
+    write_items(data, {"d": vcard("Dan Delta", "+1004")})
+    _file(data, "FN:Bob Beta").unlink()
+    _check(se.sync("one-way-from-client"), "one-way-from-client",
+           remote_added=1, remote_removed=1, local_added=0, local_updated=0)
+    on_server = {"Ann Alpha": ("+2001", "changed on se"), "Cid Gamma": ("+2003", "changed on hs"),
+                 "Dan Delta": ("+1004", "")}
+    assert summary(server.items(user, "addressbook")) == on_server
+    assert summary(se.items()) == {**on_server, "Cid Gamma": ("+1003", "")}
+
+    # 4. one-way-from-server: the server's changes (Cid, the new Eve) come down; the client's
+    #    change of Dan does not go up
+    hs.store.add(HS, vcard("Eve Epsilon", "+1005"))
+    hs.sync(200, ct)
+    next_second()
+    _file(data, "FN:Dan Delta").write_text(vcard("Dan Delta", "+2004", "changed on se"))
+    _check(se.sync("one-way-from-server"), "one-way-from-server",
+           local_added=1, local_updated=1, remote_added=0, remote_updated=0)
+    on_server["Eve Epsilon"] = ("+1005", "")
+    assert summary(server.items(user, "addressbook")) == on_server
+    assert summary(se.items()) == {**on_server, "Dan Delta": ("+2004", "changed on se")}
+
+    # 5. refresh-from-client: the server's data becomes exactly the client's (its own new Fay
+    #    goes away)
+    hs.store.add(HS, vcard("Fay Zeta", "+1006"))
+    hs.sync(200, ct)
+    _check(se.sync("refresh-from-client"), "refresh-from-client", local_added=0)
+    state = {**on_server, "Dan Delta": ("+2004", "changed on se")}
+    both(state)
+
+    # 6. refresh-from-server: the client's data becomes exactly the server's (its own change of
+    #    Ann is dropped)
+    hs.sync(200, ct)
+    hs.store.replace(HS, hs.luid("FN:Eve Epsilon"), vcard("Eve Epsilon", "+2005", "hs again"))
+    hs.store.add(HS, vcard("Gus Eta", "+1007"))
+    hs.sync(200, ct)
+    next_second()
+    _file(data, "FN:Ann Alpha").write_text(vcard("Ann Alpha", "+3001", "lost"))
+    _check(se.sync("refresh-from-server"), "refresh-from-server", remote_added=0,
+           remote_updated=0)
+    state = {**state, "Eve Epsilon": ("+2005", "hs again"), "Gus Eta": ("+1007", "")}
+    both(state)
+
+    # and afterwards a two-way sync has nothing to do; the other device ends equal, too
+    _check(se.sync("two-way"), "two-way", local_added=0, local_updated=0, local_removed=0,
+           remote_added=0, remote_updated=0, remote_removed=0)
+    both(state)
+    hs.sync(200, ct)
+    assert summary(hs.items()) == state
+    assert {(e[0], e[2], e[3]) for e in proxy.exchanges} == {(ct, 200, ct)}
+    assert len(proxy.exchanges) >= 7 * 2          # seven sessions, two or more POSTs each
+
+
+@pytest.mark.parametrize(("encoding", "auth"), [("wbxml", "md5"), ("xml", "basic")])
+def test_calendar_slow_and_two_way(server, tmp_path, encoding, auth) -> None:
+    user = f"u-{encoding}-{auth}"
+    data = tmp_path / "se-calendar"
+    se = sepeer.SeClient(tmp_path / "se-state", data, server.url, kind="calendar", user=user,
+                         password=USERS[user], device_id=f"se-cal-{encoding}-{auth}",
+                         encoding=encoding, auth=auth)
+    hs = Handset(server.url, user, f"hs-cal-{encoding}-{auth}", "calendar", "text/calendar", "2.0")
+    ct = WBXML if encoding == "wbxml" else XML
+    hs.store.add(HS, vevent("hs-1", "Budget meeting", 2), "text/calendar")
+    hs.sync(201, ct)
+    write_items(data, {"e1": vevent("se-1", "Dentist", 4), "e2": vevent("se-2", "Gym", 6)})
+    _check(se.sync("slow"), "slow", local_added=1, remote_added=2)
+    state = {"Budget meeting": ("20261202T090000Z", ""), "Dentist": ("20261204T090000Z", ""),
+             "Gym": ("20261206T090000Z", "")}
+    assert summary(server.items(user, "calendar"), "calendar") == state
+    assert summary(se.items(), "calendar") == state
+
+    hs.sync(200, ct)
+    hs.store.replace(HS, hs.luid("SUMMARY:Budget meeting"),
+                     vevent("hs-1", "Budget meeting", 2, "Room 4"))
+    hs.store.delete(HS, hs.luid("SUMMARY:Gym"))
+    hs.sync(200, ct)
+    next_second()
+    _file(data, "SUMMARY:Dentist").write_text(vevent("se-1", "Dentist", 4, "Main St 1"))
+    write_items(data, {"e3": vevent("se-3", "Concert", 9)})  # (its own files are 0, 1, ...)
+    _check(se.sync("two-way"), "two-way", local_updated=1, local_removed=1, remote_added=1,
+           remote_updated=1)
+    state = {"Budget meeting": ("20261202T090000Z", "Room 4"),
+             "Dentist": ("20261204T090000Z", "Main St 1"), "Concert": ("20261209T090000Z", "")}
+    assert summary(server.items(user, "calendar"), "calendar") == state
+    assert summary(se.items(), "calendar") == state
+    hs.sync(200, ct)
+    assert summary(hs.items(), "calendar") == state
+
+
+@pytest.mark.parametrize("auth", ["md5", "basic"])
+def test_wrong_password_rejected(server, tmp_path, auth) -> None:
+    data = tmp_path / "se-contacts"
+    write_items(data, {"a": vcard("Ann Alpha")})
+    se = sepeer.SeClient(tmp_path / "se-state", data, server.url, user="u-bad",
+                         password="wrong-password", device_id=f"se-bad-{auth}", auth=auth)
+    r = se.sync("slow")
+    assert not r.ok and r.status in (401, 20401, 22401), r.output[-2000:]
+    assert server.items("u-bad", "addressbook") == {}
