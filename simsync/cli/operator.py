@@ -250,6 +250,10 @@ def _gp_parent() -> argparse.ArgumentParser:
                    help="override the key set's diversification scheme")
     g.add_argument("--isd-aid", type=_hex_arg, default=None, help="the ISD AID (default from the keys)")
     g.add_argument("--s16", action="store_true", help="SCP03 S16 mode (16-byte challenges)")
+    g.add_argument("--token-keys", metavar="DIR", default=None,
+                   help="delegated management: sign INSTALL/DELETE tokens with this operator key directory's "
+                        "token key and verify the card's receipts with its receipt key (address the "
+                        "supplementary security domain with --isd-aid and its keys with --keys)")
     g.add_argument("--trace", action="store_true", help="print the APDUs on stderr")
     return g
 
@@ -299,6 +303,10 @@ def _register_gp(ops: argparse._SubParsersAction) -> None:
     a.add_argument("--replace", type=_int_arg, default=None, metavar="KVN",
                    help="replace this key version (default: add a new key set)")
     a = add("rotate-keys", "authenticate with DIR/scp.previous.json, replace it with DIR/scp.json, check", cmd_gp)
+    a = add("create-sd", "INSTALL a supplementary security domain (Delegated Management by default)", cmd_gp)
+    a.add_argument("aid", type=_hex_arg, metavar="AID")
+    a.add_argument("--authorized", action="store_true",
+                   help="Authorized Management instead of Delegated Management (no tokens needed)")
     a = add("put-dap-key", "PUT KEY of the operator's DAP public key into the ISD", cmd_gp)
     a.add_argument("--dap-kvn", type=_int_arg, default=0x73)
     a.add_argument("--replace", action="store_true", help="replace the card's DAP key")
@@ -319,8 +327,12 @@ def _client(args: argparse.Namespace, conn, scp=None):
         else:
             scp = load_scp(p)
     div = Diversification(args.diversification) if args.diversification else None
+    dm: dict = {}
+    if getattr(args, "token_keys", None):
+        op = load_keys(args.token_keys)
+        dm = {"token_key": op.token_key, "receipt_key": op.receipt_key}
     return GpClient(conn, scp, isd_aid=isd or DEFAULT_ISD_AID, level=parse_level(args.level), kvn=args.kvn,
-                    s16=args.s16, diversification=div)
+                    s16=args.s16, diversification=div, **dm)
 
 
 def _entry_line(kind: str, e) -> str:
@@ -360,11 +372,16 @@ def cmd_gp(args: argparse.Namespace) -> int:
     from simsync.operator.gpclient import open_card
 
     trace = sys.stderr if args.trace else None
+    receipts: list = []  # the client fills it with the receipts it verified
     with open_card(args.reader, trace=trace) as conn:
-        return _run_gp(args, conn)
+        rc = _run_gp(args, conn, receipts)
+    for r in receipts:
+        print(f"receipt: {r.step} {r.aid.hex().upper()} counter {r.counter} "
+              f"{'verified' if r.verified else 'NOT verified'}")
+    return rc
 
 
-def _run_gp(args: argparse.Namespace, conn) -> int:
+def _run_gp(args: argparse.Namespace, conn, receipts: list) -> int:
     from simsync.gp.tlv import CardLifeCycle, Privileges
     from simsync.operator.capbuild import DapSignature, read_cap
 
@@ -398,6 +415,12 @@ def _run_gp(args: argparse.Namespace, conn) -> int:
         return 0
     gp = _client(args, conn)
     gp.open()
+    gp.receipts = receipts
+    if action == "create-sd":
+        privileges = Privileges.AUTHORIZED_MANAGEMENT if args.authorized else Privileges.DELEGATED_MANAGEMENT
+        gp.create_security_domain(args.aid, privileges=privileges)
+        print(f"created security domain {args.aid.hex().upper()} ({privileges.name.lower()})")
+        return 0
     if action == "list":
         entries = gp.list_all()
         if args.json:
