@@ -309,6 +309,42 @@ def test_size_mismatch_424() -> None:
     assert store.items(USER, "addressbook") == {}
 
 
+def test_chunks_beyond_the_announced_size_are_refused() -> None:
+    """A large object may not grow past its announced Size (nor go on without one): 424 /
+    411 at once, instead of accumulating without bound in the session state."""
+    from simsync.syncml.engine import MemoryStore, ServerConfig, ServerSession
+    from simsync.syncml.engine.auth import basic_credential
+
+    store = MemoryStore()
+    store.add_account(USER, "pw")
+    srv = ServerSession(ServerConfig(check_resp_uri=False), store)
+    cred = m.Cred(basic_credential(USER, "pw"), m.Meta(type="syncml:auth-basic", format="b64"))
+
+    def send(i, *cmds, final=False):
+        hdr = m.SyncHdr("9", i, m.Location("http://x/syncml"), m.Location("dev"), cred=cred)
+        rep = srv.receive(m.SyncML(hdr, m.SyncBody((m.Sync(1, cmds,
+                                                           target=m.Location("addressbook")),),
+                                                   final=final)))
+        return [c.data for c in rep.body.commands if isinstance(c, m.Status) and c.cmd == "Add"]
+    alert = m.Alert(1, 201, items=(m.Item(target=m.Location("addressbook"),
+                                          source=m.Location("./ab"),
+                                          meta=m.Meta(anchor=m.Anchor(next="1"))),))
+    hdr = m.SyncHdr("9", 1, m.Location("http://x/syncml"), m.Location("dev"), cred=cred)
+    srv.receive(m.SyncML(hdr, m.SyncBody((alert,), final=True)))
+    first = m.Item(source=m.Location("L1"), meta=m.Meta(size=20), data="BEGIN:VCARD\r\n",
+                   more_data=True)
+    assert send(2, m.Add(2, (first,))) == [213]
+    # a new object abandoning the first one needs its own Size
+    other = m.Item(source=m.Location("L2"), data="BEGIN:VCARD\r\n", more_data=True)
+    assert send(3, m.Add(2, (other,))) == [411]
+    assert send(4, m.Add(2, (first,))) == [213]
+    more = m.Item(source=m.Location("L1"), data="X" * 100, more_data=True)
+    assert send(5, m.Add(2, (more,))) == [424]
+    state = store.sessions[next(k for k in store.sessions if k.startswith("dev"))]
+    assert "X" * 100 not in state
+    assert store.items(USER, "addressbook") == {}
+
+
 def test_missing_last_chunk_alert_223() -> None:
     from simsync.syncml.engine import MemoryStore, ServerConfig, ServerSession
     from simsync.syncml.engine.auth import basic_credential

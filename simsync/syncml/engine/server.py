@@ -723,10 +723,12 @@ class _Reply:
         elif chunk is not None:
             self._no_end_of_data(dbst)   # the previous object was abandoned
         if item.more_data:
-            if declared is None and chunk is None:
+            if declared is None:                # (a continued object has its first Size)
                 return S.SIZE_REQUIRED
-            if declared is not None and declared > self.cfg.max_obj_size:
+            if declared > self.cfg.max_obj_size:
                 return S.REQUEST_ENTITY_TOO_LARGE
+            if data is not None and data_size(data) > declared:
+                return S.SIZE_MISMATCH          # more than announced, and more to come
             dbst.chunk_in = {"luid": luid, "cmd": type(cmd).__name__,
                              "data": _pack(data or ""), "size": declared}
             return S.CHUNKED_ITEM_ACCEPTED
