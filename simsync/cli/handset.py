@@ -74,6 +74,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="TP-OA of the wrapped message (default +0000)")
     sms.set_defaults(func=cmd_sms)
 
+    _register_db(hs)
+
 
 # ---------------------------------------------------------------------------------------------
 
@@ -208,4 +210,122 @@ def cmd_sms(args: argparse.Namespace) -> int:
         resp = terminal.deliver_sms_pp(message)
         data = f" data {resp.data.hex().upper()}" if resp.data else ""
         print(f"SMS-PP download: card answered {resp.sw:04X}{data}")
+    return 0
+
+
+# --------------------------------------------------------------------------------------------- DB1
+# ``simsync handset db ...``: the handset's own store (simsync.handset.db1)
+
+
+def _register_db(hs: argparse._SubParsersAction) -> None:
+    db = hs.add_parser("db", help="DB1, the handset's store: import, export, list",
+                       description="DB1 is the handset's SQLite store (contacts, calendar, "
+                                   "messages, the SIM phonebook's snapshot) that the SyncML "
+                                   "client syncs. DB is its file.")
+    dbs = db.add_subparsers(dest="db_cmd", metavar="SUBCOMMAND")
+    dbs.required = True
+
+    imp = dbs.add_parser("import", help="add the items of .vcf / .ics / .vcs files (all or nothing)")
+    imp.add_argument("db", metavar="DB", help="the DB1 file (created if missing)")
+    imp.add_argument("files", metavar="FILE", nargs="+", help="vCard or calendar files")
+    imp.set_defaults(func=cmd_db_import)
+
+    exp = dbs.add_parser("export", help="write a database as a .vcf (contacts) or .ics file")
+    exp.add_argument("db", metavar="DB", help="the DB1 file")
+    exp.add_argument("--database", required=True, choices=("contacts", "calendar"),
+                     help="which database")
+    exp.add_argument("-o", "--output", required=True, metavar="FILE", help="the file to write")
+    exp.set_defaults(func=cmd_db_export)
+
+    lst = dbs.add_parser("list", help="the databases: items, pending changes, anchors")
+    lst.add_argument("db", metavar="DB", help="the DB1 file")
+    lst.add_argument("--items", action="store_true", help="list every item too")
+    lst.set_defaults(func=cmd_db_list)
+
+    sim = dbs.add_parser("sim-scan", help="read the SIM phonebook (EF_ADN) into DB1's ./sim "
+                                          "database and record what changed on the card")
+    sim.add_argument("db", metavar="DB", help="the DB1 file (created if missing)")
+    sim.add_argument("reader", metavar="READER", help="sim:CARDFILE or pcsc:NAME")
+    sim.add_argument("--pin1", metavar="N", help="VERIFY PIN1 first (needed when it is enabled)")
+    sim.set_defaults(func=cmd_db_sim_scan)
+
+
+def _open_db1(path: str, *, create: bool = False):
+    from pathlib import Path
+
+    from simsync.handset.db1 import SqliteClientStore
+
+    if not create and not Path(path).is_file():
+        raise SimsyncError(f"{path}: no such DB1 file")
+    return SqliteClientStore(path)
+
+
+def cmd_db_import(args: argparse.Namespace) -> int:
+    from simsync.handset.db1 import import_files
+
+    with _open_db1(args.db, create=True) as store:
+        added = import_files(store, args.files)
+    counts: dict[str, int] = {}
+    for uri, _luid in added:
+        counts[uri] = counts.get(uri, 0) + 1
+    what = ", ".join(f"{n} into {uri}" for uri, n in sorted(counts.items())) or "nothing"
+    print(f"imported {len(added)} item(s) from {len(args.files)} file(s): {what}")
+    return 0
+
+
+def cmd_db_export(args: argparse.Namespace) -> int:
+    from simsync.handset.db1 import export
+
+    with _open_db1(args.db) as store:
+        n = export(store, args.database, args.output)
+    print(f"exported {n} item(s) of {args.database} to {args.output}")
+    return 0
+
+
+def _item_label(content: str | bytes, ctype: str) -> str:
+    from simsync import pim
+
+    try:
+        item = pim.parse(content, ctype)
+    except (pim.PimParseError, ValueError):
+        return f"({len(content)} bytes)"
+    if isinstance(item, pim.Contact):
+        tels = ", ".join(t.value for t in item.tels)
+        return f"{item.fn or ''}" + (f" <{tels}>" if tels else "")
+    start = item.dtstart
+    return f"{item.summary or ''}" + (f" @ {start.isoformat()}" if start is not None else "")
+
+
+def cmd_db_list(args: argparse.Namespace) -> int:
+    from simsync.handset.db1 import summary
+
+    with _open_db1(args.db) as store:
+        rows = summary(store)
+        if not rows:
+            print(f"{args.db}: empty")
+        for row in rows:
+            pending = ", ".join(f"{n} {k}" for k, n in row.pending) or "none"
+            types = ", ".join(f"{n} {t}" for t, n in row.by_type)
+            print(f"{row.uri}: {row.items} item(s){f' ({types})' if types else ''}; "
+                  f"pending changes: {pending}; last anchor: {row.last_anchor or 'never synced'}"
+                  f"{'; suspended sync' if row.suspended else ''}")
+            if args.items:
+                db = store.db(row.uri)
+                for luid, (content, ctype) in db.items.items():
+                    print(f"  {luid:>6}  {_item_label(content, ctype)}")
+    return 0
+
+
+def cmd_db_sim_scan(args: argparse.Namespace) -> int:
+    from simsync.handset.simphonebook import SimPhonebookStore
+    from simsync.handset.uicc import Uicc
+    from simsync.reader import open_reader
+
+    with _open_db1(args.db, create=True) as store, open_reader(args.reader) as conn:
+        sim = SimPhonebookStore(store, Uicc(conn), pin1=args.pin1)
+        res = sim.scan()
+        total = len(store.contents(sim.uri))
+    print(f"SIM phonebook: {total} entr{'y' if total == 1 else 'ies'} in {sim.uri} "
+          f"({sim.record_count} records); since the last scan: {res.added} added, "
+          f"{res.replaced} changed, {res.deleted} deleted")
     return 0
