@@ -64,6 +64,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="simulated time: timers fire at once instead of waiting")
     run.set_defaults(func=cmd_run)
 
+    from .handset_sync import register_sync  # simsync handset sync (SyncML over HTTP)
+    register_sync(hs)
+
     sms = hs.add_parser("sms", help="deliver an SMS-PP data download (ENVELOPE D1) to the card")
     common(sms)
     sms.add_argument("hex", metavar="HEX",

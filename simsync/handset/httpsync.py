@@ -24,7 +24,6 @@ from typing import Self
 
 import httpx
 
-from simsync.errors import SimsyncError
 from simsync.stk.synchronize import CredentialKind, Synchronize, SyncOutcome
 from simsync.syncml import WBXML, XML, decode, encode
 from simsync.syncml import model as m
@@ -36,6 +35,7 @@ from simsync.syncml.engine import (
     ClientSession,
     ClientStore,
 )
+from simsync.syncml.engine import auth as _auth
 
 from .loopback import WireStats, _anchor, _pending_counts
 from .sync import SyncUnavailable
@@ -130,10 +130,17 @@ def _session_ids():
 
 @dataclass
 class HttpSyncService:
-    """Synchronise ``store`` (the handset's DB1) with the server the SYNCHRONIZE names."""
+    """Synchronise ``store`` (the handset's DB1) with the server the SYNCHRONIZE names.
+
+    ``auth_type`` is the first authentication tried (syncml:auth-md5 or syncml:auth-basic; basic
+    needs a clear password, an MD5 digest credential always answers with MD5);
+    ``session_class`` may be :class:`~simsync.handset.db1.Db1ClientSession` for a DB1 on SQLite
+    (one transaction per message)."""
 
     store: ClientStore = field(default_factory=ClientStore)
     content_type: str = WBXML
+    auth_type: str = _auth.AUTH_MD5
+    session_class: type[ClientSession] = ClientSession
     timeout: float = 60.0
     client: httpx.Client | None = None
     stats: WireStats = field(default_factory=WireStats)
@@ -156,7 +163,7 @@ class HttpSyncService:
             user=request.account.value,
             databases=tuple(ClientDatabase(d.local_uri, d.remote_uri, d.content_type,
                                            d.content_version) for d in databases),
-            wbxml=media_type(self.content_type) == WBXML,
+            wbxml=media_type(self.content_type) == WBXML, auth_type=self.auth_type,
             **secret)
 
     def sync(self, request: Synchronize) -> Sequence[SyncOutcome]:
@@ -178,7 +185,7 @@ class HttpSyncService:
         before = {d.local_uri: self.store.db(d.local_uri).last_anchor for d in dbs}
         pending = {d.local_uri: _pending_counts(self.store, d.local_uri) for d in dbs}
         contents = {d.local_uri: dict(self.store.contents(d.local_uri)) for d in dbs}
-        session = ClientSession(config, self.store, sync_type=mode,
+        session = self.session_class(config, self.store, sync_type=mode,
                                 session_id=str(next(self._sessions)), anchor_factory=_anchor)
         result = run_session(session, transport)
         self.results.append(result)
@@ -197,7 +204,3 @@ class HttpSyncService:
                 last_anchor=before[d.local_uri] or "",
                 next_anchor=self.store.db(d.local_uri).last_anchor or ""))
         return out
-
-
-class HttpSyncError(SimsyncError):
-    """A sync the user asked for (``simsync handset sync``) did not complete."""

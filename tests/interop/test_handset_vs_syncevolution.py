@@ -126,3 +126,40 @@ def test_unknown_device_is_a_transport_error(se_server) -> None:
     with pytest.raises(SyncTransportError) as exc:
         svc.sync(_request(se_server.url, SyncMode.SLOW, device="IMEI:000000000000000"))
     assert exc.value.status == 500 and "HTTP 500" in str(exc.value)
+
+
+def test_cli_handset_sync_with_db1(se_server, tmp_path, capsys, monkeypatch) -> None:
+    """``simsync handset sync --db DB1`` (the on-demand client) against SyncEvolution's server."""
+    import io
+
+    from simsync.cli import main
+    from simsync.handset.db1 import SqliteClientStore
+
+    db1 = tmp_path / "db1.sqlite"
+    with SqliteClientStore(db1) as store:
+        store.add(CONTACTS, vcard("Cora Cli", "+4915555"))
+    base = ["handset", "sync", "--server", se_server.url, "--user", "test", "--password-stdin",
+            "--device-id", HANDSET_IDS[1], "--db", str(db1),
+            "--database", "./contacts=addressbook:text/vcard"]
+
+    def run(*extra: str, password: str = PASSWORD) -> tuple[int, str]:
+        monkeypatch.setattr("sys.stdin", io.StringIO(password + "\n"))
+        rc = main([*base, *extra])
+        out = capsys.readouterr()
+        return rc, out.out + out.err
+
+    rc, out = run("--mode", "slow", "--encoding", "xml")
+    assert rc == 0, out
+    assert "./contacts <-> addressbook: status 200" in out
+    with SqliteClientStore(db1) as store:
+        mine = summary(list(store.contents(CONTACTS).values()))
+        assert store.db(CONTACTS).last_anchor
+    theirs = summary(se_server.items("contacts"))
+    assert mine == theirs and theirs["Cora Cli"] == ("+4915555", "")
+    assert len(theirs) >= 2          # what the server already had came down too
+
+    rc, out = run()                  # two-way, WBXML, nothing changed
+    assert rc == 0 and "on the handset +0 ~0 -0, on the server +0 ~0 -0" in out, out
+
+    rc, out = run(password="wrong")
+    assert rc == 1 and "status 401" in out, out
