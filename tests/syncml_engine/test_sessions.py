@@ -384,6 +384,23 @@ def test_repeated_request_gets_the_same_answer_and_changes_nothing() -> None:
     assert s.result.status == 200 and len(h.server_items()) == 6
 
 
+def test_control_characters_from_a_wbxml_device_do_not_block_other_devices(
+        harness: Harness) -> None:
+    """WBXML carries text XML cannot (a vCard with a BEL from one device): other devices'
+    sessions -- WBXML or XML, with retransmitted requests -- still complete; an XML device
+    gets the item without the characters XML cannot carry."""
+    from simsync.syncml import WBXML
+
+    h = Harness(content_type=WBXML)
+    h.client_store.add(DB, vcard("Ctl", "C", "+49 1", note="bell\x07here"))
+    assert h.sync(200).result.status == 200 and len(h.server_items()) == 1
+    other = Harness(content_type=harness.ct, store=h.store, device_id="dev-2")
+    other.duplicate_requests = True
+    assert other.sync(200).result.status == 200
+    (got,) = other.client_items().values()
+    assert ("bell\x07here" if harness.ct == WBXML else "bellhere") in got
+
+
 def test_session_state_serialises_and_any_worker_serves() -> None:
     h = Harness(workers=3)
     first_sync(h)

@@ -33,9 +33,11 @@ reply and changes nothing. Later messages of a session must be sent to the RespU
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import hashlib
 import json
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,6 +45,7 @@ from dataclasses import dataclass, field
 from simsync import pim
 from simsync.syncml import model as m
 from simsync.syncml.codec import WBXML, media_type
+from simsync.syncml.wbxml import decode_wbxml, encode_wbxml
 from simsync.syncml.xml import decode_xml, decode_xml_devinf, encode_xml, encode_xml_devinf
 
 from . import auth
@@ -180,6 +183,24 @@ def _cred_digest(cred: m.Cred) -> str:
     return hashlib.sha256(f"{ctype.lower()}\x1f{cred.data.strip()}".encode()).hexdigest()
 
 
+def _save_reply(msg: m.SyncML, wbxml: bool) -> str:
+    """The reply kept for a retransmitted request, in the session's encoding (WBXML carries
+    text XML cannot, e.g. control characters a WBXML device put in an item)."""
+    if wbxml:
+        return "wbxml:" + base64.b64encode(encode_wbxml(msg)).decode("ascii")
+    return encode_xml(msg).decode("utf-8")
+
+
+def _load_reply(saved: str) -> m.SyncML:
+    if saved.startswith("wbxml:"):
+        return decode_wbxml(base64.b64decode(saved[6:]))
+    return decode_xml(saved.encode("utf-8"))
+
+
+#: characters XML 1.0 cannot carry (a WBXML device may have stored them in an item)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+
+
 def _pack(data: str | bytes) -> dict:
     if isinstance(data, bytes):
         import base64
@@ -235,7 +256,7 @@ class ServerSession:
         if (st is not None and hdr.msg_id == st.last_msg_id and st.last_reply is not None
                 and st.last_request == digest):
             # the same request again (our reply got lost): the same answer, nothing redone
-            return decode_xml(st.last_reply.encode("utf-8"))
+            return _load_reply(st.last_reply)
         transient = False
         if (st is not None and st.authenticated and st.phase != "done"
                 and self.config.check_resp_uri
@@ -263,7 +284,7 @@ class ServerSession:
         out = reply.run()
         if transient:
             return out
-        st.last_reply = encode_xml(out).decode("utf-8")
+        st.last_reply = _save_reply(out, st.wbxml)
         # kept after the end too (phase "done"), so that a repeated last message is answered
         # the same; a store may expire old session states
         self.store.save_session(key, st.to_json())
@@ -1004,6 +1025,8 @@ class _Reply:
                         self.store.unmap_luid(dev, dbst.name, luid)
                     continue
                 data, ctype = self._outgoing(dbst, rec.content, rec.content_type)
+                if isinstance(data, str) and not self.st.wbxml:
+                    data = _NOT_XML.sub("", data)     # or the whole message could not go
                 if (self.st.client_max_obj_size
                         and data_size(data) > self.st.client_max_obj_size):
                     dbst.pending.pop(guid)            # the device could not take it
