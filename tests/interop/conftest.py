@@ -24,6 +24,7 @@ sys.modules.setdefault("sepeer", sepeer)
 _spec.loader.exec_module(sepeer)
 
 PASSWORD = "s3cret-pw"
+free_port = sepeer.free_port
 HANDSET_IDS = ("IMEI:356938035643809", "IMEI:356938035643817")
 SE_IDS = ("se-client-1", "se-client-2")
 
