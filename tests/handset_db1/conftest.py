@@ -57,6 +57,7 @@ class Rig:
                                 max_msg_size=max_msg_size, wbxml=content_type == WBXML)
         self.sessions = 0
         self.devinf = None
+        self.log: list[tuple[object, object]] = []     # (message sent, reply)
 
     def sync(self, sync_type: int = 200, *, fail_after: int | None = None,
              suspend_after: int | None = None, **kw):
@@ -71,6 +72,7 @@ class Rig:
         for i in range(500):
             reply = decode(encode(self.engine.receive(decode(encode(msg, self.ct), self.ct),
                                                       content_type=self.ct), self.ct), self.ct)
+            self.log.append((msg, reply))
             if fail_after is not None and i == fail_after:
                 raise ConnectionError("the connection broke")
             msg = sess.receive(reply, suspend=i + 1 == suspend_after)

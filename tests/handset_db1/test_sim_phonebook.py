@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from simsync import pim
 from simsync.card.codecs import AdnRecord
@@ -12,10 +14,12 @@ from simsync.handset.simphonebook import (
     SimPhonebookError,
     SimPhonebookStore,
     dial_string,
+    display_name,
     fit_name,
 )
 from simsync.handset.uicc import PinRef, Uicc
 from simsync.reader import open_reader
+from simsync.syncml import model as m
 from simsync.syncml.engine import ClientDatabase
 
 from .conftest import PIN1, USER, Rig, vcard
@@ -138,6 +142,9 @@ def test_full_card_refuses_further_adds_and_loses_nothing(db1, make_card, open_u
     assert len(card_entries(uicc)) == 2
     assert len(rig.server_items()) == 4            # the server keeps what did not fit
     assert len(db1.contents(SIM)) == 2
+    refused = [st for msg, _r in rig.log for st in msg.body.commands
+               if isinstance(st, m.Status) and st.cmd == "Add" and st.data == 420]
+    assert len(refused) == 2                       # 420 device full, for the two that did not fit
 
 
 def test_refresh_from_server_rewrites_the_card(db1, make_card, open_uicc):
@@ -219,3 +226,69 @@ def test_fit_name_uses_the_whole_alpha_identifier():
     assert fit_name("Zoë Özil", 8) == "Zoë"            # UCS2 (ë): 3 characters in 8 bytes
     assert fit_name("Zoé Özil", 8) == "Zoé Özil"       # GSM alphabet: one byte each
     assert fit_name("Ann 😀", 12) == "Ann ?"
+
+
+# random edits on both sides: the card always shows what the server holds, and nothing the SIM
+# cannot store is ever lost on the server -------------------------------------------------------
+_word = st.text("abcdefghijklmnopqrstuvwxyzäöüé", min_size=1, max_size=7)
+_number = st.from_regex(r"\+?[0-9]{1,10}", fullmatch=True)
+_card_op = st.tuples(st.just("card"), st.integers(1, 6), st.one_of(
+    st.none(), st.tuples(_word, _word, _number)))
+_server_op = st.tuples(st.sampled_from(["s_add", "s_edit_name", "s_edit_note", "s_delete"]),
+                       st.integers(0, 50), st.tuples(_word, _word, _number))
+_round = st.lists(st.one_of(_card_op, _server_op), max_size=4)
+
+
+@settings(max_examples=15, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(st.lists(_round, min_size=1, max_size=4))
+def test_random_edits_on_both_sides(make_card, rounds):
+    path = make_card([], records=6, alpha_len=8)
+    db1 = SqliteClientStore(":memory:")
+    mails: dict[str, str] = {}        # GUID -> e-mail address of the server's own contacts
+    with open_reader(f"sim:{path}") as conn:
+        uicc = Uicc(conn)
+        uicc.verify_pin(PinRef.PIN1, PIN1)
+        sim, rig = sim_rig(db1, uicc)
+        serial = 0
+        for ops in rounds:
+            for op, n, arg in ops:
+                serial += 1
+                items = rig.server_items()
+                guids = sorted(items)
+                if op == "card":
+                    entry = None if arg is None else AdnRecord(f"{arg[0]} {arg[1]}"[:8].strip(),
+                                                               arg[2])
+                    uicc.write_phonebook_entry(n, entry)
+                elif op == "s_add" and len(items) < 6:
+                    mail = f"m{serial}@example.org"
+                    (guid,) = rig.server.seed(USER, "contacts", [vcard(
+                        arg[0], arg[1], arg[2], extra=f"EMAIL:{mail}")], "text/vcard")
+                    mails[guid] = mail
+                elif guids and op != "s_add":
+                    guid = guids[n % len(guids)]
+                    if op == "s_delete":
+                        rig.server.delete_item(USER, "contacts", guid)
+                        continue
+                    c = pim.parse(items[guid], "text/vcard")
+                    props = [p for p in c.properties if p.name not in ("N", "FN", "NOTE")
+                             or (op == "s_edit_note" and p.name != "NOTE")]
+                    if op == "s_edit_name":
+                        props += [pim.Property("N", (), (arg[0], arg[1], "", "", "")),
+                                  pim.Property("FN", (), f"{arg[1]} {arg[0]}")]
+                    else:
+                        props.append(pim.Property("NOTE", (), f"note {serial}"))
+                    rig.server.replace_item(USER, "contacts", guid, pim.serialize(
+                        pim.Contact(tuple(props)), "text/vcard"), "text/vcard")
+            assert rig.sync(200).result.status == 200
+            now = {g: pim.parse(v, "text/vcard") for g, v in rig.server_items().items()}
+            server = list(now.values())
+            # the card holds exactly the server's contacts, as far as a record can
+            expected = sorted((fit_name(display_name(c), sim.alpha_len),
+                               dial_string(c.tels[0].value) if c.tels else "") for c in server)
+            assert sorted((name, number) for _n, name, number in card_entries(uicc)) == expected
+            assert len(db1.contents(SIM)) == len(server) and not db1.db(SIM).changes
+            # the server's own contacts keep their e-mail, whatever the SIM did to them
+            for guid, c in now.items():
+                assert [e.value for e in c.emails] == ([mails[guid]] if guid in mails else [])
+    db1.close()
