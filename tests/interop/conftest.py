@@ -25,7 +25,7 @@ _spec.loader.exec_module(sepeer)
 
 PASSWORD = "s3cret-pw"
 free_port = sepeer.free_port
-HANDSET_IDS = ("IMEI:356938035643809", "IMEI:356938035643817")
+HANDSET_IDS = ("IMEI:356938035643809", "IMEI:356938035643817", "IMEI:356938035643825")
 SE_IDS = ("se-client-1", "se-client-2")
 
 
@@ -191,3 +191,37 @@ class RecordingProxy:
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+def make_sync_card(path: Path, server_url: str, *, account: str, password: str, device_id: str):
+    """A card file with the operator's sync applet installed and personalised (install with
+    parameters, then SELECT + VERIFY ADM1 + STORE DATA): contacts (vCard 3.0, server database
+    ``addressbook``) and calendar (iCalendar 2.0, ``calendar``), two-way. Returns the PIN1."""
+    from simsync.apdu import CommandApdu
+    from simsync.card import CardProfile, SimCard
+    from simsync.card.applets.sync import (
+        CLASS_AID,
+        INSTANCE_AID,
+        PACKAGE_AID,
+        DatabaseConfig,
+        InstallParams,
+        ProfileConfig,
+        store_data_apdus,
+    )
+    from simsync.stk.synchronize import SyncMode
+
+    params = InstallParams(title="Operator", entry_text="Sync now", server=server_url)
+    dbs = (DatabaseConfig(1, "./contacts", "addressbook", "text/vcard", "3.0", SyncMode.TWO_WAY),
+           DatabaseConfig(2, "./calendar", "calendar", "text/calendar", "2.0", SyncMode.TWO_WAY))
+    profile = ProfileConfig(1, "", dbs, account=account, password=password, device_id=device_id)
+    card_profile = CardProfile.random()
+    with SimCard.create(path, card_profile) as card:
+        card.install_applet(PACKAGE_AID, CLASS_AID, INSTANCE_AID, params.encode())
+        card.power_on()
+        for apdu in (CommandApdu(0x00, 0x20, 0x00, 0x0A, card_profile.adm1),
+                     CommandApdu(0x00, 0xA4, 0x04, 0x00, INSTANCE_AID),
+                     *store_data_apdus([profile])):
+            sw = card.transmit(apdu.to_bytes())[-2:]
+            assert sw == b"\x90\x00", (apdu, sw.hex())
+        card.power_off()
+    return card_profile.pin1

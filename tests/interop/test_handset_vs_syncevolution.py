@@ -163,3 +163,42 @@ def test_cli_handset_sync_with_db1(se_server, tmp_path, capsys, monkeypatch) -> 
 
     rc, out = run(password="wrong")
     assert rc == 1 and "status 401" in out, out
+
+
+def test_card_synchronize_runs_the_http_client(se_server, tmp_path) -> None:
+    """The real path: the sync applet on a SIM card file issues SYNCHRONIZE with its personalised
+    parameters (server URL, account, MD5 digest, device id, databases), the terminal hands it to
+    HttpSyncService, the session runs against SyncEvolution, the card records the outcomes."""
+    import simsync.card.applets.sync  # noqa: F401  (registers the applet class)
+    from simsync.handset import events as ev
+    from simsync.handset.terminal import Terminal
+    from simsync.handset.ui import ScriptedUi
+
+    from .conftest import make_sync_card
+
+    pin1 = make_sync_card(tmp_path / "sync.card", se_server.url, account="test",
+                          password=PASSWORD, device_id=HANDSET_IDS[2])
+    store = ClientStore()
+    store.add(CONTACTS, vcard("Carl Card", "+4916666"))
+    svc = HttpSyncService(store, content_type=WBXML)
+    with Terminal.open(f"sim:{tmp_path / 'sync.card'}", ui=ScriptedUi(()),
+                       sync_service=svc) as term:
+        term.boot(pin1=pin1)
+        term.select("Sync now")
+        (done,) = term.events(ev.SyncPerformed)
+        assert done.error is None and [o.status for o in done.outcomes] == [200, 200]
+        req = done.request
+        assert req.device.value == HANDSET_IDS[2] and req.server.value == se_server.url
+        assert [d.mode for d in req.databases] == [SyncMode.SLOW] * 2   # no anchors yet
+        assert [r.status for r in svc.results] == [200]
+        answered = term.events(ev.Responded)[-1]
+        assert answered.sw == 0x9000 and answered.response.result.ok
+        theirs = summary(se_server.items("contacts"))
+        assert summary(_client_items(store, CONTACTS)) == theirs
+        assert theirs["Carl Card"] == ("+4916666", "")
+        assert summary(_client_items(store, CALENDAR), "calendar") == summary(
+            se_server.items("calendar"), "calendar")
+        # with anchors on the card now, the next SYNCHRONIZE is two-way
+        term.select(1)
+        assert svc.results[-1].sync_types == {CONTACTS: 200, CALENDAR: 200}
+        assert svc.results[-1].status == 200
