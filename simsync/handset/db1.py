@@ -22,6 +22,7 @@ import contextlib
 import json
 import re
 import sqlite3
+import threading
 from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -106,10 +107,14 @@ class _Table(MutableMapping):
             (self._uri, key)).fetchone() is not None
 
     def __setitem__(self, key: str, value) -> None:
+        # an upsert keeps the row (and so the item's place in the order), like a dict does
         cols = ", ".join(("uri", self._key) + self._cols)
         marks = ", ".join("?" * (2 + len(self._cols)))
-        self._store._conn.execute(f"INSERT OR REPLACE INTO {self._table} ({cols}) VALUES ({marks})",
-                                  (self._uri, key, *self._value(value)))
+        sets = ", ".join(f"{c} = excluded.{c}" for c in self._cols)
+        self._store._conn.execute(
+            f"INSERT INTO {self._table} ({cols}) VALUES ({marks}) "
+            f"ON CONFLICT (uri, {self._key}) DO UPDATE SET {sets}",
+            (self._uri, key, *self._value(value)))
 
     def __delitem__(self, key: str) -> None:
         cur = self._store._conn.execute(
@@ -236,6 +241,7 @@ class SqliteClientStore(ClientStore):
                 self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute("PRAGMA synchronous = NORMAL")
             self._depth = 0
+            self._lock = threading.RLock()
             with self.transaction():
                 for stmt in filter(str.strip, _SCHEMA.split(";")):
                     self._conn.execute(stmt)
@@ -249,9 +255,6 @@ class SqliteClientStore(ClientStore):
         except sqlite3.DatabaseError as exc:
             raise Db1Error(f"{self.path}: not a DB1 database ({exc})") from None
         self.luid_prefix = self._meta("luid_prefix") or ""
-        max_seq = self._conn.execute("SELECT MAX(seq) FROM changes").fetchone()[0] or 0
-        self._next_seq = max(int(self._meta("next_seq") or 1), max_seq + 1)
-        self._next_id = int(self._meta("next_id") or 1)
         self._views: dict[str, _SqlDb] = {}
 
     # -- plumbing ------------------------------------------------------------------------------
@@ -266,24 +269,26 @@ class SqliteClientStore(ClientStore):
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
-        """All changes inside are committed together, or none (on an exception)."""
-        if self._depth:
-            self._depth += 1
+        """All changes inside are committed together, or none (on an exception). Nested calls
+        join the outer transaction; another thread waits for it to end."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
             try:
                 yield
-            finally:
-                self._depth -= 1
-            return
-        self._conn.execute("BEGIN IMMEDIATE")
-        self._depth = 1
-        try:
-            yield
-        except BaseException:
+            except BaseException:
+                self._depth = 0
+                self._conn.execute("ROLLBACK")
+                raise
             self._depth = 0
-            self._conn.execute("ROLLBACK")
-            raise
-        self._depth = 0
-        self._conn.execute("COMMIT")
+            self._conn.execute("COMMIT")
 
     def _meta(self, key: str) -> str | None:
         row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -292,11 +297,15 @@ class SqliteClientStore(ClientStore):
     def _set_meta(self, key: str, value: str | None) -> None:
         self._conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
+    def _counter(self, key: str) -> int:
+        """The next value of a counter kept in the file (read and bumped in the caller's
+        transaction: two processes on one DB1 never get the same value)."""
+        value = int(self._meta(key) or 1)
+        self._set_meta(key, str(value + 1))
+        return value
+
     def _take_seq(self) -> int:
-        seq = self._next_seq
-        self._next_seq += 1
-        self._set_meta("next_seq", str(self._next_seq))
-        return seq
+        return self._counter("next_seq")
 
     @property
     def nonce(self) -> str | None:  # type: ignore[override]
@@ -320,9 +329,7 @@ class SqliteClientStore(ClientStore):
 
     def _new_luid(self, db: _SqlDb) -> str:  # type: ignore[override]
         while True:
-            luid = f"{self.luid_prefix}{self._next_id}"
-            self._next_id += 1
-            self._set_meta("next_id", str(self._next_id))
+            luid = f"{self.luid_prefix}{self._counter('next_id')}"
             if luid not in db.items:
                 return luid
 
@@ -428,12 +435,13 @@ class SqliteClientStore(ClientStore):
                     db.items[luid] = value
                 for luid, (kind, seq) in sorted(local.changes.items(), key=lambda kv: kv[1][1]):
                     db.changes[luid] = (kind, seq)
-                    store._next_seq = max(store._next_seq, seq + 1)
                 for guid, luid in local.unmapped.items():
                     db.unmapped[guid] = luid
                 db.last_anchor, db.server_anchor = local.last_anchor, local.server_anchor
                 db.resume = local.resume
-            store._set_meta("next_seq", str(store._next_seq))
+            counters = json.loads(src.to_json())        # the in-memory store's next id and seq
+            store._set_meta("next_seq", str(counters["next_seq"]))
+            store._set_meta("next_id", str(counters["next_id"]))
         return store
 
 

@@ -181,8 +181,21 @@ def test_migration_from_the_in_memory_store_keeps_everything(tmp_path):
     sql = SqliteClientStore.from_client_store(tmp_path / "m.db", mem)
     assert _state(sql.to_json()) == _state(mem.to_json())
     luid = sql.add(DB, vcard("C", "C", "+3"))
-    assert luid.startswith("m") and luid not in mem.contents(DB)
+    assert luid.startswith("m") and luid not in mem.contents(DB) and luid != a   # never reused
+    assert sql.db(DB).changes[luid][1] > max(s for _k, s in mem.db(DB).changes.values())
     sql.close()
+
+
+def test_two_connections_on_one_file_never_share_a_luid(db1_path):
+    a, b = SqliteClientStore(db1_path), SqliteClientStore(db1_path)
+    got = [s.add(DB, f"item {i}", "text/plain") for i in range(20) for s in (a, b)]
+    assert len(set(got)) == 40 and len(a.contents(DB)) == 40
+    seqs = [seq for _kind, seq in a.db(DB).changes.values()]
+    assert seqs == sorted(seqs) and len(set(seqs)) == 40
+    a.delete(DB, got[0])
+    assert got[0] not in b.contents(DB) and b.db(DB).changes.get(got[0]) is None  # never synced
+    a.close()
+    b.close()
 
 
 def _state(text: str) -> dict:
@@ -228,3 +241,38 @@ def test_same_behaviour_as_the_in_memory_store(ops):
                 v[0] for _k, v in sorted(mem.db(DB).changes.items(), key=lambda kv: kv[1][1])]
     finally:
         sql.close()
+
+
+def test_the_loopback_sync_service_runs_on_db1(db1):
+    """SYNCHRONIZE from the card -> the handset's loopback service, with DB1 as its store."""
+    from simsync.handset.loopback import LoopbackSyncService
+    from simsync.stk.synchronize import (
+        SyncAccount,
+        SyncCredential,
+        SyncDatabase,
+        SyncDeviceId,
+        Synchronize,
+        SyncMode,
+        SyncServer,
+    )
+    from simsync.syncml import XML
+    from simsync.syncml.engine import DatabaseConfig, MemoryStore, ServerConfig, ServerSession
+
+    server = MemoryStore()
+    server.add_account("ann", "pw")
+    svc = LoopbackSyncService(ServerSession(ServerConfig(
+        url="http://op.example/syncml",
+        databases=(DatabaseConfig("contacts", "text/vcard", "3.0"),)), server),
+        store=db1, content_type=XML)
+    req = Synchronize(server=SyncServer("http://op.example/syncml"), account=SyncAccount("ann"),
+                      credential=SyncCredential.md5_of("ann", "pw"), device=SyncDeviceId("IMEI:1"),
+                      databases=(SyncDatabase(1, DB, "contacts", "text/vcard", "3.0",
+                                              SyncMode.TWO_WAY),))
+    db1.add(DB, vcard("Ann", "A", "+1"), "text/vcard")
+    (out,) = svc.sync(req)
+    assert out.status == 200 and out.added_on_server == 1
+    server.seed("ann", "contacts", [vcard("Ben", "B", "+2")], "text/vcard")
+    (out,) = svc.sync(req)
+    assert out.status == 200 and out.added_on_client == 1
+    assert out.next_anchor == db1.db(DB).last_anchor
+    assert sorted(db1.contents(DB).values()) == sorted(server.items("ann", "contacts").values())
