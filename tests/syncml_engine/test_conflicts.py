@@ -131,6 +131,28 @@ def test_delete_and_soft_delete() -> None:
     assert h.store.map_guid("dev-1", "addressbook", other) is None
 
 
+def test_server_delete_lost_on_the_way_is_sent_again(harness: Harness) -> None:
+    """The reply carrying the server's Delete never reaches the device: the next sync sends
+    it again (the LUID stays mapped until the device confirms), and a later edit of the item
+    on the device does not bring it back."""
+    from simsync.syncml.engine import ClientSession
+
+    h = harness
+    h.client_store.add(DB, vcard("Doe", "Jane", "+49 151 1234567"))
+    h.client_store.add(DB, vcard("Roe", "Rick", "+49 151 7654321"))
+    assert h.sync(200).result.status == 200
+    guid = next(g for g, v in h.server_items().items() if "Roe" in v)
+    h.store.delete_item(USER, "addressbook", guid)
+    sess = ClientSession(h.client_cfg, h.client_store, session_id="cut", anchor_factory=str)
+    pkg3 = sess.receive(h.exchange(sess.start()))
+    lost = h.exchange(pkg3)
+    assert any(isinstance(c, m.Delete) for c in m.iter_commands(lost.body.commands))
+    assert h.sync(200).result.status == 200
+    assert not any("Roe" in v for v in h.client_items().values())
+    assert h.store.map_luid("dev-1", "addressbook", guid) is None
+    assert len(h.server_items()) == len(h.client_items()) == 1
+
+
 def test_retried_add_makes_no_duplicate(harness: Harness) -> None:
     h = harness
     h.client_store.add(DB, vcard("Doe", "Jane", "+49 151 1234567"))

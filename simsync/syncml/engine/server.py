@@ -453,6 +453,14 @@ class _Reply:
             if guid is None:
                 continue
             ok = 200 <= status.data < 300 or status.data in (S.ALREADY_EXISTS,)
+            if status.cmd == "Delete" and (ok or status.data == S.ITEM_NOT_DELETED):
+                # gone from the device (or it never had it): forget its LUID
+                luid = self.store.map_luid(self.st.device_id, dbst.name, guid)
+                if luid is not None and self.store.get_item(self.st.user or "", dbst.name,
+                                                            guid) is None:
+                    with self.store.transaction():
+                        self.store.unmap_luid(self.st.device_id, dbst.name, luid)
+                return
             if not ok and guid not in dbst.failed:
                 dbst.failed.append(guid)
                 self._count(dbst, "refused")
@@ -1021,8 +1029,8 @@ class _Reply:
                     children.append(delete)
                     self._track(guid, delete.cmd_id)
                     self.out.size += self.out.sizes.command + len(luid.encode())
-                    with self.store.transaction():
-                        self.store.unmap_luid(dev, dbst.name, luid)
+                    # (the map entry goes when the device confirms: a Delete that never
+                    # arrives is sent again next time)
                     continue
                 data, ctype = self._outgoing(dbst, rec.content, rec.content_type)
                 if isinstance(data, str) and not self.st.wbxml:
