@@ -165,3 +165,20 @@ def test_sms_parser_raises_only_codec_errors(raw):
         SmsDeliver.parse(raw)
     except CodecError:
         pass
+
+
+@settings(max_examples=200, deadline=None)
+@given(profiles(), st.data())
+def test_status_parser_raises_only_codec_errors(cfg, data):
+    """GET SYNC STATUS data may come from any card (pcsc:): a damaged answer is a CodecError,
+    not a KeyError / IndexError traceback."""
+    raw = bytearray(encode_status([ProfileState(cfg)]))
+    for _ in range(data.draw(st.integers(1, 3))):
+        i = data.draw(st.integers(0, len(raw) - 1))
+        raw[i] = data.draw(st.integers(0, 255))
+    cut = data.draw(st.integers(0, len(raw)))
+    for blob in (bytes(raw), bytes(raw[:cut]), bytes.fromhex("E000"), bytes.fromhex("E0028400")):
+        try:
+            decode_status(blob)
+        except CodecError:
+            pass

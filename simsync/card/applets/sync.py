@@ -660,7 +660,17 @@ def encode_status(profiles: Iterable[ProfileState]) -> bytes:
 
 
 def decode_status(data: bytes) -> tuple[ProfileStatus, ...]:
-    """The GET SYNC STATUS response data as :class:`ProfileStatus` values."""
+    """The GET SYNC STATUS response data as :class:`ProfileStatus` values (:class:`PersoError`
+    when it is not what :func:`encode_status` produces: it may come from any card)."""
+    try:
+        return _decode_status(data)
+    except PersoError:
+        raise
+    except (CodecError, KeyError, IndexError, UnicodeDecodeError) as e:
+        raise PersoError(f"GET SYNC STATUS response: {type(e).__name__} {e}") from None
+
+
+def _decode_status(data: bytes) -> tuple[ProfileStatus, ...]:
     res = []
     for t in ber_decode(bytes(data)):
         if t.tag != 0xE0:
