@@ -13,6 +13,9 @@ sync both.
 * **Server changes** are written back to EF_ADN (PIN1 verified): an Add takes the first free
   record (none left: the engine answers 420 device full), names are cut to what the alpha
   identifier holds, numbers to the dialable characters (20 digits at most).
+* **All or nothing**: :meth:`SimPhonebookStore.transaction` (what
+  :class:`~simsync.handset.db1.Db1ClientSession` runs each engine call in) journals the records
+  it overwrites and writes them back if the call fails, so DB1's snapshot and the card agree.
 * **Nothing lost on the server**: :meth:`SimPhonebookStore.devinf` declares in the datastore's
   CTCap that it stores only N, FN and one TEL, so the server's field-level merge keeps e-mail,
   addresses, further numbers ... when the SIM sends its version back. The SIM's item keeps the
@@ -25,7 +28,9 @@ own device (e.g. ``"<device id>-sim"``) when DB1's contacts sync to the same ser
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from simsync import pim
@@ -131,6 +136,7 @@ class SimPhonebookStore:
         self.record_length = info.record_length
         self.alpha_len = info.record_length - ADN_FIXED_PART
         self.caps = sim_caps(self.alpha_len)
+        self._journal: list[tuple[int, bytes]] | None = None
         self.db1.capacity[uri] = self.record_count
         self.db1.db(uri)
 
@@ -157,8 +163,30 @@ class SimPhonebookStore:
     def contents(self, uri: str):
         return self.db1.contents(uri)
 
-    def transaction(self):
-        return self.db1.transaction()
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """DB1's transaction, and the card's too: when it fails, the EF_ADN records written in
+        it are put back as they were (the card has no transactions of its own)."""
+        outer = self._journal is None
+        if outer:
+            self._journal = []
+        try:
+            with self.db1.transaction():
+                yield
+        except BaseException:
+            if outer:
+                self._undo()
+            raise
+        finally:
+            if outer:
+                self._journal = None
+
+    def _undo(self) -> None:
+        journal, self._journal = self._journal or [], None
+        for record, raw in reversed(journal):
+            with contextlib.suppress(SimsyncError):      # best effort: the card may be gone
+                self.uicc.select([FID_DF_TELECOM, FID_EF_ADN])
+                self.uicc.update_record(record, raw)
 
     def prepare_sync(self) -> ScanResult:
         return self.scan()
@@ -194,6 +222,9 @@ class SimPhonebookStore:
 
     def _write(self, record: int, entry: AdnRecord | None) -> None:
         try:
+            if self._journal is not None:
+                info = self.uicc.select([FID_DF_TELECOM, FID_EF_ADN])
+                self._journal.append((record, self.uicc.read_record(record, info)))
             self.uicc.write_phonebook_entry(record, entry)
         except SimsyncError as exc:
             raise SimPhonebookError(f"EF_ADN record {record}: {exc}") from exc
@@ -282,7 +313,7 @@ class SimPhonebookStore:
         if uri != self.uri:
             return self.db1.apply_add(uri, content, content_type)
         entry, vcard = self._entry_for(content, content_type)
-        with self.db1.transaction():
+        with self.transaction():
             record = self._free_record()
             if record is None:
                 raise DeviceFull(uri)
@@ -303,7 +334,7 @@ class SimPhonebookStore:
             entry, vcard = self._entry_for(content, content_type)
         except DeviceFull:
             return False
-        with self.db1.transaction():
+        with self.transaction():
             if (entry.name, entry.number) != (name, number):
                 self._write(record, entry)
             self._remember(record, luid, entry)
@@ -313,26 +344,26 @@ class SimPhonebookStore:
         if uri != self.uri:
             return self.db1.apply_delete(uri, luid)
         where = self._record_of(luid)
-        with self.db1.transaction():
+        with self.transaction():
             if where is not None:
                 self._write(where[0], None)
                 self._forget(where[0])
             return self.db1.apply_delete(uri, luid)
 
     def wipe(self, uri: str) -> None:
-        if uri == self.uri:
-            with self.db1.transaction():
+        with self.transaction():
+            if uri == self.uri:
                 for record in sorted(self._snapshot()):
                     self._write(record, None)
                     self._forget(record)
-        self.db1.wipe(uri)
+            self.db1.wipe(uri)
 
     # -- local (user) edits through the store: written to the card, tracked ------------------------
     def add(self, uri: str, content: str | bytes, content_type: str = SIM_CONTENT_TYPE) -> str:
         if uri != self.uri:
             return self.db1.add(uri, content, content_type)
         entry, vcard = self._entry_for(content, content_type)
-        with self.db1.transaction():
+        with self.transaction():
             record = self._free_record()
             if record is None:
                 raise SimPhonebookError(f"the SIM phonebook is full ({self.record_count} records)")
@@ -349,7 +380,7 @@ class SimPhonebookStore:
         if where is None:
             raise KeyError(luid)
         entry, vcard = self._entry_for(content, SIM_CONTENT_TYPE)
-        with self.db1.transaction():
+        with self.transaction():
             self._write(where[0], entry)
             self._remember(where[0], luid, entry)
             self.db1.replace(uri, luid, vcard)
@@ -359,7 +390,7 @@ class SimPhonebookStore:
             self.db1.delete(uri, luid)
             return
         where = self._record_of(luid)
-        with self.db1.transaction():
+        with self.transaction():
             if where is not None:
                 self._write(where[0], None)
                 self._forget(where[0])

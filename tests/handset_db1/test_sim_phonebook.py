@@ -292,3 +292,29 @@ def test_random_edits_on_both_sides(make_card, rounds):
             for guid, c in now.items():
                 assert [e.value for e in c.emails] == ([mails[guid]] if guid in mails else [])
     db1.close()
+
+
+def test_a_failing_engine_call_puts_the_card_back(db1, make_card, open_uicc, monkeypatch):
+    """The card has no transactions: records written during an engine call that then fails are
+    restored, so the next scan does not take them for the user's new entries."""
+    uicc = open_uicc(make_card([("Own", "1")], records=6))
+    _sim, rig = sim_rig(db1, uicc)
+    assert rig.sync(200).result.status == 200
+    rig.server.seed(USER, "contacts", [vcard(f"S{i}", "X", f"+{i}") for i in range(3)],
+                    "text/vcard")
+    real = SqliteClientStore.apply_add
+    calls = []
+
+    def flaky(self, uri, content, ctype):
+        calls.append(uri)
+        if len(calls) == 3:                    # the third server Add: after two card writes
+            raise OSError("disk full")
+        return real(self, uri, content, ctype)
+    monkeypatch.setattr(SqliteClientStore, "apply_add", flaky)
+    with pytest.raises(OSError):
+        rig.sync(200)
+    assert card_entries(uicc) == [(1, "Own", "1")]
+    monkeypatch.setattr(SqliteClientStore, "apply_add", real)
+    s = rig.sync(200)
+    assert s.result.status == 200 and s.result.sent.get(SIM, 0) == 0
+    assert len(card_entries(uicc)) == 4 and len(rig.server_items()) == 4
