@@ -524,3 +524,21 @@ def test_outcome_without_cr_and_outcome_without_anchors_as_documented(sync_card)
         (200, "n1", 5),
         (200, "", 0),
     ]
+
+
+def test_store_data_chain_does_not_survive_a_reset(card):
+    """Blocks of a STORE DATA chain cut by a power loss are dropped: a forwarded block 1 after
+    the reset (no SELECT resets the chain on that path) must not be joined to the old block 0."""
+    from simsync.card.errors import SwError
+
+    a = applet(card)
+    first, second, *_ = store_data_apdus([PROFILE], block=40)
+    assert a.process(first, -1).sw == 0x9000
+    card.power_off()
+    card.power_on()
+    with pytest.raises(SwError) as err:
+        a.process(second, -1)
+    assert err.value.sw == 0x6A86
+    for apdu in store_data_apdus([PROFILE], block=40):  # the whole chain again: accepted
+        assert a.process(apdu, -1).sw == 0x9000
+    assert a.profiles[1].config.account == "alice"

@@ -739,6 +739,7 @@ class SyncApplet(ToolkitApplet):
         self.session_id = 0
         # volatile
         self._perso: list[bytes] = []
+        self._perso_epoch = 0  # power epoch of the STORE DATA chain in _perso
         self._selected: dict[int, int] = {}  # channel -> runtime power epoch
 
     # -- life cycle ------------------------------------------------------------------------------
@@ -817,6 +818,8 @@ class SyncApplet(ToolkitApplet):
             raise SwError(0x6982)
         if apdu.p1 & 0x60:
             raise SwError(0x6A86, "encrypted personalisation data is not supported")
+        if self._perso_epoch != self.runtime.epoch:  # a reset ends an unfinished chain
+            self._perso, self._perso_epoch = [], self.runtime.epoch
         if apdu.p2 != len(self._perso):
             self._perso = []
             raise SwError(0x6A86, "STORE DATA block out of sequence")
