@@ -65,6 +65,7 @@ from .store import ChangeKind, ConflictRecord, DbAnchor, DeviceState, SyncStore
 __all__ = ["DatabaseConfig", "DbState", "ServerConfig", "ServerSession", "ServerState"]
 
 S = m.StatusCode
+_DEFAULT_MATCH = pim.MatchConfig()
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ class DatabaseConfig:
     #: how a slow sync matches a device's items with unmapped server items by content
     #: (contacts: name with phone or e-mail; events: UID, else summary with start); None:
     #: never by content (every unmapped device item is added)
-    match: pim.MatchConfig | None = pim.MatchConfig()
+    match: pim.MatchConfig | None = _DEFAULT_MATCH
 
 
 @dataclass(frozen=True)
