@@ -14,6 +14,7 @@ a terminal (interactive CLI). Both record what was shown. Answer strings:
 from __future__ import annotations
 
 import enum
+import getpass
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -122,6 +123,11 @@ class PromptUi:
             print(f"   {ident:3d}  {text}", file=self.out)
         hint = {QuestionKind.YES_NO: " (y/n)", QuestionKind.SELECT: " (item text or number)"}
         print(f"> {hint.get(question.kind, '')}", end="", file=self.out, flush=True)
+        if question.hidden and self.inp.isatty():  # GET INPUT "hide input": no echo
+            try:
+                return UiAnswer.parse(getpass.getpass("", stream=self.out))
+            except EOFError:
+                return UiAnswer(Move.END)
         line = self.inp.readline()
         if not line:
             return UiAnswer(Move.END)

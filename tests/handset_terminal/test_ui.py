@@ -54,3 +54,24 @@ def test_prompt_ui_reads_lines():
     ui.display("Done")
     text = out.getvalue()
     assert "[SIM] Which?" in text and "  2  Calendar" in text and "[SIM] Done" in text
+
+
+def test_prompt_does_not_echo_hidden_input_on_a_terminal(monkeypatch):
+    """GET INPUT "hide input" at an interactive prompt: read without echo (getpass), not with a
+    readline that shows the digits on the screen."""
+    import simsync.handset.ui as ui_mod
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    used = []
+    monkeypatch.setattr(ui_mod.getpass, "getpass",
+                        lambda prompt="", stream=None: used.append(prompt) or "4321")
+    out = io.StringIO()
+    ui = PromptUi(out, Tty("echoed\n"))
+    assert ui.ask(Question(QuestionKind.INPUT, "PIN?", hidden=True)) == UiAnswer(Move.ANSWER,
+                                                                                "4321")
+    assert used == [""]
+    # not hidden: the line typed
+    assert ui.ask(Question(QuestionKind.INPUT, "Name?")) == UiAnswer(Move.ANSWER, "echoed")
