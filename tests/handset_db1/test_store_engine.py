@@ -123,14 +123,15 @@ def test_a_failing_engine_call_changes_nothing_and_the_next_sync_recovers(db1_pa
     store.close()
 
 
-def test_broken_connection_then_resync_neither_loses_nor_duplicates(db1, wire):
+@pytest.mark.parametrize("break_at", [0, 1, 2, 3, 4, 6])
+def test_broken_connection_then_resync_neither_loses_nor_duplicates(db1, wire, break_at):
     rig = Rig(db1, content_type=wire, max_msg_size=3000)
     for i in range(12):
         db1.add(DB, vcard(f"L{i}", "L", f"+49 {i}", "x" * 300), "text/vcard")
     rig.server.seed(USER, "contacts", [vcard(f"S{i}", "S", f"+33 {i}", "y" * 300)
                                        for i in range(12)], "text/vcard")
     with pytest.raises(ConnectionError):
-        rig.sync(200, fail_after=4)
+        rig.sync(200, fail_after=break_at)
     assert rig.sync(200).result.status == 200
     assert rig.sync(200).result.status == 200
     client, server = db1.contents(DB), rig.server_items()
@@ -276,3 +277,37 @@ def test_the_loopback_sync_service_runs_on_db1(db1):
     assert out.status == 200 and out.added_on_client == 1
     assert out.next_anchor == db1.db(DB).last_anchor
     assert sorted(db1.contents(DB).values()) == sorted(server.items("ann", "contacts").values())
+
+
+def _run_scenario(store) -> tuple[dict, Rig]:
+    """Slow sync, then changes on both sides (one conflict, large objects), then two-way."""
+    rig = Rig(store, max_msg_size=3000)
+    for i in range(6):
+        store.add(DB, vcard(f"L{i}", "L", f"+{i}", "n" * (40 if i % 2 else 3000)), "text/vcard")
+    rig.server.seed(USER, "contacts", [vcard(f"S{i}", "S", f"+9{i}") for i in range(4)],
+                    "text/vcard")
+    assert rig.sync(200).result.status == 200
+    luids = sorted(store.contents(DB), key=int)
+    store.replace(DB, luids[0], vcard("L0", "L", "+0", "client side"))
+    store.delete(DB, luids[1])
+    store.add(DB, vcard("Late", "L", "+7", "q" * 4000), "text/vcard")
+    guid0 = rig.server.map_guid("dev-1", "contacts", luids[0])
+    rig.server.replace_item(USER, "contacts", guid0, vcard("L0", "L", "+0", "server side"),
+                            "text/vcard")
+    guid2 = rig.server.map_guid("dev-1", "contacts", luids[2])
+    rig.server.delete_item(USER, "contacts", guid2)
+    s = rig.sync(200)
+    assert s.result.status == 200
+    return {"contents": store.contents(DB), "changes": dict(store.db(DB).changes.items()),
+            "unmapped": dict(store.db(DB).unmapped.items()),
+            "anchors": (store.db(DB).last_anchor, store.db(DB).server_anchor),
+            "statuses": s.result.item_statuses, "received": s.result.received}, rig
+
+
+def test_same_results_as_the_in_memory_store_under_the_engine(db1):
+    mem, rig_mem = _run_scenario(ClientStore())
+    sql, rig_sql = _run_scenario(db1)
+    assert {k: v for k, v in sql.items() if k != "changes"} == {
+        k: v for k, v in mem.items() if k != "changes"}
+    assert sql["changes"].keys() == mem["changes"].keys() == set()
+    assert sorted(rig_sql.server_items().values()) == sorted(rig_mem.server_items().values())
