@@ -199,6 +199,36 @@ def test_client_answers_alert_222_from_the_server() -> None:
     assert [s.data for s in st] == [200]
 
 
+def test_client_bounds_large_objects_from_the_server() -> None:
+    """Chunks from the server need a Size (411), within our MaxObjSize (413), and may not
+    grow past it (424) -- nothing accumulates without bound on the device."""
+    from simsync.syncml.engine import ClientConfig, ClientSession, ClientStore
+
+    sess = ClientSession(ClientConfig(max_obj_size=1000), ClientStore())
+    sess.start()
+
+    def reply(msg_id, *items):
+        cmds = [m.Status(1, msg_id - 1, 0, "SyncHdr", 212 if msg_id == 2 else 200)]
+        if msg_id == 2:
+            cmds.append(m.Alert(2, 201, items=(m.Item(
+                target=m.Location("./addressbook"), source=m.Location("addressbook"),
+                meta=m.Meta(anchor=m.Anchor(next="1"))),)))
+        cmds.append(m.Sync(3, tuple(m.Add(4 + i, (it,)) for i, it in enumerate(items)),
+                           target=m.Location("./addressbook")))
+        out = sess.receive(m.SyncML(m.SyncHdr("1", msg_id, m.Location("simsync-client"),
+                                              m.Location("http://s")),
+                                    m.SyncBody(tuple(cmds), final=False)))
+        return [c.data for c in out.body.commands if isinstance(c, m.Status) and c.cmd == "Add"]
+
+    def chunk(guid, data, size=None):
+        return m.Item(source=m.Location(guid), data=data, more_data=True,
+                      meta=m.Meta(size=size) if size is not None else None)
+    assert reply(2, chunk("g1", "BEGIN:VCARD\r\n")) == [411]
+    assert reply(3, chunk("g2", "BEGIN:VCARD\r\n", 10**6)) == [413]
+    assert reply(4, chunk("g3", "BEGIN:VCARD\r\n", 20)) == [213]
+    assert reply(5, chunk("g3", "X" * 100)) == [424]
+
+
 def test_items_converted_to_the_device_format() -> None:
     """A vCard 2.1-only device gets a card stored as vCard 3.0 in 2.1 (its DevInf Rx)."""
     only21 = m.DevInf(dev_id="dev-1", dev_typ="phone", datastores=(m.DataStore(

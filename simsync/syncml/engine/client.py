@@ -645,6 +645,12 @@ class ClientSession:
             declared = prev["size"]
             run.chunk_in = None
         if item.more_data:
+            if declared is None:                # (a continued object has its first Size)
+                return S.SIZE_REQUIRED
+            if declared > self.cfg.max_obj_size:
+                return S.REQUEST_ENTITY_TOO_LARGE
+            if data is not None and data_size(data) > declared:
+                return S.SIZE_MISMATCH          # more than announced, and more to come
             run.chunk_in = {"guid": guid, "data": data or "", "size": declared}
             return S.CHUNKED_ITEM_ACCEPTED
         if declared is not None and data is not None and not size_matches(data, declared):
