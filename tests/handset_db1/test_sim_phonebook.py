@@ -318,3 +318,22 @@ def test_a_failing_engine_call_puts_the_card_back(db1, make_card, open_uicc, mon
     s = rig.sync(200)
     assert s.result.status == 200 and s.result.sent.get(SIM, 0) == 0
     assert len(card_entries(uicc)) == 4 and len(rig.server_items()) == 4
+
+
+def test_first_slow_sync_matches_the_servers_copy_and_keeps_its_fields(db1, make_card,
+                                                                        open_uicc):
+    """The SIM and the server both have Jane: the slow sync pairs them (name and number
+    match), neither side gets a duplicate, and the server's e-mail and note stay."""
+    uicc = open_uicc(make_card([("Jane Doe", "+491511234567")]))
+    _sim, rig = sim_rig(db1, uicc)
+    full = FULL.replace("N:Doe;Jane;Q.;Dr.;", "N:Doe;Jane;;;").replace("Dr. Jane Doe",
+                                                                        "Jane Doe")
+    (guid,) = rig.server.seed(USER, "contacts", [full], "text/vcard")
+    s = rig.sync(200)
+    assert s.result.status == 200 and s.result.sync_types[SIM] == 201
+    assert list(rig.server_items()) == [guid]
+    c = pim.parse(rig.server_items()[guid], "text/vcard")
+    assert [e.value for e in c.emails] == ["jane@example.org"] and c.note == "keep me"
+    assert len(c.tels) == 2
+    assert card_entries(uicc) == [(1, "Jane Doe", "+491511234567")]
+    assert len(db1.contents(SIM)) == 1
