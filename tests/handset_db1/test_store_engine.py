@@ -311,3 +311,44 @@ def test_same_results_as_the_in_memory_store_under_the_engine(db1):
         k: v for k, v in mem.items() if k != "changes"}
     assert sql["changes"].keys() == mem["changes"].keys() == set()
     assert sorted(rig_sql.server_items().values()) == sorted(rig_mem.server_items().values())
+
+
+_WRITER = """
+import sys
+from simsync.handset.db1 import SqliteClientStore
+store = SqliteClientStore(sys.argv[1])
+n = 0
+while True:
+    with store.transaction():
+        for i in range(50):
+            store.add("./contacts", f"item {n}.{i}", "text/plain")
+        store.db("./contacts").last_anchor = f"batch {n}"
+    n += 1
+    if n == 2:
+        print("running", flush=True)
+"""
+
+
+@pytest.mark.parametrize("delay", [0.05, 0.2])
+def test_a_killed_process_leaves_whole_transactions(db1_path, delay):
+    import subprocess
+    import sys
+    import time
+
+    proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(db1_path)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == "running\n"
+        time.sleep(delay)
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+        proc.stdout.close()
+    store = SqliteClientStore(db1_path)
+    assert store._conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    items = len(store.contents(DB))
+    batches = int(store.db(DB).last_anchor.split()[1]) + 1
+    assert items >= 100 and items == 50 * batches          # never half a transaction
+    assert len(store.db(DB).changes) == items
+    assert store.add(DB, "after", "text/plain") not in {str(i) for i in range(1, items + 1)}
+    store.close()
