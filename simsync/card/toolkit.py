@@ -693,6 +693,8 @@ class ToolkitRuntime(Toolkit):
         return ResponseApdu(b"", SW_OK)
 
     def _sms_pp(self, env: SmsPpDownload) -> ResponseApdu:
+        if env.devices.source != DeviceId.NETWORK or env.devices.destination != DeviceId.UICC:
+            raise SwError(SW_WRONG_DATA)  # TS 102 223 7.1: network -> UICC
         try:
             sms = SmsDeliver.parse(env.tpdu.tpdu)
         except CodecError:

@@ -256,6 +256,17 @@ def test_envelope_status_words_and_busy(sync_card):
     assert phone.envelope(TimerExpiration(TimerIdentifier(8), TimerValue())) == 0x9000
     # SMS-PP whose TPDU is not an SMS-DELIVER
     assert phone.envelope(SmsPpDownload(SmsTpdu(b"\x01\x02"))) == 0x6A80
+    # an SMS-PP trigger not from the network to the UICC (TS 102 223 7.1): refused, no sync
+    from simsync.card.applets.sync import SyncTrigger, trigger_message
+    from simsync.stk import DeviceIdentities
+    from simsync.stk.types import DeviceId
+
+    trigger = SmsTpdu(trigger_message(SyncTrigger(1)))
+    for src, dst in ((DeviceId.KEYPAD, DeviceId.UICC), (DeviceId.NETWORK, DeviceId.TERMINAL)):
+        env = SmsPpDownload(trigger, devices=DeviceIdentities(src, dst))
+        assert phone.envelope(env) == 0x6A80
+    assert runtime.current_command is None
+    assert phone.envelope(SmsPpDownload(trigger)) >> 8 == 0x91  # the genuine one starts a sync
 
 
 def test_fetch_with_short_le_uses_get_response(sync_card):
