@@ -3,7 +3,8 @@
 The handset's SyncML client engine talks to an operator SyncML server engine through the real codec
 (every message is encoded to WBXML or XML bytes and decoded again), with no HTTP in between. It is
 what ``simsync demo`` and the tests use until the operator's HTTP server is on the wire; the
-handset's databases are a :class:`~simsync.syncml.engine.ClientStore` (DB1), the operator's a
+handset's databases are a :class:`~simsync.syncml.engine.ClientStore` (in memory) or DB1 on SQLite
+(:class:`~simsync.handset.db1.SqliteClientStore`: each message is applied in one transaction), the operator's a
 :class:`~simsync.syncml.engine.SyncStore` (DB2).
 
 SYNCHRONIZE -> ClientSession: the server URL, account and device id come from the card; the
@@ -25,11 +26,11 @@ from simsync.syncml.engine import (
     ClientConfig,
     ClientDatabase,
     ClientResult,
-    ClientSession,
     ClientStore,
     ServerSession,
 )
 
+from .db1 import Db1ClientSession
 from .sync import SyncUnavailable
 
 MAX_MESSAGES = 10_000
@@ -87,7 +88,7 @@ class LoopbackSyncService:
             before = {d.local_uri: self.store.db(d.local_uri).last_anchor for d in dbs}
             pending = {d.local_uri: _pending_counts(self.store, d.local_uri) for d in dbs}
             contents = {d.local_uri: dict(self.store.contents(d.local_uri)) for d in dbs}
-            session = ClientSession(config, self.store, sync_type=mode,
+            session = Db1ClientSession(config, self.store, sync_type=mode,
                                     session_id=str(next(self._sessions)), anchor_factory=_anchor)
             msg = session.start()
             for _ in range(MAX_MESSAGES):
