@@ -400,6 +400,77 @@ class SeClient:
         return read_items(self.data)
 
 
+# ------------------------------------------------------------------ simsync's server
+class SimsyncServer:
+    """``simsync operator serve`` on a free loopback port with SQLite in ``directory``."""
+
+    def __init__(self, directory: Path, users: Mapping[str, str], max_seconds: int = 600,
+                 python: str = sys.executable) -> None:
+        directory = Path(directory).resolve()
+        directory.mkdir(parents=True, exist_ok=True)
+        self.db_url = f"sqlite:///{directory / 'operator.db'}"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/syncml"
+        self.log = directory / "serve.log"
+        cli = [python, "-m", "simsync"]
+        env = {**os.environ, "HOME": str(directory)}
+        env.pop("SIMSYNC_DB", None)
+        for user, pw in users.items():
+            r = subprocess.run([*cli, "operator", "user", "add", user, "--password-stdin",
+                                "--db", self.db_url], input=pw + "\n", capture_output=True,
+                               text=True, timeout=120, env=env, check=False)
+            if r.returncode != 0:
+                raise PeerError(f"simsync operator user add {user}: {r.stderr.strip()}")
+        with self.log.open("ab") as f:
+            self.proc = subprocess.Popen(
+                ["timeout", str(max_seconds), *cli, "operator", "serve", "--db", self.db_url,
+                 "--port", str(self.port), "--log-level", "info"],
+                stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT, env=env,
+                start_new_session=True)
+        try:
+            wait_port(self.port, 60, self.proc)
+            deadline = time.monotonic() + 30
+            while not self.healthy():
+                if time.monotonic() > deadline:
+                    raise PeerError(f"operator server not healthy; see {self.log}")
+                time.sleep(0.2)
+        except BaseException:
+            self.stop()
+            raise
+
+    def healthy(self) -> bool:
+        import urllib.request
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=5) as r:
+                return r.status == 200
+        except OSError:
+            return False
+
+    def store(self):
+        from simsync.operator.server import SqlStore
+        return SqlStore(self.db_url, migrate=False)
+
+    def items(self, user: str, database: str) -> dict[str, str | bytes]:
+        st = self.store()
+        try:
+            return {g: st.get_item(user, database, g).content for g in st.live_guids(user, database)}
+        finally:
+            st.close()
+
+    def stop(self) -> None:
+        stop_group(self.proc)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def log_tail(self) -> str:
+        return self.log.read_text("utf-8", "replace")[-4000:]
+
+
+
 # ------------------------------------------------------------------ command line
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="sepeer.py", description=__doc__.split("\n\n")[0])

@@ -7,9 +7,7 @@ a failure, never a skip (install with scripts/interop/setup.sh)."""
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -102,54 +100,7 @@ def se_server(tmp_path_factory):
         srv.stop()
 
 
-class SimsyncServer:
-    """``simsync operator serve`` on a free loopback port with SQLite in ``directory``."""
-
-    def __init__(self, directory: Path, users: dict[str, str], max_seconds: int = 600) -> None:
-        self.db_url = f"sqlite:///{directory / 'operator.db'}"
-        self.port = sepeer.free_port()
-        self.url = f"http://127.0.0.1:{self.port}/syncml"
-        self.log = directory / "serve.log"
-        cli = [sys.executable, "-m", "simsync"]
-        env = {**os.environ, "HOME": str(directory)}
-        env.pop("SIMSYNC_DB", None)
-        for user, pw in users.items():
-            r = subprocess.run([*cli, "operator", "user", "add", user, "--password-stdin",
-                                "--db", self.db_url], input=pw + "\n", capture_output=True,
-                               text=True, timeout=120, env=env, check=False)
-            assert r.returncode == 0, r.stderr
-        with self.log.open("ab") as f:
-            self.proc = subprocess.Popen(
-                ["timeout", str(max_seconds), *cli, "operator", "serve", "--db", self.db_url,
-                 "--port", str(self.port), "--log-level", "info"],
-                stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT, env=env,
-                start_new_session=True)
-        try:
-            sepeer.wait_port(self.port, 60, self.proc)
-            deadline = time.monotonic() + 30
-            while httpx.get(f"http://127.0.0.1:{self.port}/health", timeout=5).status_code != 200:
-                assert time.monotonic() < deadline, "operator server not healthy"
-                time.sleep(0.2)
-        except BaseException:
-            self.stop()
-            raise
-
-    def store(self):
-        from simsync.operator.server import SqlStore
-        return SqlStore(self.db_url, migrate=False)
-
-    def items(self, user: str, database: str) -> dict[str, str | bytes]:
-        st = self.store()
-        try:
-            return {g: st.get_item(user, database, g).content for g in st.live_guids(user, database)}
-        finally:
-            st.close()
-
-    def stop(self) -> None:
-        sepeer.stop_group(self.proc)
-
-    def log_tail(self) -> str:
-        return self.log.read_text("utf-8", "replace")[-4000:]
+SimsyncServer = sepeer.SimsyncServer
 
 
 class RecordingProxy:
