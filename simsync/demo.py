@@ -9,10 +9,11 @@ The chain of seed 002, as far as it is built today:
    personalised over SCP03 (C-MAC + C-DECRYPTION);
 4. the handset powers the SIM through the ``sim:`` reader, reads its identities and phonebook, checks PIN
    handling; the applet's SIM menu entry appears;
-5. selecting it makes the applet send SYNCHRONIZE with the personalised parameters; the handset runs an
-   OMA DS (SyncML) session with the operator's server engine (every message encoded to WBXML and back,
-   in this process: the HTTP server is the next step), and the card stores the outcome;
-6. a change on each side, and a second, incremental sync.
+5. the operator's SyncML server runs on loopback (FastAPI under uvicorn, DB2 in SQLite); the handset keeps
+   DB1 in SQLite;
+6. selecting the menu entry makes the applet send SYNCHRONIZE with the personalised parameters; the handset
+   runs an OMA DS (SyncML) session over HTTP in WBXML with the server, and the card stores the outcome;
+7. a change on each side, and a second, incremental sync.
 
 Each step is timed; :func:`run_demo` returns a :class:`DemoReport`, and the CLI exits non-zero if any step
 failed.
@@ -37,8 +38,7 @@ SAMPLE_PHONEBOOK = (
     ("Bob Dupont", "+4915112345678"),
     ("Voicemail", "123"),
 )
-SERVER_URL = "http://127.0.0.1/syncml"
-PORTAL_URL = "http://127.0.0.1/portal/sync"
+PORTAL_PATH = "/portal/sync"
 ACCOUNT, PASSWORD = "alice", "demo-secret"
 DEVICE_ID = "IMEI:356938035643809"
 
@@ -129,7 +129,8 @@ def run_demo(workdir: str | Path, out: TextIO | None = None) -> DemoReport:
         ProfileConfig,
         decode_status,
     )
-    from simsync.handset.loopback import LoopbackSyncService
+    from simsync.handset.db1 import Db1ClientSession, SqliteClientStore
+    from simsync.handset.httpsync import HttpSyncService
     from simsync.handset.terminal import Terminal
     from simsync.handset.ui import ScriptedUi
     from simsync.operator.applets import applet_definition
@@ -138,10 +139,11 @@ def run_demo(workdir: str | Path, out: TextIO | None = None) -> DemoReport:
     from simsync.operator.gpclient import GpClient
     from simsync.operator.issue import issue_card
     from simsync.operator.keys import init_keys
+    from simsync.operator.server.app import create_app
+    from simsync.operator.server.sqlstore import SqlStore
     from simsync.stk.synchronize import SyncMode
     from simsync.syncml.engine import DatabaseConfig as ServerDb
-    from simsync.syncml.engine import MemoryStore, ServerConfig, ServerSession
-    from simsync.syncml.engine.common import content_keys
+    from simsync.syncml.engine import ServerConfig
 
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
@@ -150,6 +152,8 @@ def run_demo(workdir: str | Path, out: TextIO | None = None) -> DemoReport:
     run = _Runner(report, out)
     reader = f"sim:{card_file}"
     ctx: dict[str, Any] = {}
+    port = _free_port()
+    server_url = f"http://127.0.0.1:{port}/syncml"
     if out:
         out.write(f"simsync demo in {workdir}\n")
 
@@ -193,10 +197,10 @@ def run_demo(workdir: str | Path, out: TextIO | None = None) -> DemoReport:
 
     def provision() -> str:
         defn = ctx["defn"]
-        params = InstallParams(title="Operator", entry_text="Synchronise", server=SERVER_URL,
-                               portal_url=PORTAL_URL)
+        params = InstallParams(title="Operator", entry_text="Synchronise", server=server_url,
+                               portal_url=f"http://127.0.0.1:{port}{PORTAL_PATH}")
         perso = ProfileConfig(
-            1, SERVER_URL,
+            1, server_url,
             (DatabaseConfig(1, "./contacts", "contacts", "text/x-vcard", "2.1", SyncMode.TWO_WAY),
              DatabaseConfig(2, "./calendar", "calendar", "text/x-vcalendar", "1.0", SyncMode.TWO_WAY)),
             account=ACCOUNT, password=PASSWORD, device_id=DEVICE_ID)
@@ -235,21 +239,28 @@ def run_demo(workdir: str | Path, out: TextIO | None = None) -> DemoReport:
                 f"PIN1 -> 9000; {len(names)} phonebook entries read, one written to record {free}")
 
     def operator_server() -> str:
-        store = MemoryStore()
+        db2 = workdir / "operator-db2.sqlite"
+        for old in workdir.glob("operator-db2.sqlite*"):
+            old.unlink()
+        store = SqlStore(f"sqlite:///{db2}")
         store.add_account(ACCOUNT, PASSWORD)
-        for fam, given, tel in SERVER_CONTACTS:
-            card = vcard30(fam, given, tel)
-            store.add_item(ACCOUNT, "contacts", card, "text/vcard", keys=content_keys(card, "text/vcard"))
-        config = ServerConfig(url=SERVER_URL, databases=(ServerDb("contacts", "text/vcard", "3.0"),
+        store.seed(ACCOUNT, "contacts", [vcard30(*c) for c in SERVER_CONTACTS], "text/vcard")
+        config = ServerConfig(url=server_url, databases=(ServerDb("contacts", "text/vcard", "3.0"),
                                                          ServerDb("calendar", "text/calendar", "2.0")))
-        service = LoopbackSyncService(ServerSession(config, store))
+        ctx["server"] = server = _Uvicorn(create_app(store, config), port)
+        server.start()
+        db1 = workdir / "handset-db1.sqlite"
+        for old in workdir.glob("handset-db1.sqlite*"):
+            old.unlink()
+        handset_store = SqliteClientStore(db1)
         for fam, given, tel in HANDSET_CONTACTS:
-            service.store.add("./contacts", vcard21(fam, given, tel), "text/x-vcard")
+            handset_store.add("./contacts", vcard21(fam, given, tel), "text/x-vcard")
         for summary, start, end in HANDSET_EVENTS:
-            service.store.add("./calendar", vcal10(summary, start, end), "text/x-vcalendar")
-        ctx.update(store=store, service=service)
-        return (f"DB2 (operator): {len(SERVER_CONTACTS)} contacts for '{ACCOUNT}'; DB1 (handset): "
-                f"{len(HANDSET_CONTACTS)} contacts, {len(HANDSET_EVENTS)} event")
+            handset_store.add("./calendar", vcal10(summary, start, end), "text/x-vcalendar")
+        service = HttpSyncService(store=handset_store, session_class=Db1ClientSession)
+        ctx.update(store=store, service=service, handset_store=handset_store)
+        return (f"SyncML server at {server_url} (uvicorn), DB2 {db2.name}: {len(SERVER_CONTACTS)} contacts "
+                f"for '{ACCOUNT}'; DB1 {db1.name}: {len(HANDSET_CONTACTS)} contacts, {len(HANDSET_EVENTS)} event")
 
     def boot() -> str:
         term = Terminal.open(reader, ui=ScriptedUi(()), sync_service=ctx["service"])
@@ -268,7 +279,7 @@ def run_demo(workdir: str | Path, out: TextIO | None = None) -> DemoReport:
         term, service = ctx["term"], ctx["service"]
         term.select("Synchronise")
         (request,) = ctx["service_requests"] = [c for c in term.commands() if type(c).__name__ == "Synchronize"]
-        _check(request.server.value == SERVER_URL and request.account.value == ACCOUNT, "SYNCHRONIZE does not carry the personalised server and account")
+        _check(request.server.value == server_url and request.account.value == ACCOUNT, "SYNCHRONIZE does not carry the personalised server and account")
         term.close()
         contacts = service.store.contents("./contacts")
         server = ctx["store"].items(ACCOUNT, "contacts")
@@ -276,7 +287,7 @@ def run_demo(workdir: str | Path, out: TextIO | None = None) -> DemoReport:
         _check(len(ctx["store"].items(ACCOUNT, "calendar")) == 1, "the handset's event did not reach the server")
         status = card_status()
         types = sorted(set(service.results[-1].sync_types.values()))
-        return (f"SYNCHRONIZE -> sync type {types} over WBXML ({service.stats.messages} messages, "
+        return (f"SYNCHRONIZE -> sync type {types}, HTTP + WBXML ({service.stats.messages} messages, "
                 f"{service.stats.bytes_sent + service.stats.bytes_received} bytes): 4 contacts on "
                 f"both sides (Bob matched, not duplicated), 1 event on the server; card stored: "
                 f"{_status_text(status)}")
@@ -285,8 +296,7 @@ def run_demo(workdir: str | Path, out: TextIO | None = None) -> DemoReport:
         service, store = ctx["service"], ctx["store"]
         luid = next(k for k, v in service.store.contents("./contacts").items() if "Chiara" in str(v))
         service.store.replace("./contacts", luid, vcard21("Rossi", "Chiara", "+390612345678", "new job"))
-        frida = vcard30("Olsen", "Frida", "+4712345678")
-        store.add_item(ACCOUNT, "contacts", frida, "text/vcard", keys=content_keys(frida, "text/vcard"))
+        store.seed(ACCOUNT, "contacts", [vcard30("Olsen", "Frida", "+4712345678")], "text/vcard")
         messages = service.stats.messages
         with Terminal.open(reader, ui=ScriptedUi(()), sync_service=service) as term:
             term.boot(pin1=ctx["profile"].pin1)
@@ -306,7 +316,7 @@ def run_demo(workdir: str | Path, out: TextIO | None = None) -> DemoReport:
         ("refuse a CAP changed after signing", refuse_tampered),
         ("provision over SCP03 (C-MAC + C-DECRYPTION)", provision),
         ("handset: identities, PIN1, phonebook", identities),
-        ("operator DB2 and handset DB1", operator_server),
+        ("start the operator server (DB2) and DB1", operator_server),
         ("handset boots the SIM: menu entry", boot),
         ("select it: SYNCHRONIZE -> SyncML sync", first_sync),
         ("change each side, sync again", second_sync),
@@ -315,13 +325,52 @@ def run_demo(workdir: str | Path, out: TextIO | None = None) -> DemoReport:
             break
     if "term" in ctx:
         ctx["term"].close()
+    if "server" in ctx:
+        ctx["server"].stop()
+    if "handset_store" in ctx:
+        ctx["handset_store"].close()
     if out:
         total = sum(s.seconds for s in report.steps)
         verdict = "all steps passed" if report.ok else "FAILED"
         out.write(f"{verdict} in {total:.2f} s; files in {workdir}\n")
-        out.write("Not in this run yet: the operator's HTTP SyncML server and its SQLite DB2 "
-                  "(the sync above runs the same engines in this process).\n")
     return report
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class _Uvicorn:
+    """The operator's server app under uvicorn in a background thread, on 127.0.0.1 only."""
+
+    def __init__(self, app: Any, port: int) -> None:
+        import uvicorn
+
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
+                                                    log_level="warning", lifespan="off"))
+        self.thread: Any = None
+
+    def start(self, timeout: float = 10.0) -> None:
+        import threading
+
+        self.server.install_signal_handlers = lambda: None  # not the main thread
+        self.thread = threading.Thread(target=self.server.run, name="simsync-demo-server",
+                                       daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + timeout
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise DemoCheckFailed("the SyncML server did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        if self.thread is not None:
+            self.thread.join(timeout=10)
 
 
 def _status_text(profiles: list) -> str:
