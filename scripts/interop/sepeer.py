@@ -313,7 +313,7 @@ class SeClient:
     def __init__(self, state: Path, data: Path, url: str, *, kind: str = "contacts",
                  user: str = "test", password: str = "test", device_id: str = "interop-1",
                  encoding: str = "wbxml", auth: str = "md5", remote_uri: str | None = None,
-                 max_seconds: int = 300, loglevel: int = 1) -> None:
+                 max_seconds: int = 300, loglevel: int = 1, sync_format: str = "") -> None:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {sorted(KINDS)}")
         if encoding not in ("wbxml", "xml") or auth not in ("md5", "basic"):
@@ -325,6 +325,8 @@ class SeClient:
         self.encoding, self.auth = encoding, auth
         self.remote_uri = remote_uri or self.store
         self.max_seconds, self.loglevel = max_seconds, loglevel
+        #: pin the format offered (e.g. text/x-vcard = vCard 2.1, text/x-vcalendar = vCalendar 1.0)
+        self.sync_format = sync_format
         self._configured = False
 
     @property
@@ -352,6 +354,8 @@ class SeClient:
                      f"loglevel={self.loglevel}", "RetryDuration=20", "RetryInterval=10",
                      f"logdir={self.state / 'logs'}", "maxlogdirs=50",
                      f"{self.store}/uri={self.remote_uri}", f"{self.store}/sync=two-way",
+                     f"{self.store}/syncFormat={self.sync_format}",
+                     f"{self.store}/forceSyncFormat={1 if self.sync_format else 0}",
                      self.config, self.store, log=log)
         self._configured = True
 
@@ -405,7 +409,7 @@ class SimsyncServer:
     """``simsync operator serve`` on a free loopback port with SQLite in ``directory``."""
 
     def __init__(self, directory: Path, users: Mapping[str, str], max_seconds: int = 600,
-                 python: str = sys.executable) -> None:
+                 python: str = sys.executable, workers: int = 1) -> None:
         directory = Path(directory).resolve()
         directory.mkdir(parents=True, exist_ok=True)
         self.db_url = f"sqlite:///{directory / 'operator.db'}"
@@ -424,7 +428,7 @@ class SimsyncServer:
         with self.log.open("ab") as f:
             self.proc = subprocess.Popen(
                 ["timeout", str(max_seconds), *cli, "operator", "serve", "--db", self.db_url,
-                 "--port", str(self.port), "--log-level", "info"],
+                 "--port", str(self.port), "--workers", str(workers), "--log-level", "info"],
                 stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT, env=env,
                 start_new_session=True)
         try:

@@ -32,7 +32,8 @@ HS = "./contacts"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    srv = SimsyncServer(tmp_path_factory.mktemp("simsync-server"), USERS)
+    # two worker processes: the messages of one session may reach either (state in the store)
+    srv = SimsyncServer(tmp_path_factory.mktemp("simsync-server"), USERS, workers=2)
     try:
         yield srv
     finally:
