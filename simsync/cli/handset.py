@@ -33,6 +33,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         parser.add_argument("--no-sync", action="store_true",
                             help="do not declare SYNCHRONIZE in the terminal profile")
         parser.add_argument("--quiet", action="store_true", help="do not print the session log")
+        from .handset_sync import add_sync_service_arguments  # SYNCHRONIZE over HTTP (--db)
+        add_sync_service_arguments(parser)
         if answers:
             parser.add_argument("--answers", metavar="A,B,...", default="",
                                 help="answers to the card's questions, in order (item text or "
@@ -127,7 +129,9 @@ class _Session:
             _load_bundled_applets()
         self.quiet = args.quiet
         ui = PromptUi() if getattr(args, "interactive", False) else ScriptedUi(_answers(args))
-        self.service = None if args.no_sync else RecordingSyncService()
+        from .handset_sync import sync_service_from_args
+        self.service = None if args.no_sync else (sync_service_from_args(args)
+                                                  or RecordingSyncService())
         self.terminal = Terminal.open(
             args.reader, trace=sys.stderr if args.trace else None, ui=ui,
             clock=VirtualClock() if virtual else RealClock(), sync_service=self.service,

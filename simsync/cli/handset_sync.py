@@ -37,6 +37,29 @@ def parse_database(spec: str, ident: int, mode: int = 200):
                         mode)
 
 
+def add_sync_service_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of the card-driven commands (boot, select, run, sms): with ``--db`` the card's
+    SYNCHRONIZE runs the SyncML client over HTTP on that DB1 file."""
+    parser.add_argument("--db", metavar="DB1FILE", default=None,
+                        help="run the card's SYNCHRONIZE with the SyncML client over HTTP on this "
+                             "DB1 file (default: a recording service that answers 200)")
+    parser.add_argument("--sync-encoding", choices=("wbxml", "xml"), default="wbxml",
+                        help="SyncML encoding with --db (default wbxml)")
+
+
+def sync_service_from_args(args: argparse.Namespace):
+    """The :class:`~simsync.handset.httpsync.HttpSyncService` ``--db`` asks for, or None."""
+    if not getattr(args, "db", None):
+        return None
+    from simsync.handset.db1 import Db1ClientSession, SqliteClientStore
+    from simsync.handset.httpsync import HttpSyncService
+    from simsync.syncml import WBXML, XML
+
+    store = SqliteClientStore(args.db)       # closed when the process ends (every call commits)
+    return HttpSyncService(store, content_type=WBXML if args.sync_encoding == "wbxml" else XML,
+                           session_class=Db1ClientSession)
+
+
 def register_sync(hs: argparse._SubParsersAction) -> None:
     p = hs.add_parser(
         "sync", help="run one SyncML session with a server now (the handset's client over HTTP)",

@@ -27,6 +27,7 @@ from .conftest import (
 COMBOS = [("wbxml", "md5"), ("xml", "md5"), ("wbxml", "basic"), ("xml", "basic")]
 USERS = {f"u-{enc}-{auth}": f"pw-{enc}-{auth}" for enc, auth in COMBOS}
 USERS["u-bad"] = "right-password"
+USERS["u-card"] = "card-pw"
 HS = "./contacts"
 
 
@@ -241,3 +242,46 @@ def test_large_objects(server, tmp_path, encoding) -> None:
         got = summary(se.items())
         assert got["Hugo Huge"] == ("+1998", note)
         assert summary(server.items(user, "addressbook")) == got
+
+
+def test_card_synchronize_from_the_cli(server, tmp_path) -> None:
+    """``simsync handset select sim:CARD "Sync now" --db DB1`` as a process: the sync applet's
+    SYNCHRONIZE runs the HTTP client on the DB1 file against the operator's server."""
+    import subprocess
+    import sys
+
+    from simsync.handset.db1 import SqliteClientStore
+
+    from .conftest import make_sync_card
+
+    card = tmp_path / "sync.card"
+    pin1 = make_sync_card(card, server.url, account="u-card", password=USERS["u-card"],
+                          device_id="IMEI:490154203237518")
+    db1 = tmp_path / "db1.sqlite"
+    with SqliteClientStore(db1) as store:
+        store.add("./contacts", vcard("Kim Card", "+4915111"))
+        store.add("./calendar", vevent("k1", "Card party", 12), "text/calendar")
+    hs = Handset(server.url, "u-card", "hs-card")
+    hs.store.add(HS, vcard("Sol Server", "+4915222"))
+    hs.sync(201)
+
+    def select() -> str:
+        r = subprocess.run([sys.executable, "-m", "simsync", "handset", "select", f"sim:{card}",
+                            "Sync now", "--pin1", pin1, "--db", str(db1)], capture_output=True,
+                           text=True, timeout=120, check=False)
+        assert r.returncode == 0, r.stdout + r.stderr
+        return r.stdout
+
+    out = select()
+    assert f"SYNCHRONIZE with {server.url} as u-card" in out
+    assert "./contacts <-> addressbook (text/vcard 3.0, slow): status 200" in out, out
+    assert "./calendar <-> calendar (text/calendar 2.0, slow): status 200" in out, out
+    with SqliteClientStore(db1) as store:
+        mine = summary(list(store.contents("./contacts").values()))
+        cal = summary(list(store.contents("./calendar").values()), "calendar")
+    assert mine == summary(server.items("u-card", "addressbook")) == {
+        "Kim Card": ("+4915111", ""), "Sol Server": ("+4915222", "")}
+    assert cal == summary(server.items("u-card", "calendar"), "calendar") == {
+        "Card party": ("20261212T090000Z", "")}
+    out = select()                   # anchors on the card and in DB1 now: two-way
+    assert "./contacts <-> addressbook (text/vcard 3.0, two-way): status 200" in out, out
