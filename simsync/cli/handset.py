@@ -2,9 +2,10 @@
 
 Every subcommand powers the card up afresh (ATR, optional PIN1, TERMINAL PROFILE) and runs the
 proactive sessions the card starts; the session log is printed on stdout, the APDU trace
-(``--trace``) on stderr. Until the SyncML client exists, SYNCHRONIZE is executed by a recording
-service that answers status 200 for every database and prints what the card asked for
-(``--no-sync`` leaves SYNCHRONIZE out of the terminal profile).
+(``--trace``) on stderr. With ``--db DB1FILE`` the card's SYNCHRONIZE runs the SyncML client over
+HTTP on that DB1 (:mod:`simsync.handset.httpsync`); without it, a recording service answers
+status 200 for every database and prints what the card asked for (``--no-sync`` leaves
+SYNCHRONIZE out of the terminal profile). ``simsync handset sync`` runs a session on demand.
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="A terminal that powers the card (sim:CARDFILE or pcsc:NAME), sends its "
                     "TERMINAL PROFILE and obeys the card's proactive commands. Every subcommand "
                     "powers the card up afresh; the session log goes to stdout, the APDU trace "
-                    "(--trace) to stderr. SYNCHRONIZE is executed by a recording sync service "
-                    "that answers status 200 for every database (the SyncML client comes next).")
+                    "(--trace) to stderr. With --db DB1FILE the card's SYNCHRONIZE runs the "
+                    "SyncML client over HTTP on that DB1; without it a recording sync service "
+                    "answers status 200 for every database. 'sync' runs a session on demand.")
     hs = p.add_subparsers(dest="handset_cmd", metavar="SUBCOMMAND")
     hs.required = True
 
