@@ -158,3 +158,51 @@ def test_no_server_listening() -> None:
 def test_transport_rejects_other_content_types() -> None:
     with pytest.raises(ValueError, match="not a SyncML content type"):
         HttpTransport("text/plain")
+
+
+def test_cli_sync_errors_are_one_line(capsys, monkeypatch) -> None:
+    import io
+
+    from simsync.cli import main
+
+    def run(*args: str) -> tuple[int, str]:
+        monkeypatch.setattr("sys.stdin", io.StringIO("pw\n"))
+        rc = main(["handset", "sync", "--user", "u", "--password-stdin", *args])
+        return rc, capsys.readouterr().err
+
+    url = f"http://127.0.0.1:{free_port()}/syncml"
+    rc, err = run("--server", url, "--database", "./contacts=addressbook:text/vcard")
+    assert rc == 2 and "ConnectError" in err and err.count("\n") == 1
+    rc, err = run("--server", url, "--database", "bogus")
+    assert rc == 2 and "expected LOCAL=REMOTE:TYPE" in err
+    rc, err = run("--server", "ftp://x", "--database", "./c=c:text/vcard")
+    assert rc == 2 and "http:// or https://" in err
+    rc, err = run("--server", url, "--database", "./c=a:text/vcard", "--database", "./c=b:text/vcard")
+    assert rc == 2 and "given twice" in err
+
+
+def test_cli_sync_against_the_server_engine(tmp_path, capsys, monkeypatch) -> None:
+    """`handset sync --db` end to end with the operator engine behind a mocked httpx."""
+    import io
+
+    from simsync.cli import main
+    from simsync.handset.db1 import SqliteClientStore
+
+    op = FakeOperator()
+    real_client = httpx.Client
+    monkeypatch.setattr(httpx, "Client", lambda **kw: real_client(
+        transport=httpx.MockTransport(op.handle), **kw))
+    db1 = tmp_path / "db1.sqlite"
+    with SqliteClientStore(db1) as store:
+        store.add("./contacts", vcard("Ann Alpha", "+1"))
+    monkeypatch.setattr("sys.stdin", io.StringIO("pw\n"))
+    rc = main(["handset", "sync", "--server", URL, "--user", "ann", "--password-stdin",
+               "--db", str(db1), "--encoding", "xml", "--auth", "basic",
+               "--database", "./contacts=addressbook:text/vcard"])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    assert "./contacts <-> addressbook: status 200; on the handset +0 ~0 -0, on the server " \
+           "+1 ~0 -0; 1 item(s)" in out
+    assert op.requests[0].headers["content-type"] == XML
+    assert b"syncml:auth-basic" in op.requests[0].content
+    assert summary(op.store.items("ann", "addressbook")) == {"Ann Alpha": ("+1", "")}
