@@ -37,6 +37,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _register_gp(ops)
     _register_provision(ops)
     _register_server(ops)
+    _register_data(ops)
 
 
 # -- keys ------------------------------------------------------------------------------------------
@@ -542,6 +543,10 @@ def _register_server(ops: argparse._SubParsersAction) -> None:
                    help="the URL clients reach /syncml at, used in RespURI (default: from each request)")
     s.add_argument("--log-level", default="warning",
                    choices=("critical", "error", "warning", "info", "debug"))
+    s.add_argument("--admin-token-file", metavar="FILE", default=None,
+                   help="enable the JSON admin API (/admin, bearer token) with the token in FILE "
+                        "(its first line); the server keeps only its SHA-256. Default: "
+                        "$SIMSYNC_ADMIN_TOKEN_SHA256, else the admin API is off")
     s.set_defaults(func=cmd_serve)
     u = ops.add_parser("user", help="the SyncML server's accounts: add, list, delete")
     us = u.add_subparsers(dest="user_cmd", metavar="ACTION")
@@ -601,6 +606,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     os.environ["SIMSYNC_MIGRATE"] = "0"
     if args.public_url:
         os.environ["SIMSYNC_PUBLIC_URL"] = args.public_url
+    if args.admin_token_file:
+        os.environ["SIMSYNC_ADMIN_TOKEN_SHA256"] = _admin_token_digest(args.admin_token_file)
     shown = sa.engine.make_url(url).render_as_string(hide_password=True)
     print(f"simsync SyncML server on http://{args.host}:{args.port}/syncml "
           f"(database {shown}, {args.workers} worker{'s' if args.workers > 1 else ''})", flush=True)
@@ -652,4 +659,64 @@ def cmd_user_delete(args: argparse.Namespace) -> int:
     finally:
         store.close()
     print(f"user {args.user} deleted with all of their data")
+    return 0
+
+
+# -- data export / import (a user's server database as vCard / iCalendar files) --------------------
+
+
+def _register_data(ops: argparse._SubParsersAction) -> None:
+    d = ops.add_parser("data", help="a user's server contacts / calendar to and from vCard / iCalendar files")
+    ds = d.add_subparsers(dest="data_cmd", metavar="ACTION")
+    ds.required = True
+    exp = ds.add_parser("export", help="write a user's contacts (vCard 3.0) or calendar (iCalendar 2.0) to a file")
+    _db_arg(exp)
+    exp.add_argument("--user", required=True, metavar="USER")
+    exp.add_argument("--database", required=True, choices=("contacts", "calendar"))
+    exp.add_argument("-o", "--output", required=True, metavar="FILE")
+    exp.set_defaults(func=cmd_data_export)
+    imp = ds.add_parser("import", help="add the items of .vcf / .ics / .vcs files to a user's database "
+                                       "(all or nothing; a later slow sync matches them)")
+    _db_arg(imp)
+    imp.add_argument("--user", required=True, metavar="USER")
+    imp.add_argument("--database", required=True, choices=("contacts", "calendar"))
+    imp.add_argument("files", nargs="+", metavar="FILE")
+    imp.set_defaults(func=cmd_data_import)
+
+
+def _admin_token_digest(path: str) -> str:
+    from simsync.operator.server.admin import token_digest
+
+    try:
+        token = Path(path).read_text(encoding="utf-8").splitlines()[0].strip()
+    except (OSError, UnicodeDecodeError, IndexError) as exc:
+        raise SimsyncError(f"{path}: cannot read an admin token: {getattr(exc, 'strerror', None) or exc}") from None
+    if len(token) < 16:
+        raise SimsyncError(f"{path}: the admin token must have at least 16 characters")
+    return token_digest(token)
+
+
+def cmd_data_export(args: argparse.Namespace) -> int:
+    from simsync.operator.server.dataio import export_file
+
+    store, _ = _open_store(args)
+    try:
+        n = _db_call(export_file, store, args.user, args.database, args.output)
+    finally:
+        store.close()
+    print(f"exported {n} item{'s' if n != 1 else ''} of {args.user}'s {args.database} to {args.output}")
+    return 0
+
+
+def cmd_data_import(args: argparse.Namespace) -> int:
+    from simsync.operator.server.dataio import import_files
+
+    store, _ = _open_store(args)
+    try:
+        res = _db_call(import_files, store, args.user, args.database, args.files)
+    finally:
+        store.close()
+    n = len(res.guids)
+    print(f"imported {n} item{'s' if n != 1 else ''} from {res.files} file{'s' if res.files != 1 else ''} "
+          f"into {args.user}'s {args.database}")
     return 0

@@ -30,6 +30,7 @@ from typing import Self
 
 from simsync import pim
 from simsync.errors import SimsyncError
+from simsync.pim.files import ical_file
 from simsync.syncml.engine import ChangeKind, ClientSession, ClientStore, DeviceFull
 
 __all__ = ["CALENDAR", "CONTACTS", "DATABASES", "MESSAGES", "Db1ClientSession", "Db1Error",
@@ -686,32 +687,5 @@ def export(store: SqliteClientStore, database: str, path: str | Path) -> int:
     return len(parsed)
 
 
-def _ical_file(items: list) -> str:
-    tzs: dict[str, list[str]] = {}
-    comps: list[str] = []
-    for item in items:
-        lines = pim.serialize(item, "text/calendar").split("\r\n")
-        inner = [ln for ln in lines[1:] if ln][:-1]     # without BEGIN/END:VCALENDAR
-        i = 0
-        while i < len(inner):
-            b = _BEGIN.match(inner[i])
-            if not b:
-                i += 1           # VERSION, PRODID, calendar properties
-                continue
-            j = i
-            while not (_END.match(inner[j]) and _END.match(inner[j]).group(1).upper()
-                       == b.group(1).upper()):
-                j += 1
-            comp = inner[i:j + 1]
-            if b.group(1).upper() == "VTIMEZONE":
-                tzid = next((c for c in comp if c.upper().startswith("TZID")), str(len(tzs)))
-                tzs.setdefault(tzid, comp)
-            else:
-                comps.extend(comp)
-            i = j + 1
-    out = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//simsync//simsync DB1//EN"]
-    for comp in tzs.values():
-        out.extend(comp)
-    out.extend(comps)
-    out.append("END:VCALENDAR")
-    return "\r\n".join(out) + "\r\n"
+# moved to simsync.pim.files (shared with the operator server's data export); kept here by name
+_ical_file = ical_file

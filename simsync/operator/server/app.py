@@ -6,6 +6,8 @@
   nothing half-written and any worker process can serve any message of a session (the session
   state lives in the store).
 * ``GET /health``: ``{"status": "ok"}`` when the database answers.
+* ``/admin/...``: the JSON admin API (:mod:`.admin`, bearer token), described with the rest in
+  ``GET /openapi.json``.
 * Bad input never gets a traceback: 415 for another content type, 413 for a body above the
   limit (checked on Content-Length and while reading, before the whole body is in memory),
   400 for a message the codec cannot decode; an unexpected failure is a bare 500 logged here.
@@ -71,20 +73,23 @@ async def _read_limited(request: Request, limit: int) -> bytes:
 
 def create_app(store: SyncStore, config: ServerConfig | None = None, *,
                public_url: str | None = None, max_body: int | None = None,
-               session_ttl: float = 7 * 86400, housekeeping_every: int = 1000) -> FastAPI:
+               session_ttl: float = 7 * 86400, housekeeping_every: int = 1000,
+               admin_token_sha256: str | None = None) -> FastAPI:
     """The HTTP app serving ``store`` with the engine ``config``.
 
     ``public_url``: the URL clients reach ``/syncml`` at (the base of the RespURI); by default
     it is taken from each request (scheme, Host header, path). ``max_body``: the largest
     request accepted (default: the MaxMsgSize we announce plus 16 KiB of slack).
     ``session_ttl``: session states not saved for that many seconds are dropped (checked
-    every ``housekeeping_every`` requests of a process, if the store can expire them)."""
+    every ``housekeeping_every`` requests of a process, if the store can expire them).
+    ``admin_token_sha256``: hex SHA-256 of the admin bearer token of the JSON admin API under
+    ``/admin`` (:mod:`.admin`, needs a :class:`SqlStore`); None: that API answers 404."""
     config = config or default_config(public_url or "")
     if public_url:
         config = dataclasses.replace(config, url=public_url)
     limit = max_body if max_body is not None else config.max_msg_size + 16384
     app = FastAPI(title="simsync operator SyncML server", docs_url=None, redoc_url=None,
-                  openapi_url=None)
+                  openapi_url="/openapi.json")
     app.state.store = store
     app.state.config = config
     requests_seen = [0]
@@ -156,6 +161,10 @@ def create_app(store: SyncStore, config: ServerConfig | None = None, *,
             ok = False
         return JSONResponse({"status": "ok" if ok else "error"}, status_code=200 if ok else 503)
 
+    from .admin import admin_router
+
+    app.include_router(admin_router(store, config, admin_token_sha256))
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.error("request %s %s failed", request.method, request.url.path, exc_info=exc)
@@ -207,19 +216,22 @@ class ServerSettings:
     public_url: str | None = None
     max_body: int | None = None
     migrate: bool = False
+    admin_token_sha256: str | None = None
 
 
 def settings_from_env(env: dict[str, str] | None = None) -> ServerSettings:
     """``SIMSYNC_DB`` (database URL, default ``sqlite:///simsync-operator.db``),
     ``SIMSYNC_PUBLIC_URL`` (base of the RespURI; default from each request),
-    ``SIMSYNC_MAX_BODY`` (bytes), ``SIMSYNC_MIGRATE`` (1: run the migrations on start)."""
+    ``SIMSYNC_MAX_BODY`` (bytes), ``SIMSYNC_MIGRATE`` (1: run the migrations on start),
+    ``SIMSYNC_ADMIN_TOKEN_SHA256`` (hex SHA-256 of the admin API's bearer token)."""
     env = os.environ if env is None else env
     max_body = env.get("SIMSYNC_MAX_BODY")
     return ServerSettings(
         db_url=db_url_from(env.get("SIMSYNC_DB")),
         public_url=env.get("SIMSYNC_PUBLIC_URL") or None,
         max_body=int(max_body) if max_body else None,
-        migrate=env.get("SIMSYNC_MIGRATE", "0") == "1")
+        migrate=env.get("SIMSYNC_MIGRATE", "0") == "1",
+        admin_token_sha256=env.get("SIMSYNC_ADMIN_TOKEN_SHA256") or None)
 
 
 def db_url_from(value: str | None) -> str:
@@ -238,4 +250,4 @@ def app_from_env() -> FastAPI:
     s = settings_from_env()
     store = SqlStore(s.db_url, migrate=s.migrate)
     return create_app(store, default_config(s.public_url or ""), public_url=s.public_url,
-                      max_body=s.max_body)
+                      max_body=s.max_body, admin_token_sha256=s.admin_token_sha256)

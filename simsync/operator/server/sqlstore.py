@@ -717,6 +717,61 @@ class SqlStore:
         with self._c() as c:
             return c.execute(sessions.delete().where(sessions.c.updated < older_than)).rowcount
 
+    # ------------------------------------------------------------------ admin queries
+    def list_devices(self, user: str) -> list[DeviceState]:
+        """The devices that authenticated as ``user``, by device id."""
+        with self._c() as c:
+            rows = c.execute(sa.select(devices).where(devices.c.user == user)
+                             .order_by(devices.c.device_id)).all()
+        return [DeviceState(r.device_id, r.user, r.next_nonce, r.devinf_xml) for r in rows]
+
+    def device_anchors(self, device_id: str) -> dict[str, DbAnchor]:
+        """The anchors of every database the device synced, by database name."""
+        with self._c() as c:
+            rows = c.execute(sa.select(anchors).where(anchors.c.device_id == device_id)
+                             .order_by(anchors.c.database)).all()
+        return {r.database: DbAnchor(r.client_last, r.server_anchor, int(r.counter),
+                                     tuple(json.loads(r.retry))) for r in rows}
+
+    def forget_device(self, device_id: str) -> bool:
+        """Drop a device with its anchors and ID maps: its next sync is a slow sync."""
+        with self._c() as c:
+            for t in (anchors, id_map):
+                c.execute(t.delete().where(t.c.device_id == device_id))
+            return bool(c.execute(devices.delete().where(devices.c.device_id == device_id))
+                        .rowcount)
+
+    def database_stats(self, user: str) -> dict[str, tuple[int, int]]:
+        """(live items, change counter) of each database the user has, by name."""
+        with self._c() as c:
+            out = {r.database: (0, int(r.counter)) for r in c.execute(
+                sa.select(user_dbs.c.database, user_dbs.c.counter)
+                .where(user_dbs.c.user == user))}
+            for r in c.execute(sa.select(items.c.database, sa.func.count().label("n"))
+                               .where(items.c.user == user, items.c.deleted == sa.false())
+                               .group_by(items.c.database)):
+                out[r.database] = (int(r.n), out.get(r.database, (0, 0))[1])
+        return dict(sorted(out.items()))
+
+    def item_page(self, user: str, database: str, offset: int = 0,
+                  limit: int = 100) -> tuple[int, list[ItemRecord]]:
+        """(number of live items, the live items ``offset`` .. ``offset + limit``) in the order
+        they were created."""
+        live = (*self._iw(user, database), items.c.deleted == sa.false())
+        with self._c() as c:
+            total = int(c.execute(sa.select(sa.func.count()).select_from(items)
+                                  .where(*live)).scalar())
+            rows = c.execute(sa.select(items).where(*live)
+                             .order_by(items.c.created, items.c.guid)
+                             .offset(offset).limit(limit)).all()
+        return total, [self._record(r) for r in rows]
+
+    def list_sessions(self) -> list[tuple[str, str, float]]:
+        """Every stored session state: (key, state JSON, last saved as time.time())."""
+        with self._c() as c:
+            rows = c.execute(sa.select(sessions).order_by(sessions.c.updated)).all()
+        return [(r.key, r.state, float(r.updated)) for r in rows]
+
     # ------------------------------------------------------------------ test / admin helpers
     def items(self, user: str, database: str) -> dict[str, str | bytes]:
         """The live items' contents by GUID."""
