@@ -5,6 +5,7 @@ server-side changes."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ from .conftest import (
 )
 
 COMBOS = [("wbxml", "md5"), ("xml", "md5"), ("wbxml", "basic"), ("xml", "basic")]
-USERS = {f"u-{enc}-{auth}": f"pw-{enc}-{auth}" for enc, auth in COMBOS}
+USERS = {f"{p}-{enc}-{auth}": f"pw-{p}-{enc}-{auth}" for enc, auth in COMBOS for p in "uc"}
 USERS["u-bad"] = "right-password"
 USERS["u-card"] = "card-pw"
 HS = "./contacts"
@@ -77,95 +78,134 @@ def _check(r: sepeer.SeResult, mode: str, **counts: int) -> None:
     assert got == counts, f"{mode}: {r.stats}"
 
 
-@pytest.mark.parametrize(("encoding", "auth"), COMBOS)
-def test_six_modes_contacts(server, tmp_path, request, encoding, auth) -> None:
-    user = f"u-{encoding}-{auth}"
-    data = tmp_path / "se-contacts"
+@dataclass(frozen=True)
+class Kind:
+    """Contacts or calendar items for the six-mode scenario: ``item(name, n, note)`` and what
+    :func:`summary` makes of it, ``expect(n, note)``."""
+
+    name: str
+
+    @property
+    def remote(self) -> str:
+        return "addressbook" if self.name == "contacts" else "calendar"
+
+    def item(self, name: str, n: int, note: str = "") -> str:
+        if self.name == "contacts":
+            return vcard(name, f"+{n}", note)
+        return vevent("uid-" + name.replace(" ", "-").lower(), name, n % 28 + 1, note)
+
+    def expect(self, n: int, note: str = "") -> tuple[str, str]:
+        if self.name == "contacts":
+            return (f"+{n}", note)
+        return (f"202612{n % 28 + 1:02d}T090000Z", note)
+
+    def marker(self, name: str) -> str:
+        return f"{'FN' if self.name == 'contacts' else 'SUMMARY'}:{name}"
+
+    def handset(self, url: str, user: str, device: str) -> Handset:
+        if self.name == "contacts":
+            return Handset(url, user, device)
+        return Handset(url, user, device, "calendar", "text/calendar", "2.0")
+
+
+SIX_MODE_CASES = [("contacts", enc, auth) for enc, auth in COMBOS] + [
+    ("calendar", "wbxml", "md5"), ("calendar", "xml", "basic")]
+
+
+@pytest.mark.parametrize(("kind", "encoding", "auth"), SIX_MODE_CASES)
+def test_six_modes(server, tmp_path, request, kind, encoding, auth) -> None:
+    k = Kind(kind)
+    user = f"{'u' if kind == 'contacts' else 'c'}-{encoding}-{auth}"
+    data = tmp_path / f"se-{kind}"
     proxy = RecordingProxy(server.port)         # to check encoding and auth on the wire
     request.addfinalizer(proxy.close)
-    se = sepeer.SeClient(tmp_path / "se-state", data, proxy.url, user=user,
-                         password=USERS[user], device_id=f"se-{encoding}-{auth}",
+    se = sepeer.SeClient(tmp_path / "se-state", data, proxy.url, kind=kind, user=user,
+                         password=USERS[user], device_id=f"se-{kind}-{encoding}-{auth}",
                          encoding=encoding, auth=auth)
-    hs = Handset(server.url, user, f"hs-{encoding}-{auth}")
+    hs = k.handset(server.url, user, f"hs-{kind}-{encoding}-{auth}")
     ct = WBXML if encoding == "wbxml" else XML
+    ctype = "text/vcard" if kind == "contacts" else "text/calendar"
 
-    def both(expected: dict) -> None:
-        assert summary(server.items(user, "addressbook")) == expected
-        assert summary(se.items()) == expected
+    def on_server() -> dict:
+        return summary(server.items(user, k.remote), kind)
 
-    # 1. slow: the client's two cards reach the empty server
-    write_items(data, {"a": vcard("Ann Alpha", "+1001"), "b": vcard("Bob Beta", "+1002")})
+    def on_se() -> dict:
+        return summary(se.items(), kind)
+
+    # 1. slow: the client's two items reach the empty server
+    write_items(data, {"a": k.item("Ann Alpha", 1001), "b": k.item("Bob Beta", 1002)})
     _check(se.sync("slow"), "slow", remote_added=2, local_added=0)
-    both({"Ann Alpha": ("+1001", ""), "Bob Beta": ("+1002", "")})
+    state = {"Ann Alpha": k.expect(1001), "Bob Beta": k.expect(1002)}
+    assert on_server() == on_se() == state
     assert len(proxy.exchanges) >= 3
     assert {(e[0], e[2], e[3]) for e in proxy.exchanges} == {(ct, 200, ct)}
     assert f"syncml:auth-{auth}".encode() in proxy.exchanges[0][1]
     assert all(b"syncml:auth-" not in e[1] for e in proxy.exchanges[1:])
 
     # 2. two-way: the other device added Cid; the client changed Ann
-    hs.store.add(HS, vcard("Cid Gamma", "+1003"))
+    hs.store.add(HS, k.item("Cid Gamma", 1003), ctype)
     hs.sync(201, ct)
     next_second()
-    _file(data, "FN:Ann Alpha").write_text(vcard("Ann Alpha", "+2001", "changed on se"))
+    _file(data, k.marker("Ann Alpha")).write_text(k.item("Ann Alpha", 2001, "changed on se"))
     _check(se.sync("two-way"), "two-way", local_added=1, remote_updated=1, remote_added=0)
-    state = {"Ann Alpha": ("+2001", "changed on se"), "Bob Beta": ("+1002", ""),
-             "Cid Gamma": ("+1003", "")}
-    both(state)
+    state = {"Ann Alpha": k.expect(2001, "changed on se"), "Bob Beta": k.expect(1002),
+             "Cid Gamma": k.expect(1003)}
+    assert on_server() == on_se() == state
 
     # 3. one-way-from-client: the client's add and delete go up; the server's change of Cid
     #    does not come down
     hs.sync(200, ct)
-    hs.store.replace(HS, hs.luid("FN:Cid Gamma"), vcard("Cid Gamma", "+2003", "changed on hs"))
+    hs.store.replace(HS, hs.luid(k.marker("Cid Gamma")), k.item("Cid Gamma", 2003, "changed on hs"))
     hs.sync(200, ct)
     next_second()
-    write_items(data, {"d": vcard("Dan Delta", "+1004")})
-    _file(data, "FN:Bob Beta").unlink()
+    write_items(data, {"d": k.item("Dan Delta", 1004)})
+    _file(data, k.marker("Bob Beta")).unlink()
     _check(se.sync("one-way-from-client"), "one-way-from-client",
            remote_added=1, remote_removed=1, local_added=0, local_updated=0)
-    on_server = {"Ann Alpha": ("+2001", "changed on se"), "Cid Gamma": ("+2003", "changed on hs"),
-                 "Dan Delta": ("+1004", "")}
-    assert summary(server.items(user, "addressbook")) == on_server
-    assert summary(se.items()) == {**on_server, "Cid Gamma": ("+1003", "")}
+    server_state = {"Ann Alpha": k.expect(2001, "changed on se"),
+                    "Cid Gamma": k.expect(2003, "changed on hs"), "Dan Delta": k.expect(1004)}
+    assert on_server() == server_state
+    assert on_se() == {**server_state, "Cid Gamma": k.expect(1003)}
 
     # 4. one-way-from-server: the server's changes (Cid, the new Eve) come down; the client's
     #    change of Dan does not go up
-    hs.store.add(HS, vcard("Eve Epsilon", "+1005"))
+    hs.store.add(HS, k.item("Eve Epsilon", 1005), ctype)
     hs.sync(200, ct)
     next_second()
-    _file(data, "FN:Dan Delta").write_text(vcard("Dan Delta", "+2004", "changed on se"))
+    _file(data, k.marker("Dan Delta")).write_text(k.item("Dan Delta", 2004, "changed on se"))
     _check(se.sync("one-way-from-server"), "one-way-from-server",
            local_added=1, local_updated=1, remote_added=0, remote_updated=0)
-    on_server["Eve Epsilon"] = ("+1005", "")
-    assert summary(server.items(user, "addressbook")) == on_server
-    assert summary(se.items()) == {**on_server, "Dan Delta": ("+2004", "changed on se")}
+    server_state["Eve Epsilon"] = k.expect(1005)
+    assert on_server() == server_state
+    assert on_se() == {**server_state, "Dan Delta": k.expect(2004, "changed on se")}
 
     # 5. refresh-from-client: the server's data becomes exactly the client's (its own new Fay
     #    goes away)
-    hs.store.add(HS, vcard("Fay Zeta", "+1006"))
+    hs.store.add(HS, k.item("Fay Zeta", 1006), ctype)
     hs.sync(200, ct)
     _check(se.sync("refresh-from-client"), "refresh-from-client", local_added=0)
-    state = {**on_server, "Dan Delta": ("+2004", "changed on se")}
-    both(state)
+    state = {**server_state, "Dan Delta": k.expect(2004, "changed on se")}
+    assert on_server() == on_se() == state
 
     # 6. refresh-from-server: the client's data becomes exactly the server's (its own change of
     #    Ann is dropped)
     hs.sync(200, ct)
-    hs.store.replace(HS, hs.luid("FN:Eve Epsilon"), vcard("Eve Epsilon", "+2005", "hs again"))
-    hs.store.add(HS, vcard("Gus Eta", "+1007"))
+    hs.store.replace(HS, hs.luid(k.marker("Eve Epsilon")), k.item("Eve Epsilon", 2005, "hs again"))
+    hs.store.add(HS, k.item("Gus Eta", 1007), ctype)
     hs.sync(200, ct)
     next_second()
-    _file(data, "FN:Ann Alpha").write_text(vcard("Ann Alpha", "+3001", "lost"))
+    _file(data, k.marker("Ann Alpha")).write_text(k.item("Ann Alpha", 3001, "lost"))
     _check(se.sync("refresh-from-server"), "refresh-from-server", remote_added=0,
            remote_updated=0)
-    state = {**state, "Eve Epsilon": ("+2005", "hs again"), "Gus Eta": ("+1007", "")}
-    both(state)
+    state = {**state, "Eve Epsilon": k.expect(2005, "hs again"), "Gus Eta": k.expect(1007)}
+    assert on_server() == on_se() == state
 
     # and afterwards a two-way sync has nothing to do; the other device ends equal, too
     _check(se.sync("two-way"), "two-way", local_added=0, local_updated=0, local_removed=0,
            remote_added=0, remote_updated=0, remote_removed=0)
-    both(state)
+    assert on_server() == on_se() == state
     hs.sync(200, ct)
-    assert summary(hs.items()) == state
+    assert summary(hs.items(), kind) == state
     assert {(e[0], e[2], e[3]) for e in proxy.exchanges} == {(ct, 200, ct)}
     assert len(proxy.exchanges) >= 7 * 2          # seven sessions, two or more POSTs each
 
