@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from .conftest import TOKEN, USERS, Api, Device, vcard, vevent
 
 from simsync.operator.server.admin import token_digest
 from simsync.operator.server.app import settings_from_env
+
+from .conftest import TOKEN, USERS, Api, Device, vcard, vevent
 
 CONTACTS = "/admin/accounts/alice/databases/addressbook/items"
 
@@ -278,3 +279,26 @@ def test_openapi_lists_the_admin_endpoints(api):
             assert paths[path][m]["security"] == [{"adminToken": []}]
     assert spec["components"]["securitySchemes"]["adminToken"]["scheme"] == "bearer"
     assert "ItemIn" in spec["components"]["schemas"]
+
+
+def test_app_from_env_and_serve_option(db_url, monkeypatch, tmp_path):
+    import asyncio
+
+    import httpx
+
+    from simsync.cli import build_parser
+    from simsync.operator.server.app import app_from_env
+
+    monkeypatch.setenv("SIMSYNC_DB", db_url)
+    monkeypatch.setenv("SIMSYNC_ADMIN_TOKEN_SHA256", token_digest(TOKEN))
+    app = app_from_env()
+
+    async def run(token):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://t") as c:
+            return await c.get("/admin/accounts", headers={"authorization": f"Bearer {token}"})
+    assert [a["user"] for a in asyncio.run(run(TOKEN)).json()] == sorted(USERS)
+    assert asyncio.run(run("nope")).status_code == 401
+    args = build_parser().parse_args(["operator", "serve", "--admin-token-file",
+                                      str(tmp_path / "t")])
+    assert args.admin_token_file == str(tmp_path / "t")
