@@ -608,9 +608,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         os.environ["SIMSYNC_PUBLIC_URL"] = args.public_url
     if args.admin_token_file:
         os.environ["SIMSYNC_ADMIN_TOKEN_SHA256"] = _admin_token_digest(args.admin_token_file)
+    admin = _admin_env_digest()
     shown = sa.engine.make_url(url).render_as_string(hide_password=True)
     print(f"simsync SyncML server on http://{args.host}:{args.port}/syncml "
           f"(database {shown}, {args.workers} worker{'s' if args.workers > 1 else ''})", flush=True)
+    if admin:
+        print(f"admin API on http://{args.host}:{args.port}/admin (bearer token), OpenAPI at /openapi.json",
+              flush=True)
     uvicorn.run("simsync.operator.server.app:app_from_env", factory=True, host=args.host,
                 port=args.port, workers=args.workers, log_level=args.log_level)
     return 0
@@ -694,6 +698,17 @@ def _admin_token_digest(path: str) -> str:
     if len(token) < 16:
         raise SimsyncError(f"{path}: the admin token must have at least 16 characters")
     return token_digest(token)
+
+
+def _admin_env_digest() -> str | None:
+    import os
+
+    from simsync.operator.server.admin import check_token_digest
+
+    try:
+        return check_token_digest(os.environ.get("SIMSYNC_ADMIN_TOKEN_SHA256"))
+    except ValueError as exc:
+        raise SimsyncError(f"SIMSYNC_ADMIN_TOKEN_SHA256: {exc}") from None
 
 
 def cmd_data_export(args: argparse.Namespace) -> int:

@@ -173,3 +173,9 @@ def test_serve_admin_token_file(tmp_path):
         _admin_token_digest(str(f))
     with pytest.raises(SimsyncError, match="cannot read"):
         _admin_token_digest(str(tmp_path / "none"))
+
+
+def test_serve_refuses_a_bad_digest_in_the_environment(db_url, monkeypatch, capsys):
+    monkeypatch.setenv("SIMSYNC_ADMIN_TOKEN_SHA256", "abc")
+    assert main(["operator", "serve", "--db", db_url, "--port", "1"]) == 2
+    assert "SIMSYNC_ADMIN_TOKEN_SHA256" in capsys.readouterr().err
