@@ -313,7 +313,8 @@ class SeClient:
     def __init__(self, state: Path, data: Path, url: str, *, kind: str = "contacts",
                  user: str = "test", password: str = "test", device_id: str = "interop-1",
                  encoding: str = "wbxml", auth: str = "md5", remote_uri: str | None = None,
-                 max_seconds: int = 300, loglevel: int = 1, sync_format: str = "") -> None:
+                 max_seconds: int = 300, loglevel: int = 1, sync_format: str = "",
+                 syncml_version: str = "") -> None:
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {sorted(KINDS)}")
         if encoding not in ("wbxml", "xml") or auth not in ("md5", "basic"):
@@ -327,6 +328,8 @@ class SeClient:
         self.max_seconds, self.loglevel = max_seconds, loglevel
         #: pin the format offered (e.g. text/x-vcard = vCard 2.1, text/x-vcalendar = vCalendar 1.0)
         self.sync_format = sync_format
+        #: "1.2", "1.1" or "1.0" ("" = SyncEvolution's default, the newest)
+        self.syncml_version = syncml_version
         self._configured = False
 
     @property
@@ -352,6 +355,7 @@ class SeClient:
                      f"enableWBXML={1 if self.encoding == 'wbxml' else 0}",
                      "enableRefreshSync=1", "preventSlowSync=0", "printChanges=0", "dumpData=0",
                      f"loglevel={self.loglevel}", "RetryDuration=20", "RetryInterval=10",
+                     f"SyncMLVersion={self.syncml_version}",
                      f"logdir={self.state / 'logs'}", "maxlogdirs=50",
                      f"{self.store}/uri={self.remote_uri}", f"{self.store}/sync=two-way",
                      f"{self.store}/syncFormat={self.sync_format}",

@@ -29,6 +29,7 @@ COMBOS = [("wbxml", "md5"), ("xml", "md5"), ("wbxml", "basic"), ("xml", "basic")
 USERS = {f"{p}-{enc}-{auth}": f"pw-{p}-{enc}-{auth}" for enc, auth in COMBOS for p in "uc"}
 USERS["u-bad"] = "right-password"
 USERS["u-card"] = "card-pw"
+USERS.update({f"{p}-{enc}": f"pw-{p}-{enc}" for p in ("big", "v11") for enc in ("wbxml", "xml")})
 HS = "./contacts"
 
 
@@ -263,7 +264,7 @@ def test_large_objects(server, tmp_path, encoding) -> None:
     reassembled by the server; the server's chunks reassembled by SyncEvolution in WBXML only:
     in XML SyncEvolution 2.0 reads a continuation chunk that our encoder wrote as CDATA as 0
     bytes (status 400, then 424) -- see scripts/interop/README.md, "Known interop gaps"."""
-    user = f"u-{encoding}-md5"
+    user = f"big-{encoding}"
     data = tmp_path / "se-contacts"
     se = sepeer.SeClient(tmp_path / "se-state", data, server.url, user=user,
                          password=USERS[user], device_id=f"se-big-{encoding}", encoding=encoding)
@@ -325,3 +326,23 @@ def test_card_synchronize_from_the_cli(server, tmp_path) -> None:
         "Card party": ("20261212T090000Z", "")}
     out = select()                   # anchors on the card and in DB1 now: two-way
     assert "./contacts <-> addressbook (text/vcard 3.0, two-way): status 200" in out, out
+
+
+@pytest.mark.parametrize("encoding", ["wbxml", "xml"])
+def test_syncml_1_1_client(server, tmp_path, encoding) -> None:
+    """SyncEvolution speaking SyncML 1.1 (VerDTD 1.1, SYNCML:SYNCML1.1 namespace / WBXML public
+    id): slow sync, then two-way with a change from the other device."""
+    user = f"v11-{encoding}"
+    data = tmp_path / "se-contacts"
+    se = sepeer.SeClient(tmp_path / "se-state", data, server.url, user=user,
+                         password=USERS[user], device_id=f"se-11-{encoding}",
+                         encoding=encoding, syncml_version="1.1")
+    write_items(data, {"a": vcard("Vera Eleven", "+1101")})
+    _check(se.sync("slow"), "slow", remote_added=1)
+    hs = Handset(server.url, user, f"hs-11-{encoding}")
+    hs.sync(201, WBXML)
+    hs.store.replace(HS, hs.luid("FN:Vera Eleven"), vcard("Vera Eleven", "+1102", "v1.1"))
+    hs.sync(200, WBXML)
+    _check(se.sync("two-way"), "two-way", local_updated=1, remote_updated=0)
+    assert summary(se.items()) == summary(server.items(user, "addressbook")) == {
+        "Vera Eleven": ("+1102", "v1.1")}
