@@ -67,6 +67,8 @@ class HttpTransport:
     stats: WireStats = field(default_factory=WireStats)
     #: every URL posted to, in order (the first is the server URL, the rest its RespURIs)
     urls: list[str] = field(default_factory=list)
+    #: the largest reply accepted (read in pieces, given up beyond this)
+    max_reply: int = 16 * 1024 * 1024
 
     def __post_init__(self) -> None:
         if media_type(self.content_type) not in (WBXML, XML):
@@ -90,22 +92,29 @@ class HttpTransport:
         """Send one message to ``url``, return the decoded reply."""
         body = encode(msg, self.content_type)
         self.urls.append(url)
+        headers = {"content-type": self.content_type, "accept": self.content_type}
         try:
-            r = self.client.post(url, content=body, headers={"content-type": self.content_type,
-                                                              "accept": self.content_type})
+            with self.client.stream("POST", url, content=body, headers=headers) as r:
+                status, ctype = r.status_code, r.headers.get("content-type", "")
+                content = bytearray()
+                for chunk in r.iter_bytes():
+                    content += chunk
+                    if len(content) > self.max_reply:
+                        raise SyncTransportError(
+                            f"{url}: reply larger than {self.max_reply} bytes", status)
         except httpx.HTTPError as exc:
             raise SyncTransportError(f"{url}: {type(exc).__name__}: {exc}") from None
         self.stats.messages += 1
         self.stats.bytes_sent += len(body)
-        self.stats.bytes_received += len(r.content)
-        if r.status_code != 200:
-            text = r.content[:200].decode("utf-8", "replace").strip()
-            raise SyncTransportError(f"{url}: HTTP {r.status_code}: {text}", r.status_code)
-        got = media_type(r.headers.get("content-type", ""))
+        self.stats.bytes_received += len(content)
+        if status != 200:
+            text = bytes(content[:200]).decode("utf-8", "replace").strip()
+            raise SyncTransportError(f"{url}: HTTP {status}: {text}", status)
+        got = media_type(ctype)
         if got not in (WBXML, XML):
             raise SyncTransportError(f"{url}: reply is {got or 'untyped'}, not SyncML", 200)
         try:
-            return decode(r.content, got)
+            return decode(bytes(content), got)
         except ValueError as exc:
             raise SyncTransportError(f"{url}: undecodable SyncML reply: {exc}", 200) from None
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from simsync.handset.httpsync import HttpSyncService, HttpTransport, SyncTransportError
+from simsync.handset.httpsync import HttpSyncService, HttpTransport, SyncTransportError, run_session
 from simsync.handset.sync import SyncUnavailable
 from simsync.stk.synchronize import (
     CredentialKind,
@@ -20,6 +20,9 @@ from simsync.stk.synchronize import (
 )
 from simsync.syncml import WBXML, XML, decode, encode
 from simsync.syncml.engine import (
+    ClientConfig,
+    ClientSession,
+    ClientStore,
     DatabaseConfig,
     MemoryStore,
     ServerConfig,
@@ -206,3 +209,12 @@ def test_cli_sync_against_the_server_engine(tmp_path, capsys, monkeypatch) -> No
     assert op.requests[0].headers["content-type"] == XML
     assert b"syncml:auth-basic" in op.requests[0].content
     assert summary(op.store.items("ann", "addressbook")) == {"Ann Alpha": ("+1", "")}
+
+
+def test_oversized_reply_is_refused() -> None:
+    op = FakeOperator()
+    op.override = lambda _req: httpx.Response(200, content=b"\x02" * 5000,
+                                              headers={"content-type": WBXML})
+    with HttpTransport(WBXML, client=op.client(), max_reply=4096) as tr, \
+            pytest.raises(SyncTransportError, match="larger than 4096"):
+        run_session(ClientSession(ClientConfig(server_url=URL), ClientStore()), tr)
