@@ -302,3 +302,30 @@ def test_changes_since_is_net_and_skips_own_origin() -> None:
         c: "add", a: "replace", b: "delete", tmp: "delete"}
     assert dict(store.changes_since("u", "db", mark, exclude_origin="dev")) == {
         a: "replace", b: "delete", tmp: "delete"}
+
+
+def test_item_deleted_before_the_device_maps_it_is_deleted_there_too(harness: Harness) -> None:
+    """A slow sync sends the device an item of another device; that device deletes it before
+    this one's Map arrives: the Map is still taken (not 404), so the next sync deletes the item
+    on this device too -- it does not live on there, unknown to the server."""
+    from simsync.syncml.engine import ClientSession
+
+    h = harness
+    h.client_store.add(DB, vcard("Doe", "Jane", "+49 151 1234567"))
+    gone = h.store.add_item(USER, "addressbook", vcard("Roe", "Rick", "+49 151 7654321"),
+                            "text/vcard", origin="dev-2").guid
+    sess = ClientSession(h.client_cfg, h.client_store, sync_type=201, session_id="s1",
+                         anchor_factory=lambda: "a1")
+    msg, deleted = sess.start(), False
+    while msg is not None:
+        reply = h.exchange(msg)
+        if not deleted and any(isinstance(c, m.Add) for c in m.iter_commands(reply.body.commands)):
+            h.store.delete_item(USER, "addressbook", gone, "dev-2")   # before the Map comes
+            deleted = True
+        msg = sess.receive(reply)
+    assert deleted and sess.result.status == 200
+    assert any("Roe" in v for v in h.client_items().values())
+    assert h.store.map_luid("dev-1", "addressbook", gone) is not None
+    assert h.sync(200).result.status == 200
+    assert sorted(h.client_items().values()) == sorted(h.server_items().values())
+    assert len(h.client_items()) == 1

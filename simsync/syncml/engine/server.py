@@ -647,14 +647,28 @@ class _Reply:
             return
         user = self.st.user or ""
         code = S.OK
+        deleted_lately: set[str] | None = None
         with self.store.transaction():
             for mi in cmd.map_items:
                 guid, luid = mi.target.loc_uri, mi.source.loc_uri
                 if self.store.get_item(user, db.name, guid) is None:
-                    code = S.NOT_FOUND
-                    continue
+                    # deleted (by another device) after it was sent to this one: map it all
+                    # the same, so that the Delete reaches the device with its next sync
+                    if deleted_lately is None:
+                        deleted_lately = self._deleted_since_last_sync(db.name)
+                    if guid not in deleted_lately:
+                        code = S.NOT_FOUND
+                        continue
                 self.store.set_map(self.st.device_id, db.name, luid, guid)
         self._status(cmd, code, target_ref=cmd.target.loc_uri, source_ref=cmd.source.loc_uri)
+
+    def _deleted_since_last_sync(self, db_name: str) -> set[str]:
+        """GUIDs of the user's items deleted since this device's last completed sync (the
+        change log after its anchor's counter: rare, only for a Map of a missing item)."""
+        stored = self.store.get_anchor(self.st.device_id, db_name)
+        return {g for g, k in self.store.changes_since(self.st.user or "", db_name,
+                                                       stored.counter if stored else 0)
+                if k == ChangeKind.DELETE}
 
     def _cmd_sync(self, cmd: m.Sync) -> None:
         target = cmd.target.loc_uri if cmd.target else None
