@@ -124,3 +124,36 @@ class Device:
 @pytest.fixture
 def api(store) -> Api:
     return Api(store)
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+# the throw-away cluster of tests/server (started by the test itself; fails if it cannot be)
+
+
+def _server_conftest():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "server" / "conftest.py"
+    spec = importlib.util.spec_from_file_location("_simsync_server_conftest", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+_srv = _server_conftest()
+pg_server = _srv.pg_server
+
+
+@pytest.fixture
+def pg_store(pg_server):
+    s = SqlStore(_srv.new_pg_database(pg_server))
+    for u, p in USERS.items():
+        s.add_account(u, p)
+    yield s
+    s.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_store(request):
+    return request.getfixturevalue("store" if request.param == "sqlite" else "pg_store")
