@@ -27,7 +27,7 @@ import json
 import re
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
@@ -69,7 +69,8 @@ class AccountOut(BaseModel):
 
 
 class AccountIn(BaseModel):
-    user: str = Field(min_length=1, max_length=128)
+    user: str = Field(min_length=1, max_length=128, pattern=r"^[^\x00-\x1f\x7f:]+$",
+                      description="no colon, no control characters")
     password: str = Field(min_length=1, max_length=1024)
 
 
@@ -140,6 +141,11 @@ class SessionOut(BaseModel):
 # ------------------------------------------------------------------------------ helpers
 
 
+def _q(name: str) -> str:
+    """A name for an error message: quoted, at most 80 characters of it."""
+    return repr(name if len(name) <= 80 else name[:80] + "...")
+
+
 def _item_out(rec) -> ItemOut:
     if isinstance(rec.content, bytes):
         return ItemOut(guid=rec.guid, content_type=rec.content_type, version=rec.version,
@@ -200,12 +206,18 @@ def admin_router(store, config: ServerConfig, token_sha256: str | None) -> APIRo
             raise HTTPException(401, "a valid admin bearer token is required",
                                 headers={"WWW-Authenticate": 'Bearer realm="simsync-admin"'})
 
-    r = APIRouter(prefix="/admin", tags=["admin"], dependencies=[Depends(authorize)])
+    def no_nul(request: Request) -> None:
+        # a NUL cannot name anything stored (and PostgreSQL text refuses it): nothing to find
+        if any("\x00" in v for v in request.path_params.values()):
+            raise HTTPException(404, "no such resource (NUL in the path)")
+
+    r = APIRouter(prefix="/admin", tags=["admin"],
+                  dependencies=[Depends(authorize), Depends(no_nul)])
     configured = {d.name: d for d in config.databases}
 
     def need_user(user: str) -> None:
         if store.get_account(user) is None:
-            raise HTTPException(404, f"no user {user!r}")
+            raise HTTPException(404, f"no user {_q(user)}")
 
     def need_db(user: str, database: str) -> DatabaseConfig | None:
         need_user(user)
@@ -213,7 +225,7 @@ def admin_router(store, config: ServerConfig, token_sha256: str | None) -> APIRo
             return configured[database]
         if database in store.database_stats(user):
             return None
-        raise HTTPException(404, f"user {user!r} has no database {database!r}")
+        raise HTTPException(404, f"user {_q(user)} has no database {_q(database)}")
 
     # -------------------------------------------------------------- accounts
     @r.get("/accounts", response_model=list[AccountOut], summary="List the accounts")
@@ -226,12 +238,12 @@ def admin_router(store, config: ServerConfig, token_sha256: str | None) -> APIRo
             responses={409: {"description": "the user exists"}})
     def add_account(body: AccountIn) -> AccountOut:
         if store.get_account(body.user) is not None:
-            raise HTTPException(409, f"user {body.user!r} exists")
+            raise HTTPException(409, f"user {_q(body.user)} exists")
         try:
             store.add_account(body.user, body.password)
         except StoreError as exc:
             if store.get_account(body.user) is not None:      # created meanwhile
-                raise HTTPException(409, f"user {body.user!r} exists") from None
+                raise HTTPException(409, f"user {_q(body.user)} exists") from None
             raise HTTPException(422, str(exc)) from None
         info = next(a for a in store.list_accounts() if a.user == body.user)
         return AccountOut(user=info.user, enabled=info.enabled, created=info.created)
@@ -242,7 +254,7 @@ def admin_router(store, config: ServerConfig, token_sha256: str | None) -> APIRo
         try:
             store.delete_account(user)
         except StoreError:
-            raise HTTPException(404, f"no user {user!r}") from None
+            raise HTTPException(404, f"no user {_q(user)}") from None
         return Response(status_code=204)
 
     @r.put("/accounts/{user}/password", status_code=204, summary="Change a password")
@@ -250,7 +262,7 @@ def admin_router(store, config: ServerConfig, token_sha256: str | None) -> APIRo
         try:
             store.set_password(user, body.password)
         except StoreError:
-            raise HTTPException(404, f"no user {user!r}") from None
+            raise HTTPException(404, f"no user {_q(user)}") from None
         return Response(status_code=204)
 
     # -------------------------------------------------------------- devices
@@ -281,7 +293,7 @@ def admin_router(store, config: ServerConfig, token_sha256: str | None) -> APIRo
         need_user(user)
         dev = store.get_device(device_id)
         if dev is None or dev.user != user:
-            raise HTTPException(404, f"user {user!r} has no device {device_id!r}")
+            raise HTTPException(404, f"user {_q(user)} has no device {_q(device_id)}")
         return dev
 
     @r.get("/accounts/{user}/devices/{device_id}", response_model=DeviceOut,
@@ -313,7 +325,7 @@ def admin_router(store, config: ServerConfig, token_sha256: str | None) -> APIRo
     base = "/accounts/{user}/databases/{database}/items"
 
     @r.get(base, response_model=ItemPage, summary="A page of a user database's items")
-    def list_items(user: str, database: str, offset: int = Query(0, ge=0),
+    def list_items(user: str, database: str, offset: int = Query(0, ge=0, le=2 ** 62),
                    limit: int = Query(100, ge=1, le=1000)) -> ItemPage:
         need_db(user, database)
         total, recs = store.item_page(user, database, offset, limit)
@@ -325,7 +337,7 @@ def admin_router(store, config: ServerConfig, token_sha256: str | None) -> APIRo
         need_db(user, database)
         rec = store.get_item(user, database, guid)
         if rec is None:
-            raise HTTPException(404, f"no item {guid!r} in {user!r}'s {database!r}")
+            raise HTTPException(404, f"no item {_q(guid)} in {_q(user)}'s {_q(database)}")
         return _item_out(rec)
 
     @r.delete(base + "/{guid}", status_code=204,
@@ -334,7 +346,7 @@ def admin_router(store, config: ServerConfig, token_sha256: str | None) -> APIRo
         with store.transaction():
             need_db(user, database)
             if not store.delete_item(user, database, guid):
-                raise HTTPException(404, f"no item {guid!r} in {user!r}'s {database!r}")
+                raise HTTPException(404, f"no item {_q(guid)} in {_q(user)}'s {_q(database)}")
         return Response(status_code=204)
 
     @r.post(base, response_model=ItemOut, status_code=201,
@@ -349,9 +361,11 @@ def admin_router(store, config: ServerConfig, token_sha256: str | None) -> APIRo
         except ValueError as exc:
             raise HTTPException(422, str(exc)) from None
         if db is not None and kind.is_contact != pim.ContentType.of(db.content_type).is_contact:
-            raise HTTPException(422, f"{database!r} holds "
+            raise HTTPException(422, f"{_q(database)} holds "
                                      f"{'contacts' if not kind.is_contact else 'calendar items'}"
                                      f", not {kind.value}")
+        if "\x00" in body.content:
+            raise HTTPException(422, "the item contains a NUL character")
         try:
             pim.parse(body.content, kind)
         except pim.PimParseError as exc:
@@ -389,7 +403,7 @@ def admin_router(store, config: ServerConfig, token_sha256: str | None) -> APIRo
         key = _session_key(session_id)
         with store.transaction():
             if key is None or store.load_session(key) is None:
-                raise HTTPException(404, f"no session {session_id!r}")
+                raise HTTPException(404, f"no session {_q(session_id)}")
             store.delete_session(key)
         return Response(status_code=204)
 
