@@ -90,6 +90,12 @@ def test_bad_file_is_one_line_error_and_nothing_imported(store, tmp_path):
     with pytest.raises(DataIOError, match=rf"^{inner}:10: content line without ':'"):
         import_files(store, "alice", "contacts", [good, inner])
 
+    nul = tmp_path / "nul.vcf"
+    nul.write_bytes((CONTACTS[1] + CONTACTS[0].replace("Smith", "Sm\x00ith").replace(
+        "Müller", "M\x00üller")).encode("utf-8"))
+    with pytest.raises(DataIOError, match=rf"^{nul}:7: the item contains a NUL"):
+        import_files(store, "alice", "contacts", [good, nul])
+
     garbage = tmp_path / "g.vcf"
     garbage.write_text("\nhello\n")
     with pytest.raises(DataIOError, match=rf"^{garbage}:2: "):

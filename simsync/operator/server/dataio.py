@@ -88,6 +88,8 @@ def import_files(store: SqlStore, user: str, database: str, paths: Iterable[str 
                 what = "a contact" if want_contacts else "a calendar item"
                 raise DataIOError(f"{it.path}:{it.line}: not {what}: this file belongs in "
                                   f"--database {'calendar' if want_contacts else 'contacts'}")
+            if "\x00" in it.content:
+                raise DataIOError(f"{it.path}:{it.line}: the item contains a NUL character")
             parsed.append(it)
     with store.transaction():
         _need_user(store, user)
