@@ -14,6 +14,8 @@ APT_PKGS=(
   swig gcc python3-dev                                  # to build pyscard from source (no Linux wheel)
   libwbxml2-utils                                       # wbxml2xml / xml2wbxml: the WBXML reference
   postgresql                                            # DB2 on PostgreSQL (the tests start their own cluster)
+  syncevolution syncevolution-http syncevolution-dbus   # the third-party SyncML client and server (interop)
+  python3-twisted python3-dbus python3-gi python3-openssl dbus libc6-dev   # ... what its server and shim need
   iproute2 procps                                       # ss, ps used by fixtures
 )
 
