@@ -37,6 +37,7 @@ from simsync.syncml.engine import (
 )
 from simsync.syncml.engine import auth as _auth
 
+from .db1 import Db1ClientSession
 from .loopback import WireStats, _anchor, _pending_counts
 from .sync import SyncUnavailable
 
@@ -143,13 +144,13 @@ class HttpSyncService:
 
     ``auth_type`` is the first authentication tried (syncml:auth-md5 or syncml:auth-basic; basic
     needs a clear password, an MD5 digest credential always answers with MD5);
-    ``session_class`` may be :class:`~simsync.handset.db1.Db1ClientSession` for a DB1 on SQLite
-    (one transaction per message)."""
+    ``session_class`` is by default :class:`~simsync.handset.db1.Db1ClientSession`: with a DB1 on
+    SQLite each message is one transaction (with an in-memory store it is a plain session)."""
 
     store: ClientStore = field(default_factory=ClientStore)
     content_type: str = WBXML
     auth_type: str = _auth.AUTH_MD5
-    session_class: type[ClientSession] = ClientSession
+    session_class: type[ClientSession] = Db1ClientSession
     timeout: float = 60.0
     client: httpx.Client | None = None
     stats: WireStats = field(default_factory=WireStats)
