@@ -329,3 +329,43 @@ def test_item_deleted_before_the_device_maps_it_is_deleted_there_too(harness: Ha
     assert h.sync(200).result.status == 200
     assert sorted(h.client_items().values()) == sorted(h.server_items().values())
     assert len(h.client_items()) == 1
+
+
+def test_items_deleted_while_the_map_is_served_are_mapped_too() -> None:
+    """Two items sent to the device are deleted by another device: one before the Map
+    arrives, the other (another worker, another transaction) while the Map is being served,
+    after the first was looked up. Both Map entries are taken, the next sync deletes both."""
+    from simsync.syncml.engine import ClientSession, MemoryStore
+
+    class RacyStore(MemoryStore):
+        race: str | None = None
+
+        def get_item(self, user, database, guid):
+            if guid == self.race:
+                self.race = None
+                self.delete_item(user, database, guid, "dev-2")
+            return super().get_item(user, database, guid)
+
+    store = RacyStore()
+    h = Harness(store=store)
+    h.client_store.add(DB, vcard("Doe", "Jane", "+49 151 1234567"))
+    first = store.add_item(USER, "addressbook", vcard("Roe", "Rick", "+49 151 7654321"),
+                           "text/vcard", origin="dev-2").guid
+    second = store.add_item(USER, "addressbook", vcard("Poe", "Pam", "+49 151 7654322"),
+                            "text/vcard", origin="dev-2").guid
+    sess = ClientSession(h.client_cfg, h.client_store, sync_type=201, session_id="s1",
+                         anchor_factory=lambda: "a1")
+    msg, armed = sess.start(), False
+    while msg is not None:
+        if armed and any(isinstance(c, m.Map) for c in m.iter_commands(msg.body.commands)):
+            store.race = second
+        reply = h.exchange(msg)
+        if not armed and any(isinstance(c, m.Add) for c in m.iter_commands(reply.body.commands)):
+            store.delete_item(USER, "addressbook", first, "dev-2")
+            armed = True
+        msg = sess.receive(reply)
+    assert armed and store.race is None and sess.result.status == 200
+    assert len(h.client_items()) == 3
+    assert h.sync(200).result.status == 200
+    assert list(h.client_items().values()) == list(h.server_items().values())
+    assert len(h.client_items()) == 1

@@ -83,6 +83,15 @@ class DatabaseConfig:
     match: pim.MatchConfig | None = _DEFAULT_MATCH
 
 
+#: the formats a database of one content type also accepts and serves, converted by simsync.pim
+ALTERNATE_FORMATS: dict[str, tuple[tuple[str, str], ...]] = {
+    "text/vcard": (("text/x-vcard", "2.1"),),
+    "text/x-vcard": (("text/vcard", "3.0"),),
+    "text/calendar": (("text/x-vcalendar", "1.0"),),
+    "text/x-vcalendar": (("text/calendar", "2.0"),),
+}
+
+
 @dataclass(frozen=True)
 class ServerConfig:
     url: str = "http://localhost/syncml"
@@ -108,11 +117,16 @@ class ServerConfig:
         return None
 
     def devinf(self) -> m.DevInf:
+        def others(db: DatabaseConfig) -> tuple[m.CTTypeVer, ...]:
+            # the server converts between the vCard and the vCalendar/iCalendar versions, so it
+            # receives and sends the other version too (a vCard 2.1-only phone must find it)
+            return tuple(m.CTTypeVer(t, v) for t, v in ALTERNATE_FORMATS.get(db.content_type.lower(), ()))
+
         stores = tuple(
             m.DataStore(source_ref=db.name, display_name=db.display_name or db.name,
                         max_guid_size=64,
-                        rx_pref=m.CTTypeVer(db.content_type, db.version),
-                        tx_pref=m.CTTypeVer(db.content_type, db.version),
+                        rx_pref=m.CTTypeVer(db.content_type, db.version), rx=others(db),
+                        tx_pref=m.CTTypeVer(db.content_type, db.version), tx=others(db),
                         sync_types=(1, 2, 3, 4, 5, 6, 7))
             for db in self.databases)
         return m.DevInf(man="simsync", mod="simsync SyncML server", oem="simsync", swv="0.1",
@@ -647,14 +661,15 @@ class _Reply:
             return
         user = self.st.user or ""
         code = S.OK
-        deleted_lately: set[str] | None = None
+        deleted_lately: set[str] = set()
         with self.store.transaction():
             for mi in cmd.map_items:
                 guid, luid = mi.target.loc_uri, mi.source.loc_uri
                 if self.store.get_item(user, db.name, guid) is None:
                     # deleted (by another device) after it was sent to this one: map it all
-                    # the same, so that the Delete reaches the device with its next sync
-                    if deleted_lately is None:
+                    # the same, so that the Delete reaches the device with its next sync (read
+                    # again when not found: another worker may have deleted it just now)
+                    if guid not in deleted_lately:
                         deleted_lately = self._deleted_since_last_sync(db.name)
                     if guid not in deleted_lately:
                         code = S.NOT_FOUND
