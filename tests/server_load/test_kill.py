@@ -33,7 +33,7 @@ from .conftest import parse, vcard
 
 USER, PASSWORD = "kim", "kill-9"
 LOCAL = "./contacts"
-ROUNDS = 36
+ROUNDS = 30
 FORK = multiprocessing.get_context("fork")
 
 
