@@ -9,8 +9,9 @@ and keeps libxml2's ``huge_tree`` limits. Namespaces are compared case-insensiti
 
 Encoding writes UTF-8 XML without whitespace, the SyncML namespace in upper case
 (``SYNCML:SYNCML<VerDTD>``), ``xmlns="syncml:metinf"`` on MetInf elements, DevInf nested as
-XML inside ``<Data>``, and item data as CDATA (escaped text when it holds ``]]>`` or CR, so
-that CR survives XML's end-of-line normalisation).
+XML inside ``<Data>``, and item data as escaped text (never CDATA: SyncEvolution 2.0 reads a
+continuation chunk of a large object written as CDATA as empty, and escaped text also keeps CR,
+as ``&#13;``, through XML's end-of-line normalisation). CDATA is of course accepted on input.
 """
 
 from __future__ import annotations
@@ -168,10 +169,7 @@ def _build(node: Node, parent: etree._Element | None, parent_ns: NS | None,
             raise SyncMLEncodeError(
                 f"<{node.name}> holds binary data, which XML cannot carry (use WBXML)") from None
     if text is not None:
-        if node.payload and "]]>" not in text and "\r" not in text and text:
-            el.text = etree.CDATA(text)
-        else:
-            el.text = text
+        el.text = text
     for c in node.children:
         _build(c, el, node.ns, ver_dtd)
     return el

@@ -92,9 +92,10 @@ def test_xml_shape():
     assert b'xmlns="SYNCML:SYNCML1.1"' in sm.encode_xml(_msg(ver="1.1"))
 
 
-def test_xml_item_data_cdata_and_cr():
+def test_xml_item_data_escaped_and_cr():
     lf = _msg(sm.Add(1, items=(sm.Item(data="BEGIN:VCARD\nFN:a&b\nEND:VCARD\n"),)))
-    assert b"<![CDATA[BEGIN:VCARD\nFN:a&b\n" in sm.encode_xml(lf)
+    assert b"<Data>BEGIN:VCARD\nFN:a&amp;b\n" in sm.encode_xml(lf)
+    assert b"CDATA" not in sm.encode_xml(lf)  # SyncEvolution reads CDATA continuation chunks as empty
     crlf = _msg(sm.Add(1, items=(sm.Item(data="A\r\nB]]>C"),)))
     out = sm.encode_xml(crlf)
     assert b"CDATA" not in out and b"A&#13;\nB]]&gt;C" in out
