@@ -8,7 +8,8 @@ killed -- the client itself (before posting message k, after receiving reply k, 
 middle of applying the n-th server change), or the server (before message k, or after a random
 delay, i.e. possibly in the middle of serving a message). Whatever was killed is restarted and
 A syncs again until a session completes. After every round A, the server and the model (what
-both sides did, in no conflict with each other) hold exactly the same contacts.
+both sides did, in no conflict with each other) hold exactly the same contacts. DB2 on SQLite
+(30 rounds), then on PostgreSQL (18 rounds; a private cluster, see tests/server/conftest.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import signal
 import time
 
 import httpx
+import pytest
 
 from simsync.handset.db1 import Db1ClientSession, SqliteClientStore
 from simsync.handset.httpsync import HttpTransport, SyncTransportError, run_session
@@ -29,11 +31,12 @@ from simsync.operator.server import SqlStore
 from simsync.syncml import WBXML
 from simsync.syncml.engine import ClientConfig, ClientDatabase, ClientSession, ClientStore
 
-from .conftest import parse, vcard
+from .conftest import new_pg_database, parse, vcard
 
 USER, PASSWORD = "kim", "kill-9"
 LOCAL = "./contacts"
 ROUNDS = 30
+ROUNDS_PG = 18          # the same on PostgreSQL, fewer rounds (time)
 FORK = multiprocessing.get_context("fork")
 
 
@@ -140,10 +143,14 @@ def _sync_b(url: str, b: ClientStore, sid: str) -> None:
     assert result.status == 200
 
 
-def test_kill_server_or_client_at_random_points(tmp_path, serve_factory) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_kill_server_or_client_at_random_points(backend, tmp_path, serve_factory,
+                                                request) -> None:
     seed = int(os.environ.get("SIMSYNC_KILL_SEED", random.randrange(10**6)))
     rng = random.Random(seed)
-    db_url = f"sqlite:///{tmp_path}/db2.sqlite"
+    rounds = ROUNDS if backend == "sqlite" else ROUNDS_PG
+    db_url = (f"sqlite:///{tmp_path}/db2.sqlite" if backend == "sqlite" else
+              new_pg_database(request.getfixturevalue("pg_server")))
     s = SqlStore(db_url)
     s.add_account(USER, PASSWORD)
     s.close()
@@ -187,7 +194,7 @@ def test_kill_server_or_client_at_random_points(tmp_path, serve_factory) -> None
     kinds = ["self-before", "self-after", "self-apply", "self-timer", "server-before",
              "server-timer"]
     t_start = time.monotonic()
-    for rnd in range(ROUNDS):
+    for rnd in range(rounds):
         kind = kinds[rnd % len(kinds)]
         _edit(b, model, rng, "B", new)
         _sync_b(server.url, b, str(next(sids)))
@@ -223,9 +230,9 @@ def test_kill_server_or_client_at_random_points(tmp_path, serve_factory) -> None
     assert _contents(b) == _server(db_url) == sorted(
         (name, tel, note) for name, (tel, note) in model.items())
     assert len(model) > 16
-    assert stats["client killed"] + stats["server killed"] >= ROUNDS // 2
+    assert stats["client killed"] + stats["server killed"] >= rounds // 2
     r = httpx.get(server.base + "/health", timeout=5)
     assert r.status_code == 200
     assert "Traceback" not in server.log_text()
-    print(f"\nkill test: seed {seed}, {ROUNDS} rounds in {time.monotonic() - t_start:.1f} s, "
+    print(f"\nkill test on {backend}: seed {seed}, {rounds} rounds in {time.monotonic() - t_start:.1f} s, "
           f"{len(model)} contacts, sync {min(durations):.2f}-{max(durations):.2f} s; {stats}")
