@@ -9,7 +9,7 @@ middle of applying the n-th server change), or the server (before message k, or 
 delay, i.e. possibly in the middle of serving a message). Whatever was killed is restarted and
 A syncs again until a session completes. After every round A, the server and the model (what
 both sides did, in no conflict with each other) hold exactly the same contacts. DB2 on SQLite
-(30 rounds), then on PostgreSQL (18 rounds; a private cluster, see tests/server/conftest.py).
+(25 rounds), then on PostgreSQL (12 rounds; a private cluster, see tests/server/conftest.py).
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ from .conftest import new_pg_database, parse, vcard
 
 USER, PASSWORD = "kim", "kill-9"
 LOCAL = "./contacts"
-ROUNDS = 30
-ROUNDS_PG = 18          # the same on PostgreSQL, fewer rounds (time)
+ROUNDS = 25
+ROUNDS_PG = 12          # the same on PostgreSQL, fewer rounds (time)
 FORK = multiprocessing.get_context("fork")
 
 
