@@ -1,0 +1,450 @@
+#!/usr/bin/env python3
+"""Sync benchmark over HTTP on loopback: simsync and SyncEvolution, clients and servers.
+
+    python scripts/bench_sync.py [--sizes 1000,10000] [--stores 1000,100000] [--changes 10]
+                                 [--rounds 5] [--quick] [--skip-syncevolution] [--keep DIR]
+
+Scenarios (one fresh server per measurement, SQLite for simsync):
+
+* ``sim->sim``  simsync handset client (DB1 file, httpx) -> ``simsync operator serve``
+  - slow sync of N contacts (``--sizes``) from the client to an empty server;
+  - two-way sync with C changes (half on each side) on an M-item store (``--stores``): the
+    device first syncs 20 contacts for real (device, anchors and maps as after any sync), then
+    M-20 more are seeded into both sides (``SqlStore.seed`` + ID map on the server, DB1 rows
+    without change marks on the client) and the server anchor moved past them; then
+    ``--rounds`` two-way syncs, each after C new changes, the median round reported.
+* ``se->sim``   SyncEvolution client -> ``simsync operator serve``
+* ``se->se``    SyncEvolution client -> SyncEvolution server (``syncevo-http-server``)
+  - slow sync of N contacts; then two-way with C changed contacts on that N-item store
+    (SyncEvolution's own client state cannot be seeded, so its stores are the ``--sizes``).
+
+Per measurement: wall seconds of the session, CPU seconds of the server's process tree
+(utime+stime+cutime+cstime of every process in the server's process groups, from /proc, end
+minus start), peak RSS of the server (sum over its processes of VmHWM, reset through
+/proc/PID/clear_refs before the measurement where the kernel allows it, else sampled VmRSS
+maximum) and of the client (simsync: this process's ru_maxrss, cumulative; SyncEvolution: the
+sampled VmHWM of the ``syncevolution`` process). Then the issue's three target ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Self
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "interop"))
+import sepeer
+
+USER, PASSWORD = "bench", "bench-pw"
+SE_DB = "addressbook"
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+# ------------------------------------------------------------------ data
+FIRST = ("Alma", "Bruno", "Cora", "Dario", "Elin", "Fritz", "Gina", "Hanno", "Iris", "Jan")
+LAST = ("Albers", "Brandt", "Conrad", "Dietz", "Ebert", "Fuchs", "Graf", "Haas", "Imhof")
+
+
+def vcard(i: int, rev: int = 0) -> str:
+    """A deterministic vCard 3.0 of typical size (~330 bytes), unique by index."""
+    fn, ln = FIRST[i % len(FIRST)], LAST[(i // len(FIRST)) % len(LAST)]
+    return ("BEGIN:VCARD\r\nVERSION:3.0\r\n"
+            f"N:{ln}{i:06d};{fn};;;\r\nFN:{fn} {ln}{i:06d}\r\n"
+            f"ORG:Bench Corp {i % 97}\r\nTITLE:Member {i % 13}\r\n"
+            f"TEL;TYPE=CELL:+4917{i:08d}\r\nTEL;TYPE=WORK:+4930{i:08d}\r\n"
+            f"EMAIL;TYPE=INTERNET:{fn.lower()}.{ln.lower()}{i}@example.org\r\n"
+            f"ADR;TYPE=HOME:;;Street {i % 500};City {i % 41};;{10000 + i % 89999};DE\r\n"
+            f"NOTE:bench contact {i} revision {rev}\r\n"
+            f"UID:bench-{i:08d}\r\nEND:VCARD\r\n")
+
+
+# ------------------------------------------------------------------ /proc probes
+def _stat(pid: int) -> tuple[int, float] | None:
+    """(process group, utime+stime+cutime+cstime in seconds) of ``pid``."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    f = raw[raw.rindex(")") + 2:].split()
+    return int(f[2]), sum(int(x) for x in f[11:15]) / CLK
+
+
+def _kib(pid: int, key: str) -> int:
+    try:
+        for ln in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if ln.startswith(key + ":"):
+                return int(ln.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def _pids() -> Iterable[int]:
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            yield int(d)
+
+
+def _is_se_client(pid: int, home: str) -> bool:
+    try:
+        if Path(f"/proc/{pid}/comm").read_text().strip() != "syncevolution":
+            return False
+        return f"HOME={home}".encode() in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return False
+
+
+class Probe:
+    """CPU and peak memory of the processes in ``pgids`` (the server) during a measurement,
+    and of a SyncEvolution client process recognised by its HOME (``client_home``)."""
+
+    def __init__(self, pgids: Iterable[int], client_home: str | None = None) -> None:
+        self.pgids = set(pgids)
+        self.client_home = client_home
+        self.peak: dict[int, int] = {}
+        self.client_peak = 0
+        self._client_pids: set[int] = set()
+        self._stop = threading.Event()
+        self.hwm_reset = True
+
+    def members(self) -> list[int]:
+        return [p for p in _pids() if (s := _stat(p)) is not None and s[0] in self.pgids]
+
+    def cpu(self) -> float:
+        return sum(s[1] for p in _pids() if (s := _stat(p)) is not None and s[0] in self.pgids)
+
+    def _sample(self) -> None:
+        for p in self.members():
+            hwm = _kib(p, "VmHWM") if self.hwm_reset else _kib(p, "VmRSS")
+            self.peak[p] = max(self.peak.get(p, 0), hwm)
+        if self.client_home is not None:
+            for p in _pids():
+                if p in self._client_pids or _is_se_client(p, self.client_home):
+                    self._client_pids.add(p)
+                    self.client_peak = max(self.client_peak, _kib(p, "VmHWM"))
+
+    def _loop(self) -> None:
+        while not self._stop.wait(0.05):
+            self._sample()
+
+    def __enter__(self) -> Self:
+        for p in self.members():
+            try:
+                Path(f"/proc/{p}/clear_refs").write_text("5")
+            except OSError:
+                self.hwm_reset = False
+        self.cpu0 = self.cpu()
+        self._sample()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+        self.t0 = time.monotonic()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wall = time.monotonic() - self.t0
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        self.cpu_s = self.cpu() - self.cpu0
+
+    @property
+    def server_mb(self) -> float:
+        return sum(self.peak.values()) / 1024
+
+
+# ------------------------------------------------------------------ results
+@dataclass
+class Row:
+    scenario: str
+    kind: str          # "slow" | "two-way"
+    n: int
+    wall: float
+    cpu: float
+    server_mb: float
+    client_mb: float
+    note: str = ""
+
+
+@dataclass
+class Results:
+    rows: list[Row] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, scenario: str, kind: str, n: int, pr: Probe, client_mb: float,
+            note: str = "") -> None:
+        r = Row(scenario, kind, n, pr.wall, pr.cpu_s, pr.server_mb, client_mb, note)
+        self.rows.append(r)
+        label = f"{kind} {n}" if kind == "slow" else f"two-way {n}-item store"
+        print(f"{scenario:<8} {label:<26} N={n:<7} wall_s={r.wall:8.2f} "
+              f"server_cpu_s={r.cpu:7.2f} server_peak_rss_mb={r.server_mb:7.1f} "
+              f"client_peak_rss_mb={r.client_mb:6.1f}"
+              + ("" if pr.hwm_reset else " (rss sampled)") + (f" {note}" if note else ""),
+              flush=True)
+
+    def get(self, scenario: str, kind: str, n: int) -> Row | None:
+        return next((r for r in self.rows if (r.scenario, r.kind, r.n) == (scenario, kind, n)),
+                    None)
+
+
+def self_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def guarded(res: Results, what: str, fn: Callable[[], None]) -> None:
+    try:
+        fn()
+    except Exception as exc:  # noqa: BLE001 -- a failed scenario is reported, the others still run
+        msg = f"{what}: FAILED: {type(exc).__name__}: {str(exc)[-1500:]}"
+        res.errors.append(msg)
+        print(msg, flush=True)
+
+
+# ------------------------------------------------------------------ simsync client
+def _sim_client(url: str, device: str):
+    from simsync.syncml import WBXML
+    from simsync.syncml.engine import ClientConfig, ClientDatabase
+
+    return WBXML, ClientConfig(server_url=url, device_id=device, user=USER, password=PASSWORD,
+                               wbxml=True, databases=(ClientDatabase("./contacts", SE_DB),))
+
+
+def _sim_run(cfg, store, mode: int, ct: str):
+    from simsync.handset.httpsync import HttpTransport, run_session
+    from simsync.syncml.engine import ClientSession
+
+    with HttpTransport(ct, timeout=600) as tr:
+        res = run_session(ClientSession(cfg, store, sync_type=mode), tr)
+    if res.status != 200:
+        raise RuntimeError(f"simsync client session ended with status {res.status}")
+    return res
+
+
+def sim_slow(root: Path, res: Results, n: int, max_s: int) -> None:
+    from simsync.handset.db1 import SqliteClientStore
+
+    d = root / f"sim-slow-{n}"
+    with sepeer.SimsyncServer(d / "server", {USER: PASSWORD}, max_seconds=max_s) as srv:
+        ct, cfg = _sim_client(srv.url, "bench-hs")
+        store = SqliteClientStore(d / "db1.sqlite")
+        with store.transaction():
+            for i in range(n):
+                store.add("./contacts", vcard(i))
+        with Probe([srv.proc.pid]) as pr:
+            r = _sim_run(cfg, store, 201, ct)
+        res.add("sim->sim", "slow", n, pr, self_rss_mb(), f"messages={r.messages_sent}")
+        store.close()
+        got = len(srv.items(USER, SE_DB))
+        if got != n:
+            raise RuntimeError(f"server holds {got} contacts, expected {n}")
+
+
+def sim_two_way(root: Path, res: Results, m: int, changes: int, max_s: int,
+                rounds: int) -> None:
+    from simsync.handset.db1 import SqliteClientStore
+
+    d = root / f"sim-2way-{m}"
+    dev, base = "bench-hs", min(20, m)
+    with sepeer.SimsyncServer(d / "server", {USER: PASSWORD}, max_seconds=max_s) as srv:
+        ct, cfg = _sim_client(srv.url, dev)
+        store = SqliteClientStore(d / "db1.sqlite")
+        luids = [store.add("./contacts", vcard(i)) for i in range(base)]
+        _sim_run(cfg, store, 201, ct)                     # a real first sync
+        t0 = time.monotonic()
+        sql = srv.store()
+        try:
+            rest = range(base, m)
+            guids = sql.seed(USER, SE_DB, (vcard(i) for i in rest), "text/vcard")
+            with store.transaction():
+                new = [store.apply_add("./contacts", vcard(i), "text/vcard") for i in rest]
+            with sql.transaction():
+                for luid, guid in zip(new, guids, strict=True):
+                    sql.set_map(dev, SE_DB, luid, guid)
+            a = sql.get_anchor(dev, SE_DB)
+            if a is None:
+                raise RuntimeError("no server anchor after the first sync")
+            sql.set_anchor(dev, SE_DB, moved_anchor(a, sql.counter(USER, SE_DB)))
+            luids += new
+            guids_c = [sql.map_guid(dev, SE_DB, luid) for luid in luids[:changes]]
+        finally:
+            sql.close()
+        seed_s = time.monotonic() - t0
+        half = changes // 2
+        runs: list[tuple[Probe, object]] = []
+        for rnd in range(1, rounds + 1):
+            sql = srv.store()
+            try:
+                for k in range(half):                                  # client edits
+                    store.replace("./contacts", luids[k], vcard(k, 2 * rnd))
+                for k in range(half, changes):                         # server edits
+                    sql.replace_item(USER, SE_DB, guids_c[k], vcard(k, 2 * rnd + 1),
+                                     "text/vcard")
+            finally:
+                sql.close()
+            with Probe([srv.proc.pid]) as pr:
+                r = _sim_run(cfg, store, 200, ct)
+            typ = r.sync_types.get("./contacts")
+            sent, recv = r.sent.get("./contacts"), r.received.get("./contacts")
+            if typ != 200 or sent != half or recv != changes - half:
+                raise RuntimeError(f"two-way on {m}: mode {typ}, sent {sent}, received {recv}")
+            runs.append((pr, r))
+        store.close()
+        walls = sorted(p.wall for p, _ in runs)
+        pr = sorted(runs, key=lambda x: x[0].wall)[len(runs) // 2][0]      # the median round
+        res.add("sim->sim", "two-way", m, pr, self_rss_mb(),
+                f"changes={changes} (sent {half}, received {changes - half}) median of "
+                f"{rounds} rounds: {', '.join(f'{w:.3f}' for w in walls)} s; "
+                f"seeded in {seed_s:.1f} s")
+
+
+def moved_anchor(a, counter: int):
+    from simsync.syncml.engine.store import DbAnchor
+
+    return DbAnchor(a.client_last, a.server_anchor, counter, a.retry)
+
+
+# ------------------------------------------------------------------ SyncEvolution client
+def _write_cards(data: Path, n: int) -> None:
+    data.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        (data / f"c{i:06d}.vcf").write_text(vcard(i), newline="")
+
+
+def _se_phases(res: Results, scenario: str, se: sepeer.SeClient, pgids: list[int], n: int,
+               changes: int, count: Callable[[], int]) -> None:
+    home = str(se.state / "home")
+    se.configure()
+    with Probe(pgids, home) as pr:
+        r = se.sync("slow")
+    if not r.ok:
+        raise RuntimeError(f"slow {n} failed: status {r.status}\n{r.output[-1500:]}")
+    res.add(scenario, "slow", n, pr, pr.client_peak / 1024,
+            f"sent={r.stat('local-any-sent') or r.stats.get('stat-local-any-sent', '?')}")
+    got = count()
+    if got != n:
+        raise RuntimeError(f"{scenario}: server holds {got} contacts after slow, expected {n}")
+    time.sleep(1.1)                          # the file backend sees changes by mtime seconds
+    for i in range(changes):
+        (se.data / f"c{i:06d}.vcf").write_text(vcard(i, 1), newline="")
+    with Probe(pgids, home) as pr:
+        r = se.sync("two-way")
+    if not r.ok or r.stat("remote-updated") != changes:
+        raise RuntimeError(f"two-way failed: status {r.status} {dict(r.stats)}")
+    res.add(scenario, "two-way", n, pr, pr.client_peak / 1024, f"changes={changes}")
+
+
+def se_to_sim(root: Path, res: Results, n: int, changes: int, max_s: int) -> None:
+    d = root / f"se-sim-{n}"
+    _write_cards(d / "cards", n)
+    with sepeer.SimsyncServer(d / "server", {USER: PASSWORD}, max_seconds=max_s) as srv:
+        se = sepeer.SeClient(d / "se-state", d / "cards", srv.url, user=USER, password=PASSWORD,
+                             device_id="bench-se", max_seconds=max_s)
+        _se_phases(res, "se->sim", se, [srv.proc.pid], n, changes,
+                   lambda: len(srv.items(USER, SE_DB)))
+
+
+def se_to_se(root: Path, res: Results, n: int, changes: int, max_s: int) -> None:
+    d = root / f"se-se-{n}"
+    _write_cards(d / "cards", n)
+    with sepeer.PeerServer(d / "server", device_ids=("bench-se",), max_seconds=max_s) as srv:
+        se = sepeer.SeClient(d / "se-state", d / "cards", srv.url, device_id="bench-se",
+                             max_seconds=max_s)
+        _se_phases(res, "se->se", se, [p.pid for p in srv.procs], n, changes,
+                   lambda: len(srv.items("contacts")))
+
+
+# ------------------------------------------------------------------ targets
+def targets(res: Results, big: int, store_small: int, store_big: int) -> int:
+    missed = 0
+
+    def verdict(name: str, value: float | None, limit: float, unit: str, basis: str) -> None:
+        nonlocal missed
+        if value is None:
+            print(f"TARGET {name}: NOT MEASURED ({basis})")
+            missed += 1
+            return
+        ok = value <= limit
+        missed += not ok
+        print(f"TARGET {name}: {value:.3f}{unit} (limit {limit}{unit}) "
+              f"{'OK' if ok else 'MISSED'} [{basis}]")
+
+    both = [n for n in sorted({r.n for r in res.rows if r.kind == "slow"})
+            if res.get("se->sim", "slow", n) and res.get("se->se", "slow", n)]
+    cmp_n = both[-1] if both else big
+    a, b = res.get("se->sim", "slow", cmp_n), res.get("se->se", "slow", cmp_n)
+    verdict(f"se->sim / se->se wall, slow {cmp_n}",
+            a.wall / b.wall if a and b else None, 0.1, "x",
+            f"{a.wall:.2f} s / {b.wall:.2f} s" if a and b else "a run is missing")
+    s = res.get("sim->sim", "slow", big)
+    verdict(f"sim->sim slow {big} wall", s.wall if s else None, 3.0, " s",
+            "issue's target is for 10000" if big != 10000 else "10000 contacts")
+    lo, hi = (res.get("sim->sim", "two-way", store_small),
+              res.get("sim->sim", "two-way", store_big))
+    verdict(f"sim->sim two-way wall, {store_big} / {store_small} store",
+            hi.wall / lo.wall if lo and hi else None, 1.3, "x",
+            f"{hi.wall:.3f} s / {lo.wall:.3f} s" if lo and hi else "a run is missing")
+    return missed
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default=None, help="slow-sync sizes (default 1000,10000)")
+    ap.add_argument("--stores", default=None,
+                    help="store sizes of the simsync two-way sync (default 1000,100000)")
+    ap.add_argument("--changes", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="rounds of the simsync two-way sync (the median is reported)")
+    ap.add_argument("--quick", action="store_true",
+                    help="sizes 100,1000, stores 1000,10000, no SyncEvolution->SyncEvolution "
+                         "at the largest size")
+    ap.add_argument("--skip-syncevolution", action="store_true")
+    ap.add_argument("--max-seconds", type=int, default=900, help="bound of each peer process")
+    ap.add_argument("--keep", type=Path, default=None, help="keep the data in this directory")
+    a = ap.parse_args()
+    sizes = [int(x) for x in (a.sizes or ("100,1000" if a.quick else "1000,10000")).split(",")]
+    stores = [int(x) for x in (a.stores or ("1000,10000" if a.quick else "1000,100000"))
+              .split(",")]
+    big = max(sizes)
+    root = a.keep or Path(tempfile.mkdtemp(prefix="simsync-bench-sync-"))
+    root.mkdir(parents=True, exist_ok=True)
+    res = Results()
+    t_all = time.monotonic()
+    print(f"bench_sync: sizes={sizes} stores={stores} changes={a.changes} "
+          f"syncevolution={'no' if a.skip_syncevolution else 'yes'} data={root}", flush=True)
+    try:
+        for n in sizes:
+            guarded(res, f"sim->sim slow {n}", lambda n=n: sim_slow(root, res, n, a.max_seconds))
+        for m in stores:
+            guarded(res, f"sim->sim two-way {m}",
+                    lambda m=m: sim_two_way(root, res, m, a.changes, a.max_seconds,
+                                            a.rounds))
+        if not a.skip_syncevolution:
+            sepeer.check_installed()
+            for n in sizes:
+                guarded(res, f"se->sim {n}",
+                        lambda n=n: se_to_sim(root, res, n, a.changes, a.max_seconds))
+                if a.quick and n == big and len(sizes) > 1:
+                    print(f"se->se   {n}: skipped (--quick)", flush=True)
+                    continue
+                guarded(res, f"se->se {n}",
+                        lambda n=n: se_to_se(root, res, n, a.changes, a.max_seconds))
+    finally:
+        if a.keep is None:
+            shutil.rmtree(root, ignore_errors=True)
+    print(f"total {time.monotonic() - t_all:.1f} s; targets:")
+    missed = targets(res, big, min(stores), max(stores))
+    for e in res.errors:
+        print(f"ERROR {e.splitlines()[0]}")
+    return 1 if res.errors else (2 if missed else 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
