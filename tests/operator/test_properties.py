@@ -85,9 +85,16 @@ def test_load_and_install_commands(payload, level, block, signed, params):
 
 @given(step=st.sampled_from(["load", "install", "delete", "install-for-load", "put-key", "list", "x"]),
        sw=st.integers(0x6000, 0x6FFF), dap=st.sampled_from([None, True, False]))
+@example(step="install", sw=0x6982, dap=None)  # the delegated-management branch
 def test_explain_names_step_and_status_word(step, sw, dap):
-    text = GpClient.explain(None, step, sw, dap_sent=dap)  # type: ignore[arg-type]
-    assert text.startswith(f"{step}: ") and f"{sw:04X}" in text
+    import types
+
+    from simsync.operator.keys import DEFAULT_ISD_AID
+
+    for token_key in (None, object()):  # explain() reads the client's delegated-management settings
+        client = types.SimpleNamespace(token_key=token_key, isd_aid=DEFAULT_ISD_AID)
+        text = GpClient.explain(client, step, sw, dap_sent=dap)  # type: ignore[arg-type]
+        assert text.startswith(f"{step}: ") and f"{sw:04X}" in text
 
 
 @given(name=st.sampled_from(sorted(LEVELS)))
