@@ -73,12 +73,14 @@ import hmac
 import json
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Self
 
 from simsync.apdu import CommandApdu, ResponseApdu
 from simsync.apdu.errors import ApduError
 
-from . import gp as _gp  # the ISD; importing it registers its applet class, so card files holding one load
+from . import (
+    gp as _gp,  # the ISD; importing it registers its applet class, so card files holding one load
+)
 from .applet import Applet, AppletContext, DormantApplet, lookup_applet_class
 from .codecs import AdnRecord, Iccid, Imsi, Msisdn, Spn
 from .errors import CardCodecError, CardFileError, SwError
@@ -403,7 +405,7 @@ class SimCard:
             if self._lock is not None:
                 self._lock.release()
 
-    def __enter__(self) -> SimCard:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

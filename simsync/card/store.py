@@ -120,7 +120,7 @@ class CardLock:
         self.release()
 
 
-from .errors import CardFileError  # noqa: E402  (errors has no dependency on this module)
+from .errors import CardFileError
 
 
 class CardInUseError(CardFileError):

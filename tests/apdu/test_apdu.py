@@ -1,5 +1,6 @@
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from simsync.apdu import SW, ApduCase, ApduError, CommandApdu, ResponseApdu, describe, is_valid_sw
 

@@ -1,5 +1,6 @@
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from simsync.apdu import CTlv, Tlv, TlvError, ber_decode, ber_encode, ctlv_decode, ctlv_encode
 from simsync.apdu.tlv import encode_length, tag_bytes

@@ -96,7 +96,7 @@ def test_new_in_missing_directory_is_one_line(tmp_path):
         [sys.executable, "-c",
          "import sys; from simsync.cli import main; sys.exit(main(sys.argv[1:]))",
          "card", "new", str(target)],
-        capture_output=True, text=True, timeout=60)
+        capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode == 2
     assert proc.stderr.startswith("simsync: error: ") and proc.stderr.count("\n") == 1
     assert "cannot lock the card file" in proc.stderr and "Traceback" not in proc.stderr

@@ -22,7 +22,7 @@ def test_demo_cli_exit_status(tmp_path, capsys):
 
 
 def test_demo_fails_loudly_when_a_step_fails(tmp_path, monkeypatch, capsys):
-    import simsync.demo as demo
+    from simsync import demo
 
     # the handset holds fewer contacts than the sync step expects to see on both sides
     monkeypatch.setattr(demo, "HANDSET_CONTACTS", demo.HANDSET_CONTACTS[:1])

@@ -146,7 +146,6 @@ def test_issued_cards_verify_the_operators_tokens(tmp_path, opkeys, app_cap, sup
         isd = GpClient(conn, opkeys.scp)
         isd.open()
         isd.create_security_domain(SSD_AID)
-    app = support.APP
     with open_card(f"sim:{path}") as conn:
         gp = GpClient(conn, opkeys.scp, isd_aid=SSD_AID, token_key=opkeys.token_key,
                       receipt_key=opkeys.receipt_key)
