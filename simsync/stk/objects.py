@@ -452,25 +452,78 @@ class DefaultText(TextString):
     TAG: ClassVar[int] = Tag.DEFAULT_TEXT
 
 
+@dataclass(frozen=True)
+class _EnumByte(DataObject):
+    """Helper base: one byte, held in the field named ``_FIELD`` as ``_ENUM`` where it is a
+    member; ``_WHAT`` names it in error messages."""
+
+    _FIELD: ClassVar[str] = ""
+    _WHAT: ClassVar[str] = ""
+    _ENUM: ClassVar[type] = int
+
+    def __post_init__(self) -> None:
+        v = getattr(self, self._FIELD)
+        _byte(self._WHAT, v)
+        object.__setattr__(self, self._FIELD, enum_or_int(self._ENUM, v))
+
+    def value_bytes(self) -> bytes:
+        return bytes((getattr(self, self._FIELD),))
+
+    @classmethod
+    def from_value(cls, value: bytes, *, cr: bool = True) -> Self:
+        _need(value, 1, cls._WHAT)
+        return cls(value[0], cr=cr)  # type: ignore[call-arg]
+
+
+@dataclass(frozen=True)
+class _ByteTuple(DataObject):
+    """Helper base: a value of any number of bytes, held in the field named ``_FIELD`` as a
+    tuple (of ``_ENUM`` members where they are members); ``_WHAT`` names one in errors."""
+
+    _FIELD: ClassVar[str] = ""
+    _WHAT: ClassVar[str] = ""
+    _ENUM: ClassVar[type | None] = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self, self._FIELD, _byte_tuple(self._WHAT, getattr(self, self._FIELD), self._ENUM)
+        )
+
+    def value_bytes(self) -> bytes:
+        return bytes(getattr(self, self._FIELD))
+
+    @classmethod
+    def from_value(cls, value: bytes, *, cr: bool = True) -> Self:
+        return cls(tuple(value), cr=cr)  # type: ignore[call-arg]
+
+
+@dataclass(frozen=True)
+class _RawBytes(DataObject):
+    """Helper base: a value kept verbatim as bytes in the field named ``_FIELD``."""
+
+    _FIELD: ClassVar[str] = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, self._FIELD, bytes(getattr(self, self._FIELD)))
+
+    def value_bytes(self) -> bytes:
+        return getattr(self, self._FIELD)
+
+    @classmethod
+    def from_value(cls, value: bytes, *, cr: bool = True) -> Self:
+        return cls(value, cr=cr)  # type: ignore[call-arg]
+
+
 @register_data_object
 @dataclass(frozen=True)
-class Tone(DataObject):
+class Tone(_EnumByte):
     """8.16."""
 
     TAG: ClassVar[int] = Tag.TONE
+    _FIELD: ClassVar[str] = "tone"
+    _WHAT: ClassVar[str] = "tone"
+    _ENUM: ClassVar[type] = ToneType
     tone: ToneType | int = ToneType.GENERAL_BEEP
-
-    def __post_init__(self) -> None:
-        _byte("tone", self.tone)
-        object.__setattr__(self, "tone", enum_or_int(ToneType, self.tone))
-
-    def value_bytes(self) -> bytes:
-        return bytes((self.tone,))
-
-    @classmethod
-    def from_value(cls, value: bytes, *, cr: bool = True) -> Tone:
-        _need(value, 1, "tone")
-        return cls(value[0], cr=cr)
 
 
 @register_data_object
@@ -570,21 +623,14 @@ def _byte_tuple(name: str, values: Iterable[int], enum: type | None = None) -> t
 
 @register_data_object
 @dataclass(frozen=True)
-class ItemsNextActionIndicator(DataObject):
+class ItemsNextActionIndicator(_ByteTuple):
     """8.24: one type-of-command value per item (``0`` = no next action)."""
 
     TAG: ClassVar[int] = Tag.ITEMS_NEXT_ACTION_INDICATOR
+    _FIELD: ClassVar[str] = "actions"
+    _WHAT: ClassVar[str] = "next action"
+    _ENUM: ClassVar[type | None] = TypeOfCommand
     actions: tuple[TypeOfCommand | int, ...] = ()
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "actions", _byte_tuple("next action", self.actions, TypeOfCommand))
-
-    def value_bytes(self) -> bytes:
-        return bytes(self.actions)
-
-    @classmethod
-    def from_value(cls, value: bytes, *, cr: bool = True) -> ItemsNextActionIndicator:
-        return cls(tuple(value), cr=cr)
 
 
 @register_data_object
@@ -741,21 +787,14 @@ class HelpRequest(_Empty):
 
 @register_data_object
 @dataclass(frozen=True)
-class EventList(DataObject):
+class EventList(_ByteTuple):
     """8.25: events (an empty list removes the current list)."""
 
     TAG: ClassVar[int] = Tag.EVENT_LIST
+    _FIELD: ClassVar[str] = "events"
+    _WHAT: ClassVar[str] = "event"
+    _ENUM: ClassVar[type | None] = Event
     events: tuple[Event | int, ...] = ()
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "events", _byte_tuple("event", self.events, Event))
-
-    def value_bytes(self) -> bytes:
-        return bytes(self.events)
-
-    @classmethod
-    def from_value(cls, value: bytes, *, cr: bool = True) -> EventList:
-        return cls(tuple(value), cr=cr)
 
 
 def _plmn_encode(mcc: str, mnc: str) -> bytes:
@@ -872,23 +911,14 @@ class Language(DataObject):
 
 @register_data_object
 @dataclass(frozen=True)
-class BrowserIdentity(DataObject):
+class BrowserIdentity(_EnumByte):
     """8.47."""
 
     TAG: ClassVar[int] = Tag.BROWSER_IDENTITY
+    _FIELD: ClassVar[str] = "browser"
+    _WHAT: ClassVar[str] = "browser identity"
+    _ENUM: ClassVar[type] = BrowserId
     browser: BrowserId | int = BrowserId.DEFAULT
-
-    def __post_init__(self) -> None:
-        _byte("browser identity", self.browser)
-        object.__setattr__(self, "browser", enum_or_int(BrowserId, self.browser))
-
-    def value_bytes(self) -> bytes:
-        return bytes((self.browser,))
-
-    @classmethod
-    def from_value(cls, value: bytes, *, cr: bool = True) -> BrowserIdentity:
-        _need(value, 1, "browser identity")
-        return cls(value[0], cr=cr)
 
 
 @register_data_object
@@ -912,103 +942,59 @@ class Url(DataObject):
 
 @register_data_object
 @dataclass(frozen=True)
-class Bearer(DataObject):
+class Bearer(_ByteTuple):
     """8.49: bearers in order of priority."""
 
     TAG: ClassVar[int] = Tag.BEARER
+    _FIELD: ClassVar[str] = "bearers"
+    _WHAT: ClassVar[str] = "bearer"
+    _ENUM: ClassVar[type | None] = BearerType
     bearers: tuple[BearerType | int, ...] = ()
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "bearers", _byte_tuple("bearer", self.bearers, BearerType))
-
-    def value_bytes(self) -> bytes:
-        return bytes(self.bearers)
-
-    @classmethod
-    def from_value(cls, value: bytes, *, cr: bool = True) -> Bearer:
-        return cls(tuple(value), cr=cr)
 
 
 @register_data_object
 @dataclass(frozen=True)
-class ProvisioningFileReference(DataObject):
+class ProvisioningFileReference(_RawBytes):
     """8.50: path of a provisioning file."""
 
     TAG: ClassVar[int] = Tag.PROVISIONING_FILE_REFERENCE
+    _FIELD: ClassVar[str] = "path"
     path: bytes = b""
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "path", bytes(self.path))
-
-    def value_bytes(self) -> bytes:
-        return self.path
-
-    @classmethod
-    def from_value(cls, value: bytes, *, cr: bool = True) -> ProvisioningFileReference:
-        return cls(value, cr=cr)
 
 
 @register_data_object
 @dataclass(frozen=True)
-class BrowserTerminationCause(DataObject):
+class BrowserTerminationCause(_EnumByte):
     """8.51."""
 
     TAG: ClassVar[int] = Tag.BROWSER_TERMINATION_CAUSE
+    _FIELD: ClassVar[str] = "cause"
+    _WHAT: ClassVar[str] = "browser termination cause"
+    _ENUM: ClassVar[type] = BrowserTermination
     cause: BrowserTermination | int = BrowserTermination.USER
-
-    def __post_init__(self) -> None:
-        _byte("browser termination cause", self.cause)
-        object.__setattr__(self, "cause", enum_or_int(BrowserTermination, self.cause))
-
-    def value_bytes(self) -> bytes:
-        return bytes((self.cause,))
-
-    @classmethod
-    def from_value(cls, value: bytes, *, cr: bool = True) -> BrowserTerminationCause:
-        _need(value, 1, "browser termination cause")
-        return cls(value[0], cr=cr)
 
 
 @register_data_object
 @dataclass(frozen=True)
-class LocationStatus(DataObject):
+class LocationStatus(_EnumByte):
     """8.27."""
 
     TAG: ClassVar[int] = Tag.LOCATION_STATUS
+    _FIELD: ClassVar[str] = "status"
+    _WHAT: ClassVar[str] = "location status"
+    _ENUM: ClassVar[type] = ServiceState
     status: ServiceState | int = ServiceState.NORMAL_SERVICE
-
-    def __post_init__(self) -> None:
-        _byte("location status", self.status)
-        object.__setattr__(self, "status", enum_or_int(ServiceState, self.status))
-
-    def value_bytes(self) -> bytes:
-        return bytes((self.status,))
-
-    @classmethod
-    def from_value(cls, value: bytes, *, cr: bool = True) -> LocationStatus:
-        _need(value, 1, "location status")
-        return cls(value[0], cr=cr)
 
 
 @register_data_object
 @dataclass(frozen=True)
-class AccessTechnology(DataObject):
+class AccessTechnology(_ByteTuple):
     """8.61: access technologies (00 GSM, 03 UTRAN, 08 E-UTRAN, ...)."""
 
     TAG: ClassVar[int] = Tag.ACCESS_TECHNOLOGY
+    _FIELD: ClassVar[str] = "technologies"
+    _WHAT: ClassVar[str] = "access technology"
     technologies: tuple[int, ...] = ()
-
-    def __post_init__(self) -> None:
-        object.__setattr__(
-            self, "technologies", _byte_tuple("access technology", self.technologies)
-        )
-
-    def value_bytes(self) -> bytes:
-        return bytes(self.technologies)
-
-    @classmethod
-    def from_value(cls, value: bytes, *, cr: bool = True) -> AccessTechnology:
-        return cls(tuple(value), cr=cr)
 
 
 @register_data_object
@@ -1080,40 +1066,22 @@ class FileList(DataObject):
 
 @register_data_object
 @dataclass(frozen=True)
-class TextAttribute(DataObject):
+class TextAttribute(_RawBytes):
     """8.72: text formatting, kept as its bytes (4 bytes per formatted span)."""
 
     TAG: ClassVar[int] = Tag.TEXT_ATTRIBUTE
+    _FIELD: ClassVar[str] = "data"
     data: bytes = b""
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "data", bytes(self.data))
-
-    def value_bytes(self) -> bytes:
-        return self.data
-
-    @classmethod
-    def from_value(cls, value: bytes, *, cr: bool = True) -> TextAttribute:
-        return cls(value, cr=cr)
 
 
 @register_data_object
 @dataclass(frozen=True)
-class ItemTextAttributeList(DataObject):
+class ItemTextAttributeList(_RawBytes):
     """8.73: one 4-byte text attribute per item, kept as bytes."""
 
     TAG: ClassVar[int] = Tag.ITEM_TEXT_ATTRIBUTE_LIST
+    _FIELD: ClassVar[str] = "data"
     data: bytes = b""
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "data", bytes(self.data))
-
-    def value_bytes(self) -> bytes:
-        return self.data
-
-    @classmethod
-    def from_value(cls, value: bytes, *, cr: bool = True) -> ItemTextAttributeList:
-        return cls(value, cr=cr)
 
 
 @register_data_object
