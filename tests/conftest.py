@@ -11,7 +11,9 @@ or vpcd driver is a failure (run scripts/test.sh), never a skip. Mark such tests
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
@@ -22,6 +24,11 @@ from hypothesis import settings
 settings.register_profile("simsync", deadline=None)
 settings.register_profile("simsync-ci", deadline=None, derandomize=True, database=None)
 settings.load_profile("simsync-ci" if os.environ.get("CI", "").lower() in ("1", "true", "yes") else "simsync")
+
+# Test helpers shared by several test directories (--import-mode=importlib puts none on sys.path)
+_SUPPORT = str(Path(__file__).resolve().parent / "support")
+if _SUPPORT not in sys.path:
+    sys.path.insert(0, _SUPPORT)
 
 # A port of its own, so that a `simsync card serve` left running on the default 35963 cannot slip
 # its card into the test readers.

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from recording_applet import RecordingApplet
 
 from simsync.apdu import CommandApdu, ResponseApdu
-from simsync.card import Applet, AppletContext, CardProfile, SimCard, SwError, register_applet
+from simsync.card import CardProfile, SimCard, register_applet
 from simsync.card.gp import IsdConfig, KeySet, install_isd
 from simsync.gp import commands as gpc
 from simsync.gp.cap import build_cap
@@ -30,37 +31,8 @@ DES_KEYS = StaticKeys.default(0x20)
 
 
 @register_applet(ECHO_PKG, ECHO_CLASS)
-class EchoApplet(Applet):
+class EchoApplet(RecordingApplet):
     """INS 01: return the install parameters; INS 02: return the STORE DATA received; 03: echo."""
-
-    def __init__(self, ctx: AppletContext, aid: bytes, params: bytes = b"", stored: bytes = b"") -> None:
-        super().__init__(ctx, aid)
-        self.params, self.stored = params, stored
-
-    @classmethod
-    def install(cls, ctx: AppletContext, instance_aid: bytes, params: bytes) -> Applet:
-        return cls(ctx, instance_aid, params)
-
-    def process(self, apdu: CommandApdu, channel: int) -> ResponseApdu:
-        if self.selecting(apdu):
-            return ResponseApdu(b"", 0x9000)
-        if apdu.ins == 0x01:
-            return ResponseApdu(self.params, 0x9000)
-        if apdu.ins == 0x02:
-            return ResponseApdu(self.stored, 0x9000)
-        if apdu.ins == 0x03:
-            return ResponseApdu(apdu.data, 0x9000)
-        if apdu.ins == 0xE2:
-            self.stored += apdu.data
-            return ResponseApdu(b"", 0x9000)
-        raise SwError(0x6D00)
-
-    def save(self) -> dict[str, Any]:
-        return {"params": self.params.hex(), "stored": self.stored.hex()}
-
-    @classmethod
-    def restore(cls, ctx: AppletContext, instance_aid: bytes, data: dict[str, Any]) -> Applet:
-        return cls(ctx, instance_aid, bytes.fromhex(data["params"]), bytes.fromhex(data["stored"]))
 
 
 def echo_cap(payload_size: int = 700) -> bytes:

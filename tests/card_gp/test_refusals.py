@@ -257,7 +257,7 @@ def test_sequence_counter_persisted(kit, tmp_path):
 
 _CHILD = textwrap.dedent("""
     import sys
-    sys.path.insert(0, {tests!r})
+    sys.path[:0] = [{tests!r}, {tests!r} + "/../support"]
     import conftest as kit
     from simsync.card import SimCard
     from simsync.gp import commands as gpc

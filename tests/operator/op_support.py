@@ -14,8 +14,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from simsync.apdu import CommandApdu, ResponseApdu
-from simsync.card import Applet, AppletContext, CardProfile, SimCard, SwError, register_applet
+from recording_applet import RecordingApplet
+
+from simsync.card import CardProfile, SimCard, register_applet
 from simsync.card.applet import lookup_applet_class
 from simsync.card.gp import IsdConfig, KeySet, install_isd
 from simsync.gp.keys import KeyType
@@ -31,35 +32,8 @@ APP = AppletDefinition("echo", bytes.fromhex("F07373746573740A"), (bytes.fromhex
                        bytes.fromhex("F07373746573740A0101"), (1, 0), "org.simsync.test.echo")
 
 
-class StandInApplet(Applet):
+class StandInApplet(RecordingApplet):
     """Keeps its install parameters and what STORE DATA brought; INS 01 / 02 return them."""
-
-    def __init__(self, ctx: AppletContext, aid: bytes, params: bytes = b"", stored: bytes = b"") -> None:
-        super().__init__(ctx, aid)
-        self.params, self.stored = params, stored
-
-    @classmethod
-    def install(cls, ctx: AppletContext, instance_aid: bytes, params: bytes) -> Applet:
-        return cls(ctx, instance_aid, params)
-
-    def process(self, apdu: CommandApdu, channel: int) -> ResponseApdu:
-        if self.selecting(apdu):
-            return ResponseApdu(b"", 0x9000)
-        if apdu.ins == 0x01:
-            return ResponseApdu(self.params, 0x9000)
-        if apdu.ins == 0x02:
-            return ResponseApdu(self.stored, 0x9000)
-        if apdu.ins == 0xE2:
-            self.stored += apdu.data
-            return ResponseApdu(b"", 0x9000)
-        raise SwError(0x6D00)
-
-    def save(self) -> dict[str, Any]:
-        return {"params": self.params.hex(), "stored": self.stored.hex()}
-
-    @classmethod
-    def restore(cls, ctx: AppletContext, instance_aid: bytes, data: dict[str, Any]) -> Applet:
-        return cls(ctx, instance_aid, bytes.fromhex(data["params"]), bytes.fromhex(data["stored"]))
 
 
 for _defn in (APP, SYNC):
@@ -88,7 +62,8 @@ def new_card_file(path: Path, keys, **kw: Any) -> Path:
 
 def serve_cmd(path: Path, port: int) -> list[str]:
     """`simsync card serve` in a process that has the ISD and the stand-in applet registered."""
-    code = (f"import sys; sys.path.insert(0, {str(HERE)!r}); import op_support; from simsync.cli import main; "
+    code = (f"import sys; sys.path[:0] = [{str(HERE)!r}, {str(HERE.parent / 'support')!r}]; "
+            "import op_support; from simsync.cli import main; "
             f"sys.exit(main(['card', 'serve', {str(path)!r}, '--vpcd', '127.0.0.1:{port}', "
             "'--max-seconds', '300']))")
     return [sys.executable, "-c", code]
