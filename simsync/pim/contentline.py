@@ -31,6 +31,8 @@ _B64_HINT = re.compile(r";[ \t]*(?:ENCODING[ \t]*=[ \t]*)?(?:BASE64|B)[ \t]*(?:;
                        re.IGNORECASE)
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
 _BARE_ENCODINGS = {"QUOTED-PRINTABLE", "BASE64", "8BIT", "7BIT", "B"}
+#: a physical line that starts with whitespace (a fold continuation)
+_RFC_FOLD = re.compile(r"[\r\n][ \t]")
 
 
 @dataclass(frozen=True)
@@ -62,11 +64,20 @@ def _header(line: str) -> str:
 
 def unfold(text: str, dialect: str) -> list[tuple[int, str]]:
     """Logical lines with the 1-based number of the physical line they start on."""
+    physical = split_physical(text)
+    if dialect == RFC and not _RFC_FOLD.search(text):
+        # fast path: no physical line starts with whitespace, so nothing is folded and every
+        # non-blank line is a logical line (the RFC dialect has no QP/BASE64 continuations)
+        return [(i, line) for i, line in enumerate(physical, 1) if line.strip()]
+    return _unfold_general(physical, dialect)
+
+
+def _unfold_general(physical: list[str], dialect: str) -> list[tuple[int, str]]:
     out: list[tuple[int, str]] = []
     cur: str | None = None
     start = 0
     qp = b64 = False
-    for i, line in enumerate(split_physical(text), 1):
+    for i, line in enumerate(physical, 1):
         if cur is not None and qp and cur.endswith("="):
             cur = cur[:-1] + line
             continue
@@ -109,7 +120,35 @@ def _split_unquoted(s: str, sep: str, quotes: bool) -> list[str]:
 
 
 def parse_line(lineno: int, line: str, dialect: str) -> RawLine:
-    """Split ``[group.]name;params:value``."""
+    """Split ``[group.]name;params:value``.
+
+    Fast path: when no double quote comes before the first ``:``, that colon ends the header
+    and the header alone decides group, name and parameters, so their parsed form is cached
+    per header text (``TEL;TYPE=CELL`` recurs in every item). Everything else - quoted
+    parameter values, lines without a colon, bad headers - goes through
+    :func:`parse_line_general`, which the tests compare against this function."""
+    colon = line.find(":")
+    if colon >= 0:
+        head = line[:colon]
+        hit = _HEAD_CACHE.get(head)
+        if hit is not None:
+            return RawLine(lineno, hit[0], hit[1], hit[2], line[colon + 1:])
+        if '"' not in head:
+            raw = parse_line_general(lineno, line, dialect)
+            if len(_HEAD_CACHE) >= _HEAD_CACHE_MAX:
+                _HEAD_CACHE.clear()
+            _HEAD_CACHE[head] = (raw.group, raw.name, raw.params)
+            return raw
+    return parse_line_general(lineno, line, dialect)
+
+
+#: header text -> (group, NAME, params) of successfully parsed, quote-free headers
+_HEAD_CACHE: dict[str, tuple[str | None, str, tuple[tuple[str, tuple[str, ...]], ...]]] = {}
+_HEAD_CACHE_MAX = 4096
+
+
+def parse_line_general(lineno: int, line: str, dialect: str) -> RawLine:
+    """The reference header parser: a character scan that honours double quotes."""
     quotes = True  # versit has no quoting, but accepting it is harmless and lets us write it
     inq = False
     colon = -1
@@ -135,7 +174,7 @@ def parse_line(lineno: int, line: str, dialect: str) -> RawLine:
         if "=" in piece:
             pname, pval = piece.split("=", 1)
             pname = pname.strip().upper()
-            if not re.match(r"^[A-Za-z0-9_-]+$", pname):
+            if not _TOKEN.match(pname):
                 raise PimParseError(f"bad parameter name {pname[:40]!r}", lineno)
             vals = []
             for v in _split_unquoted(pval, ",", quotes):
@@ -147,7 +186,7 @@ def parse_line(lineno: int, line: str, dialect: str) -> RawLine:
             params.append((pname, tuple(vals)))
         else:
             bare = piece.upper()
-            if not re.match(r"^[A-Za-z0-9_-]+$", bare):
+            if not _TOKEN.match(bare):
                 raise PimParseError(f"bad parameter {piece[:40]!r}", lineno)
             if bare in _BARE_ENCODINGS:
                 params.append(("ENCODING", (bare,)))
@@ -236,6 +275,23 @@ def decode_charset(data: bytes, charset: str | None, lineno: int) -> str:
 
 
 def unescape_rfc(value: str) -> str:
+    """Undo RFC text escaping: ``\\n``/``\\N`` -> newline, ``\\\\ \\; \\, \\:`` -> the
+    character; any other backslash pair and a trailing backslash stay as they are."""
+    if "\\" not in value:
+        return value
+    return _RFC_ESCAPE.sub(_rfc_unescape_one, value)
+
+
+_RFC_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
+_RFC_UNESCAPED = {"n": "\n", "N": "\n", "\\": "\\", ";": ";", ",": ",", ":": ":"}
+
+
+def _rfc_unescape_one(m: re.Match[str]) -> str:
+    return _RFC_UNESCAPED.get(m.group(1)) or m.group(0)
+
+
+def unescape_rfc_general(value: str) -> str:
+    """Reference implementation of :func:`unescape_rfc` (a character scan)."""
     out: list[str] = []
     i = 0
     n = len(value)
@@ -263,6 +319,13 @@ def escape_rfc(value: str) -> str:
 
 def split_escaped(value: str, sep: str) -> list[str]:
     """Split on ``sep`` not preceded by an (unescaped) backslash; the parts stay escaped."""
+    if "\\" not in value:
+        return value.split(sep)
+    return split_escaped_general(value, sep)
+
+
+def split_escaped_general(value: str, sep: str) -> list[str]:
+    """Reference implementation of :func:`split_escaped` (a character scan)."""
     parts: list[str] = []
     buf: list[str] = []
     i = 0
@@ -285,6 +348,13 @@ def split_escaped(value: str, sep: str) -> list[str]:
 
 def unescape_versit(value: str) -> str:
     """Compound-value components of vCard 2.1 / vCalendar 1.0: only ``\\;`` and ``\\\\``."""
+    if "\\" not in value:
+        return value
+    return unescape_versit_general(value)
+
+
+def unescape_versit_general(value: str) -> str:
+    """Reference implementation of :func:`unescape_versit` (a character scan)."""
     out: list[str] = []
     i = 0
     n = len(value)

@@ -36,10 +36,17 @@ class MatchConfig:
 DEFAULT = MatchConfig()
 
 
+_WORD = re.compile(r"\w+")
+_NON_DIGIT = re.compile(r"\D")
+
+
 def normalize_name(text: str) -> str:
+    if text.isascii():
+        # NFKD and the combining-mark filter leave ASCII alone; casefold is lower there
+        return " ".join(sorted(_WORD.findall(text.lower())))
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    words = re.findall(r"\w+", stripped.casefold())
+    words = _WORD.findall(stripped.casefold())
     return " ".join(sorted(words))
 
 
@@ -51,7 +58,7 @@ def contact_name(contact: Contact) -> str:
 
 
 def normalize_phone(text: str, digits: int) -> str:
-    d = re.sub(r"\D", "", text)
+    d = _NON_DIGIT.sub("", text)
     return d[-digits:] if digits > 0 else d
 
 
@@ -82,13 +89,16 @@ def match_keys(item: Item, config: MatchConfig = DEFAULT) -> frozenset[tuple[str
     if isinstance(item, Contact):
         name = contact_name(item)
         keys: set[tuple[str, ...]] = set()
-        for t in item.tels:
-            ph = normalize_phone(t.value, config.phone_digits)
-            if ph:
-                keys.add(("contact", name, "tel", ph))
-        for e in item.emails:
-            if e.value.strip():
-                keys.add(("contact", name, "email", e.value.strip().casefold()))
+        # what item.tels / item.emails hold, without building their Typed values
+        for p in item.properties:
+            if p.name == "TEL":
+                ph = normalize_phone(p.text, config.phone_digits)
+                if ph:
+                    keys.add(("contact", name, "tel", ph))
+            elif p.name == "EMAIL":
+                addr = p.text.strip()
+                if addr:
+                    keys.add(("contact", name, "email", addr.casefold()))
         if not keys and config.name_only_fallback and name:
             keys.add(("contact", name, "name"))
         return frozenset(keys)

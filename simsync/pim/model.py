@@ -71,6 +71,54 @@ def _nl(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def _check_params(params: Params) -> Params:
+    for k, vals in params:
+        if not _NAME.match(k) or any('"' in v or "\r" in v or "\n" in v for v in vals):
+            raise ValueError(f"bad parameter {k!r}={vals!r}")
+    return params
+
+
+#: hashable parameter input -> its validated canonical form (see canonical_params)
+_PARAMS_CACHE: dict[tuple, Params] = {}
+_PARAMS_CACHE_MAX = 4096
+
+
+def canonical_params(params) -> Params:
+    """:func:`normalize_params` plus the checks a :class:`Property` makes (names are tokens,
+    values have no ``"``/CR/LF; ValueError otherwise). Results for hashable (tuple) input are
+    cached: items carry the same few parameter sets over and over."""
+    if type(params) is tuple:
+        try:
+            hit = _PARAMS_CACHE.get(params)
+        except TypeError:  # lists or other unhashable parts inside
+            return _check_params(normalize_params(params))
+        if hit is None:
+            hit = _check_params(normalize_params(params))
+            if len(_PARAMS_CACHE) >= _PARAMS_CACHE_MAX:
+                _PARAMS_CACHE.clear()
+            _PARAMS_CACHE[params] = hit
+        return hit
+    return _check_params(normalize_params(params))
+
+
+def _canonical_value(value):
+    cls = type(value)
+    if cls is str:  # the common cases first
+        return _nl(value) if "\r" in value else value
+    if cls is bytes:
+        return value
+    if isinstance(value, list):
+        value = tuple(value)
+    if isinstance(value, str):
+        if "\r" in value:
+            value = _nl(value)
+    elif isinstance(value, tuple) and any("\r" in v for v in value):
+        value = tuple(_nl(v) for v in value)
+    if value == ():
+        value = ("",)
+    return value
+
+
 @dataclass(frozen=True)
 class Property:
     """One content line: ``[group.]NAME;params:value`` in canonical form."""
@@ -85,20 +133,24 @@ class Property:
                                           and not _NAME.match(self.group)):
             raise ValueError(f"bad property name/group {self.group!r}.{self.name!r}")
         object.__setattr__(self, "name", self.name.upper())
-        object.__setattr__(self, "params", normalize_params(self.params))
-        for k, vals in self.params:
-            if not _NAME.match(k) or any('"' in v or "\r" in v or "\n" in v for v in vals):
-                raise ValueError(f"bad parameter {k!r}={vals!r}")
-        if isinstance(self.value, list):
-            object.__setattr__(self, "value", tuple(self.value))
-        if isinstance(self.value, str) and "\r" in self.value:
-            object.__setattr__(self, "value", _nl(self.value))
-        elif isinstance(self.value, tuple) and any("\r" in v for v in self.value):
-            object.__setattr__(self, "value", tuple(_nl(v) for v in self.value))
-        if self.value == ():
-            object.__setattr__(self, "value", ("",))
+        object.__setattr__(self, "params", canonical_params(self.params))
+        object.__setattr__(self, "value", _canonical_value(self.value))
         if self.group == "":
             object.__setattr__(self, "group", None)
+
+    @classmethod
+    def _trusted(cls, name: str, params: Params, value: Value, group: str | None) -> Property:
+        """A Property from parts already known to be canonical: ``name`` upper case and
+        matching the name syntax, ``group`` None or a valid group, ``params`` a result of
+        :func:`canonical_params`. Skips that validation (the parsers check names once per
+        header text and cache the canonical parameters); the value is still normalised."""
+        prop = object.__new__(cls)
+        fields = prop.__dict__
+        fields["name"] = name
+        fields["params"] = params
+        fields["value"] = _canonical_value(value)
+        fields["group"] = group
+        return prop
 
     @classmethod
     def make(cls, name: str, value: Value, group: str | None = None,

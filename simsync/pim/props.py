@@ -27,7 +27,7 @@ from .contentline import (
     unfold,
 )
 from .errors import PimParseError
-from .model import Property
+from .model import Params, Property, canonical_params
 
 
 class Kind(Enum):
@@ -59,6 +59,7 @@ ICAL_KINDS.update({"CATEGORIES": Kind.LIST, "RESOURCES": Kind.LIST,
 
 
 _VERSIT_ALARMS = frozenset({"AALARM", "DALARM", "PALARM", "MALARM"})
+_COMPONENT_NAME = re.compile(r"^[A-Z0-9-]+$")
 
 
 def kind_of(name: str, table: dict[str, Kind]) -> Kind:
@@ -84,7 +85,7 @@ def build_tree(text: str, dialect: str) -> RawComponent:
         raw = parse_line(lineno, logical, dialect)
         if raw.name in ("BEGIN", "END"):
             cname = raw.value.strip().upper()
-            if not re.match(r"^[A-Z0-9-]+$", cname):
+            if not _COMPONENT_NAME.match(cname):
                 raise PimParseError(f"bad component name {raw.value[:40]!r}", lineno)
             if raw.name == "BEGIN":
                 if top is not None and not stack:
@@ -121,27 +122,61 @@ def find_version(comp: RawComponent) -> str | None:
 # values
 
 
+class _ParamPlan:
+    """What :func:`decode_property` derives from a line's raw parameters alone (cached)."""
+
+    __slots__ = ("canonical", "charset", "encodings", "params")
+
+    def __init__(self, raw_params: tuple[tuple[str, tuple[str, ...]], ...]) -> None:
+        self.encodings = tuple(v.upper() for k, vals in raw_params if k == "ENCODING"
+                               for v in vals)
+        self.charset = tuple(v for k, vals in raw_params if k == "CHARSET" for v in vals)
+        self.params = tuple((k, v) for k, v in raw_params if k not in ("ENCODING", "CHARSET"))
+        # the parameters as a Property holds them; None when they are not acceptable there
+        # (then the Property constructor runs per line and raises its error)
+        try:
+            self.canonical: Params | None = canonical_params(self.params)
+        except ValueError:
+            self.canonical = None
+
+
+_PLANS: dict[tuple[tuple[str, tuple[str, ...]], ...], _ParamPlan] = {}
+_PLANS_MAX = 4096
+
+
+def _plan(raw_params: tuple[tuple[str, tuple[str, ...]], ...]) -> _ParamPlan:
+    plan = _PLANS.get(raw_params)
+    if plan is None:
+        plan = _ParamPlan(raw_params)
+        if len(_PLANS) >= _PLANS_MAX:
+            _PLANS.clear()
+        _PLANS[raw_params] = plan
+    return plan
+
+
 def decode_property(raw: RawLine, dialect: str, table: dict[str, Kind]) -> Property:
-    enc = tuple(v.upper() for v in raw.param("ENCODING"))
-    charset = raw.param("CHARSET")
-    params = [(k, v) for k, v in raw.params if k not in ("ENCODING", "CHARSET")]
+    plan = _plan(raw.params)
+    enc = plan.encodings
     if len(enc) > 1:
         raise PimParseError("more than one ENCODING", raw.lineno)
     encoding = enc[0] if enc else None
-    if encoding in ("B", "BASE64"):
-        data = b64_decode(raw.value, raw.lineno)
-        params = [(k, tuple(x for x in v if x.upper() != "BINARY")) if k == "VALUE" else (k, v)
-                  for k, v in params]
-        params = [(k, v) for k, v in params if v or k != "VALUE"]
-        return Property(raw.name, tuple(params), data, raw.group)
     value = raw.value
-    if encoding == "QUOTED-PRINTABLE":
-        value = decode_charset(qp_decode(value, raw.lineno), charset[0] if charset else None,
-                               raw.lineno)
-    elif encoding not in (None, "8BIT", "7BIT"):
-        raise PimParseError(f"unsupported ENCODING {encoding[:30]!r}", raw.lineno)
-    value = value.replace("\r\n", "\n").replace("\r", "\n")
-    kind = kind_of(raw.name, table)
+    if encoding is not None:
+        if encoding in ("B", "BASE64"):
+            data = b64_decode(value, raw.lineno)
+            params = [(k, tuple(x for x in v if x.upper() != "BINARY")) if k == "VALUE"
+                      else (k, v) for k, v in plan.params]
+            params = [(k, v) for k, v in params if v or k != "VALUE"]
+            return Property(raw.name, tuple(params), data, raw.group)
+        if encoding == "QUOTED-PRINTABLE":
+            charset = plan.charset
+            value = decode_charset(qp_decode(value, raw.lineno),
+                                   charset[0] if charset else None, raw.lineno)
+        elif encoding not in ("8BIT", "7BIT"):
+            raise PimParseError(f"unsupported ENCODING {encoding[:30]!r}", raw.lineno)
+    if "\r" in value:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    kind = table.get(raw.name, Kind.TEXT)
     if dialect == RFC:
         if kind is Kind.TEXT:
             val: str | tuple[str, ...] = unescape_rfc(value)
@@ -152,7 +187,7 @@ def decode_property(raw: RawLine, dialect: str, table: dict[str, Kind]) -> Prope
         else:
             val = value
     else:
-        if kind in (Kind.STRUCT, Kind.LIST):
+        if kind is Kind.STRUCT or kind is Kind.LIST:
             val = tuple(unescape_versit(c) for c in split_escaped(value, ";"))
         elif kind is Kind.RAW and "\n" in value and raw.name not in _VERSIT_ALARMS:
             # a (QUOTED-PRINTABLE) line break inside a date/URI/number is not valid in any
@@ -160,7 +195,10 @@ def decode_property(raw: RawLine, dialect: str, table: dict[str, Kind]) -> Prope
             val = value.replace("\n", " ")
         else:
             val = value
-    return Property(raw.name, tuple(params), val, raw.group)
+    if plan.canonical is None:
+        return Property(raw.name, plan.params, val, raw.group)
+    # raw.name / raw.group were checked by parse_line, the parameters once by the plan
+    return Property._trusted(raw.name, plan.canonical, val, raw.group)
 
 
 def _b64_lines(data: bytes, indent: str, width: int = 72) -> list[str]:
