@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from . import model as m
 from .errors import SyncMLDecodeError, SyncMLEncodeError
@@ -29,11 +29,11 @@ class NS(enum.Enum):
     DEVINF = "syncml:devinf"
 
 
-@dataclass(frozen=True, slots=True)
-class Node:
+class Node(NamedTuple):
     """One element: namespace, local name, child elements, and text (str) or opaque bytes.
 
     ``payload`` marks item data (XML: written as CDATA when possible; WBXML: OPAQUE).
+    Immutable; a named tuple because the codecs build and walk thousands of them per message.
     """
 
     ns: NS
@@ -41,6 +41,12 @@ class Node:
     children: tuple[Node, ...] = ()
     text: str | bytes | None = None
     payload: bool = False
+
+
+# Node(ns, name, children, text, payload) without the keyword-default handling, for hot paths
+def _node(ns: NS, name: str, children: tuple[Node, ...], text: str | bytes | None,
+          payload: bool = False, _new=tuple.__new__) -> Node:
+    return _new(Node, (ns, name, children, text, payload))
 
 
 # ---------------------------------------------------------------------------- decode helpers
@@ -53,6 +59,13 @@ def _fail(msg: str) -> SyncMLDecodeError:
 
 
 def _text_of(n: Node) -> str:
+    t = n.text
+    if t.__class__ is str and not n.children:
+        return t  # type: ignore[return-value]
+    return _text_of_slow(n)
+
+
+def _text_of_slow(n: Node) -> str:
     if n.children:
         raise _fail(f"<{n.name}> must contain text, not elements")
     t = n.text
@@ -67,6 +80,9 @@ def _text_of(n: Node) -> str:
 
 
 def _int_of(n: Node) -> int:
+    t = n.text
+    if t.__class__ is str and not n.children and 0 < len(t) <= 10 and t.isdigit() and t.isascii():
+        return int(t)  # type: ignore[arg-type]
     s = _text_of(n).strip()
     if not _INT_RE.fullmatch(s):
         raise _fail(f"<{n.name}> is not a number: {s[:40]!r}")
@@ -135,6 +151,45 @@ class _R:
             raise _fail(f"unexpected <{name}> in <{self.node.name}>")
 
 
+def _no_text(n: Node) -> bool:
+    """What :class:`_R` accepts as the text of an element that holds elements."""
+    t = n.text
+    return t is None or (t.__class__ is str and not t.strip())  # type: ignore[union-attr]
+
+
+def _collect(n: Node, names: frozenset[str]) -> dict[str, Node] | None:
+    """Fast-path gathering of an element's children: {name: child} when the element holds no
+    text and only singletons from ``names``; None when the general path (:class:`_R`) must
+    decide (repeated or other elements, text), which then also produces the error."""
+    if not _no_text(n):
+        return None
+    got: dict[str, Node] = {}
+    for c in n.children:
+        nm = c.name
+        if nm not in names or nm in got:
+            return None
+        got[nm] = c
+    return got
+
+
+def _opt_text(c: Node | None) -> str | None:
+    return None if c is None else _text_of(c)
+
+
+def _opt_int(c: Node | None) -> int | None:
+    return None if c is None else _int_of(c)
+
+
+def _flag_of(c: Node | None) -> bool:
+    """:meth:`_R.flag` for an already collected child."""
+    if c is None:
+        return False
+    t = c.text
+    if c.children or (t is not None and t != "" and not (isinstance(t, str) and not t.strip())):
+        raise _fail(f"<{c.name}> must be empty")
+    return True
+
+
 # ---------------------------------------------------------------------------- encode helpers
 
 
@@ -171,6 +226,16 @@ def _flag(name: str, value: bool, ns: NS = NS.SYNCML) -> list[Node]:
 
 
 def _anchor_from(n: Node) -> m.Anchor:
+    g = _collect(n, _ANCHOR_NAMES)
+    if g is None:
+        return _anchor_from_slow(n)
+    return m.Anchor(_opt_text(g.get("Last")), _opt_text(g.get("Next")))
+
+
+_ANCHOR_NAMES = frozenset({"Last", "Next"})
+
+
+def _anchor_from_slow(n: Node) -> m.Anchor:
     r = _R(n)
     a = m.Anchor(last=r.text("Last"), next=r.text("Next"))
     r.done()
@@ -182,7 +247,27 @@ def _anchor_to(a: m.Anchor) -> Node:
                NS.METINF)
 
 
+_META_FAST = frozenset({"Format", "Type", "Mark", "Size", "Anchor", "Version", "NextNonce",
+                        "MaxMsgSize", "MaxObjSize"})
+
+
 def _meta_from(n: Node) -> m.Meta:
+    g = _collect(n, _META_FAST)
+    if g is None:  # FieldLevel, EMI, Mem, or something to reject
+        return _meta_from_slow(n)
+    if not g:
+        return m.Meta()
+    get = g.get
+    # evaluated in the order of the general path, so that the first error is the same
+    fmt, typ, mark = _opt_text(get("Format")), _opt_text(get("Type")), _opt_text(get("Mark"))
+    size = _opt_int(get("Size"))
+    anchor = get("Anchor")
+    return m.Meta(False, fmt, typ, mark, size, None if anchor is None else _anchor_from(anchor),
+                  _opt_text(get("Version")), _opt_text(get("NextNonce")),
+                  _opt_int(get("MaxMsgSize")), _opt_int(get("MaxObjSize")))
+
+
+def _meta_from_slow(n: Node) -> m.Meta:
     r = _R(n)
     anchor = r.opt("Anchor")
     mem = r.opt("Mem")
@@ -516,7 +601,17 @@ def _filter_to(f: m.Filter) -> Node:
     return _el("Filter", ch)
 
 
+_LOC_FAST = frozenset({"LocURI", "LocName"})
+
+
 def _loc_from(n: Node) -> m.Location:
+    g = _collect(n, _LOC_FAST)
+    if g is None or "LocURI" not in g:  # Filter, or an error to report
+        return _loc_from_slow(n)
+    return m.Location(_text_of(g["LocURI"]), _opt_text(g.get("LocName")))
+
+
+def _loc_from_slow(n: Node) -> m.Location:
     r = _R(n)
     flt = r.opt("Filter")
     loc = m.Location(r.req_text("LocURI"), r.text("LocName"),
@@ -602,7 +697,33 @@ def _item_data_to(d: m.ItemData) -> Node:
     raise TypeError(f"unsupported item data {type(d).__name__}")
 
 
+_ITEM_FAST = frozenset({"Target", "Source", "SourceParent", "TargetParent", "Meta", "Data",
+                        "MoreData"})
+
+
 def _item_from(n: Node) -> m.Item:
+    g = _collect(n, _ITEM_FAST)
+    if g is None:
+        return _item_from_slow(n)
+    get = g.get
+    target, source = get("Target"), get("Source")
+    sp, tp, meta, data = get("SourceParent"), get("TargetParent"), get("Meta"), get("Data")
+    return m.Item(
+        None if target is None else _loc_from(target),
+        None if source is None else _loc_from(source),
+        None if sp is None else _parent_of(sp), None if tp is None else _parent_of(tp),
+        None if meta is None else _meta_from(meta),
+        None if data is None else _item_data_from(data), _flag_of(get("MoreData")))
+
+
+def _parent_of(n: Node) -> str:
+    rp = _R(n)
+    uri = rp.req_text("LocURI")
+    rp.done()
+    return uri
+
+
+def _item_from_slow(n: Node) -> m.Item:
     r = _R(n)
     data = r.opt("Data")
     it = m.Item(
@@ -650,7 +771,42 @@ def _commands_from(nodes: list[Node], depth: int) -> tuple[m.Command, ...]:
     return tuple(_DECODERS[n.name](n, depth + 1) for n in nodes)
 
 
+_SIMPLE_FAST = frozenset({"CmdID", "NoResp", "Meta"})
+
+
 def _simple_from(cls: type) -> _Decoder:
+    slow = _simple_from_slow(cls)
+    if cls is m.Delete:
+        return slow
+
+    def dec(n: Node, depth: int) -> m.Command:
+        # Add / Replace / Copy / Move: CmdID, NoResp?, Meta?, Item* (Cred goes the general way)
+        if not _no_text(n):
+            return slow(n, depth)
+        cmd_id = no_resp = meta = None
+        items = []
+        for c in n.children:
+            nm = c.name
+            if nm == "Item":
+                items.append(c)
+            elif nm == "CmdID" and cmd_id is None:
+                cmd_id = c
+            elif nm == "Meta" and meta is None:
+                meta = c
+            elif nm == "NoResp" and no_resp is None:
+                no_resp = c
+            else:
+                return slow(n, depth)
+        if cmd_id is None:
+            return slow(n, depth)
+        # the general path's order of evaluation, so that the first error is the same
+        cid, nr = _int_of(cmd_id), _flag_of(no_resp)
+        meta_v = None if meta is None else _meta_from(meta)
+        return cls(cid, tuple([_item_from(x) for x in items]), nr, None, meta_v)
+    return dec
+
+
+def _simple_from_slow(cls: type) -> _Decoder:
     def dec(n: Node, depth: int) -> m.Command:
         r = _R(n)
         kw = {"cmd_id": r.req_int("CmdID"), "no_resp": r.flag("NoResp"), "cred": _opt_cred(r),
@@ -672,6 +828,44 @@ def _alert_from(n: Node, depth: int) -> m.Alert:
 
 
 def _container_from(cls: type) -> _Decoder:
+    slow = _container_from_slow(cls)
+    names = frozenset({"CmdID", "NoResp", "Meta"} | (
+        {"Target", "Source", "NumberOfChanges"} if cls is m.Sync else set()))
+    is_sync = cls is m.Sync
+
+    def dec(n: Node, depth: int) -> m.Command:
+        # CmdID, NoResp?, Meta? (+ Sync: Target?, Source?, NumberOfChanges?), then commands;
+        # Cred and anything to reject go the general way
+        if not _no_text(n):
+            return slow(n, depth)
+        got: dict[str, Node] = {}
+        ordered: list[Node] = []
+        for c in n.children:
+            nm = c.name
+            if nm in _CMD_NAMES:
+                ordered.append(c)
+            elif nm in names and nm not in got:
+                got[nm] = c
+            else:
+                return slow(n, depth)
+        get = got.get
+        cmd_id = get("CmdID")
+        if cmd_id is None:
+            return slow(n, depth)
+        cid, nr, meta = _int_of(cmd_id), _flag_of(get("NoResp")), get("Meta")
+        meta_v = None if meta is None else _meta_from(meta)
+        if is_sync:
+            tgt, src = get("Target"), get("Source")
+            tgt_v = None if tgt is None else _loc_from(tgt)
+            src_v = None if src is None else _loc_from(src)
+            noc = _opt_int(get("NumberOfChanges"))
+            return m.Sync(cid, _commands_from(ordered, depth), nr, None, tgt_v, src_v, meta_v,
+                          noc)
+        return cls(cid, _commands_from(ordered, depth), nr, meta_v)
+    return dec
+
+
+def _container_from_slow(cls: type) -> _Decoder:
     def dec(n: Node, depth: int) -> m.Command:
         r = _R(n, _CMD_NAMES)
         kw: dict = {"cmd_id": r.req_int("CmdID"), "no_resp": r.flag("NoResp"),
@@ -737,7 +931,41 @@ def _search_from(n: Node, depth: int) -> m.Search:
     return s
 
 
+_STATUS_ONE = frozenset({"CmdID", "MsgRef", "CmdRef", "Cmd", "Data"})
+
+
 def _status_from(n: Node, depth: int) -> m.Status:
+    # CmdID, MsgRef, CmdRef, Cmd, TargetRef*, SourceRef*, Data, Item*; Chal / Cred (and
+    # anything to reject) go the general way
+    if not _no_text(n):
+        return _status_from_slow(n, depth)
+    got: dict[str, Node] = {}
+    trefs: list[Node] = []
+    srefs: list[Node] = []
+    items: list[Node] = []
+    for c in n.children:
+        nm = c.name
+        if nm == "SourceRef":
+            srefs.append(c)
+        elif nm == "TargetRef":
+            trefs.append(c)
+        elif nm == "Item":
+            items.append(c)
+        elif nm in _STATUS_ONE and nm not in got:
+            got[nm] = c
+        else:
+            return _status_from_slow(n, depth)
+    if len(got) != 5:
+        return _status_from_slow(n, depth)
+    cid, msg_ref, cmd_ref = _int_of(got["CmdID"]), _int_of(got["MsgRef"]), _int_of(got["CmdRef"])
+    cmd = _text_of(got["Cmd"])
+    tr = tuple([_text_of(x) for x in trefs])
+    sr = tuple([_text_of(x) for x in srefs])
+    return m.Status(cid, msg_ref, cmd_ref, cmd, _int_of(got["Data"]), tr, sr, None, None,
+                    tuple([_item_from(x) for x in items]))
+
+
+def _status_from_slow(n: Node, depth: int) -> m.Status:
     r = _R(n)
     chal = r.opt("Chal")
     chal_v = None
