@@ -206,6 +206,12 @@ class _Flaky:
             raise self.exc
         return self.inner.add_item(*a, **kw)
 
+    def add_items(self, *a, **kw):                 # (the bulk form of a slow sync)
+        if self.n > 0:
+            self.n -= 1
+            raise self.exc
+        return self.inner.add_items(*a, **kw)
+
     def is_retryable(self, exc) -> bool:
         return exc is self.exc and isinstance(exc, TimeoutError)
 

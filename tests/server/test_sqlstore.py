@@ -14,6 +14,7 @@ from simsync.syncml.engine import (
     DbAnchor,
     DeviceState,
     MemoryStore,
+    NewItem,
     SyncStore,
     md5_digest,
 )
@@ -155,8 +156,29 @@ def test_schema_of_migrations_equals_metadata(any_store) -> None:
         diff = compare_metadata(MigrationContext.configure(c), metadata)
         version = c.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
     assert diff == []
-    assert version == "0001"
+    assert version == "0002"
     SqlStore(store.url).close()                   # upgrading an up-to-date database is a no-op
+
+
+def test_upgrade_from_schema_1_keeps_the_data(tmp_path) -> None:
+    from simsync.operator.server.sqlstore import upgrade
+
+    url = f"sqlite:///{tmp_path}/old.db"
+    upgrade(url, "0001")
+    old = SqlStore(url, migrate=False)
+    old.add_account(USER, "pw")
+    rec = old.add_item(USER, "addressbook", "BEGIN:VCARD", "text/vcard", keys=("k1", "k2"))
+    old.close()
+    new = SqlStore(url)                            # runs 0002
+    try:
+        with new.engine.connect() as c:
+            assert c.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0002"
+            names = {r[1] for r in c.exec_driver_sql("PRAGMA index_list(item_keys)")}
+        assert "ix_item_keys_item" in names
+        assert new.find_by_keys(USER, "addressbook", ["k2"]) == [rec.guid]
+        assert new.get_item(USER, "addressbook", rec.guid).content == "BEGIN:VCARD"
+    finally:
+        new.close()
 
 
 def test_bad_urls_are_user_errors(tmp_path) -> None:
@@ -176,7 +198,7 @@ def test_changes_since_reads_the_index(store) -> None:
 
 # --------------------------------------------------------------------------- parity with MemoryStore
 
-OPS = st.lists(st.tuples(st.sampled_from(["add", "replace", "delete", "check"]),
+OPS = st.lists(st.tuples(st.sampled_from(["add", "bulk", "replace", "delete", "check"]),
                          st.integers(0, 5), st.sampled_from([None, "dev-a", "dev-b"]),
                          st.booleans()), max_size=25)
 
@@ -203,6 +225,12 @@ def test_same_change_log_semantics_as_memorystore(any_store) -> None:
                         if op == "add":
                             guids.append(s.add_item(user, "db", f"c{i}", "text/plain",
                                                     origin=origin, keys=(f"k{i}",)).guid)
+                        elif op == "bulk":
+                            new = [NewItem(f"b{i}.{j}", "text/plain", (f"k{(i + j) % 6}", "kb"))
+                                   for j in range(i % 4)]
+                            recs = s.add_items(user, "db", new, origin)
+                            assert [r.content for r in recs] == [n.content for n in new]
+                            guids.extend(r.guid for r in recs)
                         elif op in ("replace", "delete") and guids:
                             g = guids[i % len(guids)]
                             if op == "replace" and s.get_item(user, "db", g) is not None:
@@ -215,6 +243,8 @@ def test_same_change_log_semantics_as_memorystore(any_store) -> None:
                 except RuntimeError:
                     if op == "add":
                         guids.pop()
+                    elif op == "bulk":
+                        del guids[len(guids) - i % 4:]
             if op == "check":
                 checkpoints.append(mem.counter(user, "db"))
             assert sql.counter(user, "db") == mem.counter(user, "db")
@@ -228,6 +258,8 @@ def test_same_change_log_semantics_as_memorystore(any_store) -> None:
         for i in range(6):
             assert sorted(index[g] for g in mem.find_by_keys(user, "db", [f"k{i}"])) == \
                 sorted(sql.find_by_keys(user, "db", [f"k{i}"]))
+        keys = [f"k{i}" for i in range(8)] + ["kb"]
+        assert sql.keys_in_use(user, "db", keys) == mem.keys_in_use(user, "db", keys)
         for g in mem_guids:
             a, b = mem.get_item(user, "db", g), sql.get_item(user, "db", index[g])
             assert (a is None) == (b is None)
@@ -235,3 +267,50 @@ def test_same_change_log_semantics_as_memorystore(any_store) -> None:
                 assert (a.content, a.version, a.keys) == (b.content, b.version, b.keys)
 
     check()
+
+
+MAP_OPS = st.lists(st.tuples(st.sampled_from(["one", "many", "unmap"]),
+                             st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6)),
+                                      min_size=1, max_size=6)), max_size=12)
+
+
+def test_bulk_maps_equal_one_by_one(any_store) -> None:
+    """``set_maps`` leaves what ``set_map`` per pair leaves; ``map_guids`` reads it back."""
+    sql = any_store
+    runs = iter(range(10**6))
+
+    @settings(max_examples=30, deadline=None, database=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(ops=MAP_OPS)
+    def check(ops) -> None:
+        dev = f"dev{next(runs)}"
+        mem = MemoryStore()
+        for op, pairs in ops:
+            pairs = [(f"l{a}", f"g{b}") for a, b in pairs]
+            for s in (mem, sql):
+                if op == "one":
+                    for luid, guid in pairs:
+                        s.set_map(dev, "db", luid, guid)
+                elif op == "many":
+                    s.set_maps(dev, "db", pairs)
+                else:
+                    s.unmap_luid(dev, "db", pairs[0][0])
+            assert sorted(sql.map_entries(dev, "db")) == sorted(mem.map_entries(dev, "db"))
+        luids = [f"l{a}" for a in range(8)]
+        assert sql.map_guids(dev, "db", luids) == mem.map_guids(dev, "db", luids)
+        for g in (f"g{b}" for b in range(8)):
+            assert sql.map_luid(dev, "db", g) == mem.map_luid(dev, "db", g)
+
+    check()
+
+
+def test_bulk_add_steps_around_imported_guids(any_store) -> None:
+    """GUIDs are made of the change counter; an item imported under such a GUID is kept."""
+    user = "imp"
+    any_store.add_item(user, "db", "x", "text/plain", guid="g3")     # counter 1, GUID g3
+    recs = any_store.add_items(user, "db", [NewItem(f"n{i}", "text/plain") for i in range(4)])
+    guids = [r.guid for r in recs]
+    assert guids == ["g2", "g3.1", "g4", "g5"]
+    assert any_store.get_item(user, "db", "g3").content == "x"
+    assert [any_store.get_item(user, "db", g).content for g in guids] == ["n0", "n1", "n2", "n3"]
+    assert any_store.counter(user, "db") == 5

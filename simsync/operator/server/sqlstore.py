@@ -44,6 +44,7 @@ from simsync.syncml.engine.store import (
     DbAnchor,
     DeviceState,
     ItemRecord,
+    NewItem,
 )
 
 __all__ = ["AccountInfo", "SqlStore", "StoreError", "metadata", "upgrade"]
@@ -124,6 +125,7 @@ item_keys = sa.Table(
     sa.Column("database", sa.String(255), primary_key=True),
     sa.Column("key", sa.String(512), primary_key=True),
     sa.Column("guid", sa.String(255), primary_key=True),
+    sa.Index("ix_item_keys_item", "user", "database", "guid"),
 )
 
 changes = sa.Table(
@@ -176,6 +178,25 @@ _D_MAP_PAIR = id_map.delete().where(id_map.c.device_id == _b("dev"),
                                     id_map.c.database == _b("d"),
                                     sa.or_(id_map.c.luid == _b("l"), id_map.c.guid == _b("g")))
 _I_MAP = id_map.insert()
+_U_COUNTER_BY = (user_dbs.update().where(user_dbs.c.user == _b("u"),
+                                         user_dbs.c.database == _b("d"))
+                 .values(counter=user_dbs.c.counter + _b("k")).returning(user_dbs.c.counter))
+_S_MAPS = sa.select(id_map.c.luid, id_map.c.guid).where(
+    id_map.c.device_id == _b("dev"), id_map.c.database == _b("d"),
+    id_map.c.luid.in_(_b("ls", expanding=True)))
+_D_MAPS_LUID = id_map.delete().where(id_map.c.device_id == _b("dev"),
+                                     id_map.c.database == _b("d"),
+                                     id_map.c.luid.in_(_b("ls", expanding=True)))
+_D_MAPS_GUID = id_map.delete().where(id_map.c.device_id == _b("dev"),
+                                     id_map.c.database == _b("d"),
+                                     id_map.c.guid.in_(_b("gs", expanding=True)))
+_S_TAKEN = sa.select(items.c.guid).where(items.c.user == _b("u"), items.c.database == _b("d"),
+                                         items.c.guid.in_(_b("gs", expanding=True)))
+_S_KEYS_USED = sa.select(item_keys.c.key).distinct().where(
+    item_keys.c.user == _b("u"), item_keys.c.database == _b("d"),
+    item_keys.c.key.in_(_b("ks", expanding=True)))
+#: bound parameters per IN list (old SQLite builds allow 999 per statement)
+_IN_CHUNK = 500
 _U_COUNTER = (user_dbs.update().where(user_dbs.c.user == _b("u"),
                                       user_dbs.c.database == _b("d"))
               .values(counter=user_dbs.c.counter + 1).returning(user_dbs.c.counter))
@@ -242,6 +263,11 @@ def _unpack(d: dict | None) -> str | bytes | None:
     if d is None:
         return None
     return base64.b64decode(d["b"]) if "b" in d else d["s"]
+
+
+def _chunks(values: list[str]) -> Iterator[list[str]]:
+    for i in range(0, len(values), _IN_CHUNK):
+        yield values[i:i + _IN_CHUNK]
 
 
 @dataclass(frozen=True)
@@ -453,6 +479,42 @@ class SqlStore:
             c.execute(_I_MAP, {"device_id": device_id, "database": database, "luid": luid,
                                "guid": guid, "seq": self._next_seq()})
 
+    def map_guids(self, device_id: str, database: str,
+                  luids: Iterable[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        with self._c() as c:
+            for part in _chunks(list(dict.fromkeys(luids))):
+                out.update((r.luid, r.guid) for r in c.execute(
+                    _S_MAPS, {"dev": device_id, "d": database, "ls": part}))
+        return out
+
+    def set_maps(self, device_id: str, database: str,
+                 pairs: Iterable[tuple[str, str]]) -> None:
+        """As ``set_map`` for each pair in order, in a few statements."""
+        fwd: dict[str, str] = {}
+        rev: dict[str, str] = {}
+        pairs = list(pairs)
+        for luid, guid in pairs:                 # what the calls in order would leave
+            old = fwd.pop(luid, None)
+            if old is not None:
+                rev.pop(old, None)
+            other = rev.pop(guid, None)
+            if other is not None:
+                fwd.pop(other, None)
+            fwd[luid], rev[guid] = guid, luid
+        if not fwd:
+            return
+        key = {"dev": device_id, "d": database}
+        with self._c() as c:
+            # every row any of the calls would have dropped
+            for part in _chunks(list(dict.fromkeys(luid for luid, _ in pairs))):
+                c.execute(_D_MAPS_LUID, {**key, "ls": part})
+            for part in _chunks(list(dict.fromkeys(guid for _, guid in pairs))):
+                c.execute(_D_MAPS_GUID, {**key, "gs": part})
+            c.execute(_I_MAP, [{"device_id": device_id, "database": database, "luid": luid,
+                                "guid": guid, "seq": self._next_seq()}
+                               for luid, guid in fwd.items()])
+
     def unmap_luid(self, device_id: str, database: str, luid: str) -> None:
         with self._c() as c:
             c.execute(id_map.delete().where(*self._mw(device_id, database),
@@ -611,6 +673,56 @@ class SqlStore:
                               keys=json.dumps(list(keys))))
             self._set_keys(c, user, database, guid, keys)
         return ItemRecord(guid, content, content_type, n, keys=keys)
+
+    def add_items(self, user: str, database: str, new: Iterable[NewItem],
+                  origin: str | None = None) -> list[ItemRecord]:
+        """As ``add_item`` (no GUID given) for each item in order, in a few statements: one
+        counter update for all, then the change log, items and keys with executemany."""
+        new = list(new)
+        if not new:
+            return []
+        with self._c() as c:
+            k = len(new)
+            end = c.execute(_U_COUNTER_BY, {"u": user, "d": database, "k": k}).scalar()
+            if end is None:
+                self._insert_ignore(c, user_dbs, {"user": user, "database": database,
+                                                  "counter": 0})
+                end = c.execute(_U_COUNTER_BY, {"u": user, "d": database, "k": k}).scalar()
+            first = int(end) - k + 1
+            guids = [f"g{first + i}" for i in range(k)]
+            taken: set[str] = set()
+            for part in _chunks(guids):
+                taken.update(c.execute(_S_TAKEN, {"u": user, "d": database, "gs": part})
+                             .scalars())
+            for i, g in enumerate(guids):        # (only items imported with such GUIDs)
+                if g in taken:
+                    j = 1
+                    while self._row(c, user, database, f"{g}.{j}") is not None:
+                        j += 1
+                    guids[i] = f"{g}.{j}"
+            recs = [ItemRecord(g, n.content, n.content_type, first + i, keys=tuple(n.keys))
+                    for i, (g, n) in enumerate(zip(guids, new, strict=True))]
+            c.execute(_I_CHANGE, [{"user": user, "database": database, "counter": r.version,
+                                   "guid": r.guid, "kind": ChangeKind.ADD.value,
+                                   "origin": origin} for r in recs])
+            c.execute(_I_ITEM, [{"user": user, "database": database, "guid": r.guid,
+                                 "created": r.version, **self._content(r.content),
+                                 "content_type": r.content_type, "version": r.version,
+                                 "deleted": False, "keys": json.dumps(list(r.keys))}
+                                for r in recs])
+            rows = [{"user": user, "database": database, "key": key, "guid": r.guid}
+                    for r in recs for key in dict.fromkeys(r.keys)]
+            if rows:
+                c.execute(_I_KEYS, rows)
+        return recs
+
+    def keys_in_use(self, user: str, database: str, keys: Iterable[str]) -> set[str]:
+        out: set[str] = set()
+        with self._c() as c:
+            for part in _chunks(list(dict.fromkeys(keys))):
+                out.update(c.execute(_S_KEYS_USED, {"u": user, "d": database, "ks": part})
+                           .scalars())
+        return out
 
     def find_by_keys(self, user: str, database: str, keys: Iterable[str]) -> list[str]:
         keys = list(dict.fromkeys(keys))

@@ -26,12 +26,13 @@ from .store import (
     DeviceState,
     ItemRecord,
     MemoryStore,
+    NewItem,
     SyncStore,
 )
 
 __all__ = [
     "Account", "ChangeKind", "ClientConfig", "ClientDatabase", "ClientResult", "ClientSession",
     "ClientStore", "ConflictPolicy", "ConflictRecord", "DatabaseConfig", "DbAnchor", "DeviceFull",
-    "DeviceState", "ItemRecord", "MemoryStore", "ServerConfig", "ServerSession", "ServerState",
+    "DeviceState", "ItemRecord", "MemoryStore", "NewItem", "ServerConfig", "ServerSession", "ServerState",
     "SyncStore", "basic_credential", "md5_credential", "md5_digest",
 ]

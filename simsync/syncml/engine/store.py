@@ -29,6 +29,7 @@ __all__ = [
     "DeviceState",
     "ItemRecord",
     "MemoryStore",
+    "NewItem",
     "SyncStore",
 ]
 
@@ -84,6 +85,15 @@ class ItemRecord:
 
 
 @dataclass(frozen=True)
+class NewItem:
+    """An item to add with :meth:`SyncStore.add_items` (the store chooses its GUID)."""
+
+    content: str | bytes
+    content_type: str
+    keys: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ConflictRecord:
     user: str
     database: str
@@ -118,6 +128,11 @@ class SyncStore(Protocol):
     def clear_map(self, device_id: str, database: str) -> None: ...
     def map_size(self, device_id: str, database: str) -> int: ...
     def map_entries(self, device_id: str, database: str) -> list[tuple[str, str]]: ...
+    # bulk forms, for the many items of one message (same results as one call per item)
+    def map_guids(self, device_id: str, database: str,
+                  luids: Iterable[str]) -> dict[str, str]: ...
+    def set_maps(self, device_id: str, database: str,
+                 pairs: Iterable[tuple[str, str]]) -> None: ...
 
     # items and change log (per user database) -------------------------------------------
     def counter(self, user: str, database: str) -> int: ...
@@ -129,6 +144,10 @@ class SyncStore(Protocol):
                      content_type: str, origin: str | None = None,
                      keys: tuple[str, ...] = ()) -> ItemRecord: ...
     def find_by_keys(self, user: str, database: str, keys: Iterable[str]) -> list[str]: ...
+    # bulk forms: new items in order (GUIDs chosen by the store), and which keys live items hold
+    def add_items(self, user: str, database: str, new: Iterable[NewItem],
+                  origin: str | None = None) -> list[ItemRecord]: ...
+    def keys_in_use(self, user: str, database: str, keys: Iterable[str]) -> set[str]: ...
     def delete_item(self, user: str, database: str, guid: str,
                     origin: str | None = None) -> bool: ...
     def live_guids(self, user: str, database: str) -> list[str]: ...
@@ -277,6 +296,16 @@ class MemoryStore:
     def map_size(self, device_id: str, database: str) -> int:
         return len(self._maps(device_id, database)[0])
 
+    def map_guids(self, device_id: str, database: str,
+                  luids: Iterable[str]) -> dict[str, str]:
+        fwd = self._maps(device_id, database)[0]
+        return {luid: fwd[luid] for luid in luids if luid in fwd}
+
+    def set_maps(self, device_id: str, database: str,
+                 pairs: Iterable[tuple[str, str]]) -> None:
+        for luid, guid in pairs:
+            self.set_map(device_id, database, luid, guid)
+
     def map_entries(self, device_id: str, database: str) -> list[tuple[str, str]]:
         """All (LUID, GUID) pairs of a device database."""
         return list(self._maps(device_id, database)[0].items())
@@ -356,6 +385,16 @@ class MemoryStore:
         self._set_key(db.items, guid, rec)
         self._index(db, guid, (), rec.keys)
         return rec
+
+    def add_items(self, user: str, database: str, new: Iterable[NewItem],
+                  origin: str | None = None) -> list[ItemRecord]:
+        return [self.add_item(user, database, n.content, n.content_type, origin,
+                              keys=n.keys) for n in new]
+
+    def keys_in_use(self, user: str, database: str, keys: Iterable[str]) -> set[str]:
+        db = self._db(user, database)
+        return {k for k in keys
+                if any(not db.items[g].deleted for g in db.by_key.get(k, ()) if g in db.items)}
 
     def replace_item(self, user: str, database: str, guid: str, content: str | bytes,
                      content_type: str, origin: str | None = None,

@@ -1,0 +1,23 @@
+"""DB2 schema 2: an index of the match keys by item, so that replacing or deleting one item
+drops its keys without scanning the user database's whole key table.
+
+Revision ID: 0002
+Revises: 0001
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_index("ix_item_keys_item", "item_keys", ["user", "database", "guid"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_item_keys_item", table_name="item_keys")

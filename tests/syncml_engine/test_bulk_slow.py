@@ -1,0 +1,116 @@
+"""Slow syncs add the items that are certainly new in bulk (``SyncStore.add_items``): the
+replies, the server's items and maps and the device's contents must be exactly what the
+item-by-item way gives, whatever mix of new, matching, repeated and re-sent items comes."""
+
+from __future__ import annotations
+
+import itertools
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from simsync.syncml import WBXML, XML
+from simsync.syncml.engine import DatabaseConfig, MemoryStore, ServerSession
+
+from .conftest import USER, Harness, vcard
+
+
+class _Counting(MemoryStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.bulk_sizes: list[int] = []
+
+    def add_items(self, user, database, new, origin=None):
+        new = list(new)
+        self.bulk_sizes.append(len(new))
+        return super().add_items(user, database, new, origin)
+
+
+class _NoBulk(MemoryStore):
+    """Refuses the bulk form: the engine falls back to one item at a time."""
+
+    def add_items(self, user, database, new, origin=None):
+        raise ValueError("no bulk here")
+
+
+def _people(draw_ints: list[int]) -> list[str]:
+    # a small name/phone space, so that matches and repeats are frequent
+    return [vcard(f"Fam{i % 7}", f"Giv{i % 5}", f"+49 30 {i % 11}", note=f"n{i}")
+            for i in draw_ints]
+
+
+def _run(store: MemoryStore, server_items: list[str], client_items: list[str],
+         client_twice: list[int], ct: str, msg_size: int, sync_type: int):
+    h = _deterministic(Harness(content_type=ct, store=store, max_msg_size=msg_size, workers=1))
+    for c in server_items:
+        store.add_item(USER, "addressbook", c, "text/vcard",
+                       keys=_keys(c))
+    for c in client_items:
+        h.client_store.add("./addressbook", c)
+    sess = h.sync(sync_type)
+    first = sess.result.status
+    # a device that re-sends some of its items under the LUIDs it used (second slow sync)
+    for i in client_twice:
+        luids = sorted(h.client_items())
+        if luids:
+            h.client_store.replace("./addressbook", luids[i % len(luids)],
+                                   client_items[i % len(client_items)] if client_items else "")
+    second = h.sync(201).result.status
+    maps = sorted(store.map_entries("dev-1", "addressbook"))
+    return ([(req, rep) for req, rep in h.log], first, second, h.server_items(),
+            h.client_items(), maps)
+
+
+def _deterministic(h: Harness) -> Harness:
+    """Nonces and RespURI tokens from counters, so that two runs give equal messages."""
+    nonces, tokens = itertools.count(), itertools.count()
+    h.servers = [ServerSession(h.server_cfg, h.store,
+                               nonce_factory=lambda: f"nonce{next(nonces)}",
+                               token_factory=lambda: f"tok{next(tokens)}")]
+    h._rr = itertools.cycle(h.servers)
+    return h
+
+
+def _keys(content: str) -> tuple[str, ...]:
+    from simsync.syncml.engine.common import content_keys
+    return content_keys(content, "text/vcard")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(server=st.lists(st.integers(0, 40), max_size=8),
+       client=st.lists(st.integers(0, 40), max_size=30),
+       twice=st.lists(st.integers(0, 100), max_size=3),
+       ct=st.sampled_from([XML, WBXML]), size=st.sampled_from([4000, 9000, 150_000]),
+       sync_type=st.sampled_from([201, 203]))
+def test_bulk_adds_equal_one_by_one(server, client, twice, ct, size, sync_type) -> None:
+    bulk = _run(_Counting(), _people(server), _people(client), twice, ct, size, sync_type)
+    single = _run(_NoBulk(), _people(server), _people(client), twice, ct, size, sync_type)
+    assert bulk == single
+
+
+def test_a_new_address_book_is_added_in_bulk() -> None:
+    store = _Counting()
+    h = Harness(store=store)
+    for i in range(60):
+        h.client_store.add("./addressbook", vcard(f"Person{i}", "A", f"+1 {i}"))
+    # one already on the server: matched, not added
+    store.add_item(USER, "addressbook", vcard("Person7", "A", "+1 7"), "text/vcard",
+                   keys=_keys(vcard("Person7", "A", "+1 7")))
+    assert h.sync(201).result.status == 200
+    assert sum(store.bulk_sizes) == 59 and max(store.bulk_sizes) > 1
+    assert len(h.server_items()) == 60 and len(h.client_items()) == 60
+    assert store.map_size("dev-1", "addressbook") == 60
+
+
+def test_without_content_matching_every_unmapped_item_is_new() -> None:
+    store = _Counting()
+    h = Harness(store=store)
+    h.server_cfg = h.server_cfg.__class__(
+        url=h.server_cfg.url, databases=(DatabaseConfig("addressbook", match=None),))
+    _deterministic(h)
+    same = vcard("Twin", "T", "+1 1")
+    store.add_item(USER, "addressbook", same, "text/vcard", keys=_keys(same))
+    h.client_store.add("./addressbook", same)
+    assert h.sync(201).result.status == 200
+    assert sum(store.bulk_sizes) == 1
+    assert len(h.server_items()) == 2              # no match by content: a second copy
