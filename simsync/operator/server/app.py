@@ -30,7 +30,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from simsync.syncml import model as m
-from simsync.syncml.codec import WBXML, XML, decode, encode, media_type
+from simsync.syncml.codec import WBXML, XML, decode, media_type
 from simsync.syncml.engine import DatabaseConfig, ServerConfig, ServerSession, ServerState
 from simsync.syncml.engine.store import SyncStore
 from simsync.syncml.errors import SyncMLDecodeError
@@ -114,8 +114,7 @@ def create_app(store: SyncStore, config: ServerConfig | None = None, *,
                 with store.transaction():
                     if not _resp_uri_ok(store, cfg, msg, token):
                         raise _Forbidden
-                    reply = ServerSession(cfg, store).receive(msg, content_type=ctype)
-                    return encode(reply, ctype)
+                    return ServerSession(cfg, store).respond(msg, body, ctype)
             except Exception as exc:
                 # a lost race with another worker (deadlock, unique key, lock timeout):
                 # the whole message was rolled back, so serving it again is safe

@@ -275,16 +275,38 @@ class ServerSession:
         """Serve one request message and return the reply. ``content_type``: the encoding
         the request came in (and the reply goes out in) -- WBXML messages are filled more,
         as they are smaller than their XML estimate."""
+        digest = hashlib.sha256(repr(msg).encode("utf-8")).hexdigest()
+        out = self._serve(msg, content_type, digest, encode_reply=False)
+        return out if isinstance(out, m.SyncML) else _load_reply(out)
+
+    def respond(self, msg: m.SyncML, body: bytes, content_type: str) -> bytes:
+        """As :meth:`receive` for a request that came as ``body`` (its wire form, decoded as
+        ``msg``) in ``content_type``: the reply encoded in the same, encoded once (the same
+        bytes are kept for a retransmitted request)."""
+        digest = "wire:" + hashlib.sha256(body).hexdigest()
+        out = self._serve(msg, content_type, digest, encode_reply=True)
+        if isinstance(out, m.SyncML):
+            return (encode_wbxml(out) if media_type(content_type) == WBXML
+                    else encode_xml(out))
+        if media_type(content_type) == WBXML and out.startswith("wbxml:"):
+            return base64.b64decode(out[6:])
+        if media_type(content_type) != WBXML and not out.startswith("wbxml:"):
+            return out.encode("utf-8")
+        reply = _load_reply(out)                 # (a retry in the other encoding)
+        return encode_wbxml(reply) if media_type(content_type) == WBXML else encode_xml(reply)
+
+    def _serve(self, msg: m.SyncML, content_type: str | None, digest: str, *,
+               encode_reply: bool) -> m.SyncML | str:
+        """The reply, as a message or (``encode_reply``, or a saved one) as the saved form."""
         hdr = msg.header
         device_id = hdr.source.loc_uri
         key = f"{device_id}\x1f{hdr.session_id}"
-        digest = hashlib.sha256(repr(msg).encode("utf-8")).hexdigest()
         raw = self.store.load_session(key)
         st = ServerState.from_json(raw) if raw else None
         if (st is not None and hdr.msg_id == st.last_msg_id and st.last_reply is not None
                 and st.last_request == digest):
             # the same request again (our reply got lost): the same answer, nothing redone
-            return _load_reply(st.last_reply)
+            return st.last_reply
         transient = False
         if (st is not None and st.authenticated and st.phase != "done"
                 and self.config.check_resp_uri
@@ -316,7 +338,7 @@ class ServerSession:
         # kept after the end too (phase "done"), so that a repeated last message is answered
         # the same; a store may expire old session states
         self.store.save_session(key, st.to_json())
-        return out
+        return st.last_reply if encode_reply else out
 
     def resp_uri(self, st: ServerState) -> str:
         sep = "&" if "?" in self.config.url else "?"
