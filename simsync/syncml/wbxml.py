@@ -245,37 +245,60 @@ class _Decoder:
     def _element(self, tok: int, depth: int) -> Node:
         if depth > self.max_depth:
             raise SyncMLDecodeError(f"WBXML elements nested deeper than {self.max_depth}")
-        self.budget[0] -= 1
-        if self.budget[0] < 0:
+        budget = self.budget
+        budget[0] -= 1
+        if budget[0] < 0:
             raise SyncMLDecodeError("too many WBXML elements")
-        ns, table = _pages_for(self.kind)[self.page]
-        if tok in (LITERAL, LITERAL_C, LITERAL_A, LITERAL_AC):
+        ns, table = _TAG_TABLES[self.kind][self.page]
+        if tok in _LITERAL_TAGS:
             name = self._tstr(self._mb())
             if (ns, name) not in _codes_for(self.kind):
                 raise SyncMLDecodeError(f"unknown literal WBXML tag {name[:40]!r}")
-        elif tok in (END, ENTITY, STR_I, EXT_I_0, EXT_I_1, EXT_I_2, PI, EXT_T_0, EXT_T_1,
-                     EXT_T_2, STR_T, EXT_0, EXT_1, EXT_2, OPAQUE):
+        elif tok in _NOT_TAGS:
             raise SyncMLDecodeError(f"expected a WBXML tag, got token 0x{tok:02x} "
                                     f"at offset {self.pos - 1}")
         else:
-            name = table.get(tok & 0x3F)
+            name = table[tok & 0x3F]  # type: ignore[assignment]
             if name is None:
                 raise SyncMLDecodeError(
                     f"unknown WBXML tag 0x{tok & 0x3F:02x} on code page {self.page}")
         if tok & 0x80:
             raise SyncMLDecodeError(f"WBXML attributes on <{name}> (SyncML has none)")
         if not tok & 0x40:
-            return Node(ns, name)
+            return _new(Node, (ns, name, (), None, False))
+        data = self.data
+        size = len(data)
+        pos = self.pos
         children: list[Node] = []
         parts: list[str | bytes] = []
+        # the loop keeps the read position in a local; methods that read get it via self.pos
         while True:
-            t = self._byte()
+            if pos >= size:
+                raise SyncMLDecodeError(f"WBXML truncated at offset {pos}")
+            t = data[pos]
+            pos += 1
+            if t == END:
+                break
+            if t == STR_I:
+                z = data.find(b"\x00", pos)
+                if z < 0:
+                    raise SyncMLDecodeError(f"WBXML inline string at offset {pos} not terminated")
+                try:
+                    parts.append(data[pos:z].decode("utf-8"))
+                except UnicodeDecodeError:
+                    raise SyncMLDecodeError("WBXML string is not valid UTF-8") from None
+                pos = z + 1
+                continue
+            self.pos = pos
             if t == SWITCH_PAGE:
                 self._switch()
-            elif t == END:
-                break
-            elif t == STR_I:
-                parts.append(self._cstr())
+            elif t == OPAQUE:
+                blob = self._take(self._mb())
+                if ns is _SYNCML_NS and name == "Data" and _is_devinf_doc(blob):
+                    children.append(_Decoder(blob, self.max_depth - depth, _Kind.DEVINF,
+                                             budget).document())
+                else:
+                    parts.append(blob)
             elif t == STR_T:
                 parts.append(self._tstr(self._mb()))
             elif t == ENTITY:
@@ -283,33 +306,45 @@ class _Decoder:
                 if cp > 0x10FFFF or 0xD800 <= cp <= 0xDFFF:
                     raise SyncMLDecodeError(f"WBXML ENTITY {cp} is not a character")
                 parts.append(chr(cp))
-            elif t == OPAQUE:
-                blob = self._take(self._mb())
-                if ns is NS.SYNCML and name == "Data" and _is_devinf_doc(blob):
-                    children.append(_Decoder(blob, self.max_depth - depth, _Kind.DEVINF,
-                                                     self.budget)
-                                    .document())
-                else:
-                    parts.append(blob)
-            elif t in (PI, EXT_I_0, EXT_I_1, EXT_I_2, EXT_T_0, EXT_T_1, EXT_T_2, EXT_0, EXT_1,
-                       EXT_2):
-                raise SyncMLDecodeError(f"unsupported WBXML token 0x{t:02x} at offset {self.pos - 1}")
+            elif t in _UNSUPPORTED:
+                raise SyncMLDecodeError(f"unsupported WBXML token 0x{t:02x} at offset {pos - 1}")
             else:
                 children.append(self._element(t, depth + 1))
+            pos = self.pos
+        self.pos = pos
         if children:
             for p in parts:
                 if isinstance(p, bytes) or p.strip():
                     raise SyncMLDecodeError(f"<{name}> mixes text and elements")
-            return Node(ns, name, tuple(children))
-        if not parts:
-            return Node(ns, name, (), "")
-        if all(isinstance(p, str) for p in parts):
+            return _new(Node, (ns, name, tuple(children), None, False))
+        if len(parts) == 1:
+            text = parts[0]
+            if text.__class__ is bytes:
+                return _new(Node, (ns, name, (), text, True))
+        elif not parts:
+            return _new(Node, (ns, name, (), "", False))
+        elif all(isinstance(p, str) for p in parts):
             text = "".join(parts)  # type: ignore[arg-type]
-            if ns is NS.METINF and name == "Type" and text == _DEVINF_WBXML:
-                text = _DEVINF_XML
-            return Node(ns, name, (), text)
-        return Node(ns, name, (), b"".join(p.encode("utf-8") if isinstance(p, str) else p
-                                           for p in parts), payload=True)
+        else:
+            return _new(Node, (ns, name, (), b"".join(
+                p.encode("utf-8") if isinstance(p, str) else p for p in parts), True))
+        if text == _DEVINF_WBXML and ns is _METINF_NS and name == "Type":
+            text = _DEVINF_XML
+        return _new(Node, (ns, name, (), text, False))
+
+
+_new = tuple.__new__
+_SYNCML_NS, _METINF_NS = NS.SYNCML, NS.METINF
+_LITERAL_TAGS = frozenset({LITERAL, LITERAL_C, LITERAL_A, LITERAL_AC})
+_NOT_TAGS = frozenset({END, ENTITY, STR_I, EXT_I_0, EXT_I_1, EXT_I_2, PI, EXT_T_0, EXT_T_1,
+                       EXT_T_2, STR_T, EXT_0, EXT_1, EXT_2, OPAQUE})
+_UNSUPPORTED = frozenset({PI, EXT_I_0, EXT_I_1, EXT_I_2, EXT_T_0, EXT_T_1, EXT_T_2, EXT_0, EXT_1,
+                          EXT_2})
+# kind -> page -> (namespace, 64 tag names indexed by token & 0x3F, None where undefined)
+_TAG_TABLES: dict[str, dict[int, tuple[NS, list[str | None]]]] = {
+    kind: {page: (ns, [tbl.get(code) for code in range(64)])
+           for page, (ns, tbl) in _pages_for(kind).items()}
+    for kind in (_Kind.SYNCML, _Kind.DEVINF, _Kind.DEVINF11)}
 
 
 def _utf8(raw: bytes) -> str:

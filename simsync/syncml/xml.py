@@ -70,28 +70,53 @@ def _parser() -> etree.XMLParser:
     return p
 
 
+# element tag ("{uri}local" or "local") -> (namespace, or None to inherit the parent's; local
+# name); a cache of the tags seen, bounded because the tags come from untrusted input
+_TAGS: dict[str, tuple[NS | None, str]] = {}
+_TAG_CACHE_MAX = 1024
+
+
+def _split_tag(tag: str) -> tuple[NS | None, str]:
+    if tag[:1] == "{":
+        uri, _, local = tag[1:].partition("}")
+        ns: NS | None = _ns_of(uri, NS.SYNCML)
+    else:
+        ns, local = None, tag
+    if len(_TAGS) < _TAG_CACHE_MAX:
+        _TAGS[tag] = (ns, local)
+    return ns, local
+
+
 def _to_node(el: etree._Element, inherited: NS, depth: int, max_depth: int) -> Node:
     if depth > max_depth:
         raise SyncMLDecodeError(f"elements nested deeper than {max_depth}")
-    if not isinstance(el.tag, str):
+    tag = el.tag
+    if not isinstance(tag, str):
         raise SyncMLDecodeError("entity references are not allowed")
-    qn = etree.QName(el)
-    ns = _ns_of(qn.namespace, inherited)
-    if el.attrib:
-        raise SyncMLDecodeError(f"<{qn.localname}> has attributes; SyncML uses none")
+    ns, local = _TAGS.get(tag) or _split_tag(tag)
+    if ns is None:
+        ns = inherited
+    if el.keys():
+        raise SyncMLDecodeError(f"<{local}> has attributes; SyncML uses none")
+    if not len(el):
+        return _new(Node, (ns, local, (), el.text, False))
     children = []
-    stray = []
+    stray = False
+    depth += 1
     for c in el:
         if not isinstance(c.tag, str):
             raise SyncMLDecodeError("entity references are not allowed")
-        children.append(_to_node(c, ns, depth + 1, max_depth))
-        if c.tail and c.tail.strip():
-            stray.append(c.tail)
-    if children:
-        if (el.text and el.text.strip()) or stray:
-            raise SyncMLDecodeError(f"<{qn.localname}> mixes text and elements")
-        return Node(ns, qn.localname, tuple(children))
-    return Node(ns, qn.localname, (), el.text)
+        children.append(_to_node(c, ns, depth, max_depth))
+        tail = c.tail
+        if tail and not stray and tail.strip():
+            stray = True
+    text = el.text
+    if (text and text.strip()) or stray:
+        raise SyncMLDecodeError(f"<{local}> mixes text and elements")
+    return _new(Node, (ns, local, tuple(children), None, False))
+
+
+_new = tuple.__new__
 
 
 def _parse(body: bytes, max_size: int, max_depth: int,
