@@ -1,15 +1,32 @@
 #!/usr/bin/env python3
 """Throughput of the PIM codecs and merge (items/s) on synthetic SyncEvolution-like items.
 
-Usage: scripts/bench_pim.py [--count N]
+Usage: scripts/bench_pim.py [--count N] [--repeat R] [--baseline REV] [--only-keys]
+
+``parse+match_keys`` is what the SyncML server does for every item a client adds
+(``simsync.syncml.engine.common.content_keys``); it is measured on the vCard of
+``scripts/bench_sync.py`` (best of ``--repeat`` runs). ``--baseline REV`` also measures that
+on ``simsync/pim`` as of git revision REV (extracted to a temporary package), in the same run,
+and prints the speed-up.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import subprocess
+import sys
+import tarfile
+import tempfile
 import time
+from io import BytesIO
+from pathlib import Path
 
-from simsync.pim import CtCaps, PropCap, convert, merge, parse, serialize
+from bench_sync import vcard as sync_vcard
+
+from simsync.pim import CtCaps, PropCap, convert, match_keys, merge, parse, serialize
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def vcard(i: int) -> str:
@@ -29,6 +46,20 @@ def vevent(i: int) -> str:
             "END:VALARM\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
 
 
+def vcard21(i: int) -> str:
+    return (f"BEGIN:VCARD\r\nVERSION:2.1\r\nN:Werner;Rosa\r\nFN:Rosa Werner {i}\r\n"
+            f"TEL;CELL;VOICE:+49 151 {i:08d}\r\nTEL;WORK:+49 30 1960426\r\n"
+            "NOTE;ENCODING=QUOTED-PRINTABLE;CHARSET=UTF-8:Gr=C3=BC=C3=9Fe=0D=0Aline 2\r\n"
+            f"EMAIL;INTERNET:rosa.{i}@example.org\r\nEND:VCARD\r\n")
+
+
+def vcal10(i: int) -> str:
+    return (f"BEGIN:VCALENDAR\r\nVERSION:1.0\r\nTZ:+01:00\r\nBEGIN:VEVENT\r\nUID:v-{i}\r\n"
+            f"SUMMARY:Standup {i}\r\nDTSTART:20260105T080000\r\nDTEND:20260105T090000\r\n"
+            "RRULE:W1 MO WE #10\r\nAALARM:20260105T074500;;;\r\nEND:VEVENT\r\n"
+            "END:VCALENDAR\r\n")
+
+
 def timed(label: str, n: int, fn) -> None:
     t0 = time.perf_counter()
     fn()
@@ -36,10 +67,63 @@ def timed(label: str, n: int, fn) -> None:
     print(f"{label:34s} n={n:6d} {dt:7.2f} s {n / dt:9.0f} items/s")
 
 
+def load_baseline(rev: str, into: Path):
+    """``simsync/pim`` as of ``rev``, importable as its own package (``pim_baseline``)."""
+    tar = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "simsync/pim"],
+                         check=True, capture_output=True).stdout
+    with tarfile.open(fileobj=BytesIO(tar)) as tf:
+        tf.extractall(into, filter="data")
+    (into / "simsync" / "pim").rename(into / "pim_baseline")
+    sys.path.insert(0, str(into))
+    return importlib.import_module("pim_baseline")
+
+
+KEY_ITEMS = [
+    ("vCard 3.0 (bench_sync)", "text/vcard", sync_vcard),
+    ("vCard 3.0 (bench_pim)", "text/vcard", vcard),
+    ("vCard 2.1 (QP)", "text/x-vcard", vcard21),
+    ("iCalendar 2.0", "text/calendar", vevent),
+    ("vCalendar 1.0", "text/x-vcalendar", vcal10),
+]
+
+
+def keys_bench(n: int, repeat: int, baseline) -> None:
+    impls = [("now", parse, match_keys)]
+    if baseline is not None:
+        impls.append(("baseline", baseline.parse, baseline.match_keys))
+    for label, ct, make in KEY_ITEMS:
+        items = [make(i) for i in range(n)]
+        best = {name: float("inf") for name, _, _ in impls}
+        for _ in range(repeat):  # interleaved, so that both see the same machine load
+            for name, p, mk in impls:
+                t0 = time.perf_counter()
+                for x in items:
+                    mk(p(x, ct))
+                best[name] = min(best[name], time.perf_counter() - t0)
+        rates = {name: n / dt for name, dt in best.items()}
+        line = f"parse+match_keys {label:24s} n={n:6d} {rates['now']:9.0f} items/s"
+        if baseline is not None:
+            line += (f"   baseline {rates['baseline']:9.0f} items/s"
+                     f"   x{rates['now'] / rates['baseline']:.2f}")
+        print(line)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--count", type=int, default=5000)
-    n = ap.parse_args().count
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="runs per parse+match_keys figure; the fastest is reported")
+    ap.add_argument("--baseline", metavar="REV",
+                    help="also measure parse+match_keys with simsync/pim as of this git rev")
+    ap.add_argument("--only-keys", action="store_true",
+                    help="only the parse+match_keys figures")
+    args = ap.parse_args()
+    n = args.count
+    with tempfile.TemporaryDirectory() as tmp:
+        baseline = load_baseline(args.baseline, Path(tmp)) if args.baseline else None
+        keys_bench(n, args.repeat, baseline)
+    if args.only_keys:
+        return 0
     cards = [vcard(i) for i in range(n)]
     events = [vevent(i) for i in range(n)]
     parsed = [parse(c, "text/vcard") for c in cards]

@@ -45,6 +45,20 @@ class RawLine:
     params: tuple[tuple[str, tuple[str, ...]], ...]
     value: str
 
+    @classmethod
+    def _trusted(cls, lineno: int, group: str | None, name: str,
+                 params: tuple[tuple[str, tuple[str, ...]], ...], value: str) -> RawLine:
+        """The same object as ``RawLine(...)``, without the frozen-dataclass ``__init__``
+        (one per content line: the parser's hottest allocation)."""
+        raw = object.__new__(cls)
+        fields = raw.__dict__
+        fields["lineno"] = lineno
+        fields["group"] = group
+        fields["name"] = name
+        fields["params"] = params
+        fields["value"] = value
+        return raw
+
     def param(self, name: str) -> tuple[str, ...]:
         out: list[str] = []
         for k, v in self.params:
@@ -132,7 +146,7 @@ def parse_line(lineno: int, line: str, dialect: str) -> RawLine:
         head = line[:colon]
         hit = _HEAD_CACHE.get(head)
         if hit is not None:
-            return RawLine(lineno, hit[0], hit[1], hit[2], line[colon + 1:])
+            return RawLine._trusted(lineno, hit[0], hit[1], hit[2], line[colon + 1:])
         if '"' not in head:
             raw = parse_line_general(lineno, line, dialect)
             if len(_HEAD_CACHE) >= _HEAD_CACHE_MAX:

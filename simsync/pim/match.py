@@ -44,6 +44,11 @@ def normalize_name(text: str) -> str:
     if text.isascii():
         # NFKD and the combining-mark filter leave ASCII alone; casefold is lower there
         return " ".join(sorted(_WORD.findall(text.lower())))
+    return normalize_name_general(text)
+
+
+def normalize_name_general(text: str) -> str:
+    """Case-folded words without accents, sorted (the reference for :func:`normalize_name`)."""
     decomposed = unicodedata.normalize("NFKD", text)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     words = _WORD.findall(stripped.casefold())

@@ -148,7 +148,8 @@ class Property:
         fields = prop.__dict__
         fields["name"] = name
         fields["params"] = params
-        fields["value"] = _canonical_value(value)
+        fields["value"] = (value if type(value) is str and "\r" not in value
+                           else _canonical_value(value))
         fields["group"] = group
         return prop
 

@@ -27,7 +27,7 @@ from .contentline import (
     unfold,
 )
 from .errors import PimParseError
-from .model import Params, Property, canonical_params
+from .model import Params, Property, Value, canonical_params
 
 
 class Kind(Enum):
@@ -155,7 +155,7 @@ def _plan(raw_params: tuple[tuple[str, tuple[str, ...]], ...]) -> _ParamPlan:
 
 
 def decode_property(raw: RawLine, dialect: str, table: dict[str, Kind]) -> Property:
-    plan = _plan(raw.params)
+    plan = _PLANS.get(raw.params) or _plan(raw.params)
     enc = plan.encodings
     if len(enc) > 1:
         raise PimParseError("more than one ENCODING", raw.lineno)
@@ -195,10 +195,19 @@ def decode_property(raw: RawLine, dialect: str, table: dict[str, Kind]) -> Prope
             val = value.replace("\n", " ")
         else:
             val = value
+    return _make_property(raw, plan, val)
+
+
+def _make_property(raw: RawLine, plan: _ParamPlan, value: Value) -> Property:
     if plan.canonical is None:
-        return Property(raw.name, plan.params, val, raw.group)
+        return Property(raw.name, plan.params, value, raw.group)
     # raw.name / raw.group were checked by parse_line, the parameters once by the plan
-    return Property._trusted(raw.name, plan.canonical, val, raw.group)
+    return Property._trusted(raw.name, plan.canonical, value, raw.group)
+
+
+def make_property_general(raw: RawLine, plan: _ParamPlan, value: Value) -> Property:
+    """Reference for :func:`_make_property`: the validating Property constructor."""
+    return Property(raw.name, plan.params, value, raw.group)
 
 
 def _b64_lines(data: bytes, indent: str, width: int = 72) -> list[str]:
