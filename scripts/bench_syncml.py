@@ -33,7 +33,7 @@ from pathlib import Path
 import simsync.syncml as sm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_sync import vcard  # noqa: E402  (the same ~330-byte vCards as the sync bench)
+from bench_sync import vcard  # the same ~330-byte vCards as the sync bench)
 
 DATA = Path(__file__).resolve().parent.parent / "tests" / "syncml" / "data"
 CODECS = {"xml": sm.XML, "wbxml": sm.WBXML}

@@ -194,21 +194,23 @@ def _flag_of(c: Node | None) -> bool:
 
 
 def _el(name: str, children: list[Node], ns: NS = NS.SYNCML) -> Node:
-    return Node(ns, name, tuple(children))
+    return _node(ns, name, tuple(children), None)
 
 
 def _leaf(name: str, text: str, ns: NS = NS.SYNCML) -> Node:
-    return Node(ns, name, (), text)
+    return _node(ns, name, (), text)
 
 
 def _opt(name: str, value: object, ns: NS = NS.SYNCML) -> list[Node]:
     if value is None:
         return []
-    return [Node(ns, name, (), _s(value))]
+    return [_node(ns, name, (), _s(value))]
 
 
 def _s(value: object) -> str:
     """Text of a leaf: strings as they are, numbers checked (SyncML numbers are 0..10 digits)."""
+    if value.__class__ is int and 0 <= value <= 9_999_999_999:  # type: ignore[operator]
+        return str(value)
     if isinstance(value, str):
         return value
     if isinstance(value, bool) or not isinstance(value, int):
@@ -219,7 +221,7 @@ def _s(value: object) -> str:
 
 
 def _flag(name: str, value: bool, ns: NS = NS.SYNCML) -> list[Node]:
-    return [Node(ns, name)] if value else []
+    return [_node(ns, name, (), None)] if value else []
 
 
 # ---------------------------------------------------------------------------- MetInf
@@ -292,23 +294,34 @@ def _meta_from_slow(n: Node) -> m.Meta:
 def _meta_to(meta: m.Meta) -> Node:
     M = NS.METINF
     ch: list[Node] = []
-    ch += _flag("FieldLevel", meta.field_level, M)
-    ch += _opt("Format", meta.format, M)
-    ch += _opt("Type", meta.type, M)
-    ch += _opt("Mark", meta.mark, M)
-    ch += _opt("Size", meta.size, M)
+    add = ch.append
+    if meta.field_level:
+        add(_node(M, "FieldLevel", (), None))
+    if meta.format is not None:
+        add(_node(M, "Format", (), _s(meta.format)))
+    if meta.type is not None:
+        add(_node(M, "Type", (), _s(meta.type)))
+    if meta.mark is not None:
+        add(_node(M, "Mark", (), _s(meta.mark)))
+    if meta.size is not None:
+        add(_node(M, "Size", (), _s(meta.size)))
     if meta.anchor is not None:
-        ch.append(_anchor_to(meta.anchor))
-    ch += _opt("Version", meta.version, M)
-    ch += _opt("NextNonce", meta.next_nonce, M)
-    ch += _opt("MaxMsgSize", meta.max_msg_size, M)
-    ch += _opt("MaxObjSize", meta.max_obj_size, M)
-    ch += [_leaf("EMI", e, M) for e in meta.emi]
+        add(_anchor_to(meta.anchor))
+    if meta.version is not None:
+        add(_node(M, "Version", (), _s(meta.version)))
+    if meta.next_nonce is not None:
+        add(_node(M, "NextNonce", (), _s(meta.next_nonce)))
+    if meta.max_msg_size is not None:
+        add(_node(M, "MaxMsgSize", (), _s(meta.max_msg_size)))
+    if meta.max_obj_size is not None:
+        add(_node(M, "MaxObjSize", (), _s(meta.max_obj_size)))
+    for e in meta.emi:
+        add(_node(M, "EMI", (), e))
     if meta.mem is not None:
         mm = meta.mem
-        ch.append(_el("Mem", _flag("SharedMem", mm.shared_mem, M) + _opt("FreeMem", mm.free_mem, M)
-                      + _opt("FreeID", mm.free_id, M), M))
-    return _el("Meta", ch)
+        add(_el("Mem", _flag("SharedMem", mm.shared_mem, M) + _opt("FreeMem", mm.free_mem, M)
+                + _opt("FreeID", mm.free_id, M), M))
+    return _node(NS.SYNCML, "Meta", tuple(ch), None)
 
 
 def _opt_meta(r: _R) -> m.Meta | None:
@@ -621,7 +634,10 @@ def _loc_from_slow(n: Node) -> m.Location:
 
 
 def _loc_to(name: str, loc: m.Location) -> Node:
-    ch = [_leaf("LocURI", loc.loc_uri)] + _opt("LocName", loc.loc_name)
+    uri = _node(NS.SYNCML, "LocURI", (), loc.loc_uri)
+    if loc.loc_name is None and loc.filter is None:
+        return _node(NS.SYNCML, name, (uri,), None)
+    ch = [uri] + _opt("LocName", loc.loc_name)
     if loc.filter is not None:
         ch.append(_filter_to(loc.filter))
     return _el(name, ch)
@@ -688,6 +704,8 @@ def _item_data_from(n: Node) -> m.ItemData:
 
 
 def _item_data_to(d: m.ItemData) -> Node:
+    if d.__class__ is str:
+        return _node(NS.SYNCML, "Data", (), d, True)
     if isinstance(d, m.DevInf):
         return _el("Data", [devinf_to_node(d)])
     if isinstance(d, m.Anchor):
@@ -737,16 +755,22 @@ def _item_from_slow(n: Node) -> m.Item:
 
 
 def _item_to(it: m.Item) -> Node:
-    ch = _opt_loc_to("Target", it.target) + _opt_loc_to("Source", it.source)
+    ch: list[Node] = []
+    if it.target is not None:
+        ch.append(_loc_to("Target", it.target))
+    if it.source is not None:
+        ch.append(_loc_to("Source", it.source))
     if it.source_parent is not None:
         ch.append(_el("SourceParent", [_leaf("LocURI", it.source_parent)]))
     if it.target_parent is not None:
         ch.append(_el("TargetParent", [_leaf("LocURI", it.target_parent)]))
-    ch += _meta_list(it.meta)
+    if it.meta is not None:
+        ch.append(_meta_to(it.meta))
     if it.data is not None:
         ch.append(_item_data_to(it.data))
-    ch += _flag("MoreData", it.more_data)
-    return _el("Item", ch)
+    if it.more_data:
+        ch.append(_node(NS.SYNCML, "MoreData", (), None))
+    return _node(NS.SYNCML, "Item", tuple(ch), None)
 
 
 def _items(r: _R) -> tuple[m.Item, ...]:
@@ -991,7 +1015,70 @@ _DECODERS: dict[str, _Decoder] = {
 }
 
 
+def _simple_to(c: m.Add | m.Replace | m.Copy | m.Move) -> Node:
+    S = NS.SYNCML
+    ch = [_node(S, "CmdID", (), _s(c.cmd_id))]
+    if c.no_resp:
+        ch.append(_node(S, "NoResp", (), None))
+    if c.cred is not None:
+        ch.append(_cred_to(c.cred))
+    if c.meta is not None:
+        ch.append(_meta_to(c.meta))
+    for it in c.items:
+        ch.append(_item_to(it))
+    return _node(S, type(c).__name__, tuple(ch), None)
+
+
+def _status_to(c: m.Status) -> Node:
+    S = NS.SYNCML
+    ch = [_node(S, "CmdID", (), _s(c.cmd_id)), _node(S, "MsgRef", (), _s(c.msg_ref)),
+          _node(S, "CmdRef", (), _s(c.cmd_ref)), _node(S, "Cmd", (), c.cmd)]
+    for t in c.target_refs:
+        ch.append(_node(S, "TargetRef", (), t))
+    for t in c.source_refs:
+        ch.append(_node(S, "SourceRef", (), t))
+    if c.cred is not None:
+        ch.append(_cred_to(c.cred))
+    if c.chal is not None:
+        ch.append(_el("Chal", [_meta_to(c.chal.meta)]))
+    ch.append(_node(S, "Data", (), _s(c.data)))
+    for it in c.items:
+        ch.append(_item_to(it))
+    return _node(S, "Status", tuple(ch), None)
+
+
+def _sync_to(c: m.Sync) -> Node:
+    S = NS.SYNCML
+    ch = [_node(S, "CmdID", (), _s(c.cmd_id))]
+    if c.no_resp:
+        ch.append(_node(S, "NoResp", (), None))
+    if c.cred is not None:
+        ch.append(_cred_to(c.cred))
+    if c.target is not None:
+        ch.append(_loc_to("Target", c.target))
+    if c.source is not None:
+        ch.append(_loc_to("Source", c.source))
+    if c.meta is not None:
+        ch.append(_meta_to(c.meta))
+    if c.number_of_changes is not None:
+        ch.append(_node(S, "NumberOfChanges", (), _s(c.number_of_changes)))
+    ch += [_cmd_to(x) for x in c.commands]
+    return _node(S, "Sync", tuple(ch), None)
+
+
+# the commonest commands by exact type; anything else (subclasses too) takes _cmd_to_general
+_ENCODERS: dict[type, Callable[..., Node]] = {
+    m.Add: _simple_to, m.Replace: _simple_to, m.Copy: _simple_to, m.Move: _simple_to,
+    m.Status: _status_to, m.Sync: _sync_to,
+}
+
+
 def _cmd_to(c: m.Command) -> Node:
+    enc = _ENCODERS.get(c.__class__)
+    return _cmd_to_general(c) if enc is None else enc(c)
+
+
+def _cmd_to_general(c: m.Command) -> Node:
     name = type(c).__name__
     ch: list[Node] = [_leaf("CmdID", _s(c.cmd_id))]
     if isinstance(c, (m.Add, m.Replace, m.Copy, m.Move, m.Delete)):

@@ -134,6 +134,16 @@ def _codes_for(kind: str) -> dict[tuple[NS, str], tuple[int, int]]:
             _Kind.DEVINF11: _DEVINF11_CODES}[kind]
 
 
+def _by_name(kind: str) -> dict[str, tuple[int, int]]:
+    by_name = {name: code for (_ns, name), code in _codes_for(kind).items()}
+    if len(by_name) != len(_codes_for(kind)):
+        raise AssertionError(f"{kind} code pages share a tag name")
+    return by_name
+
+
+_BY_NAME = {kind: _by_name(kind) for kind in (_Kind.SYNCML, _Kind.DEVINF, _Kind.DEVINF11)}
+
+
 def _devinf_kind(public_id: int) -> str:
     return _Kind.DEVINF if public_id == 0x1203 else _Kind.DEVINF11
 
@@ -429,53 +439,73 @@ class _Encoder:
     def __init__(self, kind: str):
         self.kind = kind
         self.codes = _codes_for(kind)
-        self.by_name = {name: code for (_ns, name), code in self.codes.items()}
+        self.by_name = _BY_NAME[kind]
         self.page = 0
         self.out = bytearray()
 
     def _code(self, node: Node) -> tuple[int, int]:
-        code = self.codes.get((node.ns, node.name)) or self.by_name.get(node.name)
+        # the names of a kind's code pages are disjoint, so the name alone finds the token
+        code = self.by_name.get(node.name)
         if code is None:
             raise SyncMLEncodeError(f"<{node.name}> has no WBXML token in a {self.kind} document")
         return code
 
     def element(self, node: Node) -> None:
-        page, tok = self._code(node)
+        ns, name, children, text, payload = node
+        code = self.by_name.get(name)
+        if code is None:
+            raise SyncMLEncodeError(f"<{name}> has no WBXML token in a {self.kind} document")
+        page, tok = code
+        out = self.out
         if page != self.page:
-            self.out += bytes((SWITCH_PAGE, page))
+            out += bytes((SWITCH_PAGE, page))
             self.page = page
-        text = node.text
-        if node.ns is NS.METINF and node.name == "Type" and text == _DEVINF_XML:
-            text = _DEVINF_WBXML
-        has_content = bool(node.children) or (text is not None and len(text) > 0)
-        self.out.append(tok | (0x40 if has_content else 0))
-        if not has_content:
-            return
-        if node.children:
-            for c in node.children:
-                if c.ns is NS.DEVINF and self.kind == _Kind.SYNCML:
+        if children:
+            out.append(tok | 0x40)
+            nest = self.kind == _Kind.SYNCML
+            for c in children:
+                if nest and c.ns is NS.DEVINF:
                     pid = _devinf_public_id(c)
                     nested = _encode_doc(c, _devinf_kind(pid), pid, False)
-                    self.out.append(OPAQUE)
-                    self.out += _mb_bytes(len(nested)) + nested
+                    out.append(OPAQUE)
+                    out += _mb_bytes(len(nested))
+                    out += nested
                 else:
                     self.element(c)
-        elif isinstance(text, bytes):
-            self.out.append(OPAQUE)
-            self.out += _mb_bytes(len(text)) + text
+            out.append(END)
+            return
+        if text is None:
+            out.append(tok)
+            return
+        if text.__class__ is not str and text.__class__ is not bytes:
+            len(text)  # a str / bytes subclass passes; anything else is a TypeError, as ever
+        if not text:  # "" or b""
+            out.append(tok)
+            return
+        if isinstance(text, bytes):
+            out.append(tok | 0x40)
+            out.append(OPAQUE)
+            out += _mb_bytes(len(text))
+            out += text  # type: ignore[arg-type]
+            out.append(END)
+            return
+        if ns is NS.METINF and text == _DEVINF_XML and name == "Type":
+            text = _DEVINF_WBXML
+        try:
+            raw = text.encode("utf-8")  # type: ignore[union-attr]
+        except UnicodeEncodeError:
+            raise SyncMLEncodeError(f"<{name}> text is not encodable as UTF-8") from None
+        if payload or b"\x00" in raw:
+            out.append(tok | 0x40)
+            out.append(OPAQUE)
+            out += _mb_bytes(len(raw))
+            out += raw
+            out.append(END)
         else:
-            assert text is not None
-            try:
-                raw = text.encode("utf-8")
-            except UnicodeEncodeError:
-                raise SyncMLEncodeError(f"<{node.name}> text is not encodable as UTF-8") from None
-            if node.payload or b"\x00" in raw:
-                self.out.append(OPAQUE)
-                self.out += _mb_bytes(len(raw)) + raw
-            else:
-                self.out.append(STR_I)
-                self.out += raw + b"\x00"
-        self.out.append(END)
+            out.append(tok | 0x40)
+            out.append(STR_I)
+            out += raw
+            out += b"\x00\x01"  # string terminator, END
 
 
 def _devinf_public_id(node: Node) -> int:

@@ -200,8 +200,79 @@ def _build(node: Node, parent: etree._Element | None, parent_ns: NS | None,
     return el
 
 
+class _Unusual(Exception):
+    """The direct serialiser met something only lxml decides about (see :func:`_serialise`)."""
+
+
+# Characters lxml writes as they are (after escaping &, <, > and CR); the rest (C0 controls,
+# lone surrogates, U+FFFE/U+FFFF) are refused by lxml, so texts with them take the lxml path.
+_PLAIN_TEXT = re.compile("[\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]*")
+_PLAIN_NAME = re.compile("[A-Za-z][A-Za-z0-9-]*")
+_NAMES_OK: set[str] = set()  # names checked against _PLAIN_NAME (bounded: see _serialise)
+
+
+def _escape(text: str) -> str:
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    if "\r" in text:
+        text = text.replace("\r", "&#13;")
+    return text
+
+
+def _serialise(node: Node, ver_dtd: str) -> bytes:
+    """The bytes lxml writes for ``_build(node)`` (default namespace declared on the root and
+    wherever the namespace changes, ``<X/>`` for no text, ``<X></X>`` for an empty one), built
+    as one string; raises :class:`_Unusual` for any name, text or shape it does not vouch for."""
+    uris = {NS.SYNCML: _uri(NS.SYNCML, ver_dtd), NS.METINF: NS.METINF.value,
+            NS.DEVINF: NS.DEVINF.value}
+    out: list[str] = []
+    add = out.append
+    names_ok = _NAMES_OK
+    plain_text = _PLAIN_TEXT.fullmatch
+
+    def el(n: Node, parent_ns: NS | None) -> None:
+        ns, name, children, text, _payload = n
+        if name not in names_ok:
+            if name.__class__ is not str or not _PLAIN_NAME.fullmatch(name):
+                raise _Unusual
+            if len(names_ok) < 4096:
+                names_ok.add(name)
+        head = "<" + name if ns is parent_ns else f'<{name} xmlns="{uris[ns]}"'
+        if children:
+            if text is not None:
+                raise _Unusual
+            add(head + ">")
+            for c in children:
+                el(c, ns)
+            add("</" + name + ">")
+        elif text is None:
+            add(head + "/>")
+        else:
+            if text.__class__ is bytes:
+                try:
+                    text = text.decode("utf-8")  # type: ignore[union-attr]
+                except UnicodeDecodeError:
+                    raise _Unusual from None
+            elif text.__class__ is not str:
+                raise _Unusual
+            if not plain_text(text):  # type: ignore[arg-type]
+                raise _Unusual
+            add(head + ">" + _escape(text) + "</" + name + ">")  # type: ignore[arg-type]
+
+    el(node, None)
+    return _DECLARATION + "".join(out).encode("utf-8")
+
+
 def encode_xml_tree(node: Node, ver_dtd: str = "1.2") -> bytes:
     """Serialise a :class:`Node` tree as compact UTF-8 XML with an XML declaration."""
+    try:
+        return _serialise(node, ver_dtd)
+    except (_Unusual, KeyError, RecursionError):
+        pass  # lxml decides, and reports what it refuses
     try:
         root = _build(node, None, None, ver_dtd)
     except ValueError as e:
