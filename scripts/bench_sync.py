@@ -23,7 +23,11 @@ Per measurement: wall seconds of the session, CPU seconds of the server's proces
 minus start), peak RSS of the server (sum over its processes of VmHWM, reset through
 /proc/PID/clear_refs before the measurement where the kernel allows it, else sampled VmRSS
 maximum) and of the client (simsync: this process's ru_maxrss, cumulative; SyncEvolution: the
-sampled VmHWM of the ``syncevolution`` process). Then the issue's three target ratios.
+sampled VmHWM of the ``syncevolution`` process), and the client's CPU seconds (simsync: this
+process's CPU time minus the sampler thread's; SyncEvolution: the ``syncevolution`` process's
+utime+stime as last sampled, every 50 ms). Then the issue's three target ratios. The client's
+CPU share of the SyncEvolution -> SyncEvolution wall time bounds what any server can reach in
+the first ratio: it is printed beside it.
 """
 
 from __future__ import annotations
@@ -112,9 +116,12 @@ class Probe:
         self.client_home = client_home
         self.peak: dict[int, int] = {}
         self.client_peak = 0
+        self.client_cpu_s: float | None = None     # SyncEvolution client (sampled)
+        self._client_cpu: dict[int, float] = {}
         self._client_pids: set[int] = set()
         self._stop = threading.Event()
         self.hwm_reset = True
+        self.probe_cpu = 0.0
 
     def members(self) -> list[int]:
         return [p for p in _pids() if (s := _stat(p)) is not None and s[0] in self.pgids]
@@ -131,10 +138,16 @@ class Probe:
                 if p in self._client_pids or _is_se_client(p, self.client_home):
                     self._client_pids.add(p)
                     self.client_peak = max(self.client_peak, _kib(p, "VmHWM"))
+                    st = _stat(p)
+                    if st is not None:
+                        self._client_cpu[p] = max(self._client_cpu.get(p, 0.0), st[1])
+            if self._client_cpu:
+                self.client_cpu_s = sum(self._client_cpu.values())
 
     def _loop(self) -> None:
         while not self._stop.wait(0.05):
             self._sample()
+        self.probe_cpu = time.thread_time()     # this sampler's own CPU (in-process clients)
 
     def __enter__(self) -> Self:
         for p in self.members():
@@ -171,6 +184,7 @@ class Row:
     cpu: float
     server_mb: float
     client_mb: float
+    client_cpu: float | None = None
     note: str = ""
 
 
@@ -180,13 +194,15 @@ class Results:
     errors: list[str] = field(default_factory=list)
 
     def add(self, scenario: str, kind: str, n: int, pr: Probe, client_mb: float,
-            note: str = "") -> None:
-        r = Row(scenario, kind, n, pr.wall, pr.cpu_s, pr.server_mb, client_mb, note)
+            note: str = "", client_cpu: float | None = None) -> None:
+        client_cpu = pr.client_cpu_s if client_cpu is None else client_cpu
+        r = Row(scenario, kind, n, pr.wall, pr.cpu_s, pr.server_mb, client_mb, client_cpu, note)
         self.rows.append(r)
         label = f"{kind} {n}" if kind == "slow" else f"two-way {n}-item store"
         print(f"{scenario:<8} {label:<26} N={n:<7} wall_s={r.wall:8.2f} "
               f"server_cpu_s={r.cpu:7.2f} server_peak_rss_mb={r.server_mb:7.1f} "
               f"client_peak_rss_mb={r.client_mb:6.1f}"
+              + (f" client_cpu_s={r.client_cpu:6.2f}" if r.client_cpu is not None else "")
               + ("" if pr.hwm_reset else " (rss sampled)") + (f" {note}" if note else ""),
               flush=True)
 
@@ -238,9 +254,11 @@ def sim_slow(root: Path, res: Results, n: int, max_s: int) -> None:
         with store.transaction():
             for i in range(n):
                 store.add("./contacts", vcard(i))
+        c0 = time.process_time()
         with Probe([srv.proc.pid]) as pr:
             r = _sim_run(cfg, store, 201, ct)
-        res.add("sim->sim", "slow", n, pr, self_rss_mb(), f"messages={r.messages_sent}")
+        res.add("sim->sim", "slow", n, pr, self_rss_mb(), f"messages={r.messages_sent}",
+                client_cpu=time.process_time() - c0 - pr.probe_cpu)
         store.close()
         got = len(srv.items(USER, SE_DB))
         if got != n:
@@ -289,8 +307,10 @@ def sim_two_way(root: Path, res: Results, m: int, changes: int, max_s: int,
                                      "text/vcard")
             finally:
                 sql.close()
+            c0 = time.process_time()
             with Probe([srv.proc.pid]) as pr:
                 r = _sim_run(cfg, store, 200, ct)
+            pr.client_cpu_s = time.process_time() - c0 - pr.probe_cpu
             typ = r.sync_types.get("./contacts")
             sent, recv = r.sent.get("./contacts"), r.received.get("./contacts")
             if typ != 200 or sent != half or recv != changes - half:

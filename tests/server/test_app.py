@@ -9,6 +9,7 @@ import pytest
 from simsync.syncml import WBXML, XML, decode, encode
 from simsync.syncml import model as m
 from simsync.syncml.engine import basic_credential
+from simsync.syncml.engine.server import guest_device_key
 
 from .conftest import USER, Device, HttpHarness, client_config, vcard, vevent
 
@@ -266,7 +267,22 @@ def test_alice_syncs_fine_after_bob_used_her_device_id(store) -> None:
     bob.sessions = 10
     h.sync(bob, 201)
     alice.store.add(DB, vcard("A-new", "A", "+49 9"))
-    assert h.sync(alice, 200).result.status == 200
+    before = (store.map_entries("alice-phone", "addressbook"),
+              store.get_anchor("alice-phone", "addressbook"))
+    s = h.sync(alice, 200)
+    assert s.result.status == 200
+    # bob's use of her device id changed nothing of hers: her sync stays incremental
+    assert s.result.sync_types == {"./addressbook": 200}
+    assert s.result.sent == {"./addressbook": 1}
     server = store.items(USER, "addressbook")
     assert sorted(server.values()) == sorted(alice.items().values())
     assert len(server) == 4 and set(a_items) <= set(server)
+    assert set(before[0]) <= set(store.map_entries("alice-phone", "addressbook"))
+    # and bob, on the same device id, has records of his own: his next sync is two-way too
+    bob.store.add(DB, vcard("Bob2", "B", "+1 001"))
+    s = h.sync(bob, 200)
+    assert s.result.status == 200 and s.result.sync_types == {"./addressbook": 200}
+    assert sorted(store.items("bob", "addressbook").values()) == sorted(bob.items().values())
+    assert store.get_device("alice-phone").user == USER
+    assert [d.device_id for d in store.list_devices("bob")] == [guest_device_key(
+        "alice-phone", "bob")]

@@ -470,13 +470,17 @@ def test_credentials_in_a_forged_message_do_not_join_the_session() -> None:
 
 def test_device_of_another_user_starts_over_with_a_slow_sync() -> None:
     """User B's valid credentials on user A's device get none of A's device state: no
-    two-way sync on A's anchors, no map entry pointing at A's items."""
+    two-way sync on A's anchors, no map entry pointing at A's items -- B gets records of
+    their own under that device id, and A's stay as they were."""
     from simsync.syncml.engine import ClientConfig
+    from simsync.syncml.engine.server import guest_device_key
 
     h = Harness()
     h.store.add_account("other", "pw")
     first_sync(h, n_client=2, n_server=0)
     a_guids = set(h.server_items())
+    a_state = (sorted(h.store.map_entries("dev-1", "addressbook")),
+               h.store.get_anchor("dev-1", "addressbook"))
     h.client_store.add(DB, vcard("Roe", "Rick", "+49 2"))
     h.client_cfg = ClientConfig(**{**h.client_cfg.__dict__, "user": "other", "password": "pw"})
     s = h.sync(200)
@@ -486,8 +490,14 @@ def test_device_of_another_user_starts_over_with_a_slow_sync() -> None:
     assert alert_status.data == 508
     other = h.store.items("other", "addressbook")
     assert sorted(other.values()) == sorted(h.client_items().values())
-    assert not a_guids & {g for _, g in h.store.map_entries("dev-1", "addressbook")}
+    b_key = guest_device_key("dev-1", "other")
+    b_map = {g for _, g in h.store.map_entries(b_key, "addressbook")}
+    assert b_map == set(other) and not a_guids & b_map
     assert len(h.server_items()) == 2              # A's data untouched
+    assert (sorted(h.store.map_entries("dev-1", "addressbook")),
+            h.store.get_anchor("dev-1", "addressbook")) == a_state
+    assert h.store.get_device("dev-1").user == USER
+    assert h.sync(200).result.sync_types[DB] == 200  # B's own anchors: incremental now
 
 
 def test_many_server_adds_maps_span_messages(harness: Harness) -> None:

@@ -173,6 +173,9 @@ class ServerState:
     authenticated: bool = False
     auth_failures: int = 0
     cred_digest: str | None = None   # of the Cred that authenticated the session
+    #: the device's key in the store once authenticated: its ID, or for a user other than
+    #: the device's owner a key of that user's own (:func:`guest_device_key`)
+    device_key: str | None = None
     last_msg_id: int = 0
     server_msg_id: int = 0
     last_reply: str | None = None
@@ -194,6 +197,15 @@ class ServerState:
         d = json.loads(text)
         dbs = {k: DbState(**v) for k, v in d.pop("dbs").items()}
         return cls(**d, dbs=dbs)
+
+
+def guest_device_key(device_id: str, user: str) -> str:
+    """The store key of a device ID used by a user other than its owner: that user's own
+    anchors, maps and DevInf for the device (at most 255 characters, deterministic)."""
+    key = f"{device_id}\x1f{user}"
+    if len(key) <= 255:
+        return key
+    return f"{device_id[:150]}\x1f{hashlib.sha256(key.encode()).hexdigest()}"
 
 
 def _cred_digest(cred: m.Cred) -> str:
@@ -362,6 +374,11 @@ class _Reply:
         self._sending: DbState | None = None
         self._claimed_sets: dict[str, set[str]] = {}
 
+    @property
+    def dev(self) -> str:
+        """The device's key in the store (see ``ServerState.device_key``)."""
+        return self.st.device_key or self.st.device_id
+
     # -------------------------------------------------------------- top level
     def run(self) -> m.SyncML:
         st, hdr = self.st, self.msg.header
@@ -419,7 +436,7 @@ class _Reply:
         the field-level merge); the client answers with Results in its next message."""
         if any(isinstance(c, m.Put) for c in self.msg.body.commands):
             return
-        device = self.store.get_device(self.st.device_id)
+        device = self.store.get_device(self.dev)
         if device is not None and device.devinf_xml:
             return
         self.out.add(m.Get(self.out.cmd_id(), meta=m.Meta(type=m.ContentType.DEVINF_XML.value),
@@ -463,15 +480,16 @@ class _Reply:
         st.authenticated = True
         st.user = user
         st.cred_digest = _cred_digest(cred)
-        if device.user is not None and device.user != user:
-            # the device was another user's: its anchors and maps name that user's items
-            # (a slow sync follows), and nothing of that user's suspended syncs is resumed
-            with self.store.transaction():
-                for db in self.cfg.databases:
-                    self.store.clear_map(st.device_id, db.name)
-                    self.store.set_anchor(st.device_id, db.name, None)
-                    self.store.delete_session(f"resume\x1f{st.device_id}\x1f{db.name}")
-        device = dataclasses.replace(device, user=user)
+        if device.user is None or device.user == user:
+            st.device_key = st.device_id
+            device = dataclasses.replace(device, user=user)
+        else:
+            # the device ID is another user's (first come): this user gets records of their
+            # own under it -- anchors, maps, DevInf, suspended syncs -- and the owner's stay
+            # untouched (per-user isolation: nothing of the owner is read or changed)
+            st.device_key = guest_device_key(st.device_id, user)
+            if self.store.get_device(st.device_key) is None:
+                self.store.put_device(DeviceState(st.device_key, user))
         return S.AUTHENTICATION_ACCEPTED, self._chal(device, ctype)
 
     # -------------------------------------------------------------- commands
@@ -505,11 +523,11 @@ class _Reply:
             ok = 200 <= status.data < 300 or status.data in (S.ALREADY_EXISTS,)
             if status.cmd == "Delete" and (ok or status.data == S.ITEM_NOT_DELETED):
                 # gone from the device (or it never had it): forget its LUID
-                luid = self.store.map_luid(self.st.device_id, dbst.name, guid)
+                luid = self.store.map_luid(self.dev, dbst.name, guid)
                 if luid is not None and self.store.get_item(self.st.user or "", dbst.name,
                                                             guid) is None:
                     with self.store.transaction():
-                        self.store.unmap_luid(self.st.device_id, dbst.name, luid)
+                        self.store.unmap_luid(self.dev, dbst.name, luid)
                 return
             if not ok and guid not in dbst.failed:
                 dbst.failed.append(guid)
@@ -550,7 +568,7 @@ class _Reply:
         self._status(cmd, S.OK, source_ref=src)
 
     def _remember_devinf(self, devinf: m.DevInf) -> None:
-        device = self.store.get_device(self.st.device_id) or DeviceState(self.st.device_id)
+        device = self.store.get_device(self.dev) or DeviceState(self.dev)
         self.store.put_device(dataclasses.replace(
             device, devinf_xml=encode_xml_devinf(devinf).decode("utf-8")))
 
@@ -595,7 +613,7 @@ class _Reply:
                          target_ref=target, source_ref=source)
             return
         anchor = item.meta.anchor if item.meta and item.meta.anchor else m.Anchor()
-        stored = self.store.get_anchor(self.st.device_id, db.name)
+        stored = self.store.get_anchor(self.dev, db.name)
         status = S.OK
         if code == m.AlertCode.RESUME:
             if self._resume(cmd, db, anchor, source, target):
@@ -616,13 +634,13 @@ class _Reply:
             assert stored is not None
             dbst.pending = {g: str(ChangeKind.REPLACE) for g in stored.retry}
             dbst.pending.update((g, str(k)) for g, k in self.store.changes_since(
-                user, db.name, stored.counter, exclude_origin=self.st.device_id))
+                user, db.name, stored.counter, exclude_origin=self.dev))
         elif sync_type == 205:
             with self.store.transaction():
-                self.store.clear_map(self.st.device_id, db.name)
+                self.store.clear_map(self.dev, db.name)
                 # the device wipes its data now: should this session fail, the next one must
                 # not take the half-filled device for synced (508, slow sync)
-                self.store.set_anchor(self.st.device_id, db.name, None)
+                self.store.set_anchor(self.dev, db.name, None)
             dbst.pending = {g: str(ChangeKind.ADD) for g in self.store.live_guids(user, db.name)}
         self._accept_alert(cmd, dbst, status, anchor, source, target)
 
@@ -639,7 +657,7 @@ class _Reply:
 
     # -------------------------------------------------------------- suspend / resume
     def _resume_key(self, db_name: str) -> str:
-        return f"resume\x1f{self.st.device_id}\x1f{db_name}"
+        return f"resume\x1f{self.dev}\x1f{db_name}"
 
     def _suspend(self, cmd: m.Alert) -> None:
         """Alert 224: keep what is needed to resume each unfinished database, end the session."""
@@ -676,7 +694,7 @@ class _Reply:
             # what changed on the server while the sync was suspended goes along too
             user = self.st.user or ""
             for guid, kind in self.store.changes_since(user, db.name, saved.snapshot,
-                                                       exclude_origin=self.st.device_id):
+                                                       exclude_origin=self.dev):
                 if saved.pending.get(guid) != ChangeKind.ADD or kind == ChangeKind.DELETE:
                     saved.pending[guid] = str(kind)
             saved.snapshot = self.store.counter(user, db.name)
@@ -709,13 +727,13 @@ class _Reply:
                     if guid not in deleted_lately:
                         code = S.NOT_FOUND
                         continue
-                self.store.set_map(self.st.device_id, db.name, luid, guid)
+                self.store.set_map(self.dev, db.name, luid, guid)
         self._status(cmd, code, target_ref=cmd.target.loc_uri, source_ref=cmd.source.loc_uri)
 
     def _deleted_since_last_sync(self, db_name: str) -> set[str]:
         """GUIDs of the user's items deleted since this device's last completed sync (the
         change log after its anchor's counter: rare, only for a Map of a missing item)."""
-        stored = self.store.get_anchor(self.st.device_id, db_name)
+        stored = self.store.get_anchor(self.dev, db_name)
         return {g for g, k in self.store.changes_since(self.st.user or "", db_name,
                                                        stored.counter if stored else 0)
                 if k == ChangeKind.DELETE}
@@ -793,7 +811,7 @@ class _Reply:
                     data, ctype, db.match)), child, item)))
         if not cands:
             return {}
-        user, dev = self.st.user or "", self.st.device_id
+        user, dev = self.st.user or "", self.dev
         mapped = self.store.map_guids(dev, db.name, [f.luid for _, f in cands])
         used = (self.store.keys_in_use(user, db.name, {k for _, f in cands for k in f.new.keys})
                 if db.match is not None else set())
@@ -808,7 +826,7 @@ class _Reply:
             return
         todo = list(batch)
         batch.clear()
-        user, dev = self.st.user or "", self.st.device_id
+        user, dev = self.st.user or "", self.dev
         try:
             with self.store.transaction():
                 recs = self.store.add_items(user, db.name, [f.new for f in todo], dev)
@@ -828,7 +846,7 @@ class _Reply:
     # -------------------------------------------------------------- client modifications
     def _devinf(self) -> m.DevInf | None:
         if "devinf" not in self._devinf_cache:
-            device = self.store.get_device(self.st.device_id)
+            device = self.store.get_device(self.dev)
             devinf = None
             if device is not None and device.devinf_xml:
                 try:
@@ -843,7 +861,7 @@ class _Reply:
         key = ctype.split(";", 1)[0].strip().lower()
         if key not in self._caps_cache:
             caps = None
-            device = self.store.get_device(self.st.device_id)
+            device = self.store.get_device(self.dev)
             if device is not None and device.devinf_xml:
                 try:
                     caps = pim.CtCaps.from_devinf(device.devinf_xml, key)
@@ -908,7 +926,7 @@ class _Reply:
             return S.REQUEST_ENTITY_TOO_LARGE
         ctype = (item.meta.type if item.meta and item.meta.type else
                  cmd.meta.type if cmd.meta and cmd.meta.type else db.content_type)
-        user, dev = self.st.user or "", self.st.device_id
+        user, dev = self.st.user or "", self.dev
         try:
             with self.store.transaction():
                 if isinstance(cmd, m.Delete):
@@ -948,10 +966,10 @@ class _Reply:
 
     def _add(self, db: DatabaseConfig, dbst: DbState, luid: str, data, ctype: str,
              keys: tuple[str, ...] | None = None) -> str:
-        rec = self.store.add_item(self.st.user or "", db.name, data, ctype, self.st.device_id,
+        rec = self.store.add_item(self.st.user or "", db.name, data, ctype, self.dev,
                                   keys=(content_keys(data, ctype, db.match)
                                         if keys is None else keys))
-        self.store.set_map(self.st.device_id, db.name, luid, rec.guid)
+        self.store.set_map(self.dev, db.name, luid, rec.guid)
         self._count(dbst, "added")
         return rec.guid
 
@@ -966,20 +984,20 @@ class _Reply:
             except (ValueError, TypeError):
                 new = data
         self.store.replace_item(self.st.user or "", db.name, guid, new, ctype,
-                                self.st.device_id, keys=content_keys(new, ctype, db.match))
+                                self.dev, keys=content_keys(new, ctype, db.match))
         return new
 
     def _log(self, db: DatabaseConfig, guid: str, server_v, client_v, resolution: str,
              result) -> None:
         self.store.log_conflict(ConflictRecord(
-            user=self.st.user or "", database=db.name, guid=guid, device_id=self.st.device_id,
+            user=self.st.user or "", database=db.name, guid=guid, device_id=self.dev,
             policy=str(db.policy), server_version=server_v, client_version=client_v,
             resolution=resolution, result=result))
 
     def _conflict(self, db: DatabaseConfig, dbst: DbState, guid: str, luid: str, server_v,
                   client_v, ctype: str) -> int:
         """Both sides changed ``guid``: apply the database's policy (see conflict.py)."""
-        user, dev = self.st.user or "", self.st.device_id
+        user, dev = self.st.user or "", self.dev
         self._count(dbst, "conflicts")
         policy = db.policy
         if policy is ConflictPolicy.NEWER_WINS:
@@ -1021,7 +1039,7 @@ class _Reply:
     def _slow_item(self, db: DatabaseConfig, dbst: DbState, cmd, luid: str, data,
                    ctype: str) -> int:
         """Slow sync / refresh from client: map by LUID, else by content, else add."""
-        user, dev = self.st.user or "", self.st.device_id
+        user, dev = self.st.user or "", self.dev
         claimed = self._claimed(dbst)
         added_code = S.ITEM_ADDED if isinstance(cmd, m.Add) else S.OK
         guid = self.store.map_guid(dev, db.name, luid)
@@ -1073,7 +1091,7 @@ class _Reply:
         self._claimed(dbst).add(guid)
 
     def _delete(self, db: DatabaseConfig, dbst: DbState, cmd: m.Delete, luid: str) -> int:
-        user, dev = self.st.user or "", self.st.device_id
+        user, dev = self.st.user or "", self.dev
         guid = self.store.map_guid(dev, db.name, luid)
         rec = self.store.get_item(user, db.name, guid) if guid else None
         if rec is None:
@@ -1116,9 +1134,9 @@ class _Reply:
                 rest = [g for g in self.store.live_guids(user, dbst.name) if g not in claimed]
                 # the client sent everything it has: map entries of anything else are stale
                 with self.store.transaction():
-                    for luid, guid in self.store.map_entries(self.st.device_id, dbst.name):
+                    for luid, guid in self.store.map_entries(self.dev, dbst.name):
                         if guid not in claimed:
-                            self.store.unmap_luid(self.st.device_id, dbst.name, luid)
+                            self.store.unmap_luid(self.dev, dbst.name, luid)
                 if dbst.sync_type == 201:
                     for g in rest:
                         if g not in dbst.pending:
@@ -1126,7 +1144,7 @@ class _Reply:
                 else:                      # refresh from client: drop what it did not send
                     with self.store.transaction():
                         for g in rest:
-                            self.store.delete_item(user, dbst.name, g, self.st.device_id)
+                            self.store.delete_item(user, dbst.name, g, self.dev)
                     dbst.pending.clear()
                 dbst.claimed = []
             if dbst.sync_type in (202, 203):
@@ -1135,7 +1153,7 @@ class _Reply:
     # -------------------------------------------------------------- server modifications
     def _send_changes(self) -> bool:
         """Fill this message with server changes; True when all were sent."""
-        user, dev = self.st.user or "", self.st.device_id
+        user, dev = self.st.user or "", self.dev
         all_done = True
         for dbst in self.st.dbs.values():
             if dbst.server_done:
@@ -1252,7 +1270,7 @@ class _Reply:
         with self.store.transaction():
             for dbst in self.st.dbs.values():
                 retry = tuple(dict.fromkeys([*dbst.failed, *dbst.sent.values()]))
-                self.store.set_anchor(self.st.device_id, dbst.name, DbAnchor(
+                self.store.set_anchor(self.dev, dbst.name, DbAnchor(
                     client_last=dbst.client_next, server_anchor=dbst.server_next,
                     # one-way from client sent none of the server's changes: keep them due
                     counter=dbst.last_counter if dbst.sync_type == 202 else dbst.snapshot,
