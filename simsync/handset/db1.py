@@ -23,7 +23,7 @@ import json
 import re
 import sqlite3
 import threading
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterable, Iterator, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
@@ -44,6 +44,10 @@ MESSAGES = "./messages"
 DATABASES = {"contacts": CONTACTS, "calendar": CALENDAR, "messages": MESSAGES}
 
 SCHEMA_VERSION = 1
+
+#: at most this many values in one ``IN (...)`` (SQLite's default limit of host parameters
+#: is 999 before 3.32)
+_IN_MAX = 500
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -143,10 +147,14 @@ class _Table(MutableMapping):
 
     # one query instead of one per key
     def items(self):  # type: ignore[override]
-        return [(r[0], self._row(r[1:])) for r in self._all()]
+        if len(self._cols) == 1:
+            return self._all()
+        return [(r[0], r[1:]) for r in self._all()]
 
     def values(self):  # type: ignore[override]
-        return [self._row(r[1:]) for r in self._all()]
+        if len(self._cols) == 1:
+            return [r[1] for r in self._all()]
+        return [r[1:] for r in self._all()]
 
     def keys(self):  # type: ignore[override]
         return list(iter(self))
@@ -222,6 +230,51 @@ class _SqlDb:
     def resume(self, value: dict | None) -> None:
         self._set("resume", None if value is None else json.dumps(value))
 
+    # batch operations of the engine (same semantics as the in-memory ``_LocalDb``'s)
+    def read_items(self, luids: Iterable[str]) -> dict[str, tuple[str | bytes, str]]:
+        """(content, content type) of those of ``luids`` that are items."""
+        out: dict[str, tuple[str | bytes, str]] = {}
+        conn = self._store._conn
+        keys = list(dict.fromkeys(luids))
+        for i in range(0, len(keys), _IN_MAX):
+            chunk = keys[i:i + _IN_MAX]
+            rows = conn.execute(
+                "SELECT luid, content, content_type FROM items WHERE uri = ? AND luid IN "
+                f"({', '.join('?' * len(chunk))})", (self.uri, *chunk))
+            out.update((luid, (content, ctype)) for luid, content, ctype in rows)
+        return out
+
+    def confirm_changes(self, sent: Iterable[tuple[str, int]]) -> None:
+        """The server has the change of each (LUID, seq): forget the LUID's change mark unless
+        it was changed again after that (its seq is greater)."""
+        self._store._conn.executemany(
+            "DELETE FROM changes WHERE uri = ? AND luid = ? AND seq <= ?",
+            ((self.uri, luid, seq) for luid, seq in sent))
+
+    def lookup_unmapped(self, guids: Iterable[str]) -> dict[str, str]:
+        """GUID -> LUID of those of ``guids`` whose Map the server has not confirmed."""
+        out: dict[str, str] = {}
+        conn = self._store._conn
+        keys = list(dict.fromkeys(guids))
+        for i in range(0, len(keys), _IN_MAX):
+            chunk = keys[i:i + _IN_MAX]
+            out.update(conn.execute(
+                "SELECT guid, luid FROM unmapped WHERE uri = ? AND guid IN "
+                f"({', '.join('?' * len(chunk))})", (self.uri, *chunk)).fetchall())
+        return out
+
+    def put_unmapped(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Remember (GUID, LUID) pairs as unconfirmed Maps (a later pair of a GUID wins)."""
+        self._store._conn.executemany(
+            "INSERT INTO unmapped (uri, guid, luid) VALUES (?, ?, ?) "
+            "ON CONFLICT (uri, guid) DO UPDATE SET luid = excluded.luid",
+            ((self.uri, g, luid) for g, luid in pairs))
+
+    def drop_unmapped(self, guids: Iterable[str]) -> None:
+        """Forget the unconfirmed Maps of ``guids`` (GUIDs without one are ignored)."""
+        self._store._conn.executemany("DELETE FROM unmapped WHERE uri = ? AND guid = ?",
+                                      ((self.uri, g) for g in guids))
+
 
 # ---------------------------------------------------------------------------------------------
 
@@ -243,6 +296,9 @@ class SqliteClientStore(ClientStore):
             self._conn.execute("PRAGMA synchronous = NORMAL")
             self._depth = 0
             self._lock = threading.RLock()
+            #: counters read in the current transaction: key -> next value (written back
+            #: just before it commits)
+            self._counters: dict[str, int] = {}
             with self.transaction():
                 for stmt in filter(str.strip, _SCHEMA.split(";")):
                     self._conn.execute(stmt)
@@ -282,28 +338,46 @@ class SqliteClientStore(ClientStore):
                 return
             self._conn.execute("BEGIN IMMEDIATE")
             self._depth = 1
+            self._counters = {}
             try:
                 yield
+                self._flush_counters()
             except BaseException:
                 self._depth = 0
+                self._counters = {}
                 self._conn.execute("ROLLBACK")
                 raise
             self._depth = 0
             self._conn.execute("COMMIT")
 
     def _meta(self, key: str) -> str | None:
+        if key in self._counters:
+            return str(self._counters[key])
         row = self._conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else row[0]
 
     def _set_meta(self, key: str, value: str | None) -> None:
+        self._counters.pop(key, None)
         self._conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
 
     def _counter(self, key: str) -> int:
         """The next value of a counter kept in the file (read and bumped in the caller's
-        transaction: two processes on one DB1 never get the same value)."""
-        value = int(self._meta(key) or 1)
-        self._set_meta(key, str(value + 1))
+        transaction: two processes on one DB1 never get the same value). In a transaction
+        it is read once and written back when the transaction commits."""
+        if not self._depth:
+            value = int(self._meta(key) or 1)
+            self._set_meta(key, str(value + 1))
+            return value
+        value = self._counters.get(key)
+        if value is None:
+            value = int(self._meta(key) or 1)
+        self._counters[key] = value + 1
         return value
+
+    def _flush_counters(self) -> None:
+        counters, self._counters = self._counters, {}
+        self._conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                               ((k, str(v)) for k, v in counters.items()))
 
     def _take_seq(self) -> int:
         return self._counter("next_seq")
@@ -333,6 +407,17 @@ class SqliteClientStore(ClientStore):
             luid = f"{self.luid_prefix}{self._counter('next_id')}"
             if luid not in db.items:
                 return luid
+
+    def _insert_new(self, uri: str, content: str | bytes, content_type: str) -> str:
+        """Insert an item under a new LUID (one statement unless the LUID is taken)."""
+        while True:
+            luid = f"{self.luid_prefix}{self._counter('next_id')}"
+            try:
+                self._conn.execute("INSERT INTO items (uri, luid, content, content_type) "
+                                   "VALUES (?, ?, ?, ?)", (uri, luid, content, content_type))
+            except sqlite3.IntegrityError:
+                continue                        # taken (e.g. a migrated store): the next one
+            return luid
 
     # -- local (user) edits: tracked -------------------------------------------------------------
     def add(self, uri: str, content: str | bytes, content_type: str = "text/vcard") -> str:
@@ -378,25 +463,26 @@ class SqliteClientStore(ClientStore):
             db = self.db(uri)
             if uri in self.capacity and len(db.items) >= self.capacity[uri]:
                 raise DeviceFull(uri)
-            luid = self._new_luid(db)
-            db.items[luid] = (content, content_type)
-            return luid
+            return self._insert_new(uri, content, content_type)
 
     def apply_replace(self, uri: str, luid: str, content: str | bytes, content_type: str
                       ) -> bool:
         with self.transaction():
-            db = self.db(uri)
-            if luid not in db.items:
+            self.db(uri)
+            cur = self._conn.execute(
+                "UPDATE items SET content = ?, content_type = ? WHERE uri = ? AND luid = ?",
+                (content, content_type, uri, luid))
+            if cur.rowcount == 0:
                 return False
-            db.items[luid] = (content, content_type)
-            db.changes.pop(luid, None)
+            self._conn.execute("DELETE FROM changes WHERE uri = ? AND luid = ?", (uri, luid))
             return True
 
     def apply_delete(self, uri: str, luid: str) -> bool:
         with self.transaction():
-            db = self.db(uri)
-            db.changes.pop(luid, None)
-            return db.items.pop(luid, None) is not None
+            self.db(uri)
+            self._conn.execute("DELETE FROM changes WHERE uri = ? AND luid = ?", (uri, luid))
+            return self._conn.execute("DELETE FROM items WHERE uri = ? AND luid = ?",
+                                      (uri, luid)).rowcount > 0
 
     def wipe(self, uri: str) -> None:
         with self.transaction():

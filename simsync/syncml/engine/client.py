@@ -9,11 +9,14 @@ LUID, change tracking since the last sync, anchors, the server's last NextNonce)
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import datetime as _dt
+import functools
 import itertools
 import json
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from simsync.syncml import model as m
@@ -32,6 +35,13 @@ __all__ = ["ClientConfig", "ClientDatabase", "ClientResult", "ClientSession", "C
            "DeviceFull"]
 
 S = m.StatusCode
+_CHANGE_CMDS = frozenset(("Add", "Replace", "Delete"))
+
+#: items read from the store per query when filling a Sync: a few first, then as many as
+#: the room left in the message is likely to take (by the mean size of those read), at most
+#: the maximum
+_READ_WINDOW = 8
+_READ_WINDOW_MAX = 1024
 
 
 @dataclass(frozen=True)
@@ -80,6 +90,36 @@ class _LocalDb:
     #: again before the Sync of the next session, and a re-sent Add of such a GUID replaces
     #: the item instead of duplicating it
     unmapped: dict[str, str] = field(default_factory=dict)
+
+    # batch operations: the client engine reads and writes many rows per message through
+    # these (DB1's view does each in one or two SQL statements); same semantics in every store
+    def read_items(self, luids: Iterable[str]) -> dict[str, tuple[str | bytes, str]]:
+        """(content, content type) of those of ``luids`` that are items."""
+        items = self.items
+        return {luid: items[luid] for luid in luids if luid in items}
+
+    def confirm_changes(self, sent: Iterable[tuple[str, int]]) -> None:
+        """The server has the change of each (LUID, seq): forget the LUID's change mark unless
+        it was changed again after that (its seq is greater)."""
+        changes = self.changes
+        for luid, seq in sent:
+            cur = changes.get(luid)
+            if cur is not None and cur[1] <= seq:
+                del changes[luid]
+
+    def lookup_unmapped(self, guids: Iterable[str]) -> dict[str, str]:
+        """GUID -> LUID of those of ``guids`` whose Map the server has not confirmed."""
+        unmapped = self.unmapped
+        return {g: unmapped[g] for g in guids if g in unmapped}
+
+    def put_unmapped(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Remember (GUID, LUID) pairs as unconfirmed Maps (a later pair of a GUID wins)."""
+        self.unmapped.update(pairs)
+
+    def drop_unmapped(self, guids: Iterable[str]) -> None:
+        """Forget the unconfirmed Maps of ``guids`` (GUIDs without one are ignored)."""
+        for g in guids:
+            self.unmapped.pop(g, None)
 
 
 class DeviceFull(Exception):
@@ -214,8 +254,9 @@ class _DbRun:
     requested: int
     sync_type: int = 0
     next_anchor: str = ""
-    queue: list[tuple[str, str, int]] = field(default_factory=list)   # (luid, kind, seq)
+    queue: deque[tuple[str, str, int]] = field(default_factory=deque)  # (luid, kind, seq)
     sent_seqs: dict[str, int] = field(default_factory=dict)
+    confirmed: dict[str, int] = field(default_factory=dict)           # by a Status: luid -> seq
     chunk_out: dict | None = None
     chunk_in: dict | None = None
     maps: list[tuple[str, str]] = field(default_factory=list)         # (guid, luid)
@@ -252,6 +293,11 @@ class ClientSession:
         self.auth_retried = False
         self.server_devinf: m.DevInf | None = None
         self.runs: dict[str, _DbRun] = {}
+        #: confirmed changes (Status 2xx) not yet written: local URI -> [(luid, seq)]
+        self._confirmed: dict[str, list[tuple[str, int]]] = {}
+        #: while a server Sync is applied: its GUIDs' unconfirmed Maps, and the new ones
+        self._unmapped: dict[str, str] = {}
+        self._new_unmapped: dict[str, str] = {}
         for db in config.databases:
             code = (sync_types or {}).get(db.local_uri, sync_type)
             code = SERVER_ALERTED.get(code, code)
@@ -288,8 +334,17 @@ class ClientSession:
         self.result.messages_sent += 1
         return m.SyncML(self._header(with_cred), m.SyncBody(tuple(out.commands), final=final))
 
+    def _store_transaction(self):
+        """The store's transaction if it has one (DB1: every engine call is atomic)."""
+        tx = getattr(self.store, "transaction", None)
+        return tx() if tx is not None else contextlib.nullcontext()
+
     def start(self) -> m.SyncML:
         """Package 1: credentials, our DevInf, one Alert per database."""
+        with self._store_transaction():
+            return self._start()
+
+    def _start(self) -> m.SyncML:
         out = MessageBuilder(self._budget(), size_model(self.cfg.wbxml))
         if self.send_devinf:
             out.add(m.Put(out.cmd_id(), meta=m.Meta(type=m.ContentType.DEVINF_XML.value),
@@ -319,6 +374,10 @@ class ClientSession:
         """Consume a reply; return the next message to send, or None when the session is
         over. ``suspend=True`` answers the reply and then suspends the session (Alert 224)
         instead of continuing; a later session resumes it (Alert 225)."""
+        with self._store_transaction():
+            return self._receive(reply, suspend)
+
+    def _receive(self, reply: m.SyncML, suspend: bool) -> m.SyncML | None:
         hdr = reply.header
         if hdr.resp_uri:
             self.target_url = hdr.resp_uri
@@ -346,6 +405,7 @@ class ClientSession:
                    source_ref=hdr.source.loc_uri)
         for cmd in reply.body.commands:
             self._reply_command(cmd, hdr.msg_id, out)
+        self._write_confirmed()
         final = reply.body.final
         if self.phase == "suspending":
             for run in self.runs.values():
@@ -447,7 +507,22 @@ class ClientSession:
             out.status(msg_ref, cmd.cmd_id, m.command_name(cmd), S.OPTIONAL_FEATURE_NOT_SUPPORTED)
 
     def _status_received(self, st: m.Status) -> None:
-        if st.cmd == "Alert":
+        cmd = st.cmd
+        if cmd in _CHANGE_CMDS:
+            ref = st.source_refs[0] if st.source_refs else ""
+            code = st.data
+            self.result.item_statuses.append((cmd, ref, code))
+            if code != S.CHUNKED_ITEM_ACCEPTED and _accepted(code):
+                # confirmed: that change is done, whatever happens to the rest of the session
+                # (written in one batch per message: _write_confirmed; seq 0: the item was
+                # sent by a slow sync without a change mark, nothing to forget)
+                for run in self.runs.values():
+                    seq = run.sent_seqs.get(ref)
+                    if seq:
+                        self._confirmed.setdefault(run.cfg.local_uri, []).append((ref, seq))
+                        run.confirmed[ref] = seq
+            return
+        if cmd == "Alert":
             for run in self.runs.values():
                 local = self.store.db(run.cfg.local_uri)
                 if local.resume is not None and (run.cfg.remote_uri in st.target_refs
@@ -460,17 +535,12 @@ class ClientSession:
                 if run.cfg.remote_uri in st.target_refs or run.cfg.local_uri in st.source_refs:
                     run.ok = False
                     run.sync_type = 0
-        if st.cmd in ("Add", "Replace", "Delete"):
-            ref = st.source_refs[0] if st.source_refs else ""
-            self.result.item_statuses.append((st.cmd, ref, st.data))
-            if _accepted(st.data) and st.data != S.CHUNKED_ITEM_ACCEPTED:
-                # confirmed: that change is done, whatever happens to the rest of the session
-                for run in self.runs.values():
-                    seq = run.sent_seqs.get(ref)
-                    local = self.store.db(run.cfg.local_uri)
-                    cur = local.changes.get(ref)
-                    if seq is not None and cur is not None and cur[1] <= seq:
-                        del local.changes[ref]
+
+    def _write_confirmed(self) -> None:
+        """Forget the change marks the server's Statuses confirmed (see _status_received)."""
+        confirmed, self._confirmed = self._confirmed, {}
+        for uri, sent in confirmed.items():
+            self.store.db(uri).confirm_changes(sent)
 
     def _run_for(self, uri: str | None) -> _DbRun | None:
         for run in self.runs.values():
@@ -516,19 +586,21 @@ class ClientSession:
         local = self.store.db(run.cfg.local_uri)
         t = run.sync_type
         if t in (200, 202):
-            run.queue = [(luid, kind, seq) for luid, (kind, seq) in local.changes.items()]
+            run.queue = deque((luid, kind, seq) for luid, (kind, seq) in local.changes.items())
         elif t in (201, 203):
-            run.queue = [(luid, str(ChangeKind.REPLACE), local.changes.get(luid, ("", 0))[1])
-                         for luid in local.items]
-            for luid, (kind, seq) in local.changes.items():
+            changes = dict(local.changes.items())
+            replace = str(ChangeKind.REPLACE)
+            run.queue = deque((luid, replace, changes.get(luid, ("", 0))[1])
+                              for luid in local.items)
+            for luid, (kind, seq) in changes.items():
                 if kind == ChangeKind.DELETE:
                     run.sent_seqs[luid] = seq
         elif t == 205:
             self.store.wipe(run.cfg.local_uri)
             local.last_anchor = None       # until this refresh completes: a slow sync next
-            run.queue = []
+            run.queue = deque()
         else:
-            run.queue = []
+            run.queue = deque()
         run.maps = [(g, luid) for g, luid in local.unmapped.items() if luid in local.items]
 
     def _send_changes(self, out: MessageBuilder) -> bool:
@@ -549,33 +621,50 @@ class ClientSession:
                 number_of_changes = len(run.queue) + (run.chunk_out is not None)
             if run.chunk_out is not None:
                 full = self._send_chunk(run, children, out)
-            while not full and run.queue:
-                luid, kind, seq = run.queue[0]
-                if kind == ChangeKind.DELETE:
-                    run.queue.pop(0)
-                    run.sent_seqs[luid] = seq
-                    children.append(m.Delete(out.cmd_id(), items=(m.Item(
-                        source=m.Location(luid)),)))
-                    out.size += out.sizes.command + len(luid.encode())
+            # the items to send are read from the store a window at a time (one query each),
+            # during this call only: what is sent is what the store holds now
+            fetched: dict[str, tuple[str | bytes, str]] = {}
+            looked: set[str] = set()
+            window = _READ_WINDOW
+            queue, sent_seqs, add = run.queue, run.sent_seqs, children.append
+            command, item_size = out.sizes.command, out.sizes.item
+            delete = str(ChangeKind.DELETE)
+            while not full and queue:
+                luid, kind, seq = queue[0]
+                if kind == delete:
+                    queue.popleft()
+                    sent_seqs[luid] = seq
+                    add(m.Delete(out.cmd_id(), items=(m.Item(source=m.Location(luid)),)))
+                    out.size += command + len(luid.encode())
                     continue
-                if luid not in local.items:
-                    run.queue.pop(0)
+                if luid not in looked:
+                    batch = [q[0] for q in itertools.islice(queue, window) if q[1] != delete]
+                    looked.update(batch)
+                    got = local.read_items(batch)
+                    fetched.update(got)
+                    # what one more item takes in the message, by those just read
+                    each = command + 24 + (
+                        sum(len(c) for c, _t in got.values()) // len(got) if got else 0)
+                    window = max(1, min(_READ_WINDOW_MAX, out.room() // each + 1))
+                item = fetched.get(luid)
+                if item is None:                # deleted since it was queued
+                    queue.popleft()
                     continue
-                content, ctype = local.items[luid]
-                need = out.sizes.command + out.sizes.item(content) + len(luid.encode())
+                content, ctype = item
+                need = command + item_size(content) + len(luid.encode())
                 if need > out.room():
-                    if children or out.room() < 4 * out.sizes.command:
+                    if children or out.room() < 4 * command:
                         full = True
                         break
-                    run.queue.pop(0)
-                    run.sent_seqs[luid] = seq
+                    queue.popleft()
+                    sent_seqs[luid] = seq
                     run.chunk_out = {"luid": luid, "kind": kind, "ct": ctype, "data": content,
                                      "offset": 0}
                     full = self._send_chunk(run, children, out)
                     break
-                run.queue.pop(0)
-                run.sent_seqs[luid] = seq
-                children.append(_change_cmd(out.cmd_id(), kind, luid, content, ctype))
+                queue.popleft()
+                sent_seqs[luid] = seq
+                add(_change_cmd(out.cmd_id(), kind, luid, content, ctype))
                 out.size += need
             self.result.sent[run.cfg.local_uri] = (self.result.sent.get(run.cfg.local_uri, 0)
                                                    + len(children))
@@ -615,20 +704,34 @@ class ClientSession:
                    target_ref=target, source_ref=cmd.source.loc_uri if cmd.source else None)
         if refused:
             run = None
-        for child in cmd.commands:
-            if not isinstance(child, (m.Add, m.Replace, m.Delete)):
-                if not isinstance(child, m.Status):
-                    out.status(msg_ref, child.cmd_id, m.command_name(child),
-                               S.COMMAND_NOT_ALLOWED)
-                continue
-            for item in child.items:
-                code = (self._apply(run, child, item) if run else
-                        S.NOT_EXECUTED if refused else S.NOT_FOUND)
-                ref = item.source.loc_uri if item.source else (
-                    item.target.loc_uri if item.target else None)
-                out.status(msg_ref, child.cmd_id, m.command_name(child), code,
-                           source_ref=ref if isinstance(child, m.Add) else None,
-                           target_ref=None if isinstance(child, m.Add) else ref)
+        self._write_confirmed()             # (the Statuses before this Sync come first)
+        if run is not None:
+            # the unconfirmed Maps of the GUIDs this Sync adds, read in one go; those of the
+            # items added now are written in one go at the end
+            local = self.store.db(run.cfg.local_uri)
+            guids = [item.source.loc_uri for child in cmd.commands if isinstance(child, m.Add)
+                     for item in child.items if item.source and item.source.loc_uri]
+            self._unmapped = local.lookup_unmapped(guids) if guids else {}
+            self._new_unmapped = {}
+        try:
+            for child in cmd.commands:
+                if not isinstance(child, (m.Add, m.Replace, m.Delete)):
+                    if not isinstance(child, m.Status):
+                        out.status(msg_ref, child.cmd_id, m.command_name(child),
+                                   S.COMMAND_NOT_ALLOWED)
+                    continue
+                for item in child.items:
+                    code = (self._apply(run, child, item) if run else
+                            S.NOT_EXECUTED if refused else S.NOT_FOUND)
+                    ref = item.source.loc_uri if item.source else (
+                        item.target.loc_uri if item.target else None)
+                    out.status(msg_ref, child.cmd_id, m.command_name(child), code,
+                               source_ref=ref if isinstance(child, m.Add) else None,
+                               target_ref=None if isinstance(child, m.Add) else ref)
+        finally:
+            if run is not None and self._new_unmapped:
+                self.store.db(run.cfg.local_uri).put_unmapped(self._new_unmapped.items())
+            self._unmapped, self._new_unmapped = {}, {}
 
     def _apply(self, run: _DbRun, cmd, item: m.Item) -> int:
         uri = run.cfg.local_uri
@@ -665,8 +768,7 @@ class ClientSession:
         if isinstance(cmd, m.Replace) and luid and self.store.apply_replace(uri, luid, data,
                                                                             ctype):
             return S.OK
-        local = self.store.db(uri)
-        old = local.unmapped.get(guid) if isinstance(cmd, m.Add) and guid else None
+        old = self._unmapped.get(guid) if isinstance(cmd, m.Add) and guid else None
         if old is not None and self.store.apply_replace(uri, old, data, ctype):
             # we have it already (its Map got lost): the same item again, not a second one
             run.maps = [(g, lu) for g, lu in run.maps if g != guid] + [(guid, old)]
@@ -677,7 +779,7 @@ class ClientSession:
             return S.DEVICE_FULL
         run.maps.append((guid, new))
         if guid:
-            local.unmapped[guid] = new
+            self._unmapped[guid] = self._new_unmapped[guid] = new
         return S.ITEM_ADDED
 
     # -------------------------------------------------------------- package 6
@@ -691,14 +793,14 @@ class ClientSession:
             local.resume = None
             if run.sync_type in (201, 203):    # the server has matched everything we have
                 local.unmapped.clear()
-            for g in run.mapped:
-                local.unmapped.pop(g, None)
+            else:
+                local.drop_unmapped(run.mapped)
             refused = {ref for _cmd, ref, code in self.result.item_statuses
                        if not _accepted(code)}
-            for luid, seq in run.sent_seqs.items():
-                cur = local.changes.get(luid)
-                if cur is not None and cur[1] <= seq and luid not in refused:
-                    del local.changes[luid]
+            # (those a Status confirmed are done already)
+            local.confirm_changes((luid, seq) for luid, seq in run.sent_seqs.items()
+                                  if seq and luid not in refused
+                                  and run.confirmed.get(luid) != seq)
 
 
 def _join(a: str | bytes, b: str | bytes) -> str | bytes:
@@ -712,9 +814,14 @@ def _accepted(code: int) -> bool:
     return 200 <= code < 300 or code in (S.ALREADY_EXISTS, S.CONFLICT_RESOLVED_WITH_SERVER_DATA)
 
 
+@functools.lru_cache(maxsize=64)
+def _type_meta(ctype: str) -> m.Meta:
+    return m.Meta(type=ctype)
+
+
 def _change_cmd(cmd_id: int, kind: str, luid: str, data, ctype: str, *, size: int | None = None,
                 more: bool = False) -> m.Command:
-    meta = m.Meta(type=ctype)
+    meta = _type_meta(ctype)
     item = m.Item(source=m.Location(luid), meta=m.Meta(size=size) if size is not None else None,
                   data=data, more_data=more)
     if kind == ChangeKind.ADD:
