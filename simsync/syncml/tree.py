@@ -10,6 +10,7 @@ commands is kept, and matters) and about which commands nest in Sync/Atomic/Sequ
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import re
 from collections.abc import Callable
@@ -50,6 +51,30 @@ def _node(ns: NS, name: str, children: tuple[Node, ...], text: str | bytes | Non
 
 
 # ---------------------------------------------------------------------------- decode helpers
+
+
+def _builder(cls: type) -> Callable[..., object]:
+    """A constructor of the frozen model dataclass ``cls`` taking every field positionally.
+
+    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``; decoding
+    builds thousands of instances per message, so the fast paths fill the instance dict
+    directly (as ``__init__`` would: the model has no ``__post_init__`` and no slots; a class
+    that gets either is built through its own ``__init__``)."""
+    names = [f.name for f in dataclasses.fields(cls)]
+    if hasattr(cls, "__post_init__") or hasattr(cls, "__slots__") or not all(
+            n.isidentifier() for n in names):
+        return cls
+    lines = [f"def build({', '.join(names)}):", "    o = new(cls)", "    d = o.__dict__"]
+    lines += [f"    d[{n!r}] = {n}" for n in names] + ["    return o"]
+    scope = {"new": object.__new__, "cls": cls}
+    exec("\n".join(lines), scope)  # noqa: S102 -- fixed source built from field names
+    return scope["build"]
+
+
+_ANCHOR, _META, _LOCATION, _ITEM, _STATUS, _SYNC = (
+    _builder(c) for c in (m.Anchor, m.Meta, m.Location, m.Item, m.Status, m.Sync))
+_SIMPLE = {c: _builder(c) for c in (m.Add, m.Replace, m.Copy, m.Move)}
+_CONTAINER = {c: _builder(c) for c in (m.Atomic, m.Sequence)}
 
 _INT_RE = re.compile(r"[0-9]{1,10}")
 
@@ -231,7 +256,7 @@ def _anchor_from(n: Node) -> m.Anchor:
     g = _collect(n, _ANCHOR_NAMES)
     if g is None:
         return _anchor_from_slow(n)
-    return m.Anchor(_opt_text(g.get("Last")), _opt_text(g.get("Next")))
+    return _ANCHOR(_opt_text(g.get("Last")), _opt_text(g.get("Next")))
 
 
 _ANCHOR_NAMES = frozenset({"Last", "Next"})
@@ -258,15 +283,15 @@ def _meta_from(n: Node) -> m.Meta:
     if g is None:  # FieldLevel, EMI, Mem, or something to reject
         return _meta_from_slow(n)
     if not g:
-        return m.Meta()
+        return _META(False, None, None, None, None, None, None, None, None, None, (), None)
     get = g.get
     # evaluated in the order of the general path, so that the first error is the same
     fmt, typ, mark = _opt_text(get("Format")), _opt_text(get("Type")), _opt_text(get("Mark"))
     size = _opt_int(get("Size"))
     anchor = get("Anchor")
-    return m.Meta(False, fmt, typ, mark, size, None if anchor is None else _anchor_from(anchor),
-                  _opt_text(get("Version")), _opt_text(get("NextNonce")),
-                  _opt_int(get("MaxMsgSize")), _opt_int(get("MaxObjSize")))
+    return _META(False, fmt, typ, mark, size, None if anchor is None else _anchor_from(anchor),
+                 _opt_text(get("Version")), _opt_text(get("NextNonce")),
+                 _opt_int(get("MaxMsgSize")), _opt_int(get("MaxObjSize")), (), None)
 
 
 def _meta_from_slow(n: Node) -> m.Meta:
@@ -621,7 +646,7 @@ def _loc_from(n: Node) -> m.Location:
     g = _collect(n, _LOC_FAST)
     if g is None or "LocURI" not in g:  # Filter, or an error to report
         return _loc_from_slow(n)
-    return m.Location(_text_of(g["LocURI"]), _opt_text(g.get("LocName")))
+    return _LOCATION(_text_of(g["LocURI"]), _opt_text(g.get("LocName")), None)
 
 
 def _loc_from_slow(n: Node) -> m.Location:
@@ -726,7 +751,7 @@ def _item_from(n: Node) -> m.Item:
     get = g.get
     target, source = get("Target"), get("Source")
     sp, tp, meta, data = get("SourceParent"), get("TargetParent"), get("Meta"), get("Data")
-    return m.Item(
+    return _ITEM(
         None if target is None else _loc_from(target),
         None if source is None else _loc_from(source),
         None if sp is None else _parent_of(sp), None if tp is None else _parent_of(tp),
@@ -802,6 +827,7 @@ def _simple_from(cls: type) -> _Decoder:
     slow = _simple_from_slow(cls)
     if cls is m.Delete:
         return slow
+    build = _SIMPLE[cls]
 
     def dec(n: Node, depth: int) -> m.Command:
         # Add / Replace / Copy / Move: CmdID, NoResp?, Meta?, Item* (Cred goes the general way)
@@ -826,7 +852,7 @@ def _simple_from(cls: type) -> _Decoder:
         # the general path's order of evaluation, so that the first error is the same
         cid, nr = _int_of(cmd_id), _flag_of(no_resp)
         meta_v = None if meta is None else _meta_from(meta)
-        return cls(cid, tuple([_item_from(x) for x in items]), nr, None, meta_v)
+        return build(cid, tuple([_item_from(x) for x in items]), nr, None, meta_v)
     return dec
 
 
@@ -856,6 +882,7 @@ def _container_from(cls: type) -> _Decoder:
     names = frozenset({"CmdID", "NoResp", "Meta"} | (
         {"Target", "Source", "NumberOfChanges"} if cls is m.Sync else set()))
     is_sync = cls is m.Sync
+    build = _CONTAINER.get(cls)
 
     def dec(n: Node, depth: int) -> m.Command:
         # CmdID, NoResp?, Meta? (+ Sync: Target?, Source?, NumberOfChanges?), then commands;
@@ -883,9 +910,9 @@ def _container_from(cls: type) -> _Decoder:
             tgt_v = None if tgt is None else _loc_from(tgt)
             src_v = None if src is None else _loc_from(src)
             noc = _opt_int(get("NumberOfChanges"))
-            return m.Sync(cid, _commands_from(ordered, depth), nr, None, tgt_v, src_v, meta_v,
+            return _SYNC(cid, _commands_from(ordered, depth), nr, None, tgt_v, src_v, meta_v,
                           noc)
-        return cls(cid, _commands_from(ordered, depth), nr, meta_v)
+        return build(cid, _commands_from(ordered, depth), nr, meta_v)
     return dec
 
 
@@ -985,7 +1012,7 @@ def _status_from(n: Node, depth: int) -> m.Status:
     cmd = _text_of(got["Cmd"])
     tr = tuple([_text_of(x) for x in trefs])
     sr = tuple([_text_of(x) for x in srefs])
-    return m.Status(cid, msg_ref, cmd_ref, cmd, _int_of(got["Data"]), tr, sr, None, None,
+    return _STATUS(cid, msg_ref, cmd_ref, cmd, _int_of(got["Data"]), tr, sr, None, None,
                     tuple([_item_from(x) for x in items]))
 
 
