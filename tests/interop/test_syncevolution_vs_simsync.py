@@ -30,7 +30,7 @@ USERS = {f"{p}-{enc}-{auth}": f"pw-{p}-{enc}-{auth}" for enc, auth in COMBOS for
 USERS["u-bad"] = "right-password"
 USERS["u-card"] = "card-pw"
 USERS["v21"] = "pw-v21"
-USERS.update({f"{p}-{enc}": f"pw-{p}-{enc}" for p in ("big", "v11") for enc in ("wbxml", "xml")})
+USERS.update({f"{p}-{enc}": f"pw-{p}-{enc}" for p in ("big", "v11", "v10") for enc in ("wbxml", "xml")})
 HS = "./contacts"
 
 
@@ -346,6 +346,27 @@ def test_syncml_1_1_client(server, tmp_path, encoding) -> None:
     _check(se.sync("two-way"), "two-way", local_updated=1, remote_updated=0)
     assert summary(se.items()) == summary(server.items(user, "addressbook")) == {
         "Vera Eleven": ("+1102", "v1.1")}
+
+
+@pytest.mark.parametrize("encoding", ["xml"])
+def test_syncml_1_0_client(server, tmp_path, encoding) -> None:
+    """SyncEvolution speaking SyncML 1.0, configured for MD5: 1.0's digest cannot be checked
+    against the stored OMA DS digest, so the server challenges with basic, which the client
+    then uses; slow sync, then two-way with a change from the other device."""
+    user = f"v10-{encoding}"
+    data = tmp_path / "se-contacts"
+    se = sepeer.SeClient(tmp_path / "se-state", data, server.url, user=user,
+                         password=USERS[user], device_id=f"se-10-{encoding}",
+                         encoding=encoding, syncml_version="1.0", auth="md5")
+    write_items(data, {"a": vcard("Tom Ten", "+1001")})
+    _check(se.sync("slow"), "slow", remote_added=1)
+    hs = Handset(server.url, user, f"hs-10-{encoding}")
+    hs.sync(201, WBXML)
+    hs.store.replace(HS, hs.luid("FN:Tom Ten"), vcard("Tom Ten", "+1002", "v1.0"))
+    hs.sync(200, WBXML)
+    _check(se.sync("two-way"), "two-way", local_updated=1, remote_updated=0)
+    assert summary(se.items()) == summary(server.items(user, "addressbook")) == {
+        "Tom Ten": ("+1002", "v1.0")}
 
 
 def test_vcard_21_only_client(server, tmp_path) -> None:

@@ -542,3 +542,37 @@ def test_two_devices_interleaved_on_one_store() -> None:
         h.sync(200)
     assert len(a.client_items()) == len(b.client_items()) == 8
     assert sorted(a.client_items().values()) == sorted(b.client_items().values())
+
+
+def test_a_syncml_1_0_client_is_asked_for_basic_auth() -> None:
+    """SyncML 1.0's MD5 (H(user:password:nonce)) cannot be checked against the stored
+    OMA DS digest: a 1.0 client's MD5 credential gets 401 with a basic challenge, and its
+    basic credential is accepted; a 1.2 client is still challenged with MD5."""
+    import dataclasses
+
+    from simsync.syncml.engine import ClientSession, ServerSession, basic_credential
+
+    h = Harness()
+    srv = ServerSession(h.server_cfg, h.store)
+    first = ClientSession(h.client_cfg, h.client_store, sync_type=201).start()
+
+    def as_10(msg: m.SyncML, cred: m.Cred | None) -> m.SyncML:
+        hdr = dataclasses.replace(msg.header, ver_dtd="1.0", ver_proto="SyncML/1.0",
+                                  cred=cred, session_id="s10")
+        return dataclasses.replace(msg, header=hdr)
+
+    def hdr_status(reply: m.SyncML) -> m.Status:
+        return next(c for c in reply.body.commands if isinstance(c, m.Status) and c.cmd_ref == 0)
+
+    md5 = m.Cred("bm90IGNoZWNrYWJsZQ==", m.Meta(format="b64", type="syncml:auth-md5"))
+    st = hdr_status(h.wire(srv.receive(h.wire(as_10(first, md5)))))
+    assert st.data == 401 and st.chal.meta.type == "syncml:auth-basic"
+    basic = m.Cred(basic_credential(USER, "secret"), m.Meta(format="b64",
+                                                             type="syncml:auth-basic"))
+    nxt = dataclasses.replace(as_10(first, basic), header=dataclasses.replace(
+        as_10(first, basic).header, msg_id=2))
+    assert hdr_status(h.wire(srv.receive(h.wire(nxt)))).data == 212
+    wrong = dataclasses.replace(first, header=dataclasses.replace(first.header, cred=md5,
+                                                                  session_id="s12"))
+    st = hdr_status(h.wire(srv.receive(h.wire(wrong))))
+    assert st.data == 401 and st.chal.meta.type == "syncml:auth-md5"

@@ -450,6 +450,14 @@ class _Reply:
             return m.Chal(m.Meta(format="b64", type=auth.AUTH_BASIC, next_nonce=nonce))
         return m.Chal(m.Meta(format="b64", type=auth.AUTH_MD5, next_nonce=nonce))
 
+    def _scheme(self) -> str:
+        """The scheme we challenge with. SyncML 1.0's MD5 digest is H(user:password:nonce),
+        which the stored digest H(user:password) of OMA DS 1.1+ cannot check: a 1.0 client
+        is asked for basic authentication (when it is accepted)."""
+        if self.msg.header.ver_proto == "SyncML/1.0" and self.cfg.accept_basic:
+            return auth.AUTH_BASIC
+        return self.cfg.auth_type
+
     def _authenticate(self) -> tuple[int, m.Chal | None]:
         st, hdr = self.st, self.msg.header
         if st.authenticated:
@@ -458,7 +466,7 @@ class _Reply:
         cred = hdr.cred
         if cred is None:
             st.auth_failures += 1
-            return S.MISSING_CREDENTIALS, self._chal(device, self.cfg.auth_type)
+            return S.MISSING_CREDENTIALS, self._chal(device, self._scheme())
         ctype = (cred.meta.type if cred.meta and cred.meta.type else auth.AUTH_BASIC).lower()
         user: str | None = None
         ok = False
@@ -476,7 +484,7 @@ class _Reply:
                 acc.md5_digest, auth.decode_nonce(device.next_nonce), cred.data))
         if not ok:
             st.auth_failures += 1
-            return S.INVALID_CREDENTIALS, self._chal(device, self.cfg.auth_type)
+            return S.INVALID_CREDENTIALS, self._chal(device, self._scheme())
         st.authenticated = True
         st.user = user
         st.cred_digest = _cred_digest(cred)
