@@ -33,6 +33,11 @@ _TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
 _BARE_ENCODINGS = {"QUOTED-PRINTABLE", "BASE64", "8BIT", "7BIT", "B"}
 #: a physical line that starts with whitespace (a fold continuation)
 _RFC_FOLD = re.compile(r"[\r\n][ \t]")
+#: anywhere in a text: what _QP_HINT / _B64_HINT find in a header, whatever follows it there
+#: (the header of a line ends at its first ':' or at the end of the line)
+_ENCODING_HINT = re.compile(
+    r";[ \t]*(?:ENCODING[ \t]*=[ \t]*)?(?:QUOTED-PRINTABLE|BASE64|B)[ \t]*(?:[;:\r\n]|\Z)",
+    re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -79,9 +84,11 @@ def _header(line: str) -> str:
 def unfold(text: str, dialect: str) -> list[tuple[int, str]]:
     """Logical lines with the 1-based number of the physical line they start on."""
     physical = split_physical(text)
-    if dialect == RFC and not _RFC_FOLD.search(text):
-        # fast path: no physical line starts with whitespace, so nothing is folded and every
-        # non-blank line is a logical line (the RFC dialect has no QP/BASE64 continuations)
+    if not _RFC_FOLD.search(text) and (dialect == RFC or not _ENCODING_HINT.search(text)):
+        # fast path: no physical line starts with whitespace, so nothing is folded, and no
+        # line can continue a QUOTED-PRINTABLE or BASE64 value (the RFC dialect has no such
+        # continuations; in versit no header names either encoding): every non-blank line
+        # is a logical line
         return [(i, line) for i, line in enumerate(physical, 1) if line.strip()]
     return _unfold_general(physical, dialect)
 
@@ -108,9 +115,12 @@ def _unfold_general(physical: list[str], dialect: str) -> list[tuple[int, str]]:
             qp = b64 = False
             continue
         cur, start = line, i
-        head = _header(line)
-        qp = dialect == VERSIT and bool(_QP_HINT.search(head))
-        b64 = dialect == VERSIT and bool(_B64_HINT.search(head))
+        if dialect == VERSIT and ";" in line:
+            head = _header(line)
+            qp = bool(_QP_HINT.search(head))
+            b64 = bool(_B64_HINT.search(head))
+        else:  # both hints start with ';'
+            qp = b64 = False
     if cur is not None:
         out.append((start, cur))
     return out
@@ -216,6 +226,31 @@ def parse_line_general(lineno: int, line: str, dialect: str) -> RawLine:
 
 
 def qp_decode(value: str, lineno: int) -> bytes:
+    """QUOTED-PRINTABLE to bytes (other characters as UTF-8); a ``=`` at the very end is a
+    soft line break, any other ``=`` must start two hex digits."""
+    head, *escapes = value.split("=")
+    last = len(escapes) - 1
+    try:
+        out = [head.encode("utf-8")]
+        for k, part in enumerate(escapes):
+            if _QP_HEX.match(part):
+                out.append(_BYTE[part[:2].upper()])
+                out.append(part[2:].encode("utf-8"))
+            elif k == last and not part:  # trailing soft break
+                continue
+            else:
+                raise PimParseError("bad QUOTED-PRINTABLE escape", lineno)
+    except UnicodeEncodeError:  # e.g. a lone surrogate: fail exactly where the scan fails
+        return qp_decode_general(value, lineno)
+    return b"".join(out)
+
+
+_QP_HEX = re.compile(r"[0-9A-Fa-f]{2}")
+_BYTE = {f"{b:02X}": bytes((b,)) for b in range(256)}
+
+
+def qp_decode_general(value: str, lineno: int) -> bytes:
+    """Reference implementation of :func:`qp_decode` (a character scan)."""
     out = bytearray()
     i = 0
     n = len(value)

@@ -6,10 +6,11 @@ Each shortcut in the PIM parse pipeline has a general counterpart kept next to i
 fast                           general
 =============================  ======================================
 contentline.parse_line         contentline.parse_line_general
-contentline.unfold (RFC)       contentline._unfold_general
+contentline.unfold             contentline._unfold_general
 contentline.unescape_rfc       contentline.unescape_rfc_general
 contentline.split_escaped      contentline.split_escaped_general
 contentline.unescape_versit    contentline.unescape_versit_general
+contentline.qp_decode          contentline.qp_decode_general
 model.canonical_params (cache) normalize_params + _check_params
 props._plan (cache)            props._ParamPlan
 props._make_property           props.make_property_general
@@ -72,6 +73,7 @@ def general_paths():
         swap(props, "parse_line", cl.parse_line_general)
         swap(props, "unfold", lambda text, d: cl._unfold_general(cl.split_physical(text), d))
         swap(props, "unescape_rfc", cl.unescape_rfc_general)
+        swap(props, "qp_decode", cl.qp_decode_general)
         for mod in (props, vcal):
             swap(mod, "split_escaped", cl.split_escaped_general)
             swap(mod, "unescape_versit", cl.unescape_versit_general)
@@ -159,8 +161,15 @@ def test_bad_lines_raise_the_same_error_twice(line):
     assert outcome(cl.parse_line, 4, line, cl.RFC) == expected
 
 
-physical = st.lists(st.one_of(junk, lines, st.sampled_from(["", " ", "\t", " x", "\tTEL:1",
-                                                            "=", "QP=", "QUJD"])), max_size=8)
+# physical lines: folds, blank lines, and headers naming QUOTED-PRINTABLE / BASE64 (versit
+# continues those values on following lines), with or without a colon
+special_lines = st.sampled_from([
+    "", " ", "\t", " x", "\tTEL:1", "=", "QP=", "QUJD", "QUJD=", "a=3D=", "X;B", "X;b ",
+    "X;B;Y", "N;QUOTED-PRINTABLE:a=", "N;ENCODING = quoted-printable;CHARSET=UTF-8:=C3=",
+    "PHOTO;ENCODING=BASE64:QUJD", "PHOTO;TYPE=JPEG;ENCODING=b:", "X;BASE64", "X;Bx:QQ",
+    "X;QUOTED-PRINTABLE", "X;ENCODING=B\t"])
+physical = st.one_of(st.lists(st.one_of(junk, lines, special_lines), max_size=8),
+                     st.lists(special_lines, max_size=8))
 
 
 @FAST
@@ -169,6 +178,27 @@ physical = st.lists(st.one_of(junk, lines, st.sampled_from(["", " ", "\t", " x",
 def test_unfold_fast_equals_general(parts, seps, dialect):
     text = "".join(p + s for p, s in zip(parts, seps, strict=False))
     assert cl.unfold(text, dialect) == cl._unfold_general(cl.split_physical(text), dialect)
+
+
+@pytest.mark.parametrize("text", ["X;B\r\nQUJD\r\n", "X;b :QQ\nQUJD\n", "X;BASE64\rQUJD",
+                                  "X;quoted-printable\na=\nb", "N;ENCODING=B\t;Y\nQQ",
+                                  "X;B\nY;Z:QQ\n", "A:1\n\tB\n C\n", "X;B\nQUJD",
+                                  "X;Quoted-Printable:a=\nb"])
+def test_unfold_examples_equal_general(text):
+    for dialect in (cl.RFC, cl.VERSIT):
+        assert cl.unfold(text, dialect) == cl._unfold_general(cl.split_physical(text), dialect)
+
+
+@pytest.mark.parametrize("text,versit", [
+    ("X;B\nQUJD\n\nY:1", [(1, "X;BQUJD"), (4, "Y:1")]),
+    ("X;b :QQ\r\nQUJD", [(1, "X;b :QQQUJD")]),
+    ("N;ENCODING=QUOTED-PRINTABLE:a=\r\nb\r\nc:d", [(1, "N;ENCODING=QUOTED-PRINTABLE:ab"),
+                                                      (3, "c:d")]),
+    ("N:a=\nb\n c", [(1, "N:a="), (2, "b c")]),
+    ("X;TYPE=B64:QQ\nQUJD", [(1, "X;TYPE=B64:QQ"), (2, "QUJD")]),
+])
+def test_versit_continuations(text, versit):
+    assert cl.unfold(text, cl.VERSIT) == versit
 
 
 escaped = st.text(alphabet=st.sampled_from(list("ab;,:\\nN \n") + ["é"]), max_size=25)
@@ -180,6 +210,22 @@ def test_escape_helpers_fast_equal_general(value, sep):
     assert cl.unescape_rfc(value) == cl.unescape_rfc_general(value)
     assert cl.unescape_versit(value) == cl.unescape_versit_general(value)
     assert cl.split_escaped(value, sep) == cl.split_escaped_general(value, sep)
+
+
+qp_values = st.text(alphabet=st.sampled_from(list("=0aAfFgG9 z\r") + ["é", "\ud800", "€"]),
+                    max_size=20)
+
+
+@FAST
+@given(qp_values, st.integers(1, 9))
+def test_qp_decode_fast_equals_general(value, lineno):
+    assert outcome(cl.qp_decode, value, lineno) == outcome(cl.qp_decode_general, value, lineno)
+
+
+@pytest.mark.parametrize("value", ["a=3Db=", "=e4=C3=BC", "x==41", "=4", "=G1", "=\ud800=ZZ",
+                                   "=ZZ\ud800", "\ud800=41", ""])
+def test_qp_decode_examples_equal_general(value):
+    assert outcome(cl.qp_decode, value, 3) == outcome(cl.qp_decode_general, value, 3)
 
 
 def test_unescape_rfc_examples():
