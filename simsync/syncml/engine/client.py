@@ -242,6 +242,11 @@ class ClientResult:
     sync_types: dict[str, int] = field(default_factory=dict)
     sent: dict[str, int] = field(default_factory=dict)
     received: dict[str, int] = field(default_factory=dict)
+    #: what the server's changes did to each local database: ``{"add": n, "replace": n,
+    #: "delete": n}`` (items a refresh from the server wiped count as deleted) -- what
+    #: comparing the contents before and after says, without reading them (except that a
+    #: Replace with the content the item had counts here)
+    applied: dict[str, dict[str, int]] = field(default_factory=dict)
     item_statuses: list[tuple[str, str, int]] = field(default_factory=list)
     messages_sent: int = 0
     suspended: bool = False
@@ -596,7 +601,10 @@ class ClientSession:
                 if kind == ChangeKind.DELETE:
                     run.sent_seqs[luid] = seq
         elif t == 205:
+            wiped = len(local.items)
             self.store.wipe(run.cfg.local_uri)
+            if wiped:
+                self._count_applied(run.cfg.local_uri, ChangeKind.DELETE, wiped)
             local.last_anchor = None       # until this refresh completes: a slow sync next
             run.queue = deque()
         else:
@@ -762,25 +770,35 @@ class ClientSession:
                  cmd.meta.type if cmd.meta and cmd.meta.type else run.cfg.content_type)
         self.result.received[uri] = self.result.received.get(uri, 0) + 1
         if isinstance(cmd, m.Delete):
-            return S.OK if luid and self.store.apply_delete(uri, luid) else S.ITEM_NOT_DELETED
+            if luid and self.store.apply_delete(uri, luid):
+                self._count_applied(uri, ChangeKind.DELETE)
+                return S.OK
+            return S.ITEM_NOT_DELETED
         if data is None:
             return S.BAD_REQUEST
         if isinstance(cmd, m.Replace) and luid and self.store.apply_replace(uri, luid, data,
                                                                             ctype):
+            self._count_applied(uri, ChangeKind.REPLACE)
             return S.OK
         old = self._unmapped.get(guid) if isinstance(cmd, m.Add) and guid else None
         if old is not None and self.store.apply_replace(uri, old, data, ctype):
             # we have it already (its Map got lost): the same item again, not a second one
             run.maps = [(g, lu) for g, lu in run.maps if g != guid] + [(guid, old)]
+            self._count_applied(uri, ChangeKind.REPLACE)
             return S.ITEM_ADDED
         try:
             new = self.store.apply_add(uri, data, ctype)
         except DeviceFull:
             return S.DEVICE_FULL
+        self._count_applied(uri, ChangeKind.ADD)
         run.maps.append((guid, new))
         if guid:
             self._unmapped[guid] = self._new_unmapped[guid] = new
         return S.ITEM_ADDED
+
+    def _count_applied(self, uri: str, kind: ChangeKind, n: int = 1) -> None:
+        counts = self.result.applied.setdefault(uri, {})
+        counts[str(kind)] = counts.get(str(kind), 0) + n
 
     # -------------------------------------------------------------- package 6
     def _commit(self) -> None:
