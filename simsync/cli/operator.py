@@ -548,7 +548,7 @@ def _register_server(ops: argparse._SubParsersAction) -> None:
                         "(its first line); the server keeps only its SHA-256. Default: "
                         "$SIMSYNC_ADMIN_TOKEN_SHA256, else the admin API is off")
     s.set_defaults(func=cmd_serve)
-    u = ops.add_parser("user", help="the SyncML server's accounts: add, list, delete")
+    u = ops.add_parser("user", help="the SyncML server's accounts: add, list, delete, unlock")
     us = u.add_subparsers(dest="user_cmd", metavar="ACTION")
     us.required = True
     add = us.add_parser("add", help="create an account (password asked, or read from stdin)")
@@ -563,6 +563,10 @@ def _register_server(ops: argparse._SubParsersAction) -> None:
     rm.add_argument("user", metavar="USER")
     _db_arg(rm)
     rm.set_defaults(func=cmd_user_delete)
+    ul = us.add_parser("unlock", help="lift the login lock set after too many failed logins")
+    ul.add_argument("user", metavar="USER")
+    _db_arg(ul)
+    ul.set_defaults(func=cmd_user_unlock)
 
 
 def _open_store(args: argparse.Namespace):
@@ -650,9 +654,24 @@ def cmd_user_list(args: argparse.Namespace) -> int:
         accounts = _db_call(store.list_accounts)
     finally:
         store.close()
+    now = time.time()
     for a in accounts:
         created = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(a.created))
-        print(f"{a.user}\t{'enabled' if a.enabled else 'disabled'}\tcreated {created} UTC")
+        lock = ""
+        if a.locked_until > now:
+            until = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(a.locked_until))
+            lock = f"\tlogins locked until {until} UTC (failed logins)"
+        print(f"{a.user}\t{'enabled' if a.enabled else 'disabled'}\tcreated {created} UTC{lock}")
+    return 0
+
+
+def cmd_user_unlock(args: argparse.Namespace) -> int:
+    store, _ = _open_store(args)
+    try:
+        _db_call(store.unlock, args.user)
+    finally:
+        store.close()
+    print(f"user {args.user}: logins unlocked")
     return 0
 
 

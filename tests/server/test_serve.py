@@ -50,6 +50,18 @@ def test_user_commands(tmp_path, capsys, monkeypatch) -> None:
     monkeypatch.setenv("SIMSYNC_DB", db)
     rc, out, _ = run("operator", "user", "list")
     assert rc == 0 and out.startswith("alice\tenabled") and out.count("\n") == 1
+    # a login lock after failed logins is shown, and lifted by unlock
+    st = SqlStore(f"sqlite:///{db}")
+    for _ in range(3):
+        st.login_failed("alice", time.time(), 3, 600)
+    st.close()
+    rc, out, _ = run("operator", "user", "list")
+    assert "logins locked until" in out
+    assert run("operator", "user", "unlock", "alice")[0] == 0
+    rc, out, _ = run("operator", "user", "list")
+    assert "locked" not in out
+    rc, _, err = run("operator", "user", "unlock", "nobody")
+    assert rc == 2 and err == "simsync: error: no user 'nobody'\n"
     assert run("operator", "user", "delete", "alice", "--db", db)[0] == 0
     rc, _, err = run("operator", "user", "delete", "alice", "--db", db)
     assert rc == 2 and err == "simsync: error: no user 'alice'\n"

@@ -156,7 +156,7 @@ def test_schema_of_migrations_equals_metadata(any_store) -> None:
         diff = compare_metadata(MigrationContext.configure(c), metadata)
         version = c.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
     assert diff == []
-    assert version == "0002"
+    assert version == "0003"
     SqlStore(store.url).close()                   # upgrading an up-to-date database is a no-op
 
 
@@ -169,10 +169,10 @@ def test_upgrade_from_schema_1_keeps_the_data(tmp_path) -> None:
     old.add_account(USER, "pw")
     rec = old.add_item(USER, "addressbook", "BEGIN:VCARD", "text/vcard", keys=("k1", "k2"))
     old.close()
-    new = SqlStore(url)                            # runs 0002
+    new = SqlStore(url)                            # runs 0002 and 0003
     try:
         with new.engine.connect() as c:
-            assert c.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0002"
+            assert c.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0003"
             names = {r[1] for r in c.exec_driver_sql("PRAGMA index_list(item_keys)")}
         assert "ix_item_keys_item" in names
         assert new.find_by_keys(USER, "addressbook", ["k2"]) == [rec.guid]
@@ -314,3 +314,39 @@ def test_bulk_add_steps_around_imported_guids(any_store) -> None:
     assert any_store.get_item(user, "db", "g3").content == "x"
     assert [any_store.get_item(user, "db", g).content for g in guids] == ["n0", "n1", "n2", "n3"]
     assert any_store.counter(user, "db") == 5
+
+
+def test_login_failures_lock_and_are_never_lost(any_store) -> None:
+    """The same lock rule as MemoryStore, and concurrent failed logins (several workers)
+    are all counted: each is one atomic UPDATE."""
+    import threading
+
+    mem = MemoryStore()
+    mem.add_account(USER, "x")
+    for s in (mem, any_store):
+        assert s.login_lock(USER) == 0
+        assert s.login_failed(USER, 100.0, 3, 50) == 0
+        s.login_ok(USER)                              # a success starts the count again
+        assert [s.login_failed(USER, 100.0, 3, 50) for _ in range(3)] == [0, 0, 150.0]
+        assert s.login_lock(USER) == 150.0
+        assert s.login_failed(USER, 200.0, 3, 50) == 150.0   # counting again after a lock
+    any_store.unlock(USER)
+    assert any_store.login_lock(USER) == 0
+    any_store.add_account("many", "pw")
+
+    def fail() -> None:
+        for _ in range(5):
+            with any_store.transaction():
+                any_store.login_failed("many", 1.0, 1000, 50)
+
+    threads = [threading.Thread(target=fail) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    with any_store.engine.connect() as c:
+        n = c.execute(sa.select(accounts.c.login_failures)
+                      .where(accounts.c.user == "many")).scalar()
+    assert n == 30
+    any_store.set_password("many", "new")                # a new password unlocks
+    assert any_store.login_lock("many") == 0

@@ -576,3 +576,34 @@ def test_a_syncml_1_0_client_is_asked_for_basic_auth() -> None:
                                                                   session_id="s12"))
     st = hdr_status(h.wire(srv.receive(h.wire(wrong))))
     assert st.data == 401 and st.chal.meta.type == "syncml:auth-md5"
+
+
+def test_password_guessing_is_throttled_across_sessions() -> None:
+    """Failed logins are counted per account over all sessions: after ten in a row the
+    account's logins are refused (the right password too, with the same 401) until the
+    lockout has passed; a successful login starts the count again."""
+    import itertools
+
+    from simsync.syncml.engine import ServerSession
+
+    now = [1000.0]
+    h = Harness()
+    h.servers = [ServerSession(h.server_cfg, h.store, clock=lambda: now[0])]
+    h._rr = itertools.cycle(h.servers)
+    h.client_store.add(DB, vcard("Doe", "Jane", "+49 1"))
+    assert h.sync(201).result.status == 200
+    sessions = 0
+    while h.store.login_lock(USER) <= now[0]:
+        assert h.sync(200, password="guess").result.status in (401, 407)
+        sessions += 1
+        assert sessions <= 10                   # at least one failed login per session
+    assert h.store.login_lock(USER) == now[0] + h.server_cfg.login_lockout
+    # locked: the right password is refused like a wrong one
+    assert h.sync(200).result.status == 401
+    now[0] += h.server_cfg.login_lockout + 1
+    assert h.sync(200).result.status == 200
+    # a success resets the count: nine failures do not lock
+    for _ in range(3):
+        h.sync(200, password="guess")
+    assert h.store.login_lock(USER) < now[0] and 0 < h.store.logins[USER][0] < 10
+    assert h.sync(200).result.status == 200 and h.store.logins[USER][0] == 0

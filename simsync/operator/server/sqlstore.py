@@ -68,6 +68,8 @@ accounts = sa.Table(
     sa.Column("md5_digest", sa.String(64), nullable=False),       # b64(md5(user:pass))
     sa.Column("enabled", sa.Boolean, nullable=False),
     sa.Column("created", sa.Float, nullable=False),
+    sa.Column("login_failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("locked_until", sa.Float, nullable=False, server_default="0"),
 )
 
 devices = sa.Table(
@@ -275,6 +277,7 @@ class AccountInfo:
     user: str
     enabled: bool
     created: float
+    locked_until: float = 0.0     # logins refused until then (time.time()), after failures
 
 
 def _sqlite_setup(engine: Engine) -> None:
@@ -387,7 +390,8 @@ class SqlStore:
         with self._c() as c:
             n = c.execute(accounts.update().where(accounts.c.user == user).values(
                 password_hash=hash_password(password),
-                md5_digest=md5_digest(user, password))).rowcount
+                md5_digest=md5_digest(user, password),
+                login_failures=0, locked_until=0)).rowcount     # a new password: unlocked
         if not n:
             raise StoreError(f"no user {user!r}")
 
@@ -399,9 +403,11 @@ class SqlStore:
 
     def list_accounts(self) -> list[AccountInfo]:
         with self._c() as c:
-            rows = c.execute(sa.select(accounts.c.user, accounts.c.enabled, accounts.c.created)
+            rows = c.execute(sa.select(accounts.c.user, accounts.c.enabled, accounts.c.created,
+                                       accounts.c.locked_until)
                              .order_by(accounts.c.user)).all()
-        return [AccountInfo(r.user, bool(r.enabled), float(r.created)) for r in rows]
+        return [AccountInfo(r.user, bool(r.enabled), float(r.created), float(r.locked_until))
+                for r in rows]
 
     def delete_account(self, user: str) -> None:
         """Remove a user and everything of theirs: items, change log, conflicts, devices with
@@ -423,6 +429,39 @@ class SqlStore:
             row = c.execute(sa.select(accounts.c.md5_digest, accounts.c.enabled)
                             .where(accounts.c.user == user)).first()
         return None if row is None else Account(user, row.md5_digest, bool(row.enabled))
+
+    def login_lock(self, user: str) -> float:
+        with self._c() as c:
+            v = c.execute(sa.select(accounts.c.locked_until)
+                          .where(accounts.c.user == user)).scalar()
+        return float(v or 0.0)
+
+    def login_failed(self, user: str, now: float, limit: int, lockout: float) -> float:
+        """Count a failed login (one atomic UPDATE: concurrent workers never lose a count);
+        the ``limit``-th in a row locks the account until ``now + lockout``."""
+        with self._c() as c:
+            n = c.execute(accounts.update().where(accounts.c.user == user)
+                          .values(login_failures=accounts.c.login_failures + 1)
+                          .returning(accounts.c.login_failures)).scalar()
+            if n is None or n < limit:
+                return self.login_lock(user)
+            until = now + lockout
+            c.execute(accounts.update().where(accounts.c.user == user)
+                      .values(login_failures=0, locked_until=until))
+        return until
+
+    def login_ok(self, user: str) -> None:
+        with self._c() as c:
+            c.execute(accounts.update().where(accounts.c.user == user,
+                                              accounts.c.login_failures != 0)
+                      .values(login_failures=0))
+
+    def unlock(self, user: str) -> None:
+        """Lift a login lock (and forget the failures) of ``user``."""
+        with self._c() as c:
+            if not c.execute(accounts.update().where(accounts.c.user == user)
+                             .values(login_failures=0, locked_until=0)).rowcount:
+                raise StoreError(f"no user {user!r}")
 
     def get_device(self, device_id: str) -> DeviceState | None:
         with self._c() as c:

@@ -39,6 +39,7 @@ import hashlib
 import json
 import re
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -101,7 +102,11 @@ class ServerConfig:
     default_client_msg_size: int = 150_000
     auth_type: str = auth.AUTH_MD5     # the scheme we challenge with
     accept_basic: bool = True
-    max_auth_failures: int = 3
+    max_auth_failures: int = 3         # per session: then the session is refused
+    #: failed logins in a row (any sessions, any workers) that lock an account's logins for
+    #: ``login_lockout`` seconds (0: no lock)
+    max_login_failures: int = 10
+    login_lockout: float = 300.0
     server_id: str = "simsync-server"
     #: later messages of a session must be sent to our RespURI (its ``sessionid`` token)
     check_resp_uri: bool = True
@@ -276,8 +281,10 @@ class ServerSession:
 
     def __init__(self, config: ServerConfig, store: SyncStore, *,
                  nonce_factory: Callable[[], str] = auth.new_nonce,
-                 token_factory: Callable[[], str] = lambda: secrets.token_hex(8)) -> None:
+                 token_factory: Callable[[], str] = lambda: secrets.token_hex(8),
+                 clock: Callable[[], float] = time.time) -> None:
         self.config = config
+        self.clock = clock
         self.store = store
         self.nonce_factory = nonce_factory
         self.token_factory = token_factory
@@ -469,6 +476,7 @@ class _Reply:
             return S.MISSING_CREDENTIALS, self._chal(device, self._scheme())
         ctype = (cred.meta.type if cred.meta and cred.meta.type else auth.AUTH_BASIC).lower()
         user: str | None = None
+        acc = None
         ok = False
         if ctype == auth.AUTH_BASIC and self.cfg.accept_basic:
             parsed = auth.parse_basic(cred.data)
@@ -482,6 +490,18 @@ class _Reply:
             acc = self.store.get_account(user) if user else None
             ok = (acc is not None and acc.enabled and auth.verify_md5(
                 acc.md5_digest, auth.decode_nonce(device.next_nonce), cred.data))
+        if acc is not None and self.cfg.max_login_failures:
+            # guessing across sessions (and workers) is throttled per account: after too
+            # many failures in a row its logins are refused for a while, right or wrong --
+            # the answer is the same 401, so a lock tells a guesser nothing
+            now = self.srv.clock()
+            if self.store.login_lock(acc.user) > now:
+                ok = False
+            elif not ok:
+                self.store.login_failed(acc.user, now, self.cfg.max_login_failures,
+                                        self.cfg.login_lockout)
+            else:
+                self.store.login_ok(acc.user)
         if not ok:
             st.auth_failures += 1
             return S.INVALID_CREDENTIALS, self._chal(device, self._scheme())

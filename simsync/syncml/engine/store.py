@@ -115,6 +115,10 @@ class SyncStore(Protocol):
 
     # accounts and devices ---------------------------------------------------------------
     def get_account(self, user: str) -> Account | None: ...
+    # failed logins per account: a lock (a time.time() value, 0: none) after too many
+    def login_lock(self, user: str) -> float: ...
+    def login_failed(self, user: str, now: float, limit: int, lockout: float) -> float: ...
+    def login_ok(self, user: str) -> None: ...
     def get_device(self, device_id: str) -> DeviceState | None: ...
     def put_device(self, state: DeviceState) -> None: ...
     def get_anchor(self, device_id: str, database: str) -> DbAnchor | None: ...
@@ -179,6 +183,7 @@ class MemoryStore:
 
     def __init__(self, guid_factory: Callable[[], str] | None = None) -> None:
         self.accounts: dict[str, Account] = {}
+        self.logins: dict[str, tuple[int, float]] = {}     # user -> (failures, locked until)
         self.devices: dict[str, DeviceState] = {}
         self.anchors: dict[tuple[str, str], DbAnchor] = {}
         self.maps: dict[tuple[str, str], dict[str, str]] = {}
@@ -233,6 +238,23 @@ class MemoryStore:
 
     def get_account(self, user: str) -> Account | None:
         return self.accounts.get(user)
+
+    def login_lock(self, user: str) -> float:
+        return self.logins.get(user, (0, 0.0))[1]
+
+    def login_failed(self, user: str, now: float, limit: int, lockout: float) -> float:
+        """Count a failed login of ``user``; the ``limit``-th in a row locks the account's
+        logins until ``now + lockout`` (and the count starts again). Returns the lock."""
+        n, until = self.logins.get(user, (0, 0.0))
+        n += 1
+        if n >= limit:
+            n, until = 0, now + lockout
+        self._set_key(self.logins, user, (n, until))
+        return until
+
+    def login_ok(self, user: str) -> None:
+        if self.logins.get(user, (0, 0.0))[0]:
+            self._set_key(self.logins, user, (0, self.logins[user][1]))
 
     def get_device(self, device_id: str) -> DeviceState | None:
         return self.devices.get(device_id)
