@@ -66,6 +66,14 @@ def test_accounts_list_create_password_delete(api, store):
     assert store.check_password("carol", "pw2") and not store.check_password("carol", "pw1")
     assert api.call("PUT", "/admin/accounts/nobody/password",
                     json={"password": "pw2"}).status_code == 404
+    assert api.call("GET", "/admin/accounts").json()[0]["locked_until"] is None
+    import time
+    until = store.login_failed("carol", time.time(), 1, 600)
+    locked = {a["user"]: a["locked_until"] for a in api.call("GET", "/admin/accounts").json()}
+    assert locked["carol"] == pytest.approx(until)
+    assert api.call("POST", "/admin/accounts/carol/unlock").status_code == 204
+    assert store.login_lock("carol") == 0
+    assert api.call("POST", "/admin/accounts/nobody/unlock").status_code == 404
     assert api.call("DELETE", "/admin/accounts/carol").status_code == 204
     assert store.get_account("carol") is None
     assert api.call("DELETE", "/admin/accounts/carol").status_code == 404

@@ -25,6 +25,7 @@ import hashlib
 import hmac
 import json
 import re
+import time
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
@@ -66,6 +67,14 @@ class AccountOut(BaseModel):
     user: str
     enabled: bool
     created: float = Field(description="creation time, seconds since the epoch")
+    locked_until: float | None = Field(
+        None, description="logins refused until then (seconds since the epoch) after too "
+                          "many failed logins in a row; null: not locked")
+
+
+def _account_out(a) -> AccountOut:
+    locked = a.locked_until if a.locked_until > time.time() else None
+    return AccountOut(user=a.user, enabled=a.enabled, created=a.created, locked_until=locked)
 
 
 class AccountIn(BaseModel):
@@ -230,8 +239,7 @@ def admin_router(store, config: ServerConfig, token_sha256: str | None) -> APIRo
     # -------------------------------------------------------------- accounts
     @r.get("/accounts", response_model=list[AccountOut], summary="List the accounts")
     def list_accounts() -> list[AccountOut]:
-        return [AccountOut(user=a.user, enabled=a.enabled, created=a.created)
-                for a in store.list_accounts()]
+        return [_account_out(a) for a in store.list_accounts()]
 
     @r.post("/accounts", response_model=AccountOut, status_code=201,
             summary="Create an account with a password",
@@ -245,14 +253,22 @@ def admin_router(store, config: ServerConfig, token_sha256: str | None) -> APIRo
             if store.get_account(body.user) is not None:      # created meanwhile
                 raise HTTPException(409, f"user {_q(body.user)} exists") from None
             raise HTTPException(422, str(exc)) from None
-        info = next(a for a in store.list_accounts() if a.user == body.user)
-        return AccountOut(user=info.user, enabled=info.enabled, created=info.created)
+        return _account_out(next(a for a in store.list_accounts() if a.user == body.user))
 
     @r.delete("/accounts/{user}", status_code=204,
               summary="Delete an account with all of its items, devices and logs")
     def delete_account(user: str) -> Response:
         try:
             store.delete_account(user)
+        except StoreError:
+            raise HTTPException(404, f"no user {_q(user)}") from None
+        return Response(status_code=204)
+
+    @r.post("/accounts/{user}/unlock", status_code=204,
+            summary="Lift the login lock set after too many failed logins")
+    def unlock(user: str) -> Response:
+        try:
+            store.unlock(user)
         except StoreError:
             raise HTTPException(404, f"no user {_q(user)}") from None
         return Response(status_code=204)
