@@ -30,6 +30,7 @@ _QP_HINT = re.compile(r";[ \t]*(?:ENCODING[ \t]*=[ \t]*)?QUOTED-PRINTABLE[ \t]*(
 _B64_HINT = re.compile(r";[ \t]*(?:ENCODING[ \t]*=[ \t]*)?(?:BASE64|B)[ \t]*(?:;|$)",
                        re.IGNORECASE)
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]+$")
+_CHARSET_NAME = re.compile(r"^[A-Z0-9_.:-]{1,40}$")
 _BARE_ENCODINGS = {"QUOTED-PRINTABLE", "BASE64", "8BIT", "7BIT", "B"}
 #: a physical line that starts with whitespace (a fold continuation)
 _RFC_FOLD = re.compile(r"[\r\n][ \t]")
@@ -307,7 +308,7 @@ def b64_decode(value: str, lineno: int) -> bytes:
 def decode_charset(data: bytes, charset: str | None, lineno: int) -> str:
     cs = (charset or "UTF-8").strip().upper()
     cs = cs.removeprefix("CHARSET=")
-    if not re.match(r"^[A-Z0-9_.:-]{1,40}$", cs):
+    if not _CHARSET_NAME.match(cs):
         raise PimParseError(f"bad CHARSET {cs[:30]!r}", lineno)
     try:
         return data.decode(cs)

@@ -52,6 +52,11 @@ _VERSION_RE = re.compile(r"^VERSION[ \t]*:[ \t]*(\S+)", re.IGNORECASE | re.MULTI
 _ITEM_KINDS = {"VEVENT": Event, "VTODO": Todo}
 _ICAL_BINARY = (("ENCODING", ("BASE64",)), ("VALUE", ("BINARY",)))
 _VCAL_DT = re.compile(r"^(\d{8})(?:T(\d{6})(Z?))?$")
+_VCAL_OFFSET = re.compile(r"^([+-])(\d{1,2})(?::?(\d{2}))?$")
+_ICAL_OFFSET = re.compile(r"^([+-])(\d{2})(\d{2})(\d{2})?$")
+_DURATION = re.compile(
+    r"^([+-]?)P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+_DATE_TIME_START = re.compile(r"^\d{8}T")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -113,7 +118,7 @@ def _parse_ical(top: RawComponent, items: list[RawComponent]) -> CalendarItem:
 
 
 def _parse_offset(text: str, lineno: int) -> _dt.timedelta:
-    m = re.match(r"^([+-])(\d{1,2})(?::?(\d{2}))?$", text.strip())
+    m = _VCAL_OFFSET.match(text.strip())
     if not m or int(m.group(2)) > 23 or int(m.group(3) or 0) > 59:
         raise PimParseError(f"bad UTC offset {text[:20]!r}", lineno)
     delta = _dt.timedelta(hours=int(m.group(2)), minutes=int(m.group(3) or 0))
@@ -451,7 +456,7 @@ class VTimezoneInfo(_dt.tzinfo):
 
 
 def _offset_or_none(text: str) -> _dt.timedelta | None:
-    m = re.match(r"^([+-])(\d{2})(\d{2})(\d{2})?$", text.strip())
+    m = _ICAL_OFFSET.match(text.strip())
     if not m:
         return None
     d = _dt.timedelta(hours=int(m.group(2)), minutes=int(m.group(3)),
@@ -558,8 +563,7 @@ def _vtimezone_to_vcal(tz: Component) -> list[str]:
 
 
 def _parse_duration(text: str) -> _dt.timedelta | None:
-    m = re.match(r"^([+-]?)P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$",
-                 text.strip())
+    m = _DURATION.match(text.strip())
     if not m or text.strip() in ("P", "+P", "-P"):
         return None
     w, d, h, mi, s = (int(x or 0) for x in m.groups()[1:])
@@ -574,7 +578,7 @@ def _alarm_to_vcal(item: CalendarItem, alarm: Component, vtz: str | None) -> str
     trig = alarm.get("TRIGGER")
     run = ""
     if trig is not None:
-        if "DATE-TIME" in trig.param("VALUE") or re.match(r"^\d{8}T", trig.text):
+        if "DATE-TIME" in trig.param("VALUE") or _DATE_TIME_START.match(trig.text):
             run = trig.text
         else:
             delta = _parse_duration(trig.text)
