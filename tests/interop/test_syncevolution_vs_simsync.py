@@ -110,8 +110,7 @@ class Kind:
         return Handset(url, user, device, "calendar", "text/calendar", "2.0")
 
 
-SIX_MODE_CASES = [("contacts", enc, auth) for enc, auth in COMBOS] + [
-    ("calendar", "wbxml", "md5"), ("calendar", "xml", "basic")]
+SIX_MODE_CASES = [(kind, enc, auth) for kind in ("contacts", "calendar") for enc, auth in COMBOS]
 
 
 @pytest.mark.parametrize(("kind", "encoding", "auth"), SIX_MODE_CASES)
