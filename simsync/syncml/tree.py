@@ -44,6 +44,9 @@ class Node(NamedTuple):
     payload: bool = False
 
 
+_new = tuple.__new__
+
+
 # Node(ns, name, children, text, payload) without the keyword-default handling, for hot paths
 def _node(ns: NS, name: str, children: tuple[Node, ...], text: str | bytes | None,
           payload: bool = False, _new=tuple.__new__) -> Node:
@@ -321,27 +324,27 @@ def _meta_to(meta: m.Meta) -> Node:
     ch: list[Node] = []
     add = ch.append
     if meta.field_level:
-        add(_node(M, "FieldLevel", (), None))
+        add(_new(Node, (M, "FieldLevel", (), None, False)))
     if meta.format is not None:
-        add(_node(M, "Format", (), _s(meta.format)))
+        add(_new(Node, (M, "Format", (), _s(meta.format), False)))
     if meta.type is not None:
-        add(_node(M, "Type", (), _s(meta.type)))
+        add(_new(Node, (M, "Type", (), _s(meta.type), False)))
     if meta.mark is not None:
-        add(_node(M, "Mark", (), _s(meta.mark)))
+        add(_new(Node, (M, "Mark", (), _s(meta.mark), False)))
     if meta.size is not None:
-        add(_node(M, "Size", (), _s(meta.size)))
+        add(_new(Node, (M, "Size", (), _s(meta.size), False)))
     if meta.anchor is not None:
         add(_anchor_to(meta.anchor))
     if meta.version is not None:
-        add(_node(M, "Version", (), _s(meta.version)))
+        add(_new(Node, (M, "Version", (), _s(meta.version), False)))
     if meta.next_nonce is not None:
-        add(_node(M, "NextNonce", (), _s(meta.next_nonce)))
+        add(_new(Node, (M, "NextNonce", (), _s(meta.next_nonce), False)))
     if meta.max_msg_size is not None:
-        add(_node(M, "MaxMsgSize", (), _s(meta.max_msg_size)))
+        add(_new(Node, (M, "MaxMsgSize", (), _s(meta.max_msg_size), False)))
     if meta.max_obj_size is not None:
-        add(_node(M, "MaxObjSize", (), _s(meta.max_obj_size)))
+        add(_new(Node, (M, "MaxObjSize", (), _s(meta.max_obj_size), False)))
     for e in meta.emi:
-        add(_node(M, "EMI", (), e))
+        add(_new(Node, (M, "EMI", (), e, False)))
     if meta.mem is not None:
         mm = meta.mem
         add(_el("Mem", _flag("SharedMem", mm.shared_mem, M) + _opt("FreeMem", mm.free_mem, M)
@@ -659,9 +662,9 @@ def _loc_from_slow(n: Node) -> m.Location:
 
 
 def _loc_to(name: str, loc: m.Location) -> Node:
-    uri = _node(NS.SYNCML, "LocURI", (), loc.loc_uri)
+    uri = _new(Node, (NS.SYNCML, "LocURI", (), loc.loc_uri, False))
     if loc.loc_name is None and loc.filter is None:
-        return _node(NS.SYNCML, name, (uri,), None)
+        return _new(Node, (NS.SYNCML, name, (uri,), None, False))
     ch = [uri] + _opt("LocName", loc.loc_name)
     if loc.filter is not None:
         ch.append(_filter_to(loc.filter))
@@ -794,8 +797,8 @@ def _item_to(it: m.Item) -> Node:
     if it.data is not None:
         ch.append(_item_data_to(it.data))
     if it.more_data:
-        ch.append(_node(NS.SYNCML, "MoreData", (), None))
-    return _node(NS.SYNCML, "Item", tuple(ch), None)
+        ch.append(_new(Node, (NS.SYNCML, "MoreData", (), None, False)))
+    return _new(Node, (NS.SYNCML, "Item", tuple(ch), None, False))
 
 
 def _items(r: _R) -> tuple[m.Item, ...]:
@@ -1044,41 +1047,43 @@ _DECODERS: dict[str, _Decoder] = {
 
 def _simple_to(c: m.Add | m.Replace | m.Copy | m.Move) -> Node:
     S = NS.SYNCML
-    ch = [_node(S, "CmdID", (), _s(c.cmd_id))]
+    ch = [_new(Node, (S, "CmdID", (), _s(c.cmd_id), False))]
     if c.no_resp:
-        ch.append(_node(S, "NoResp", (), None))
+        ch.append(_new(Node, (S, "NoResp", (), None, False)))
     if c.cred is not None:
         ch.append(_cred_to(c.cred))
     if c.meta is not None:
         ch.append(_meta_to(c.meta))
     for it in c.items:
         ch.append(_item_to(it))
-    return _node(S, type(c).__name__, tuple(ch), None)
+    return _new(Node, (S, type(c).__name__, tuple(ch), None, False))
 
 
 def _status_to(c: m.Status) -> Node:
     S = NS.SYNCML
-    ch = [_node(S, "CmdID", (), _s(c.cmd_id)), _node(S, "MsgRef", (), _s(c.msg_ref)),
-          _node(S, "CmdRef", (), _s(c.cmd_ref)), _node(S, "Cmd", (), c.cmd)]
+    ch = [_new(Node, (S, "CmdID", (), _s(c.cmd_id), False)),
+          _new(Node, (S, "MsgRef", (), _s(c.msg_ref), False)),
+          _new(Node, (S, "CmdRef", (), _s(c.cmd_ref), False)),
+          _new(Node, (S, "Cmd", (), c.cmd, False))]
     for t in c.target_refs:
-        ch.append(_node(S, "TargetRef", (), t))
+        ch.append(_new(Node, (S, "TargetRef", (), t, False)))
     for t in c.source_refs:
-        ch.append(_node(S, "SourceRef", (), t))
+        ch.append(_new(Node, (S, "SourceRef", (), t, False)))
     if c.cred is not None:
         ch.append(_cred_to(c.cred))
     if c.chal is not None:
         ch.append(_el("Chal", [_meta_to(c.chal.meta)]))
-    ch.append(_node(S, "Data", (), _s(c.data)))
+    ch.append(_new(Node, (S, "Data", (), _s(c.data), False)))
     for it in c.items:
         ch.append(_item_to(it))
-    return _node(S, "Status", tuple(ch), None)
+    return _new(Node, (S, "Status", tuple(ch), None, False))
 
 
 def _sync_to(c: m.Sync) -> Node:
     S = NS.SYNCML
-    ch = [_node(S, "CmdID", (), _s(c.cmd_id))]
+    ch = [_new(Node, (S, "CmdID", (), _s(c.cmd_id), False))]
     if c.no_resp:
-        ch.append(_node(S, "NoResp", (), None))
+        ch.append(_new(Node, (S, "NoResp", (), None, False)))
     if c.cred is not None:
         ch.append(_cred_to(c.cred))
     if c.target is not None:
@@ -1088,9 +1093,9 @@ def _sync_to(c: m.Sync) -> Node:
     if c.meta is not None:
         ch.append(_meta_to(c.meta))
     if c.number_of_changes is not None:
-        ch.append(_node(S, "NumberOfChanges", (), _s(c.number_of_changes)))
+        ch.append(_new(Node, (S, "NumberOfChanges", (), _s(c.number_of_changes), False)))
     ch += [_cmd_to(x) for x in c.commands]
-    return _node(S, "Sync", tuple(ch), None)
+    return _new(Node, (S, "Sync", tuple(ch), None, False))
 
 
 # the commonest commands by exact type; anything else (subclasses too) takes _cmd_to_general

@@ -299,6 +299,27 @@ class _Decoder:
                     raise SyncMLDecodeError("WBXML string is not valid UTF-8") from None
                 pos = z + 1
                 continue
+            if 0x45 <= t <= 0x7F and pos < size and data[pos] == STR_I:
+                # the commonest child, <tag>STR_I text NUL END, inline: what _element() makes
+                # of it; anything unusual about it is left to _element()
+                z = data.find(b"\x00", pos + 1)
+                cns, ctable = _TAG_TABLES[self.kind][self.page]
+                cname = ctable[t & 0x3F]
+                if (z > 0 and z + 1 < size and data[z + 1] == END and cname is not None
+                        and depth < self.max_depth):
+                    try:
+                        ctext = data[pos + 1:z].decode("utf-8")
+                    except UnicodeDecodeError:
+                        pass
+                    else:
+                        budget[0] -= 1
+                        if budget[0] < 0:
+                            raise SyncMLDecodeError("too many WBXML elements")
+                        if ctext == _DEVINF_WBXML and cns is _METINF_NS and cname == "Type":
+                            ctext = _DEVINF_XML
+                        children.append(_new(Node, (cns, cname, (), ctext, False)))
+                        pos = z + 2
+                        continue
             self.pos = pos
             if t == SWITCH_PAGE:
                 self._switch()
@@ -344,7 +365,7 @@ class _Decoder:
 
 
 _new = tuple.__new__
-_SYNCML_NS, _METINF_NS = NS.SYNCML, NS.METINF
+_SYNCML_NS, _METINF_NS, _DEVINF_NS = NS.SYNCML, NS.METINF, NS.DEVINF
 _LITERAL_TAGS = frozenset({LITERAL, LITERAL_C, LITERAL_A, LITERAL_AC})
 _NOT_TAGS = frozenset({END, ENTITY, STR_I, EXT_I_0, EXT_I_1, EXT_I_2, PI, EXT_T_0, EXT_T_1,
                        EXT_T_2, STR_T, EXT_0, EXT_1, EXT_2, OPAQUE})
@@ -440,6 +461,7 @@ class _Encoder:
         self.kind = kind
         self.codes = _codes_for(kind)
         self.by_name = _BY_NAME[kind]
+        self.nest = kind == _Kind.SYNCML  # DevInf elements become nested documents
         self.page = 0
         self.out = bytearray()
 
@@ -462,16 +484,42 @@ class _Encoder:
             self.page = page
         if children:
             out.append(tok | 0x40)
-            nest = self.kind == _Kind.SYNCML
+            nest = self.nest
+            by_name = self.by_name
             for c in children:
-                if nest and c.ns is NS.DEVINF:
+                cns, cname, cchildren, ctext, cpayload = c
+                if nest and cns is _DEVINF_NS:
                     pid = _devinf_public_id(c)
                     nested = _encode_doc(c, _devinf_kind(pid), pid, False)
                     out.append(OPAQUE)
                     out += _mb_bytes(len(nested))
                     out += nested
-                else:
+                    continue
+                code = by_name.get(cname)
+                if cchildren or ctext.__class__ is not str or not ctext or code is None:
                     self.element(c)
+                    continue
+                # the commonest child, a leaf with text, inline: what element() writes for it
+                cpage, ctok = code
+                if cpage != self.page:
+                    out += bytes((SWITCH_PAGE, cpage))
+                    self.page = cpage
+                if ctext == _DEVINF_XML and cns is _METINF_NS and cname == "Type":
+                    ctext = _DEVINF_WBXML
+                try:
+                    raw = ctext.encode("utf-8")  # type: ignore[union-attr]
+                except UnicodeEncodeError:
+                    raise SyncMLEncodeError(f"<{cname}> text is not encodable as UTF-8") from None
+                out.append(ctok | 0x40)
+                if cpayload or b"\x00" in raw:
+                    out.append(OPAQUE)
+                    out += _mb_bytes(len(raw))
+                    out += raw
+                    out.append(END)
+                else:
+                    out.append(STR_I)
+                    out += raw
+                    out += b"\x00\x01"  # string terminator, END
             out.append(END)
             return
         if text is None:
@@ -489,7 +537,7 @@ class _Encoder:
             out += text  # type: ignore[arg-type]
             out.append(END)
             return
-        if ns is NS.METINF and text == _DEVINF_XML and name == "Type":
+        if text == _DEVINF_XML and ns is _METINF_NS and name == "Type":
             text = _DEVINF_WBXML
         try:
             raw = text.encode("utf-8")  # type: ignore[union-attr]

@@ -103,10 +103,17 @@ def _to_node(el: etree._Element, inherited: NS, depth: int, max_depth: int) -> N
     children = []
     stray = False
     depth += 1
+    tags = _TAGS
     for c in el:
-        if not isinstance(c.tag, str):
+        ctag = c.tag
+        if not isinstance(ctag, str):
             raise SyncMLDecodeError("entity references are not allowed")
-        children.append(_to_node(c, ns, depth, max_depth))
+        hit = tags.get(ctag)
+        if hit is not None and depth <= max_depth and not len(c) and not c.keys():
+            # a leaf with a known tag, inline: what _to_node() makes of it
+            children.append(_new(Node, (hit[0] or ns, hit[1], (), c.text, False)))
+        else:
+            children.append(_to_node(c, ns, depth, max_depth))
         tail = c.tail
         if tail and not stray and tail.strip():
             stray = True
@@ -143,9 +150,11 @@ def _parse(body: bytes, max_size: int, max_depth: int,
     info = root.getroottree().docinfo
     if info.doctype or info.internalDTD is not None or info.externalDTD is not None:
         raise SyncMLDecodeError("DOCTYPE declarations are not allowed")
-    for count, _ in enumerate(root.iter(), 1):
-        if count > max_elements:
-            raise SyncMLDecodeError(f"more than {max_elements} XML elements")
+    # every element has a "<" of its own: count them only when that bound is not enough
+    if body.count(b"<") > max_elements:
+        for count, _ in enumerate(root.iter(), 1):
+            if count > max_elements:
+                raise SyncMLDecodeError(f"more than {max_elements} XML elements")
     return _to_node(root, NS.SYNCML, 1, max_depth)
 
 
@@ -268,11 +277,17 @@ def _serialise(node: Node, ver_dtd: str) -> bytes:
 
 
 def encode_xml_tree(node: Node, ver_dtd: str = "1.2") -> bytes:
-    """Serialise a :class:`Node` tree as compact UTF-8 XML with an XML declaration."""
+    """Serialise a :class:`Node` tree as compact UTF-8 XML with an XML declaration.
+
+    Plain trees (every message the model produces, unless a text holds a character XML
+    cannot carry) are written directly; the rest through lxml, byte for byte the same."""
     try:
         return _serialise(node, ver_dtd)
     except (_Unusual, KeyError, RecursionError):
-        pass  # lxml decides, and reports what it refuses
+        return _encode_lxml(node, ver_dtd)  # lxml decides, and reports what it refuses
+
+
+def _encode_lxml(node: Node, ver_dtd: str) -> bytes:
     try:
         root = _build(node, None, None, ver_dtd)
     except ValueError as e:
