@@ -58,6 +58,7 @@ ICAL_KINDS.update({"CATEGORIES": Kind.LIST, "RESOURCES": Kind.LIST,
                    "REQUEST-STATUS": Kind.STRUCT})
 
 
+_TEXT, _STRUCT, _LIST, _RAW = Kind.TEXT, Kind.STRUCT, Kind.LIST, Kind.RAW  # hot-loop aliases
 _VERSIT_ALARMS = frozenset({"AALARM", "DALARM", "PALARM", "MALARM"})
 _COMPONENT_NAME = re.compile(r"^[A-Z0-9-]+$")
 
@@ -81,9 +82,10 @@ class RawComponent:
 def build_tree(text: str, dialect: str) -> RawComponent:
     stack: list[RawComponent] = []
     top: RawComponent | None = None
+    lines: list[RawLine] | None = None  # those of the innermost open component
     for lineno, logical in unfold(text, dialect):
         raw = parse_line(lineno, logical, dialect)
-        if raw.name in ("BEGIN", "END"):
+        if raw.name == "BEGIN" or raw.name == "END":
             cname = raw.value.strip().upper()
             if not _COMPONENT_NAME.match(cname):
                 raise PimParseError(f"bad component name {raw.value[:40]!r}", lineno)
@@ -100,10 +102,11 @@ def build_tree(text: str, dialect: str) -> RawComponent:
                 if not stack or stack[-1].name != cname:
                     raise PimParseError(f"END:{cname} without matching BEGIN", lineno)
                 stack.pop()
+            lines = stack[-1].lines if stack else None
             continue
-        if not stack:
+        if lines is None:
             raise PimParseError(f"property {raw.name} outside BEGIN/END", lineno)
-        stack[-1].lines.append(raw)
+        lines.append(raw)
     if top is None:
         raise PimParseError("no BEGIN line found", 1)
     if stack:
@@ -176,20 +179,20 @@ def decode_property(raw: RawLine, dialect: str, table: dict[str, Kind]) -> Prope
             raise PimParseError(f"unsupported ENCODING {encoding[:30]!r}", raw.lineno)
     if "\r" in value:
         value = value.replace("\r\n", "\n").replace("\r", "\n")
-    kind = table.get(raw.name, Kind.TEXT)
+    kind = table.get(raw.name, _TEXT)
     if dialect == RFC:
-        if kind is Kind.TEXT:
+        if kind is _TEXT:
             val: str | tuple[str, ...] = unescape_rfc(value)
-        elif kind is Kind.STRUCT:
+        elif kind is _STRUCT:
             val = tuple(unescape_rfc(c) for c in split_escaped(value, ";"))
-        elif kind is Kind.LIST:
+        elif kind is _LIST:
             val = tuple(unescape_rfc(c) for c in split_escaped(value, ","))
         else:
             val = value
     else:
-        if kind is Kind.STRUCT or kind is Kind.LIST:
+        if kind is _STRUCT or kind is _LIST:
             val = tuple(unescape_versit(c) for c in split_escaped(value, ";"))
-        elif kind is Kind.RAW and "\n" in value and raw.name not in _VERSIT_ALARMS:
+        elif kind is _RAW and "\n" in value and raw.name not in _VERSIT_ALARMS:
             # a (QUOTED-PRINTABLE) line break inside a date/URI/number is not valid in any
             # format and cannot be written in vCard 3.0 / iCalendar: it becomes a space
             val = value.replace("\n", " ")
