@@ -22,6 +22,17 @@ class ContentType(str, Enum):
     def of(cls, value: str | ContentType) -> ContentType:
         if isinstance(value, ContentType):
             return value
+        if type(value) is str:
+            hit = _BY_TEXT.get(value)
+            if hit is None:
+                hit = cls._lookup(value)
+                if len(_BY_TEXT) < 256:  # the few strings peers send, not whatever they send
+                    _BY_TEXT[value] = hit
+            return hit
+        return cls._lookup(value)
+
+    @classmethod
+    def _lookup(cls, value: str) -> ContentType:
         base = value.split(";")[0].strip().lower()
         aliases = {"text/directory": cls.VCARD30, "text/x-vcalendar": cls.VCAL10}
         try:
@@ -34,6 +45,10 @@ class ContentType(str, Enum):
     @property
     def is_contact(self) -> bool:
         return self in (ContentType.VCARD21, ContentType.VCARD30)
+
+
+#: content type text -> ContentType (only successful lookups)
+_BY_TEXT: dict[str, ContentType] = {}
 
 
 def _to_text(data: str | bytes) -> str:

@@ -362,3 +362,15 @@ def test_general_paths_really_swaps_the_fast_paths():
     with mock.patch.object(Property, "_trusted", side_effect=AssertionError("fast")), \
             pytest.raises(Exception, match="fast"):
         parse(text, VC)
+
+
+@pytest.mark.parametrize("text", ["text/vcard", "TEXT/X-VCARD; charset=UTF-8", " text/directory",
+                                  "text/x-vcalendar;x=1", "text/calendar", "text/plain", ""])
+def test_content_type_lookup_is_stable(text):
+    from simsync.pim.codec import ContentType
+
+    expected = outcome(ContentType._lookup, text)
+    for _ in range(2):
+        assert outcome(ContentType.of, text) == expected
+    if not isinstance(expected, tuple):
+        assert ContentType.of(text) is expected
