@@ -374,3 +374,12 @@ def test_content_type_lookup_is_stable(text):
         assert outcome(ContentType.of, text) == expected
     if not isinstance(expected, tuple):
         assert ContentType.of(text) is expected
+
+
+def test_parameter_caches_are_bounded():
+    for i in range(max(model._PARAMS_CACHE_MAX, props._PLANS_MAX) + 10):
+        raw = cl.parse_line(1, f"X;X-P=v{i};TYPE=a:v", cl.RFC)
+        prop = props.decode_property(raw, cl.RFC, props.VCARD_KINDS)
+        assert prop.params == (("TYPE", ("A",)), ("X-P", (f"v{i}",)))
+    assert len(model._PARAMS_CACHE) <= model._PARAMS_CACHE_MAX
+    assert len(props._PLANS) <= props._PLANS_MAX
