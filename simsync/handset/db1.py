@@ -6,8 +6,13 @@ replace, delete, in order), the last anchor and the server's anchor, the Maps th
 confirmed, a suspended sync's resume state; the server's last nonce -- in one SQLite file (WAL).
 It has the same interface, so the engine runs on it unchanged: ``store.db(uri)`` gives a view whose
 ``items`` / ``changes`` / ``unmapped`` behave like the in-memory dicts, each read and write going to
-SQLite. :class:`Db1ClientSession` runs each engine call (``start``, ``receive``) in one SQLite
-transaction: a crash in the middle of a message leaves the store as it was before it.
+SQLite, and whose batch operations (``read_items``, ``confirm_changes``, ``lookup_unmapped``,
+``put_unmapped``, ``drop_unmapped``: what the engine reads and writes for many items of a message)
+take one statement, or one ``executemany``, each. Every engine call (``start``, ``receive``) runs
+in one SQLite transaction (:class:`Db1ClientSession`, and a plain ``ClientSession`` too, as the
+store has ``transaction()``): a crash in the middle of a message leaves the store as it was before
+it. The LUID and change counters are read once per transaction and written back just before it
+commits.
 
 The well-known databases are ``./contacts`` (vCard), ``./calendar`` (vCalendar / iCalendar) and
 ``./messages``. :func:`import_files` reads .vcf / .ics / .vcs files (several items each) into them,

@@ -3,7 +3,10 @@
 ``session = ClientSession(config, store)``; ``msg = session.start()``; then for every reply
 ``msg = session.receive(reply)`` until it returns ``None`` (``session.result`` says how it
 ended). The client keeps its data in a :class:`ClientStore` (an in-memory one here: items by
-LUID, change tracking since the last sync, anchors, the server's last NextNonce).
+LUID, change tracking since the last sync, anchors, the server's last NextNonce). The engine
+reads and writes the items of a message through the batch operations of ``store.db(uri)``
+(``read_items``, ``confirm_changes``, ``lookup_unmapped``, ``put_unmapped``, ``drop_unmapped``),
+and runs each call in ``store.transaction()`` when the store has one (DB1 on SQLite does).
 """
 
 from __future__ import annotations
