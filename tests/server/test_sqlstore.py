@@ -253,6 +253,10 @@ def test_same_change_log_semantics_as_memorystore(any_store) -> None:
             for ex in (None, "dev-a"):
                 expect = [(index[g], k) for g, k in mem.changes_since(user, "db", cp, ex)]
                 assert sql.changes_since(user, "db", cp, ex) == expect
+            for dev in ("dev-a", "dev-b"):
+                net = bool(mem.changes_since(user, "db", cp, dev))
+                assert mem.others_changed(user, "db", cp, dev) == net
+                assert sql.others_changed(user, "db", cp, dev) == net
         assert sorted(index[g] for g in mem.live_guids(user, "db")) == \
             sorted(sql.live_guids(user, "db"))
         for i in range(6):

@@ -607,3 +607,46 @@ def test_password_guessing_is_throttled_across_sessions() -> None:
         h.sync(200, password="guess")
     assert h.store.login_lock(USER) < now[0] and 0 < h.store.logins[USER][0] < 10
     assert h.sync(200).result.status == 200 and h.store.logins[USER][0] == 0
+
+
+def test_the_sync_after_a_slow_sync_does_not_read_its_own_adds_again() -> None:
+    """What changed during a session came from the device itself: the next sync starts
+    after it (nothing to read), unless another device changed something meanwhile."""
+    from typing import ClassVar
+
+    from simsync.syncml.engine import MemoryStore
+
+    class Spy(MemoryStore):
+        since: ClassVar[list[int]] = []
+
+        def changes_since(self, user, database, counter, exclude_origin=None):
+            Spy.since.append(counter)
+            return super().changes_since(user, database, counter, exclude_origin)
+
+    h = Harness(store=Spy())
+    for i in range(40):
+        h.client_store.add(DB, vcard(f"Own{i}", "O", f"+49 {i}"))
+    assert h.sync(201).result.status == 200
+    Spy.since.clear()
+    s = h.sync(200)
+    assert s.result.status == 200 and not s.result.received.get(DB)
+    # it reads the change log from after the 40 adds of the slow sync, not from before
+    assert Spy.since and min(Spy.since) == h.store.counter(USER, "addressbook") == 40
+    # another device's change during a session is still due in the next one
+    h2 = Harness(store=h.store, device_id="dev-2")
+    h2.client_store.add(DB, vcard("Other", "X", "+1"))
+    h.client_store.add(DB, vcard("Mine", "M", "+2"))
+    from simsync.syncml.engine import ClientSession
+
+    sess = ClientSession(h.client_cfg, h.client_store, sync_type=200, session_id="77",
+                         anchor_factory=lambda: "a77")
+    msg = h.exchange(sess.start())
+    assert h2.sync(201).result.status == 200         # dev-2 adds "Other" meanwhile
+    msg = sess.receive(msg)
+    while msg is not None:
+        msg = sess.receive(h.exchange(msg))
+    assert sess.result.status == 200
+    assert not any("FN:X Other" in v for v in h.client_items().values())
+    s = h.sync(200)
+    assert s.result.received == {DB: 1}
+    assert any("FN:X Other" in v for v in h.client_items().values())

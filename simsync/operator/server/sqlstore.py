@@ -797,6 +797,17 @@ class SqlStore:
                 *self._iw(user, database), items.c.deleted == sa.false())
                 .order_by(items.c.created)).scalars())
 
+    def others_changed(self, user: str, database: str, counter: int, origin: str) -> bool:
+        """One indexed probe in the common case (no change after ``counter`` from anyone
+        else); else the net changes decide (another's change may have been superseded)."""
+        with self._c() as c:
+            hit = c.execute(sa.select(changes.c.id).where(
+                changes.c.user == user, changes.c.database == database,
+                changes.c.counter > counter,
+                sa.or_(changes.c.origin.is_(None), changes.c.origin != origin)).limit(1)).first()
+        return hit is not None and bool(self.changes_since(user, database, counter,
+                                                           exclude_origin=origin))
+
     def changes_since(self, user: str, database: str, counter: int,
                       exclude_origin: str | None = None) -> list[tuple[str, ChangeKind]]:
         """Net changes after ``counter`` (same rules as MemoryStore), read from the change log

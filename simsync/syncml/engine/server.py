@@ -1295,11 +1295,20 @@ class _Reply:
 
     # -------------------------------------------------------------- end of session
     def _commit(self) -> None:
+        user = self.st.user or ""
         with self.store.transaction():
             for dbst in self.st.dbs.values():
                 retry = tuple(dict.fromkeys([*dbst.failed, *dbst.sent.values()]))
+                if dbst.sync_type == 202:
+                    counter = dbst.last_counter  # one-way from client: the server's changes
+                else:                            # stay due
+                    # what changed during the session came from this device (its own
+                    # changes, or results it was sent): the next sync starts after them,
+                    # not by reading them all again; else it starts at the session's start
+                    counter = self.store.counter(user, dbst.name)
+                    if counter != dbst.snapshot and self.store.others_changed(
+                            user, dbst.name, dbst.snapshot, self.dev):
+                        counter = dbst.snapshot
                 self.store.set_anchor(self.dev, dbst.name, DbAnchor(
                     client_last=dbst.client_next, server_anchor=dbst.server_next,
-                    # one-way from client sent none of the server's changes: keep them due
-                    counter=dbst.last_counter if dbst.sync_type == 202 else dbst.snapshot,
-                    retry=retry))
+                    counter=counter, retry=retry))

@@ -157,6 +157,10 @@ class SyncStore(Protocol):
     def live_guids(self, user: str, database: str) -> list[str]: ...
     def changes_since(self, user: str, database: str, counter: int,
                       exclude_origin: str | None = None) -> list[tuple[str, ChangeKind]]: ...
+    def others_changed(self, user: str, database: str, counter: int, origin: str) -> bool:
+        """Whether ``changes_since(user, database, counter, exclude_origin=origin)`` is
+        not empty (a store may answer without listing the changes)."""
+        ...
 
     # conflict log and session state --------------------------------------------------------
     def log_conflict(self, record: ConflictRecord) -> None: ...
@@ -444,6 +448,9 @@ class MemoryStore:
 
     def live_guids(self, user: str, database: str) -> list[str]:
         return [g for g, r in self._db(user, database).items.items() if not r.deleted]
+
+    def others_changed(self, user: str, database: str, counter: int, origin: str) -> bool:
+        return bool(self.changes_since(user, database, counter, exclude_origin=origin))
 
     def changes_since(self, user: str, database: str, counter: int,
                       exclude_origin: str | None = None) -> list[tuple[str, ChangeKind]]:
