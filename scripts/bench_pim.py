@@ -93,6 +93,9 @@ def keys_bench(n: int, repeat: int, baseline) -> None:
         impls.append(("baseline", baseline.parse, baseline.match_keys))
     for label, ct, make in KEY_ITEMS:
         items = [make(i) for i in range(n)]
+        for _, p, mk in impls:  # warm up (caches, allocator) before timing
+            for x in items[:500]:
+                mk(p(x, ct))
         best = {name: float("inf") for name, _, _ in impls}
         for _ in range(repeat):  # interleaved, so that both see the same machine load
             for name, p, mk in impls:
