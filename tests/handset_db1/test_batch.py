@@ -317,3 +317,40 @@ def test_a_sync_killed_midway_leaves_whole_messages(tmp_path, db1_path):
     assert len(store.contents(DB)) == 300
     assert len(store.db(DB).changes) in seen        # never half a message's confirmations
     store.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# the read window of a Sync: mixed sizes, large objects, items gone while queued
+
+
+@pytest.mark.parametrize("kind", ["memory", "db1"])
+def test_items_of_mixed_sizes_and_items_deleted_while_queued(kind, tmp_path):
+    from simsync.syncml import decode, encode
+
+    store = ClientStore() if kind == "memory" else SqliteClientStore(tmp_path / "db1.sqlite")
+    rig = Rig(store, max_msg_size=5000)
+    sizes = [10, 3000, 10, 10, 9000, 200, 10, 4500, 10, 10] * 4
+    luids = [store.add(DB, vcard(f"L{i}", "L", f"+{i}", "n" * size), "text/vcard")
+             for i, size in enumerate(sizes)]
+    sess = ClientSession(rig.cfg, store, sync_type=201, session_id="mixed",
+                         anchor_factory=lambda: "a1")
+    msg = sess.start()
+    gone = set()
+    for i in range(200):
+        reply = decode(encode(rig.engine.receive(decode(encode(msg, rig.ct), rig.ct),
+                                                 content_type=rig.ct), rig.ct), rig.ct)
+        if i == 2:                      # the user deletes items the session has not sent yet
+            sent = set(sess.runs[DB].sent_seqs)
+            gone = {luid for luid in luids[-12:] if luid not in sent}
+            for luid in gone:
+                store.delete(DB, luid)
+        msg = sess.receive(reply)
+        if msg is None:
+            break
+    assert sess.result.status == 200 and len(gone) >= 5
+    assert sess.result.messages_sent > 20          # large objects went in chunks
+    server = sorted(rig.server_items().values())
+    assert server == sorted(store.contents(DB).values())
+    assert len(server) == len(sizes) - len(gone)
+    assert sess.result.sent[DB] >= len(server)
+    assert not store.db(DB).changes               # the deleted ones were never synced
