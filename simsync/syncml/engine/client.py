@@ -39,6 +39,7 @@ __all__ = ["ClientConfig", "ClientDatabase", "ClientResult", "ClientSession", "C
 
 S = m.StatusCode
 _CHANGE_CMDS = frozenset(("Add", "Replace", "Delete"))
+_ADD, _REPLACE, _DELETE = str(ChangeKind.ADD), str(ChangeKind.REPLACE), str(ChangeKind.DELETE)
 
 #: items read from the store per query when filling a Sync: a few first, then as many as
 #: the room left in the message is likely to take (by the mean size of those read), at most
@@ -607,7 +608,7 @@ class ClientSession:
             wiped = len(local.items)
             self.store.wipe(run.cfg.local_uri)
             if wiped:
-                self._count_applied(run.cfg.local_uri, ChangeKind.DELETE, wiped)
+                self._count_applied(run.cfg.local_uri, _DELETE, wiped)
             local.last_anchor = None       # until this refresh completes: a slow sync next
             run.queue = deque()
         else:
@@ -774,34 +775,36 @@ class ClientSession:
         self.result.received[uri] = self.result.received.get(uri, 0) + 1
         if isinstance(cmd, m.Delete):
             if luid and self.store.apply_delete(uri, luid):
-                self._count_applied(uri, ChangeKind.DELETE)
+                self._count_applied(uri, _DELETE)
                 return S.OK
             return S.ITEM_NOT_DELETED
         if data is None:
             return S.BAD_REQUEST
         if isinstance(cmd, m.Replace) and luid and self.store.apply_replace(uri, luid, data,
                                                                             ctype):
-            self._count_applied(uri, ChangeKind.REPLACE)
+            self._count_applied(uri, _REPLACE)
             return S.OK
         old = self._unmapped.get(guid) if isinstance(cmd, m.Add) and guid else None
         if old is not None and self.store.apply_replace(uri, old, data, ctype):
             # we have it already (its Map got lost): the same item again, not a second one
             run.maps = [(g, lu) for g, lu in run.maps if g != guid] + [(guid, old)]
-            self._count_applied(uri, ChangeKind.REPLACE)
+            self._count_applied(uri, _REPLACE)
             return S.ITEM_ADDED
         try:
             new = self.store.apply_add(uri, data, ctype)
         except DeviceFull:
             return S.DEVICE_FULL
-        self._count_applied(uri, ChangeKind.ADD)
+        self._count_applied(uri, _ADD)
         run.maps.append((guid, new))
         if guid:
             self._unmapped[guid] = self._new_unmapped[guid] = new
         return S.ITEM_ADDED
 
-    def _count_applied(self, uri: str, kind: ChangeKind, n: int = 1) -> None:
-        counts = self.result.applied.setdefault(uri, {})
-        counts[str(kind)] = counts.get(str(kind), 0) + n
+    def _count_applied(self, uri: str, kind: str, n: int = 1) -> None:
+        counts = self.result.applied.get(uri)
+        if counts is None:
+            counts = self.result.applied[uri] = {}
+        counts[kind] = counts.get(kind, 0) + n
 
     # -------------------------------------------------------------- package 6
     def _commit(self) -> None:
