@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -184,14 +185,14 @@ def decode_property(raw: RawLine, dialect: str, table: dict[str, Kind]) -> Prope
         if kind is _TEXT:
             val: str | tuple[str, ...] = unescape_rfc(value)
         elif kind is _STRUCT:
-            val = tuple(unescape_rfc(c) for c in split_escaped(value, ";"))
+            val = _components(value, ";", unescape_rfc)
         elif kind is _LIST:
-            val = tuple(unescape_rfc(c) for c in split_escaped(value, ","))
+            val = _components(value, ",", unescape_rfc)
         else:
             val = value
     else:
         if kind is _STRUCT or kind is _LIST:
-            val = tuple(unescape_versit(c) for c in split_escaped(value, ";"))
+            val = _components(value, ";", unescape_versit)
         elif kind is _RAW and "\n" in value and raw.name not in _VERSIT_ALARMS:
             # a (QUOTED-PRINTABLE) line break inside a date/URI/number is not valid in any
             # format and cannot be written in vCard 3.0 / iCalendar: it becomes a space
@@ -199,6 +200,19 @@ def decode_property(raw: RawLine, dialect: str, table: dict[str, Kind]) -> Prope
         else:
             val = value
     return _make_property(raw, plan, val)
+
+
+def _components(value: str, sep: str, unescape: Callable[[str], str]) -> tuple[str, ...]:
+    """The unescaped components of a ``sep``-separated value."""
+    if "\\" not in value:  # nothing escaped: a plain split (unescaping is the identity)
+        return tuple(value.split(sep))
+    return tuple(unescape(c) for c in split_escaped(value, sep))
+
+
+def components_general(value: str, sep: str, unescape: Callable[[str], str]
+                       ) -> tuple[str, ...]:
+    """Reference for :func:`_components`."""
+    return tuple(unescape(c) for c in split_escaped(value, sep))
 
 
 def _make_property(raw: RawLine, plan: _ParamPlan, value: Value) -> Property:

@@ -14,7 +14,9 @@ contentline.qp_decode          contentline.qp_decode_general
 model.canonical_params (cache) normalize_params + _check_params
 props._plan (cache)            props._ParamPlan
 props._make_property           props.make_property_general
+props._components              props.components_general
 match.normalize_name (ASCII)   match.normalize_name_general
+codec.ContentType.of (cache)   ContentType._lookup
 =============================  ======================================
 
 The unit properties compare each pair on random input (errors included: same type, message
@@ -80,6 +82,7 @@ def general_paths():
         swap(props, "_plan", props._ParamPlan)
         swap(props, "_PLANS", {})
         swap(props, "_make_property", props.make_property_general)
+        swap(props, "_components", props.components_general)
         swap(props, "canonical_params", _reference_params)
         swap(model, "canonical_params", _reference_params)
         swap(match, "normalize_name", match.normalize_name_general)
