@@ -6,6 +6,15 @@ strict about content: an element the DTDs do not allow inside its parent, a repe
 singleton, a missing mandatory element, text where elements belong or a non-numeric number
 raises :class:`SyncMLDecodeError`. It is lenient about sibling order (only the order of
 commands is kept, and matters) and about which commands nest in Sync/Atomic/Sequence.
+
+Speed: every message of a sync passes through here twice (decoded by one peer, encoded by the
+other), so the elements that fill big messages -- Add/Replace/Copy/Move, Status, Sync, Item,
+Meta, Location, Anchor -- have fast paths: decoding gathers the children in one pass and falls
+back to the general, :class:`_R`-based mapping (which then decides, with the same error) as
+soon as anything is unusual (repeated or unknown children, text, Cred, Chal, Filter, EMI ...);
+values are evaluated in the general path's order so the first error is the same. Encoding
+builds the :class:`Node` tuples directly. tests/syncml/test_fast_paths.py checks both against
+the general paths.
 """
 
 from __future__ import annotations

@@ -299,27 +299,45 @@ class _Decoder:
                     raise SyncMLDecodeError("WBXML string is not valid UTF-8") from None
                 pos = z + 1
                 continue
-            if 0x45 <= t <= 0x7F and pos < size and data[pos] == STR_I:
-                # the commonest child, <tag>STR_I text NUL END, inline: what _element() makes
-                # of it; anything unusual about it is left to _element()
-                z = data.find(b"\x00", pos + 1)
+            if 0x45 <= t <= 0x7F and pos < size and depth < self.max_depth:
+                # the commonest children, <tag>STR_I text NUL END and <tag>OPAQUE len bytes
+                # END, inline: what _element() makes of them; anything unusual about them is
+                # left to _element()
+                nxt = data[pos]
                 cns, ctable = _TAG_TABLES[self.kind][self.page]
                 cname = ctable[t & 0x3F]
-                if (z > 0 and z + 1 < size and data[z + 1] == END and cname is not None
-                        and depth < self.max_depth):
+                if nxt == STR_I and cname is not None:
+                    z = data.find(b"\x00", pos + 1)
+                    if z > 0 and z + 1 < size and data[z + 1] == END:
+                        try:
+                            ctext = data[pos + 1:z].decode("utf-8")
+                        except UnicodeDecodeError:
+                            pass
+                        else:
+                            budget[0] -= 1
+                            if budget[0] < 0:
+                                raise SyncMLDecodeError("too many WBXML elements")
+                            if ctext == _DEVINF_WBXML and cns is _METINF_NS and cname == "Type":
+                                ctext = _DEVINF_XML
+                            children.append(_new(Node, (cns, cname, (), ctext, False)))
+                            pos = z + 2
+                            continue
+                elif nxt == OPAQUE and cname is not None:
+                    self.pos = pos + 1
                     try:
-                        ctext = data[pos + 1:z].decode("utf-8")
-                    except UnicodeDecodeError:
-                        pass
-                    else:
-                        budget[0] -= 1
-                        if budget[0] < 0:
-                            raise SyncMLDecodeError("too many WBXML elements")
-                        if ctext == _DEVINF_WBXML and cns is _METINF_NS and cname == "Type":
-                            ctext = _DEVINF_XML
-                        children.append(_new(Node, (cns, cname, (), ctext, False)))
-                        pos = z + 2
-                        continue
+                        length = self._mb()
+                    except SyncMLDecodeError:
+                        length = -1
+                    q = self.pos
+                    if 0 <= length and q + length < size and data[q + length] == END:
+                        blob = data[q:q + length]
+                        if not (cns is _SYNCML_NS and cname == "Data" and _is_devinf_doc(blob)):
+                            budget[0] -= 1
+                            if budget[0] < 0:
+                                raise SyncMLDecodeError("too many WBXML elements")
+                            children.append(_new(Node, (cns, cname, (), blob, True)))
+                            pos = q + length + 1
+                            continue
             self.pos = pos
             if t == SWITCH_PAGE:
                 self._switch()

@@ -12,6 +12,9 @@ Encoding writes UTF-8 XML without whitespace, the SyncML namespace in upper case
 XML inside ``<Data>``, and item data as escaped text (never CDATA: SyncEvolution 2.0 reads a
 continuation chunk of a large object written as CDATA as empty, and escaped text also keeps CR,
 as ``&#13;``, through XML's end-of-line normalisation). CDATA is of course accepted on input.
+Such plain trees are serialised directly as one string, the exact bytes lxml writes for them;
+a tree with anything else (a text with a character XML cannot carry, an unusual name) goes
+through lxml, which also reports what it refuses.
 """
 
 from __future__ import annotations
