@@ -387,6 +387,7 @@ class ClientSession:
             return self._receive(reply, suspend)
 
     def _receive(self, reply: m.SyncML, suspend: bool) -> m.SyncML | None:
+        self._confirmed = {}                # (nothing left over from a call that failed)
         hdr = reply.header
         if hdr.resp_uri:
             self.target_url = hdr.resp_uri
@@ -529,7 +530,6 @@ class ClientSession:
                     seq = run.sent_seqs.get(ref)
                     if seq:
                         self._confirmed.setdefault(run.cfg.local_uri, []).append((ref, seq))
-                        run.confirmed[ref] = seq
             return
         if cmd == "Alert":
             for run in self.runs.values():
@@ -550,6 +550,7 @@ class ClientSession:
         confirmed, self._confirmed = self._confirmed, {}
         for uri, sent in confirmed.items():
             self.store.db(uri).confirm_changes(sent)
+            self.runs[uri].confirmed.update(sent)
 
     def _run_for(self, uri: str | None) -> _DbRun | None:
         for run in self.runs.values():
