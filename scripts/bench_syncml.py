@@ -2,13 +2,14 @@
 """Throughput of the SyncML codecs on realistic slow-sync messages (no timing asserts).
 
     python scripts/bench_syncml.py [--repeat N] [--items N] [--recorded] [--profile CASE]
+                                   [--baseline DIR [--rounds N]] [--json]
 
 Messages (``--items`` N = 270 by default, what one 150 kB message of a 10,000-contact slow
 sync holds):
 
-* ``client-adds``: SyncHdr (MaxMsgSize/MaxObjSize) + Alert-less Sync with N Add commands,
-  each with Meta Type text/vcard and one Item (Source LocURI, a ~330-byte vCard as Data), as
-  the simsync client writes them;
+* ``client-adds``: SyncHdr (MaxMsgSize/MaxObjSize), the Status of the server's SyncHdr and a
+  Sync with N Add commands, each with Meta Type text/x-vcard and one Item (Source LocURI, a
+  ~330-byte vCard of scripts/bench_sync.py as Data), as the simsync client writes them;
 * ``server-status``: the server's reply: SyncHdr Status + N+1 Status commands (the Sync and
   each Add) with SourceRef;
 * ``server-adds``: a server message with N Adds (Item Source LocURI + Meta Type at item
@@ -18,14 +19,23 @@ For each message and codec (XML, WBXML) it prints the size and decode / encode s
 as messages per second and items (commands inside the message) per second. ``--recorded``
 also times the recorded SyncEvolution messages of tests/syncml/data. ``--profile CASE``
 (e.g. ``client-adds:wbxml:decode``) runs cProfile on one case and prints the top entries.
+``--baseline DIR`` compares with another simsync package, e.g. the codecs before the fast
+paths::
+
+    git archive c9fe450 simsync | tar -x -C /tmp/before
+    python scripts/bench_syncml.py --baseline /tmp/before --rounds 3
 """
 
 from __future__ import annotations
 
 import argparse
 import cProfile
+import json
+import os
 import pstats
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -99,19 +109,57 @@ def _rate(fn: Callable[[], object], repeat: int, rounds: int = 7) -> float:
     return best
 
 
-def bench(label: str, msg: sm.SyncML, repeat: int) -> dict[str, tuple[float, float]]:
+def _line(label: str, kind: str, size: int, n_items: int, dec: float, enc: float) -> str:
+    return (f"{label:44s} {kind:5s} {size:7d} B {n_items:4d} cmds | decode "
+            f"{1 / dec:7.1f} msg/s {n_items / dec:8.0f} items/s ({dec * 1e3:6.2f} ms) | "
+            f"encode {1 / enc:7.1f} msg/s {n_items / enc:8.0f} items/s ({enc * 1e3:6.2f} ms)")
+
+
+def bench(label: str, msg: sm.SyncML, repeat: int, quiet: bool = False) -> list[dict]:
     n_items = _count(msg.body.commands)
-    out = {}
+    out = []
     for kind, ct in CODECS.items():
         body = sm.encode(msg, ct)
         assert sm.decode(body, ct) == msg or label.startswith("rec:")
         dec = _rate(lambda: sm.decode(body, ct), repeat)  # noqa: B023
         enc = _rate(lambda: sm.encode(msg, ct), repeat)  # noqa: B023
-        out[kind] = (dec, enc)
-        print(f"{label:44s} {kind:5s} {len(body):7d} B {n_items:4d} cmds | decode "
-              f"{1 / dec:7.1f} msg/s {n_items / dec:8.0f} items/s ({dec * 1e3:6.2f} ms) | "
-              f"encode {1 / enc:7.1f} msg/s {n_items / enc:8.0f} items/s ({enc * 1e3:6.2f} ms)")
+        out.append({"label": label, "kind": kind, "size": len(body), "items": n_items,
+                    "decode_s": dec, "encode_s": enc})
+        if not quiet:
+            print(_line(label, kind, len(body), n_items, dec, enc))
     return out
+
+
+def compare(baseline: Path, items: int, repeat: int, rounds: int) -> None:
+    """Interleaved A/B: this tree and ``baseline`` (a directory holding another ``simsync``
+    package, e.g. ``git archive <commit> simsync | tar -x -C DIR``), each in a fresh process
+    per round, the best time per cell kept."""
+    trees = {"before": baseline.resolve(), "after": Path(__file__).resolve().parent.parent}
+    best: dict[str, dict[tuple[str, str], dict]] = {"before": {}, "after": {}}
+    for _ in range(rounds):
+        for which, root in trees.items():
+            env = {**os.environ, "PYTHONPATH": str(root)}
+            r = subprocess.run([sys.executable, __file__, "--json", "--items", str(items),
+                                "--repeat", str(repeat)], env=env, cwd=tempfile.gettempdir(),
+                               capture_output=True, text=True, check=True)
+            for row in json.loads(r.stdout):
+                key = (row["label"], row["kind"])
+                old = best[which].get(key)
+                if old is None:
+                    best[which][key] = row
+                else:
+                    old["decode_s"] = min(old["decode_s"], row["decode_s"])
+                    old["encode_s"] = min(old["encode_s"], row["encode_s"])
+    for which in ("before", "after"):
+        print(f"{which} ({trees[which]}), best of {rounds} interleaved processes:")
+        for row in best[which].values():
+            print(_line(row["label"], row["kind"], row["size"], row["items"], row["decode_s"],
+                        row["encode_s"]))
+    print("speed-up (before time / after time):")
+    for key, a in best["after"].items():
+        b = best["before"][key]
+        print(f"{key[0]:44s} {key[1]:5s} decode x{b['decode_s'] / a['decode_s']:4.2f}  "
+              f"encode x{b['encode_s'] / a['encode_s']:4.2f}")
 
 
 def profile(case: str, items: int, repeat: int) -> None:
@@ -141,16 +189,27 @@ def main() -> None:
                     help="also time the recorded SyncEvolution messages")
     ap.add_argument("--profile", metavar="MSG:CODEC:OP",
                     help="cProfile one case, e.g. client-adds:wbxml:decode")
+    ap.add_argument("--baseline", type=Path, metavar="DIR",
+                    help="compare with the simsync package in DIR (interleaved processes)")
+    ap.add_argument("--rounds", type=int, default=3, help="processes per tree with --baseline")
+    ap.add_argument("--json", action="store_true", help="print the measurements as JSON")
     args = ap.parse_args()
     if args.profile:
         profile(args.profile, args.items, args.repeat)
         return
+    if args.baseline:
+        compare(args.baseline, args.items, args.repeat, args.rounds)
+        return
+    rows = [row for name, make in MESSAGES.items()
+            for row in bench(f"{name} ({args.items})", make(args.items), args.repeat,
+                             quiet=args.json)]
+    if args.json:
+        print(json.dumps(rows))
+        return
     total = {"xml": [0.0, 0.0], "wbxml": [0.0, 0.0]}
-    for name, make in MESSAGES.items():
-        for kind, (dec, enc) in bench(f"{name} ({args.items})", make(args.items),
-                                      args.repeat).items():
-            total[kind][0] += dec
-            total[kind][1] += enc
+    for row in rows:
+        total[row["kind"]][0] += row["decode_s"]
+        total[row["kind"]][1] += row["encode_s"]
     for kind, (dec, enc) in total.items():
         print(f"sum of the three messages, {kind:5s}: decode {dec * 1e3:6.2f} ms, "
               f"encode {enc * 1e3:6.2f} ms")

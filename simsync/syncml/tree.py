@@ -795,16 +795,24 @@ def _item_to(it: m.Item) -> Node:
     ch: list[Node] = []
     if it.target is not None:
         ch.append(_loc_to("Target", it.target))
-    if it.source is not None:
-        ch.append(_loc_to("Source", it.source))
+    src = it.source
+    if src is not None:
+        if src.loc_name is None and src.filter is None:
+            ch.append(_new(Node, (NS.SYNCML, "Source", (
+                _new(Node, (NS.SYNCML, "LocURI", (), src.loc_uri, False)),), None, False)))
+        else:
+            ch.append(_loc_to("Source", src))
     if it.source_parent is not None:
         ch.append(_el("SourceParent", [_leaf("LocURI", it.source_parent)]))
     if it.target_parent is not None:
         ch.append(_el("TargetParent", [_leaf("LocURI", it.target_parent)]))
     if it.meta is not None:
         ch.append(_meta_to(it.meta))
-    if it.data is not None:
-        ch.append(_item_data_to(it.data))
+    data = it.data
+    if data.__class__ is str:
+        ch.append(_new(Node, (NS.SYNCML, "Data", (), data, True)))
+    elif data is not None:
+        ch.append(_item_data_to(data))
     if it.more_data:
         ch.append(_new(Node, (NS.SYNCML, "MoreData", (), None, False)))
     return _new(Node, (NS.SYNCML, "Item", tuple(ch), None, False))

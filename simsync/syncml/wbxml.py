@@ -531,7 +531,13 @@ class _Encoder:
                 out.append(ctok | 0x40)
                 if cpayload or b"\x00" in raw:
                     out.append(OPAQUE)
-                    out += _mb_bytes(len(raw))
+                    n = len(raw)
+                    if n < 0x4000:  # mb_u_int32 of one or two bytes, inline
+                        if n >= 0x80:
+                            out.append(0x80 | n >> 7)
+                        out.append(n & 0x7F)
+                    else:
+                        out += _mb_bytes(n)
                     out += raw
                     out.append(END)
                 else:
