@@ -189,14 +189,6 @@ class _Decoder:
         self.pos += n
         return b
 
-    def _cstr(self) -> str:
-        end = self.data.find(b"\x00", self.pos)
-        if end < 0:
-            raise SyncMLDecodeError(f"WBXML inline string at offset {self.pos} not terminated")
-        raw = self.data[self.pos:end]
-        self.pos = end + 1
-        return _utf8(raw)
-
     def _tstr(self, offset: int) -> str:
         if offset >= len(self.strtbl):
             raise SyncMLDecodeError(f"WBXML string table offset {offset} out of range")
@@ -477,18 +469,11 @@ def _mb_bytes(value: int) -> bytes:
 class _Encoder:
     def __init__(self, kind: str):
         self.kind = kind
-        self.codes = _codes_for(kind)
+        # the names of a kind's code pages are disjoint, so the name alone finds the token
         self.by_name = _BY_NAME[kind]
         self.nest = kind == _Kind.SYNCML  # DevInf elements become nested documents
         self.page = 0
         self.out = bytearray()
-
-    def _code(self, node: Node) -> tuple[int, int]:
-        # the names of a kind's code pages are disjoint, so the name alone finds the token
-        code = self.by_name.get(node.name)
-        if code is None:
-            raise SyncMLEncodeError(f"<{node.name}> has no WBXML token in a {self.kind} document")
-        return code
 
     def element(self, node: Node) -> None:
         ns, name, children, text, payload = node

@@ -270,7 +270,9 @@ def _serialise(node: Node, ver_dtd: str) -> bytes:
                 except UnicodeDecodeError:
                     raise _Unusual from None
             elif text.__class__ is not str:
-                raise _Unusual
+                if not isinstance(text, str):
+                    raise _Unusual
+                text = str.__str__(text)  # a str subclass (StrEnum ...): its characters
             if not plain_text(text):  # type: ignore[arg-type]
                 raise _Unusual
             add(head + ">" + _escape(text) + "</" + name + ">")  # type: ignore[arg-type]

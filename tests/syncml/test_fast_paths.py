@@ -290,3 +290,16 @@ def test_xml_element_count_bound_by_markup():
     assert sm.decode_xml(body, max_elements=n) == _flat(5)
     with pytest.raises(SyncMLDecodeError, match=f"more than {n - 1} XML elements"):
         sm.decode_xml(body, max_elements=n - 1)
+
+
+@pytest.mark.parametrize("kind", ["xml", "wbxml"])
+def test_str_subclass_texts_encode_as_their_characters(kind):
+    ct = sm.XML if kind == "xml" else sm.WBXML
+
+    def msg(t):
+        return sm.SyncML(_hdr(1, server=False), sm.SyncBody((
+            sm.Add(1, meta=sm.Meta(type=t), items=(sm.Item(data=t),)),)))
+    enum_msg = msg(sm.ContentType.DEVINF_XML)
+    assert sm.encode(enum_msg, ct) == sm.encode(msg("application/vnd.syncml-devinf+xml"), ct)
+    if kind == "xml":
+        assert sm.encode(enum_msg, ct) == xml._encode_lxml(tree.message_to_node(enum_msg), "1.2")
