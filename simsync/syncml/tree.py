@@ -58,7 +58,7 @@ _new = tuple.__new__
 
 # Node(ns, name, children, text, payload) without the keyword-default handling, for hot paths
 def _node(ns: NS, name: str, children: tuple[Node, ...], text: str | bytes | None,
-          payload: bool = False, _new=tuple.__new__) -> Node:
+          payload: bool = False) -> Node:
     return _new(Node, (ns, name, children, text, payload))
 
 
