@@ -141,7 +141,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
             print(f"{d.local_uri} <-> {d.remote_uri}: status {o.status}; on the handset "
                   f"+{o.added_on_client} ~{o.replaced_on_client} -{o.deleted_on_client}, on the "
                   f"server +{o.added_on_server} ~{o.replaced_on_server} -{o.deleted_on_server}; "
-                  f"{len(store.contents(d.local_uri))} item(s); anchor {o.next_anchor or '-'}")
+                  f"{len(store.db(d.local_uri).items)} item(s); anchor {o.next_anchor or '-'}")
         st = svc.stats
         print(f"{st.messages} message(s), {st.bytes_sent} bytes sent, "
               f"{st.bytes_received} bytes received")

@@ -194,7 +194,6 @@ class HttpSyncService:
         config = self.config_for(request, dbs)
         before = {d.local_uri: self.store.db(d.local_uri).last_anchor for d in dbs}
         pending = {d.local_uri: _pending_counts(self.store, d.local_uri) for d in dbs}
-        contents = {d.local_uri: dict(self.store.contents(d.local_uri)) for d in dbs}
         session = self.session_class(config, self.store, sync_type=mode,
                                 session_id=str(next(self._sessions)), anchor_factory=_anchor)
         result = run_session(session, transport)
@@ -202,13 +201,14 @@ class HttpSyncService:
         out = []
         status = result.status or 500
         for d in dbs:
-            old, new = contents[d.local_uri], self.store.contents(d.local_uri)
+            # what the server's changes did here, counted by the engine (no O(store) reads)
+            applied = result.applied.get(d.local_uri, {})
             sent = pending[d.local_uri] if status == 200 else {}
             out.append(SyncOutcome(
                 d.ident, status,
-                added_on_client=sum(1 for k in new if k not in old),
-                replaced_on_client=sum(1 for k in new if k in old and new[k] != old[k]),
-                deleted_on_client=sum(1 for k in old if k not in new),
+                added_on_client=applied.get("add", 0),
+                replaced_on_client=applied.get("replace", 0),
+                deleted_on_client=applied.get("delete", 0),
                 added_on_server=sent.get("add", 0), replaced_on_server=sent.get("replace", 0),
                 deleted_on_server=sent.get("delete", 0),
                 last_anchor=before[d.local_uri] or "",

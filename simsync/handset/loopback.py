@@ -87,7 +87,6 @@ class LoopbackSyncService:
             )
             before = {d.local_uri: self.store.db(d.local_uri).last_anchor for d in dbs}
             pending = {d.local_uri: _pending_counts(self.store, d.local_uri) for d in dbs}
-            contents = {d.local_uri: dict(self.store.contents(d.local_uri)) for d in dbs}
             session = Db1ClientSession(config, self.store, sync_type=mode,
                                     session_id=str(next(self._sessions)), anchor_factory=_anchor)
             msg = session.start()
@@ -104,10 +103,9 @@ class LoopbackSyncService:
             self.results.append(result)
             for d in dbs:
                 status = result.status if result.status else 500
-                old, new = contents[d.local_uri], self.store.contents(d.local_uri)
-                added = sum(1 for k in new if k not in old)
-                deleted = sum(1 for k in old if k not in new)
-                replaced = sum(1 for k in new if k in old and new[k] != old[k])
+                applied = result.applied.get(d.local_uri, {})
+                added, deleted = applied.get("add", 0), applied.get("delete", 0)
+                replaced = applied.get("replace", 0)
                 sent = pending[d.local_uri] if status == 200 else {}
                 outcomes.append(SyncOutcome(
                     d.ident, status,
