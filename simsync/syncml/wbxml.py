@@ -240,7 +240,7 @@ class _Decoder:
 
     def _switch(self) -> None:
         page = self._byte()
-        if page not in _pages_for(self.kind):
+        if page not in _TAG_TABLES[self.kind]:
             raise SyncMLDecodeError(f"unknown WBXML code page {page} in a {self.kind} document")
         self.page = page
 
@@ -271,6 +271,7 @@ class _Decoder:
         data = self.data
         size = len(data)
         pos = self.pos
+        tables = _TAG_TABLES[self.kind]
         children: list[Node] = []
         parts: list[str | bytes] = []
         # the loop keeps the read position in a local; methods that read get it via self.pos
@@ -281,6 +282,16 @@ class _Decoder:
             pos += 1
             if t == END:
                 break
+            if t == SWITCH_PAGE:
+                if pos >= size:
+                    raise SyncMLDecodeError(f"WBXML truncated at offset {pos}")
+                page = data[pos]
+                if page not in tables:
+                    raise SyncMLDecodeError(
+                        f"unknown WBXML code page {page} in a {self.kind} document")
+                self.page = page
+                pos += 1
+                continue
             if t == STR_I:
                 z = data.find(b"\x00", pos)
                 if z < 0:
@@ -296,7 +307,7 @@ class _Decoder:
                 # END, inline: what _element() makes of them; anything unusual about them is
                 # left to _element()
                 nxt = data[pos]
-                cns, ctable = _TAG_TABLES[self.kind][self.page]
+                cns, ctable = tables[self.page]
                 cname = ctable[t & 0x3F]
                 if nxt == STR_I and cname is not None:
                     z = data.find(b"\x00", pos + 1)
@@ -331,9 +342,7 @@ class _Decoder:
                             pos = q + length + 1
                             continue
             self.pos = pos
-            if t == SWITCH_PAGE:
-                self._switch()
-            elif t == OPAQUE:
+            if t == OPAQUE:
                 blob = self._take(self._mb())
                 if ns is _SYNCML_NS and name == "Data" and _is_devinf_doc(blob):
                     children.append(_Decoder(blob, self.max_depth - depth, _Kind.DEVINF,
