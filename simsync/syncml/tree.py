@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from typing import NamedTuple
 
 from . import model as m
@@ -194,7 +194,7 @@ def _no_text(n: Node) -> bool:
     return t is None or (t.__class__ is str and not t.strip())  # type: ignore[union-attr]
 
 
-def _collect(n: Node, names: frozenset[str]) -> dict[str, Node] | None:
+def _collect(n: Node, names: Container[str]) -> dict[str, Node] | None:
     """Fast-path gathering of an element's children: {name: child} when the element holds no
     text and only singletons from ``names``; None when the general path (:class:`_R`) must
     decide (repeated or other elements, text), which then also produces the error."""
@@ -286,24 +286,31 @@ def _anchor_to(a: m.Anchor) -> Node:
                NS.METINF)
 
 
-_META_FAST = frozenset({"Format", "Type", "Mark", "Size", "Anchor", "Version", "NextNonce",
-                        "MaxMsgSize", "MaxObjSize"})
-
-
 def _meta_from(n: Node) -> m.Meta:
+    ch = n.children
+    if len(ch) == 1 and _no_text(n):  # the commonest Meta: just a Type, a Size ...
+        c = ch[0]
+        field = _META_FAST.get(c.name)
+        if field is not None:
+            values = list(_META_EMPTY)
+            values[field[0]] = field[1](c)
+            return _META(*values)
     g = _collect(n, _META_FAST)
     if g is None:  # FieldLevel, EMI, Mem, or something to reject
         return _meta_from_slow(n)
-    if not g:
-        return _META(False, None, None, None, None, None, None, None, None, None, (), None)
-    get = g.get
-    # evaluated in the order of the general path, so that the first error is the same
-    fmt, typ, mark = _opt_text(get("Format")), _opt_text(get("Type")), _opt_text(get("Mark"))
-    size = _opt_int(get("Size"))
-    anchor = get("Anchor")
-    return _META(False, fmt, typ, mark, size, None if anchor is None else _anchor_from(anchor),
-                 _opt_text(get("Version")), _opt_text(get("NextNonce")),
-                 _opt_int(get("MaxMsgSize")), _opt_int(get("MaxObjSize")), (), None)
+    values = list(_META_EMPTY)
+    # in field order, which is the general path's order, so that the first error is the same
+    for field, c in sorted((_META_FAST[name], c) for name, c in g.items()):
+        values[field[0]] = field[1](c)
+    return _META(*values)
+
+
+# MetInf children of the fast path: name -> (index of the Meta field, conversion)
+_META_FAST: dict[str, tuple[int, Callable[[Node], object]]] = {
+    "Format": (1, _text_of), "Type": (2, _text_of), "Mark": (3, _text_of), "Size": (4, _int_of),
+    "Anchor": (5, _anchor_from), "Version": (6, _text_of), "NextNonce": (7, _text_of),
+    "MaxMsgSize": (8, _int_of), "MaxObjSize": (9, _int_of)}
+_META_EMPTY = (False, None, None, None, None, None, None, None, None, None, (), None)
 
 
 def _meta_from_slow(n: Node) -> m.Meta:
