@@ -29,6 +29,7 @@ from .common import (
     SERVER_ALERTED,
     MessageBuilder,
     data_size,
+    room_for_items,
     size_matches,
     size_model,
 )
@@ -435,6 +436,12 @@ class ClientSession:
         if self.phase == "init":
             if not final:
                 return self._message(out, final=False)
+            if not room_for_items(out):
+                # no message of this size could carry a command besides its header: stop
+                # here rather than send empty messages for ever
+                self.result.status = S.REQUEST_ENTITY_TOO_LARGE
+                self.phase = "failed"
+                return None
             for run in self.runs.values():
                 if not run.sync_type:
                     run.ok = False
@@ -666,7 +673,9 @@ class ClientSession:
                 content, ctype = item
                 need = command + item_size(content) + len(luid.encode())
                 if need > out.room():
-                    if children or out.room() < 4 * command:
+                    # a large object: chunked, starting in this message when it holds no item
+                    # yet (room for two commands at least, checked above), else in the next
+                    if children:
                         full = True
                         break
                     queue.popleft()

@@ -90,6 +90,15 @@ def size_model(wbxml: bool) -> SizeModel:
     return WBXML_SIZES if wbxml else XML_SIZES
 
 
+def room_for_items(out: MessageBuilder) -> bool:
+    """Whether a message of this MaxMsgSize, holding its header, two Statuses and a Sync, has
+    room for two more commands: what sending items (or chunks of one) needs to progress. A
+    smaller MaxMsgSize is refused up front (413), not answered with empty messages for ever.
+    (XML needs about 2,300 bytes, WBXML about 1,150, by the size model's upper bounds.)"""
+    z = out.sizes
+    return out.max_size * 9 // 10 - z.header - 2 * z.status - z.command >= 2 * z.command
+
+
 def content_keys(content: str | bytes, content_type: str,
                  config: pim.MatchConfig | None = None) -> tuple[str, ...]:
     """The pim match keys of an item as strings (empty when it does not parse)."""

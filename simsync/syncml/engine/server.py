@@ -56,6 +56,7 @@ from .common import (
     MessageBuilder,
     content_keys,
     data_size,
+    room_for_items,
     same_item,
     size_matches,
     size_model,
@@ -639,6 +640,10 @@ class _Reply:
         if db is None or self.st.phase not in ("init",):
             self._status(cmd, S.NOT_FOUND if db is None else S.COMMAND_NOT_ALLOWED,
                          target_ref=target, source_ref=source)
+            return
+        if not room_for_items(self.out):
+            # the device's MaxMsgSize is too small for us to send it anything
+            self._status(cmd, S.REQUEST_ENTITY_TOO_LARGE, target_ref=target, source_ref=source)
             return
         anchor = item.meta.anchor if item.meta and item.meta.anchor else m.Anchor()
         stored = self.store.get_anchor(self.dev, db.name)
@@ -1230,7 +1235,9 @@ class _Reply:
                 need = (self.out.sizes.command + self.out.sizes.item(data) + len(guid.encode())
                         + len((luid or "").encode()))
                 if need > self.out.room():
-                    if children or self.out.room() < 4 * self.out.sizes.command:
+                    # a large object: chunked, starting in this message when it holds no item
+                    # yet (room for two commands at least, checked above), else in the next
+                    if children:
                         full = True
                         break
                     dbst.pending.pop(guid)
