@@ -1,8 +1,10 @@
 """Identity keys for slow-sync content matching.
 
 * Contacts match when their normalised names are equal **and** they share a phone number or an
-  e-mail address. The name is N (family + given; FN when N is empty), case-folded, accents
-  removed, whitespace collapsed, word order ignored; phone numbers compare by their last
+  e-mail address. The name is N's family + given name only (FN when both are empty): middle
+  names (N's additional names), prefixes and suffixes are left out, so "Jane Doe" on a phone
+  matches "Jane Q. Doe" on the server. It is case-folded, accents removed, whitespace
+  collapsed, word order ignored; phone numbers compare by their last
   ``phone_digits`` digits (so ``+49 151 1234567`` == ``0151/1234567``); e-mail
   case-insensitively. A contact without phone and e-mail matches on the name alone when
   ``name_only_fallback`` is set (default: yes - a SIM entry always has a number, but a card
@@ -56,10 +58,21 @@ def normalize_name_general(text: str) -> str:
 
 
 def contact_name(contact: Contact) -> str:
-    n = contact.n
-    if n is not None and (n.family.strip() or n.given.strip()):
-        return normalize_name(f"{n.given} {n.additional} {n.family}")
-    return normalize_name(contact.fn or "")
+    n = contact.get("N")
+    if n is None:
+        return name_of(None, None, contact.fn)
+    parts = n.value
+    if type(parts) is not tuple:  # a Property built by hand may hold N as one string/bytes
+        parts = (n.text,)
+    return name_of(parts[0] if parts else "", parts[1] if len(parts) > 1 else "", contact.fn)
+
+
+def name_of(family: str | None, given: str | None, fn: str | None) -> str:
+    """The normalised contact name: N's family + given name, FN when both are blank.
+    (N's other components - additional names, prefixes, suffixes - are not part of it.)"""
+    if (family and not family.isspace()) or (given and not given.isspace()):
+        return normalize_name(f"{given} {family}")
+    return normalize_name(fn or "")
 
 
 def normalize_phone(text: str, digits: int) -> str:
@@ -92,27 +105,35 @@ def _start_key(item: CalendarItem) -> str:
 
 def match_keys(item: Item, config: MatchConfig = DEFAULT) -> frozenset[tuple[str, ...]]:
     if isinstance(item, Contact):
-        name = contact_name(item)
-        keys: set[tuple[str, ...]] = set()
         # what item.tels / item.emails hold, without building their Typed values
-        for p in item.properties:
-            if p.name == "TEL":
-                ph = normalize_phone(p.text, config.phone_digits)
-                if ph:
-                    keys.add(("contact", name, "tel", ph))
-            elif p.name == "EMAIL":
-                addr = p.text.strip()
-                if addr:
-                    keys.add(("contact", name, "email", addr.casefold()))
-        if not keys and config.name_only_fallback and name:
-            keys.add(("contact", name, "name"))
-        return frozenset(keys)
+        props = item.properties
+        return contact_keys(contact_name(item), [p.text for p in props if p.name == "TEL"],
+                            [p.text for p in props if p.name == "EMAIL"], config)
     keys = set()
     if config.use_uid and item.uid:
         keys.add(("uid", item.uid.strip()))
     summary = normalize_name(item.summary or "")
     if summary or item.get("DTSTART") is not None:
         keys.add(("summary", summary, _start_key(item)))
+    return frozenset(keys)
+
+
+def contact_keys(name: str, tels: list[str], emails: list[str],
+                 config: MatchConfig = DEFAULT) -> frozenset[tuple[str, ...]]:
+    """The keys of a contact from its normalised name (:func:`name_of`) and the texts of its
+    TEL and EMAIL values (shared by :func:`match_keys` and :mod:`simsync.pim.keys`)."""
+    keys: set[tuple[str, ...]] = set()
+    digits = config.phone_digits
+    for tel in tels:
+        ph = normalize_phone(tel, digits)
+        if ph:
+            keys.add(("contact", name, "tel", ph))
+    for email in emails:
+        addr = email.strip()
+        if addr:
+            keys.add(("contact", name, "email", addr.casefold()))
+    if not keys and config.name_only_fallback and name:
+        keys.add(("contact", name, "name"))
     return frozenset(keys)
 
 

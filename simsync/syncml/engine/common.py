@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from simsync import pim
+from simsync.pim.keys import fast_match_keys
 from simsync.syncml import model as m
 
 __all__ = [
@@ -101,13 +102,22 @@ def room_for_items(out: MessageBuilder) -> bool:
 
 def content_keys(content: str | bytes, content_type: str,
                  config: pim.MatchConfig | None = None) -> tuple[str, ...]:
-    """The pim match keys of an item as strings (empty when it does not parse)."""
+    """The pim match keys of an item as strings (empty when it does not parse).
+
+    Plain vCards take :func:`simsync.pim.keys.fast_match_keys` (a line scan for N, FN, TEL
+    and EMAIL); everything else the full parse."""
+    if config is None:
+        config = _DEFAULT_MATCH
     try:
-        item = pim.parse(content, content_type)
+        keys = fast_match_keys(content, content_type, config)
+        if keys is None:
+            keys = pim.match_keys(pim.parse(content, content_type), config)
     except (ValueError, TypeError):
         return ()
-    keys = pim.match_keys(item) if config is None else pim.match_keys(item, config)
     return tuple(sorted("\x1f".join(k) for k in keys))
+
+
+_DEFAULT_MATCH = pim.MatchConfig()
 
 
 def same_item(a: str | bytes, b: str | bytes, content_type: str,
