@@ -264,6 +264,13 @@ def test_same_change_log_semantics_as_memorystore(any_store) -> None:
                 sorted(sql.find_by_keys(user, "db", [f"k{i}"]))
         keys = [f"k{i}" for i in range(8)] + ["kb"]
         assert sql.keys_in_use(user, "db", keys) == mem.keys_in_use(user, "db", keys)
+        assert sql.guids_by_keys(user, "db", keys) == {
+            k: sorted(index[g] for g in gs)
+            for k, gs in mem.guids_by_keys(user, "db", keys).items()}
+        got = sql.get_items(user, "db", [index[g] for g in mem_guids] + ["nope"])
+        want = mem.get_items(user, "db", mem_guids)
+        assert {g: (r.content, r.version, r.keys) for g, r in got.items()} == {
+            index[g]: (r.content, r.version, r.keys) for g, r in want.items()}
         for g in mem_guids:
             a, b = mem.get_item(user, "db", g), sql.get_item(user, "db", index[g])
             assert (a is None) == (b is None)
@@ -302,6 +309,8 @@ def test_bulk_maps_equal_one_by_one(any_store) -> None:
             assert sorted(sql.map_entries(dev, "db")) == sorted(mem.map_entries(dev, "db"))
         luids = [f"l{a}" for a in range(8)]
         assert sql.map_guids(dev, "db", luids) == mem.map_guids(dev, "db", luids)
+        guids = [f"g{b}" for b in range(8)]
+        assert sql.map_luids(dev, "db", guids) == mem.map_luids(dev, "db", guids)
         for g in (f"g{b}" for b in range(8)):
             assert sql.map_luid(dev, "db", g) == mem.map_luid(dev, "db", g)
 

@@ -27,16 +27,22 @@ class _Counting(MemoryStore):
 
 
 class _NoBulk(MemoryStore):
-    """Refuses the bulk form: the engine falls back to one item at a time."""
+    """Asks for the item-by-item way only."""
+
+    bulk_slow_sync = False
+
+
+class _FailingBulk(MemoryStore):
+    """Bulk adds fail: the engine falls back to one item at a time for that batch."""
 
     def add_items(self, user, database, new, origin=None):
         raise ValueError("no bulk here")
 
 
-def _people(draw_ints: list[int]) -> list[str]:
-    # a small name/phone space, so that matches and repeats are frequent
-    return [vcard(f"Fam{i % 7}", f"Giv{i % 5}", f"+49 30 {i % 11}", note=f"n{i}")
-            for i in draw_ints]
+def _people(drawn: list[tuple[int, int]]) -> list[str]:
+    # a small name/phone space, so that matches (same i), identical items (same i and v),
+    # conflicts (same i, another v) and repeats are frequent
+    return [vcard(f"Fam{i}", f"Giv{i % 3}", f"+49 30 {i % 5}", note=f"n{v}") for i, v in drawn]
 
 
 def _run(store: MemoryStore, server_items: list[str], client_items: list[str],
@@ -76,16 +82,18 @@ def _keys(content: str) -> tuple[str, ...]:
     return content_keys(content, "text/vcard")
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(server=st.lists(st.integers(0, 40), max_size=8),
-       client=st.lists(st.integers(0, 40), max_size=30),
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(server=st.lists(st.tuples(st.integers(0, 12), st.integers(0, 2)), max_size=10),
+       client=st.lists(st.tuples(st.integers(0, 12), st.integers(0, 2)), max_size=30),
        twice=st.lists(st.integers(0, 100), max_size=3),
        ct=st.sampled_from([XML, WBXML]), size=st.sampled_from([4000, 9000, 150_000]),
        sync_type=st.sampled_from([201, 203]))
 def test_bulk_adds_equal_one_by_one(server, client, twice, ct, size, sync_type) -> None:
     bulk = _run(_Counting(), _people(server), _people(client), twice, ct, size, sync_type)
     single = _run(_NoBulk(), _people(server), _people(client), twice, ct, size, sync_type)
-    assert bulk == single
+    failing = _run(_FailingBulk(), _people(server), _people(client), twice, ct, size,
+                   sync_type)
+    assert bulk == single == failing
 
 
 def test_a_new_address_book_is_added_in_bulk() -> None:
@@ -114,3 +122,37 @@ def test_without_content_matching_every_unmapped_item_is_new() -> None:
     assert h.sync(201).result.status == 200
     assert sum(store.bulk_sizes) == 1
     assert len(h.server_items()) == 2              # no match by content: a second copy
+
+
+def test_a_resync_against_the_same_data_is_matched_in_bulk() -> None:
+    """A device that lost its anchors syncs slowly against a server holding the very same
+    contacts (and a few changed ones): identical ones are mapped in bulk, changed ones go
+    the conflict way; nothing is added twice."""
+
+    class Spy(_Counting):
+        single_maps = bulk_maps = 0
+
+        def set_map(self, *a, **kw):
+            Spy.single_maps += 1
+            return super().set_map(*a, **kw)
+
+        def set_maps(self, device_id, database, pairs):
+            pairs = list(pairs)
+            Spy.bulk_maps += len(pairs)
+            Spy.single_maps -= len(pairs)             # (MemoryStore maps them one by one)
+            return super().set_maps(device_id, database, pairs)
+
+    store = Spy()
+    h = Harness(store=store)
+    people = [vcard(f"Same{i}", "S", f"+1 {i}") for i in range(50)]
+    for c in people:
+        store.add_item(USER, "addressbook", c, "text/vcard", keys=_keys(c))
+    for i, c in enumerate(people):
+        h.client_store.add("./addressbook", c if i % 10 else c.replace("END:VCARD",
+                                                                      "NOTE:changed\r\nEND:VCARD"))
+    s = h.sync(201)
+    assert s.result.status == 200
+    assert len(h.server_items()) == 50 and len(h.client_items()) == 50
+    assert store.bulk_sizes == [] or sum(store.bulk_sizes) == 0     # nothing new
+    assert Spy.single_maps == 5 and Spy.bulk_maps == 45   # the 5 changed ones one by one
+    assert store.map_size("dev-1", "addressbook") == 50

@@ -197,6 +197,15 @@ _S_TAKEN = sa.select(items.c.guid).where(items.c.user == _b("u"), items.c.databa
 _S_KEYS_USED = sa.select(item_keys.c.key).distinct().where(
     item_keys.c.user == _b("u"), item_keys.c.database == _b("d"),
     item_keys.c.key.in_(_b("ks", expanding=True)))
+_S_LUIDS = sa.select(id_map.c.guid, id_map.c.luid).where(
+    id_map.c.device_id == _b("dev"), id_map.c.database == _b("d"),
+    id_map.c.guid.in_(_b("gs", expanding=True)))
+_S_KEY_GUIDS = sa.select(item_keys.c.key, item_keys.c.guid).where(
+    item_keys.c.user == _b("u"), item_keys.c.database == _b("d"),
+    item_keys.c.key.in_(_b("ks", expanding=True)))
+_S_ROWS = sa.select(items).where(items.c.user == _b("u"), items.c.database == _b("d"),
+                                 items.c.guid.in_(_b("gs", expanding=True)),
+                                 items.c.deleted == sa.false())
 #: bound parameters per IN list (old SQLite builds allow 999 per statement)
 _IN_CHUNK = 500
 _U_COUNTER = (user_dbs.update().where(user_dbs.c.user == _b("u"),
@@ -527,6 +536,15 @@ class SqlStore:
                     _S_MAPS, {"dev": device_id, "d": database, "ls": part}))
         return out
 
+    def map_luids(self, device_id: str, database: str,
+                  guids: Iterable[str]) -> dict[str, str]:
+        out: dict[str, str] = {}
+        with self._c() as c:
+            for part in _chunks(list(dict.fromkeys(guids))):
+                out.update((r.guid, r.luid) for r in c.execute(
+                    _S_LUIDS, {"dev": device_id, "d": database, "gs": part}))
+        return out
+
     def set_maps(self, device_id: str, database: str,
                  pairs: Iterable[tuple[str, str]]) -> None:
         """As ``set_map`` for each pair in order, in a few statements."""
@@ -754,6 +772,27 @@ class SqlStore:
             if rows:
                 c.execute(_I_KEYS, rows)
         return recs
+
+    def guids_by_keys(self, user: str, database: str,
+                      keys: Iterable[str]) -> dict[str, list[str]]:
+        """The live items holding each key (deleted items keep no keys), sorted GUIDs."""
+        out: dict[str, list[str]] = {}
+        with self._c() as c:
+            for part in _chunks(list(dict.fromkeys(keys))):
+                for r in c.execute(_S_KEY_GUIDS, {"u": user, "d": database, "ks": part}):
+                    out.setdefault(r.key, []).append(r.guid)
+        for gs in out.values():
+            gs.sort()
+        return out
+
+    def get_items(self, user: str, database: str,
+                  guids: Iterable[str]) -> dict[str, ItemRecord]:
+        out: dict[str, ItemRecord] = {}
+        with self._c() as c:
+            for part in _chunks(list(dict.fromkeys(guids))):
+                out.update((r.guid, self._record(r)) for r in c.execute(
+                    _S_ROWS, {"u": user, "d": database, "gs": part}))
+        return out
 
     def keys_in_use(self, user: str, database: str, keys: Iterable[str]) -> set[str]:
         out: set[str] = set()

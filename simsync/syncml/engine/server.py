@@ -62,7 +62,15 @@ from .common import (
     size_model,
 )
 from .conflict import ConflictPolicy, merge_versions, newer_side
-from .store import ChangeKind, ConflictRecord, DbAnchor, DeviceState, NewItem, SyncStore
+from .store import (
+    ChangeKind,
+    ConflictRecord,
+    DbAnchor,
+    DeviceState,
+    ItemRecord,
+    NewItem,
+    SyncStore,
+)
 
 __all__ = ["DatabaseConfig", "DbState", "ServerConfig", "ServerSession", "ServerState"]
 
@@ -265,13 +273,28 @@ def _join(a: str | bytes, b: str | bytes) -> str | bytes:
 
 
 @dataclass(frozen=True)
-class _Fresh:
-    """A slow-sync item found to be new (see ``_Reply._fresh_items``), with its command."""
+class _Bulk:
+    """A slow-sync item whose fate is known without the item-by-item way: new (``guid`` None:
+    added) or the same as the unclaimed server item ``guid`` (matched); with its command."""
 
     luid: str
     new: NewItem
     cmd: m.Add | m.Replace
     item: m.Item
+    guid: str | None = None
+
+
+@dataclass
+class _Prefetch:
+    """What deciding the slow-sync items with used match keys needs, read in three queries
+    per message: the live items holding each key, those items, and the device's LUIDs of
+    them. This session changes only items it has claimed (and their maps), and claimed items
+    are never candidates, so the data stays good for the rest of the message."""
+
+    items: dict[int, _Bulk]                    # id(item) -> item with used keys
+    by_key: dict[str, list[str]]
+    records: dict[str, ItemRecord]
+    luids: dict[str, str]
 
 
 # ------------------------------------------------------------------------------ the engine
@@ -784,20 +807,23 @@ class _Reply:
                     self._status(child, S.NOT_EXECUTED)
             return
         self._status(cmd, S.OK, target_ref=target, source_ref=source)
-        fresh = self._fresh_items(db, dbst, cmd) if dbst.sync_type in (201, 203) else {}
-        batch: list[_Fresh] = []
+        fresh, pre = (self._bulk_items(db, dbst, cmd) if dbst.sync_type in (201, 203)
+                      else ({}, None))
+        batch: list[_Bulk] = []
         for child in cmd.commands:
             if isinstance(child, (m.Add, m.Replace, m.Delete)):
                 if not child.items:
-                    self._add_fresh(db, dbst, batch)
+                    self._apply_bulk(db, dbst, batch)
                     self._status(child, S.INCOMPLETE_COMMAND)
                     continue
                 for item in child.items:
-                    f = fresh.get(id(item))
-                    if f is not None and dbst.chunk_in is None:
-                        batch.append(f)
+                    b = fresh.get(id(item))
+                    if b is None and pre is not None and id(item) in pre.items:
+                        b = self._decide(db, dbst, pre, pre.items[id(item)], batch)
+                    if b is not None and dbst.chunk_in is None:
+                        batch.append(b)
                         continue
-                    self._add_fresh(db, dbst, batch)   # keep the order of the effects
+                    self._apply_bulk(db, dbst, batch)   # keep the order of the effects
                     luid = (item.source.loc_uri if item.source else
                             item.target.loc_uri if item.target else "")
                     result = self._change(db, dbst, child, item, luid)
@@ -806,19 +832,24 @@ class _Reply:
             elif isinstance(child, m.Status):
                 continue
             else:
-                self._add_fresh(db, dbst, batch)
+                self._apply_bulk(db, dbst, batch)
                 self._status(child, S.COMMAND_NOT_ALLOWED)
-        self._add_fresh(db, dbst, batch)
+        self._apply_bulk(db, dbst, batch)
 
     # -------------------------------------------------------------- slow sync, in bulk
-    def _fresh_items(self, db: DatabaseConfig, dbst: DbState, cmd: m.Sync) -> dict[int, _Fresh]:
-        """Slow sync: the items of this Sync that are certainly new to the server -- whole
-        (no chunk), of an acceptable size, under a LUID the device has no map entry for and
-        that occurs once in the message, with no match key any live item holds. Their fate
-        is known without looking at them one by one (added, status 201), so they are added
-        in bulk (:meth:`_add_fresh`); all others go the item-by-item way of :meth:`_change`.
-        Found with two queries for the whole message; keyed by ``id(item)``."""
-        cands: list[tuple[m.Item, _Fresh]] = []
+    def _bulk_items(self, db: DatabaseConfig, dbst: DbState,
+                    cmd: m.Sync) -> tuple[dict[int, _Bulk], _Prefetch | None]:
+        """Slow sync: sort the items of this Sync whose fate can be known in bulk. Each is
+        whole (no chunk), of an acceptable size, under a LUID the device has no map entry for
+        and that occurs once in the message. Those with no match key any live item holds are
+        certainly new (the first result, added in bulk); those whose keys are in use get the
+        data to decide them (the :class:`_Prefetch`: matched in bulk when the server holds the
+        very same item, see :meth:`_decide`). All others go the item-by-item way of
+        :meth:`_change`. Keyed by ``id(item)``; a few queries for the whole message. (A store
+        whose ``bulk_slow_sync`` attribute is false gets the item-by-item way only.)"""
+        if not getattr(self.store, "bulk_slow_sync", True):
+            return {}, None
+        cands: list[tuple[m.Item, _Bulk]] = []
         seen: dict[str, int] = {}
         for child in cmd.commands:
             if not isinstance(child, (m.Add, m.Replace, m.Delete)):
@@ -840,21 +871,52 @@ class _Reply:
                 ctype = (item.meta.type if item.meta and item.meta.type else
                          child.meta.type if child.meta and child.meta.type else
                          db.content_type)
-                cands.append((item, _Fresh(luid, NewItem(data, ctype, content_keys(
+                cands.append((item, _Bulk(luid, NewItem(data, ctype, content_keys(
                     data, ctype, db.match)), child, item)))
         if not cands:
-            return {}
+            return {}, None
         user, dev = self.st.user or "", self.dev
-        mapped = self.store.map_guids(dev, db.name, [f.luid for _, f in cands])
-        used = (self.store.keys_in_use(user, db.name, {k for _, f in cands for k in f.new.keys})
-                if db.match is not None else set())
-        return {id(item): f for item, f in cands
-                if seen[f.luid] == 1 and f.luid not in mapped
-                and not any(k in used for k in f.new.keys)}
+        mapped = self.store.map_guids(dev, db.name, [b.luid for _, b in cands])
+        cands = [(i, b) for i, b in cands if seen[b.luid] == 1 and b.luid not in mapped]
+        if db.match is None:
+            return {id(i): b for i, b in cands}, None
+        used = self.store.keys_in_use(user, db.name, {k for _, b in cands for k in b.new.keys})
+        fresh = {id(i): b for i, b in cands if not any(k in used for k in b.new.keys)}
+        rest = {id(i): b for i, b in cands if id(i) not in fresh}
+        if not rest:
+            return fresh, None
+        by_key = self.store.guids_by_keys(user, db.name,
+                                          {k for b in rest.values() for k in b.new.keys})
+        guids = list(dict.fromkeys(g for gs in by_key.values() for g in gs))
+        return fresh, _Prefetch(rest, by_key, self.store.get_items(user, db.name, guids),
+                                self.store.map_luids(dev, db.name, guids))
 
-    def _add_fresh(self, db: DatabaseConfig, dbst: DbState, batch: list[_Fresh]) -> None:
-        """Add the collected new items (see :meth:`_fresh_items`) in one savepoint; should
-        that fail, one by one as any item."""
+    def _decide(self, db: DatabaseConfig, dbst: DbState, pre: _Prefetch, b: _Bulk,
+                batch: list[_Bulk]) -> _Bulk | None:
+        """What :meth:`_slow_item` would do with ``b`` (an unmapped LUID with used keys), from
+        the prefetched data: match the first candidate not claimed (nor taken earlier in the
+        batch), not the device's under another LUID, the same item by content rules; when
+        that candidate's content is the very same data, ``b`` matched in bulk; with no
+        candidate, ``b`` added in bulk; else None (a conflict to settle item by item)."""
+        claimed = self._claimed(dbst)
+        taken = {x.guid for x in batch if x.guid is not None}
+        data, ctype = b.new.content, b.new.content_type
+        order = list(dict.fromkeys(g for k in b.new.keys for g in pre.by_key.get(k, ())))
+        for cand in order:
+            if cand in claimed or cand in taken:
+                continue
+            other = pre.luids.get(cand)
+            if other is not None and other != b.luid:
+                continue
+            rec = pre.records.get(cand)
+            if rec is not None and (_is_vcard(ctype) or same_item(rec.content, data, ctype,
+                                                                  db.match)):
+                return dataclasses.replace(b, guid=cand) if rec.content == data else None
+        return b
+
+    def _apply_bulk(self, db: DatabaseConfig, dbst: DbState, batch: list[_Bulk]) -> None:
+        """Add the collected new items and map the matched ones (see :meth:`_bulk_items`) in
+        one savepoint; should that fail, one by one as any item."""
         if not batch:
             return
         todo = list(batch)
@@ -862,19 +924,26 @@ class _Reply:
         user, dev = self.st.user or "", self.dev
         try:
             with self.store.transaction():
-                recs = self.store.add_items(user, db.name, [f.new for f in todo], dev)
+                adds = iter(self.store.add_items(
+                    user, db.name, [b.new for b in todo if b.guid is None], dev))
+                guids = [b.guid if b.guid is not None else next(adds).guid for b in todo]
                 self.store.set_maps(dev, db.name,
-                                    [(f.luid, r.guid) for f, r in zip(todo, recs, strict=True)])
+                                    [(b.luid, g) for b, g in zip(todo, guids, strict=True)])
         except (KeyError, ValueError, TypeError):
-            for f in todo:
-                result = self._change(db, dbst, f.cmd, f.item, f.luid)
+            for b in todo:
+                result = self._change(db, dbst, b.cmd, b.item, b.luid)
                 if result is not None:
-                    self._status(f.cmd, result, source_ref=f.luid)
+                    self._status(b.cmd, result, source_ref=b.luid)
             return
-        for f, r in zip(todo, recs, strict=True):
-            self._count(dbst, "added")
-            self._claim(dbst, r.guid)
-            self._status(f.cmd, S.ITEM_ADDED, source_ref=f.luid)
+        for b, g in zip(todo, guids, strict=True):
+            self._claim(dbst, g)
+            if b.guid is None:
+                self._count(dbst, "added")
+                self._status(b.cmd, S.ITEM_ADDED, source_ref=b.luid)
+            else:
+                self._count(dbst, "matched")
+                self._status(b.cmd, S.ITEM_ADDED if isinstance(b.cmd, m.Add) else S.OK,
+                             source_ref=b.luid)
 
     # -------------------------------------------------------------- client modifications
     def _devinf(self) -> m.DevInf | None:

@@ -137,6 +137,8 @@ class SyncStore(Protocol):
                   luids: Iterable[str]) -> dict[str, str]: ...
     def set_maps(self, device_id: str, database: str,
                  pairs: Iterable[tuple[str, str]]) -> None: ...
+    def map_luids(self, device_id: str, database: str,
+                  guids: Iterable[str]) -> dict[str, str]: ...
 
     # items and change log (per user database) -------------------------------------------
     def counter(self, user: str, database: str) -> int: ...
@@ -152,6 +154,10 @@ class SyncStore(Protocol):
     def add_items(self, user: str, database: str, new: Iterable[NewItem],
                   origin: str | None = None) -> list[ItemRecord]: ...
     def keys_in_use(self, user: str, database: str, keys: Iterable[str]) -> set[str]: ...
+    def guids_by_keys(self, user: str, database: str,
+                      keys: Iterable[str]) -> dict[str, list[str]]: ...
+    def get_items(self, user: str, database: str,
+                  guids: Iterable[str]) -> dict[str, ItemRecord]: ...
     def delete_item(self, user: str, database: str, guid: str,
                     origin: str | None = None) -> bool: ...
     def live_guids(self, user: str, database: str) -> list[str]: ...
@@ -332,6 +338,11 @@ class MemoryStore:
         for luid, guid in pairs:
             self.set_map(device_id, database, luid, guid)
 
+    def map_luids(self, device_id: str, database: str,
+                  guids: Iterable[str]) -> dict[str, str]:
+        rev = self._maps(device_id, database)[1]
+        return {g: rev[g] for g in guids if g in rev}
+
     def map_entries(self, device_id: str, database: str) -> list[tuple[str, str]]:
         """All (LUID, GUID) pairs of a device database."""
         return list(self._maps(device_id, database)[0].items())
@@ -418,9 +429,24 @@ class MemoryStore:
                               keys=n.keys) for n in new]
 
     def keys_in_use(self, user: str, database: str, keys: Iterable[str]) -> set[str]:
+        return set(self.guids_by_keys(user, database, keys))
+
+    def guids_by_keys(self, user: str, database: str,
+                      keys: Iterable[str]) -> dict[str, list[str]]:
+        """The live items holding each key (sorted GUIDs; keys no live item holds left out)."""
         db = self._db(user, database)
-        return {k for k in keys
-                if any(not db.items[g].deleted for g in db.by_key.get(k, ()) if g in db.items)}
+        out: dict[str, list[str]] = {}
+        for k in keys:
+            gs = sorted(g for g in db.by_key.get(k, ())
+                        if g in db.items and not db.items[g].deleted)
+            if gs:
+                out[k] = gs
+        return out
+
+    def get_items(self, user: str, database: str,
+                  guids: Iterable[str]) -> dict[str, ItemRecord]:
+        """The live ones of these items, by GUID."""
+        return {g: rec for g in guids if (rec := self.get_item(user, database, g)) is not None}
 
     def replace_item(self, user: str, database: str, guid: str, content: str | bytes,
                      content_type: str, origin: str | None = None,
