@@ -3,9 +3,11 @@
 
 Usage: scripts/bench_pim.py [--count N] [--repeat R] [--baseline REV] [--only-keys]
 
-``parse+match_keys`` is what the SyncML server does for every item a client adds
-(``simsync.syncml.engine.common.content_keys``); it is measured on the vCard of
-``scripts/bench_sync.py`` (best of ``--repeat`` runs). ``--baseline REV`` also measures that
+``parse+match_keys`` is what the SyncML server did for every item a client adds;
+``content_keys`` (``simsync.syncml.engine.common.content_keys``) is what it does now (plain
+vCards: a line scan, :mod:`simsync.pim.keys`; the baseline's figure there is its
+parse+match_keys plus the same sorting and joining). Both are measured on the vCard of
+``scripts/bench_sync.py`` and the other items below (best of ``--repeat`` runs). ``--baseline REV`` also measures that
 on ``simsync/pim`` as of git revision REV (extracted to a temporary package), in the same run,
 and prints the speed-up.
 """
@@ -87,28 +89,44 @@ KEY_ITEMS = [
 ]
 
 
+def _full_keys(pim_parse, pim_match_keys):
+    """content_keys by the full parse (what it was before simsync.pim.keys)."""
+    def keys(content, ct):
+        try:
+            item = pim_parse(content, ct)
+        except (ValueError, TypeError):
+            return ()
+        return tuple(sorted("\x1f".join(k) for k in pim_match_keys(item)))
+    return keys
+
+
 def keys_bench(n: int, repeat: int, baseline) -> None:
-    impls = [("now", parse, match_keys)]
+    from simsync.syncml.engine.common import content_keys
+
+    rows = [("parse+match_keys", [("now", lambda x, ct: match_keys(parse(x, ct)))]),
+            ("content_keys", [("now", content_keys)])]
     if baseline is not None:
-        impls.append(("baseline", baseline.parse, baseline.match_keys))
+        rows[0][1].append(("baseline", lambda x, ct: baseline.match_keys(baseline.parse(x, ct))))
+        rows[1][1].append(("baseline", _full_keys(baseline.parse, baseline.match_keys)))
     for label, ct, make in KEY_ITEMS:
         items = [make(i) for i in range(n)]
-        for _, p, mk in impls:  # warm up (caches, allocator) before timing
-            for x in items[:500]:
-                mk(p(x, ct))
-        best = {name: float("inf") for name, _, _ in impls}
-        for _ in range(repeat):  # interleaved, so that both see the same machine load
-            for name, p, mk in impls:
-                t0 = time.perf_counter()
-                for x in items:
-                    mk(p(x, ct))
-                best[name] = min(best[name], time.perf_counter() - t0)
-        rates = {name: n / dt for name, dt in best.items()}
-        line = f"parse+match_keys {label:24s} n={n:6d} {rates['now']:9.0f} items/s"
-        if baseline is not None:
-            line += (f"   baseline {rates['baseline']:9.0f} items/s"
-                     f"   x{rates['now'] / rates['baseline']:.2f}")
-        print(line)
+        for what, impls in rows:
+            for _, fn in impls:  # warm up (caches, allocator) before timing
+                for x in items[:500]:
+                    fn(x, ct)
+            best = {name: float("inf") for name, _ in impls}
+            for _ in range(repeat):  # interleaved, so that both see the same machine load
+                for name, fn in impls:
+                    t0 = time.perf_counter()
+                    for x in items:
+                        fn(x, ct)
+                    best[name] = min(best[name], time.perf_counter() - t0)
+            rates = {name: n / dt for name, dt in best.items()}
+            line = f"{what:16s} {label:24s} n={n:6d} {rates['now']:9.0f} items/s"
+            if baseline is not None:
+                line += (f"   baseline {rates['baseline']:9.0f} items/s"
+                         f"   x{rates['now'] / rates['baseline']:.2f}")
+            print(line)
 
 
 def main() -> int:

@@ -69,15 +69,17 @@ def fast_match_keys(content: str | bytes, content_type: str | ContentType,
     """``match_keys(parse(content, content_type), config)`` for a plain vCard, or None when
     the content needs the full parse (which may then also raise). Raises what
     :func:`simsync.pim.parse` raises for a bad content type."""
-    ct = ContentType.of(content_type)
-    text = _to_text(content)
-    if not ct.is_contact:
+    if not ContentType.of(content_type).is_contact:
         return None
+    text = _to_text(content)
     m = _VERSION_RE.search(text)
     dialect = VERSIT if m is not None and m.group(1) == "2.1" else RFC
-    if _RFC_FOLD.search(text) is None and (dialect == RFC or _ENCODING_HINT.search(text) is None):
+    if dialect == VERSIT and _ENCODING_HINT.search(text) is not None:
+        # QUOTED-PRINTABLE / BASE64 named in a header (the scan gives up on those anyway)
+        return None
+    if _RFC_FOLD.search(text) is None:
         lines = split_physical(text)
-    else:  # folds (or versit continuations): unfold exactly as the parser does
+    else:  # folds: unfold exactly as the parser does
         lines = [line for _, line in _unfold_general(split_physical(text), dialect)]
     heads = _HEADS
     state = 0  # 0: before BEGIN:VCARD, 1: inside, 2: after END:VCARD
