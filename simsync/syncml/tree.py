@@ -19,6 +19,7 @@ the general paths.
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import enum
 import re
@@ -708,9 +709,28 @@ def _parent_from(r: _R, name: str) -> str | None:
 
 def _cred_from(n: Node) -> m.Cred:
     r = _R(n)
-    c = m.Cred(data=r.req_text("Data"), meta=_opt_meta(r))
+    data_node = r.one("Data")
+    raw = data_node.text
+    binary = (isinstance(raw, bytes) and not data_node.children
+              and not _is_utf8(raw))
+    data = (base64.b64encode(raw).decode("ascii") if binary  # type: ignore[arg-type]
+            else _text_of(data_node))
+    meta = _opt_meta(r)
+    if binary:
+        # a binary digest as WBXML opaque data (SyncML 1.0 MD5 without format b64): kept as
+        # its base64 text, and the Meta says so
+        meta = dataclasses.replace(meta or m.Meta(), format="b64")
+    c = m.Cred(data=data, meta=meta)
     r.done()
     return c
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _cred_to(c: m.Cred) -> Node:

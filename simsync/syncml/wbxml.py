@@ -194,7 +194,9 @@ class _Decoder:
             raise SyncMLDecodeError(f"WBXML string table offset {offset} out of range")
         end = self.strtbl.find(b"\x00", offset)
         if end < 0:
-            raise SyncMLDecodeError("WBXML string table entry not terminated")
+            # the last entry without its terminator: SyncEvolution (libsynthesis) writes the
+            # public identifier of a SyncML 1.0 document so; the table's length bounds it
+            end = len(self.strtbl)
         return _utf8(self.strtbl[offset:end])
 
     # -- document

@@ -347,7 +347,7 @@ def test_syncml_1_1_client(server, tmp_path, encoding) -> None:
         "Vera Eleven": ("+1102", "v1.1")}
 
 
-@pytest.mark.parametrize("encoding", ["xml"])
+@pytest.mark.parametrize("encoding", ["wbxml", "xml"])
 def test_syncml_1_0_client(server, tmp_path, encoding) -> None:
     """SyncEvolution speaking SyncML 1.0, configured for MD5: 1.0's digest cannot be checked
     against the stored OMA DS digest, so the server challenges with basic, which the client
