@@ -156,7 +156,7 @@ def test_schema_of_migrations_equals_metadata(any_store) -> None:
         diff = compare_metadata(MigrationContext.configure(c), metadata)
         version = c.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
     assert diff == []
-    assert version == "0003"
+    assert version == "0004"
     SqlStore(store.url).close()                   # upgrading an up-to-date database is a no-op
 
 
@@ -172,7 +172,7 @@ def test_upgrade_from_schema_1_keeps_the_data(tmp_path) -> None:
     new = SqlStore(url)                            # runs 0002 and 0003
     try:
         with new.engine.connect() as c:
-            assert c.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0003"
+            assert c.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0004"
             names = {r[1] for r in c.exec_driver_sql("PRAGMA index_list(item_keys)")}
         assert "ix_item_keys_item" in names
         assert new.find_by_keys(USER, "addressbook", ["k2"]) == [rec.guid]
