@@ -179,7 +179,7 @@ def _cases():
             yield pytest.param(cls, hexstr, obj, id=f"{cls.__name__}-{hexstr[:16]}")
 
 
-@pytest.mark.parametrize("cls, hexstr, obj", _cases())
+@pytest.mark.parametrize("cls, hexstr, obj", list(_cases()))
 def test_vectors_both_directions(cls, hexstr, obj):
     raw = bytes.fromhex(hexstr)
     assert cls.decode(raw) == obj
