@@ -2,23 +2,28 @@
 
 A slow sync computes the match keys (:func:`simsync.pim.match.match_keys`) of every item a
 device adds. For a contact those keys only need N (family and given name), the first FN and
-the TEL and EMAIL values, so :func:`fast_match_keys` scans the content lines of a plain vCard
-(2.1, 3.0 or 4.0) for those and leaves every other value undecoded. It still checks all that
-could make :func:`simsync.pim.parse` fail on such a card (the component structure, one
-valid VERSION, every header), and gives up - returns ``None``, so that the caller takes the
-full parse - on anything it does not handle itself:
+the TEL and EMAIL values, so :func:`fast_match_keys` scans the content lines of a vCard
+(2.1, 3.0 or 4.0) for those and builds no :class:`~simsync.pim.model.Property` or
+:class:`~simsync.pim.model.Contact`. It still checks all that could make
+:func:`simsync.pim.parse` fail on the card - the component structure, one valid VERSION,
+every header, and every encoded value (QUOTED-PRINTABLE and its CHARSET, BASE64) - and gives
+up, returning ``None`` so that the caller takes the full parse, on anything it does not
+handle itself:
 
 * a header with a double quote before its first colon, a header that does not parse, a line
-  without a colon, a header with an ``ENCODING`` parameter (QUOTED-PRINTABLE, BASE64, even
-  8BIT) or with parameters a :class:`~simsync.pim.model.Property` does not accept;
+  without a colon, parameters a :class:`~simsync.pim.model.Property` does not accept, more
+  than one or an unknown ENCODING, an encoded BEGIN / END / VERSION line, a value that does
+  not decode;
+* N, FN, TEL or EMAIL in BASE64;
 * anything but ``BEGIN:VCARD``, properties, ``END:VCARD`` (nested components, content
   before or after the card), not exactly one VERSION of 2.1, 3.0 or 4.0;
 * vCard 4.0 ``data:`` URIs in PHOTO / LOGO / SOUND / KEY;
 * calendar content types (events and todos always take the full parse).
 
-Folded lines are unfolded as the parser unfolds them. Whatever the scan returns is what
-``match_keys(parse(text, content_type), config)`` returns; the tests compare the two on
-generated, serialised and mutated cards and the test corpus.
+Lines are unfolded as the parser unfolds them (folds, QUOTED-PRINTABLE soft line breaks,
+BASE64 continuation lines). Whatever the scan returns is what
+``match_keys(parse(text, content_type), config)`` returns; tests/pim/test_keys.py compares the
+two on generated, serialised and mutated cards and the test corpus.
 """
 
 from __future__ import annotations
@@ -26,11 +31,13 @@ from __future__ import annotations
 from .codec import ContentType, _to_text
 from .contentline import (
     _ENCODING_HINT,
-    _RFC_FOLD,
     RFC,
     VERSIT,
     _unfold_general,
+    b64_decode,
+    decode_charset,
     parse_line_general,
+    qp_decode,
     split_escaped,
     split_physical,
     unescape_rfc,
@@ -43,25 +50,64 @@ from .vcard import _DATA_URI, _VERSION_RE
 
 __all__ = ["fast_match_keys"]
 
-#: header text (before the first ':') -> property name, or "" when the scan must give up
-_HEADS: dict[str, str] = {}
-_HEADS_MAX = 4096
-_MEDIA = frozenset({"PHOTO", "LOGO", "SOUND", "KEY"})
+# what a header means to the scan
+_OTHER, _TEL, _EMAIL, _N, _FN, _VERSION, _END, _BEGIN, _MEDIA, _GIVE_UP = range(10)
+_ROLES = {"TEL": _TEL, "EMAIL": _EMAIL, "N": _N, "FN": _FN, "VERSION": _VERSION, "END": _END,
+          "BEGIN": _BEGIN, "PHOTO": _MEDIA, "LOGO": _MEDIA, "SOUND": _MEDIA, "KEY": _MEDIA}
+_KEYED = frozenset({_TEL, _EMAIL, _N, _FN})
 _VERSIONS = ("2.1", "3.0", "4.0")
+_B64 = ("B", "BASE64")
+_WS = (" ", "\t")
 
 
-def _classify(head: str) -> str:
-    """The property name a header gives, or "" when the line must take the full parse."""
-    if '"' in head:  # the header may end at a later, unquoted colon
-        return ""
+class _Coded:
+    """A header naming an ENCODING (and maybe a CHARSET): its values are decoded as
+    :func:`simsync.pim.props.decode_property` decodes them."""
+
+    __slots__ = ("charset", "encoding", "role")
+
+    def __init__(self, role: int, encoding: str, charset: str | None) -> None:
+        self.role, self.encoding, self.charset = role, encoding, charset
+
+    def decode(self, value: str) -> str | None:
+        """The decoded text (None for BASE64, whose bytes are only checked); raises
+        PimParseError where the parser raises."""
+        if self.encoding == "QUOTED-PRINTABLE":
+            value = decode_charset(qp_decode(value, 0), self.charset, 0)
+            if "\r" in value:
+                value = value.replace("\r\n", "\n").replace("\r", "\n")
+            return value
+        if self.encoding in _B64:
+            b64_decode(value, 0)
+            return None
+        return value  # 8BIT / 7BIT
+
+
+#: header text (before the first ':') -> its role, or a _Coded for an encoded header
+_HEADS: dict[str, int | _Coded] = {}
+_HEADS_MAX = 4096
+
+
+def _classify(head: str) -> int | _Coded:
+    """What a header gives: the role of the property it names, _GIVE_UP when the line must
+    take the full parse, or a _Coded for an encoded one."""
+    if '"' in head or head[:1] in _WS:
+        # the header may end at a later, unquoted colon; or the line continues a fold
+        return _GIVE_UP
     try:
         raw = parse_line_general(0, head + ":", RFC)  # the dialect does not change headers
     except PimParseError:
-        return ""
+        return _GIVE_UP
     plan = _ParamPlan(raw.params)
-    if plan.encodings or plan.canonical is None:
-        return ""
-    return raw.name
+    if plan.canonical is None:
+        return _GIVE_UP
+    role = _ROLES.get(raw.name, _OTHER)
+    if not plan.encodings:
+        return role
+    if (len(plan.encodings) > 1 or role in (_VERSION, _END, _BEGIN)
+            or plan.encodings[0] not in ("QUOTED-PRINTABLE", "8BIT", "7BIT", *_B64)):
+        return _GIVE_UP
+    return _Coded(role, plan.encodings[0], plan.charset[0] if plan.charset else None)
 
 
 def fast_match_keys(content: str | bytes, content_type: str | ContentType,
@@ -75,12 +121,24 @@ def fast_match_keys(content: str | bytes, content_type: str | ContentType,
     m = _VERSION_RE.search(text)
     dialect = VERSIT if m is not None and m.group(1) == "2.1" else RFC
     if dialect == VERSIT and _ENCODING_HINT.search(text) is not None:
-        # QUOTED-PRINTABLE / BASE64 named in a header (the scan gives up on those anyway)
-        return None
-    if _RFC_FOLD.search(text) is None:
-        lines = split_physical(text)
-    else:  # folds: unfold exactly as the parser does
-        lines = [line for _, line in _unfold_general(split_physical(text), dialect)]
+        # QUOTED-PRINTABLE / BASE64 values may continue on the following lines
+        return _scan(_unfolded(text, dialect), dialect, config)
+    # Unfolded lines first: a fold continuation (a physical line after the first that starts
+    # with a space or tab) always makes that scan give up; then it is worth unfolding.
+    keys = _scan(split_physical(text), dialect, config)
+    if keys is None and ("\n " in text or "\n\t" in text or "\r " in text or "\r\t" in text):
+        keys = _scan(_unfolded(text, dialect), dialect, config)
+    return keys
+
+
+def _unfolded(text: str, dialect: str) -> list[str]:
+    """The logical lines of ``text``, unfolded as the parser unfolds them."""
+    return [line for _, line in _unfold_general(split_physical(text), dialect)]
+
+
+def _scan(lines: list[str], dialect: str, config: MatchConfig
+          ) -> frozenset[tuple[str, ...]] | None:
+    """The keys from the logical lines of a vCard, or None (give up)."""
     heads = _HEADS
     state = 0  # 0: before BEGIN:VCARD, 1: inside, 2: after END:VCARD
     version: str | None = None
@@ -92,54 +150,66 @@ def fast_match_keys(content: str | bytes, content_type: str | ContentType,
     for line in lines:
         colon = line.find(":")
         if colon < 0:
-            if line.strip():
-                return None  # not a content line: the parser raises
+            if line.strip() or line[:1] in _WS:
+                return None  # not a content line (the parser raises), or a fold
             continue  # a blank line
         head = line[:colon]
-        name = heads.get(head)
-        if name is None:
-            name = _classify(head)
+        role = heads.get(head)
+        if role is None:
+            role = _classify(head)
             if len(heads) >= _HEADS_MAX:
                 heads.clear()
-            heads[head] = name
+            heads[head] = role
+        if role == _OTHER and state == 1:  # most lines: nothing to match on, nothing to check
+            continue
+        if type(role) is int:
+            value = line[colon + 1:]
+        else:  # an encoded value
+            try:
+                value = role.decode(line[colon + 1:])
+            except PimParseError:
+                return None
+            role = role.role
+            if value is None:  # BASE64 bytes: no text to match on
+                if state != 1 or role in _KEYED:
+                    return None
+                continue
         if state != 1:
-            if (state == 0 and name == "BEGIN"
-                    and line[colon + 1:].strip().upper() == "VCARD"):
+            if state == 0 and role == _BEGIN and value.strip().upper() == "VCARD":
                 state = 1
                 continue
             return None
-        if name == "TEL":
-            tels.append(line[colon + 1:])
-        elif name == "EMAIL":
-            emails.append(line[colon + 1:])
-        elif name == "N":
+        if role == _TEL:
+            tels.append(value)
+        elif role == _EMAIL:
+            emails.append(value)
+        elif role == _N:
             if n_value is None:
-                n_value = line[colon + 1:]
-        elif name == "FN":
+                n_value = value
+        elif role == _FN:
             if fn_value is None:
-                fn_value = line[colon + 1:]
-        elif name == "VERSION":
+                fn_value = value
+        elif role == _VERSION:
             if version is not None:
                 return None  # more than one VERSION: the parser raises
-            version = line[colon + 1:].strip()
-        elif name == "END":
-            if line[colon + 1:].strip().upper() != "VCARD":
+            version = value.strip()
+        elif role == _END:
+            if value.strip().upper() != "VCARD":
                 return None
             state = 2
-        elif not name or name == "BEGIN":
+        elif role == _MEDIA:
+            media.append(value)
+        elif role != _OTHER:  # BEGIN inside (a nested component), or a header to give up on
             return None
-        elif name in _MEDIA:
-            media.append(line[colon + 1:])
     if state != 2 or version not in _VERSIONS:
         return None
     if version == "4.0" and any(_DATA_URI.match(v) for v in media):
         return None
     # the values as decode_property gives them: TEXT (FN, TEL, EMAIL) and STRUCT (N)
     if dialect == RFC:
-        if "\\" in text:
-            tels = [unescape_rfc(v) for v in tels]
-            emails = [unescape_rfc(v) for v in emails]
-            fn_value = None if fn_value is None else unescape_rfc(fn_value)
+        tels = [unescape_rfc(v) for v in tels]
+        emails = [unescape_rfc(v) for v in emails]
+        fn_value = None if fn_value is None else unescape_rfc(fn_value)
         unescape = unescape_rfc
     else:
         unescape = unescape_versit

@@ -74,7 +74,7 @@ params = st.sampled_from(["", ";TYPE=CELL", ";CELL;VOICE", ";type=work,pref", ";
 @st.composite
 def card_lines(draw):
     kind = draw(st.sampled_from(["N", "FN", "TEL", "EMAIL", "NOTE", "PHOTO", "ORG", "VERSION",
-                                 "BEGIN", "END", "blank", "junk", "X-N"]))
+                                 "BEGIN", "END", "blank", "junk", "X-N", "coded", "coded"]))
     head, par = draw(heads), draw(params)
     if kind == "N":
         parts = draw(st.lists(names, min_size=0, max_size=6))
@@ -85,6 +85,14 @@ def card_lines(draw):
         return f"{head}{draw(st.sampled_from(['TEL', 'tel', 'Tel']))}{par}:{draw(phones)}"
     if kind == "EMAIL":
         return f"{head}EMAIL{par}:{draw(mails)}"
+    if kind == "coded":
+        name = draw(st.sampled_from(["N", "FN", "TEL", "EMAIL", "NOTE", "PHOTO", "VERSION"]))
+        enc = draw(st.sampled_from([";ENCODING=QUOTED-PRINTABLE", ";QUOTED-PRINTABLE",
+                                    ";ENCODING=b", ";BASE64", ";ENCODING=8BIT"]))
+        cs = draw(st.sampled_from(["", ";CHARSET=UTF-8", ";CHARSET=ISO-8859-1", ";CHARSET=x"]))
+        value = draw(pieces(["=C3=BC", "=FC", "=3B", "=5C", "=0D=0A", "=\r\n", "=", "=G",
+                             "QUJD", "a", "@", ";", " ", "\\,", "é", "data:,"], 8))
+        return f"{head}{name}{enc}{cs}:{value}"
     if kind == "PHOTO":
         return f"PHOTO{par}:" + draw(st.sampled_from(["data:image/png;base64,QUJD",
                                                       "data:image/png,abc", "DATA:;base64,!!",
@@ -193,6 +201,11 @@ def test_bench_card_takes_the_scan():
         ("contact", "rosa werner000007", "email", "rosa.werner7@example.org")}
 
 
+def test_line_breaks_in_encoded_values_are_lf():
+    text = PLAIN.format(v="2.1", extra="EMAIL;QUOTED-PRINTABLE:a=0D=0Ab=0Dc@x\r\n")
+    assert pk.fast_match_keys(text, VC) == {("contact", "doe jane", "email", "a\nb\nc@x")}
+
+
 def test_backslashes_by_dialect():
     """vCard 2.1 only unescapes ``\\;`` and ``\\\\`` in N; 3.0 unescapes text values too."""
     body = "N:Doe\\nX\\;Y;Jane\r\nFN:F\\nG\r\nEMAIL:a\\,b@x\r\nEND:VCARD\r\n"
@@ -215,10 +228,30 @@ PLAIN = "BEGIN:VCARD\r\nVERSION:{v}\r\nN:Doe;Jane;Q.;Dr.;Jr.\r\n{extra}END:VCARD
     ("3.0", "item1.EMAIL;TYPE=INTERNET:Jane@Example.ORG\r\nitem1.X-ABLabel:home\r\n", True),
     ("3.0", "NOTE:folded\r\n  on two lines\r\nTEL:1\r\n", True),
     ("3.0", "FN:x\r\nFN:y\r\n", True),
+    ("3.0", "TEL:0151\r\n 123:4\r\n", True),            # a fold that looks like a line
+    ("2.1", "EMAIL:a@b\r\n\tc:d\r\n", True),
+    ("3.0", "TEL:0151\r\n \r\n 123\r\n", True),
     ("3.0", "", True),
-    ("2.1", "NOTE;ENCODING=QUOTED-PRINTABLE:a=3Db\r\nTEL:1\r\n", False),
-    ("3.0", "PHOTO;ENCODING=b;TYPE=JPEG:QUJD\r\n", False),
+    ("2.1", "NOTE;ENCODING=QUOTED-PRINTABLE:a=3Db\r\nTEL:1\r\n", True),
+    ("2.1", "NOTE;QUOTED-PRINTABLE:a=\r\n=3Db\r\nTEL:1\r\n", True),  # soft line break
+    ("2.1", "FN;CHARSET=UTF-8;ENCODING=QUOTED-PRINTABLE:J=C3=BCrgen=0D=0AX\r\n", True),
+    ("2.1", "FN;CHARSET=ISO-8859-1;QUOTED-PRINTABLE:J=FCrgen\r\n", True),
+    ("3.0", "N;ENCODING=QUOTED-PRINTABLE:=C3=96lund=5C;X;J=C3=BCrgen\r\n", True),
+    ("2.1", "N;ENCODING=QUOTED-PRINTABLE:=C3=96lund=5C;X;J=C3=BCrgen\r\n", True),
+    ("2.1", "EMAIL;ENCODING=8BIT:a@b\r\nTEL;ENCODING=7BIT:12\r\n", True),
+    ("2.1", "EMAIL;QUOTED-PRINTABLE:a=0D=0Ab=0Dc@x\r\n", True),   # CR LF, CR: LF
+    ("3.0", "PHOTO;ENCODING=b;TYPE=JPEG:QUJD\r\n", True),
+    ("2.1", "PHOTO;ENCODING=BASE64;TYPE=JPEG:\r\n QUJD\r\n QUJD\r\n\r\n", True),
+    ("4.0", "PHOTO;ENCODING=b:QUJD\r\n", True),
+    ("4.0", "PHOTO;ENCODING=QUOTED-PRINTABLE:data:image/png,raw\r\n", False),  # parse fails
+    ("4.0", "PHOTO;ENCODING=QUOTED-PRINTABLE:data:;base64,QUJD\r\n", False),
     ("3.0", "PHOTO;ENCODING=b;TYPE=JPEG:!!\r\n", False),          # bad base64: parse fails
+    ("3.0", "FN;ENCODING=b:QUJD\r\n", False),                       # a name in bytes
+    ("2.1", "NOTE;QUOTED-PRINTABLE:a=G1\r\n", False),               # bad escape
+    ("2.1", "NOTE;CHARSET=NOPE;QUOTED-PRINTABLE:a\r\n", False),     # unknown charset
+    ("2.1", "NOTE;CHARSET=US-ASCII;QUOTED-PRINTABLE:=FF\r\n", False),
+    ("2.1", "NOTE;ENCODING=QUOTED-PRINTABLE;ENCODING=8BIT:a\r\n", False),
+    ("2.1", "NOTE;ENCODING=X-ZIP:a\r\n", False),
     ("3.0", 'X-A;P="a:b":c\r\n', False),
     ("4.0", "PHOTO:data:image/png;base64,QUJD\r\n", False),
     ("4.0", "PHOTO:data:image/png,raw\r\n", False),                 # parse fails
@@ -255,7 +288,7 @@ def test_header_cache_is_bounded_and_keeps_working():
     assert len(pk._HEADS) <= pk._HEADS_MAX
     assert pk._HEADS.get('X-A;P="a') is None
     assert not check(PLAIN.format(v="3.0", extra='X-A;P="a:b":c\r\n'), VC)
-    assert pk._HEADS['X-A;P="a'] == ""
+    assert pk._HEADS['X-A;P="a'] == pk._GIVE_UP
 
 
 # ---------------------------------------------------------------------------------------------
