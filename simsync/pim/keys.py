@@ -43,7 +43,6 @@ from .contentline import (
     unescape_rfc,
     unescape_versit,
 )
-from .errors import PimParseError
 from .match import DEFAULT, MatchConfig, contact_keys, name_of
 from .props import _ParamPlan
 from .vcard import _DATA_URI, _VERSION_RE
@@ -96,9 +95,9 @@ def _classify(head: str) -> int | _Coded:
         return _GIVE_UP
     try:
         raw = parse_line_general(0, head + ":", RFC)  # the dialect does not change headers
-    except PimParseError:
+        plan = _ParamPlan(raw.params)
+    except Exception:  # noqa: BLE001 - whatever fails here, the parse reports
         return _GIVE_UP
-    plan = _ParamPlan(raw.params)
     if plan.canonical is None:
         return _GIVE_UP
     role = _ROLES.get(raw.name, _OTHER)
@@ -167,7 +166,7 @@ def _scan(lines: list[str], dialect: str, config: MatchConfig
         else:  # an encoded value
             try:
                 value = role.decode(line[colon + 1:])
-            except PimParseError:
+            except Exception:  # noqa: BLE001 - whatever fails here, the parse reports
                 return None
             role = role.role
             if value is None:  # BASE64 bytes: no text to match on

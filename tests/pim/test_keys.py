@@ -339,3 +339,13 @@ def test_the_name_key_text():
     assert contact_name(parse(card(";;Q.;Dr.;", fn="Jane Doe"), VC)) == "doe jane"
     assert contact_name(parse(card(fn="Jane"), VC)) == "jane"
     assert contact_name(parse(card(), VC)) == ""
+
+
+@pytest.mark.parametrize("charset", ["IDNA", "PUNYCODE", "UTF-7", "BASE64", "UTF-16", "ROT13",
+                                     "HEX", "CP1252", "UTF-8", "X"])
+@pytest.mark.parametrize("value", ["=FF=FE=00x=80", "=FF=FEx=00", "xn--bcher-kva", "+AGEAYg-",
+                                   "=C3=BC"])
+def test_odd_charsets_scan_like_parse(charset, value):
+    for name in ("NOTE", "FN", "EMAIL"):
+        check(PLAIN.format(v="2.1", extra=f"{name};CHARSET={charset};QUOTED-PRINTABLE:{value}"
+                                          "\r\nTEL:1\r\n"), VC)
