@@ -4,7 +4,9 @@ A contact's name key used to include N's additional (middle) names, so "Jane Doe
 never matched "Jane Q. Doe" on the server in a slow sync; it is now N's family + given name
 (FN when both are blank). This recomputes the keys of the stored contacts - the ``items.keys``
 JSON list and the ``item_keys`` rows - with the current
-:func:`simsync.syncml.engine.common.content_keys`, in batches of :data:`BATCH` items.
+:func:`simsync.syncml.engine.common.content_keys`, in batches of :data:`BATCH` items. The
+keys are those of the default :class:`simsync.pim.MatchConfig` - the one the operator
+server's databases use (``DatabaseConfig.match``); the DB does not record another.
 
 Only live contacts that have keys and parse are touched: deleted items have none; an item
 stored without keys (a database with content matching off, or content that did not parse)
