@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -334,7 +335,9 @@ class GpClient:
                             "verification) and none was sent; sign the CAP with 'simsync operator cap sign'")
                 return (base + ": the card did not accept the Load File's DAP signature - the CAP was changed "
                         "after it was signed, it was signed with another DAP key than the card holds, or the "
-                        "card requires a DAP that is missing")
+                        "card requires a DAP that is missing (the associated security domain's, when it has "
+                        "DAP Verification, and that of every security domain with Mandated DAP Verification), "
+                        "or a DAP names a security domain without a DAP key")
             return (base + ": the card did not accept the secure messaging of this command (its C-MAC or "
                     "encryption did not verify: the command was altered or the session keys differ), or the "
                     "session had already been closed; the card has ended the secure channel")
@@ -601,10 +604,15 @@ class GpClient:
             room = (room // cipher_block) * cipher_block - 1  # '80' padding takes at least one byte
         return room
 
-    def load(self, cap: bytes | CapFile, dap: DapSignature | None = None, *, block_size: int | None = None,
-             load_parameters: bytes = b"") -> bytes:
+    def load(self, cap: bytes | CapFile, dap: DapSignature | Sequence[DapSignature] | None = None, *,
+             block_size: int | None = None, load_parameters: bytes = b"",
+             security_domain: bytes | None = None) -> bytes:
         """INSTALL [for load] (with the LFDB SHA-256) and the LOAD blocks; returns the LFDB hash.
-        ``block_size`` None: the default (239) or less if the security level needs the room."""
+        ``block_size`` None: the default (239) or less if the security level needs the room.
+        ``dap``: one DAP signature or several (one per verifying security domain, e.g. the ISD's
+        mandated DAP and the DAP of a supplementary SD with DAP Verification), each sent as a DAP
+        block before the Load File Data Block. ``security_domain``: the SD to associate the Load File
+        with (default: the SD this client manages through; the ISD may name a supplementary SD)."""
         parsed = cap if isinstance(cap, CapFile) else parse_cap(cap)
         limit = self.max_block_size()
         if block_size is None:
@@ -614,11 +622,15 @@ class GpClient:
                                 f"level (1..{limit})")
         lfdb = parsed.load_file_data_block()
         digest = hashlib.sha256(lfdb).digest()
-        ifl = InstallForLoad(parsed.package_aid, self.isd_aid, digest, load_parameters)
+        sd = bytes(security_domain) if security_domain is not None else self.isd_aid
+        daps = [] if dap is None else [dap] if isinstance(dap, DapSignature) else list(dap)
+        if len({d.sd_aid for d in daps}) != len(daps):
+            raise OperatorError("load: two DAP signatures for the same security domain")
+        ifl = InstallForLoad(parsed.package_aid, sd, digest, load_parameters)
         if self.token_key is not None:
             ifl = replace(ifl, token=sign_token(self.token_key, InstallForLoad.P1, 0x00, ifl.data_without_token()))
         self.send(_gp_command(gpc.INS_INSTALL, InstallForLoad.P1, 0x00, ifl.to_bytes()), "install-for-load")
-        blocks = [dap.dap_block] if dap is not None else []
+        blocks = [d.dap_block for d in daps]
         try:
             cmds = load_commands(load_file(lfdb, blocks), block_size)
         except GpCodecError as exc:
@@ -628,14 +640,16 @@ class GpClient:
             try:
                 resp = self.send(cmd, "load")
             except CardRefused as exc:
-                text = self.explain("load", exc.sw, dap_sent=dap is not None)
-                if exc.sw == 0x6982 and dap is not None and dap.lfdb_hash != digest:
+                text = self.explain("load", exc.sw, dap_sent=bool(daps))
+                stale = next((d for d in daps if d.lfdb_hash != digest), None)
+                if exc.sw == 0x6982 and stale is not None:
                     text += (f" - here the CAP was changed after it was signed: its Load File Data Block hash is "
-                             f"{digest.hex().upper()}, the signature covers {dap.lfdb_hash.hex().upper()}")
+                             f"{digest.hex().upper()}, the signature for {stale.sd_aid.hex().upper()} covers "
+                             f"{stale.lfdb_hash.hex().upper()}")
                 raise CardRefused(text, exc.sw, "load") from None
         if resp is not None:
             self._receipt("load", parsed.package_aid, resp,
-                          lambda c: receipt_input_load(c, parsed.package_aid, self.isd_aid))
+                          lambda c: receipt_input_load(c, parsed.package_aid, sd))
         return digest
 
     def _receipt(self, step: str, aid: bytes, resp: ResponseApdu, make_input: Any) -> Receipt | None:

@@ -36,8 +36,17 @@ confirmation counter - the value before the operation, then incremented - and SD
 '42' || '45', or the KDD when the card has neither; the token identifier '93' of the token's 'B6'
 control reference template when the command had one). With Authorized Management the SD manages its
 own content without tokens.
+DAP verification by supplementary SDs (9.2.1, 9.3.5, C.3): an SSD created with the DAP Verification
+privilege ('C0') takes its own DAP public key (RSA or ECC P-256, key version '73') by PUT KEY over its
+own secure channel and verifies the DAP block ('E2' / '4F' its AID) of every Load File associated with
+it - loaded through it, or by the ISD naming it in INSTALL [for load] - which then must carry that
+block; one with Mandated DAP Verification ('C1') requires its DAP block on every load once
+PERSONALIZED. A DAP block naming an SD without the privilege or without a DAP key, or one that does
+not verify, is refused with ``6982``; several DAP blocks (ISD + SSD) in one Load File are each
+verified by the SD they name.
 Not implemented: ciphered load files ('D4'), single-key PUT KEY / DELETE [key], command chaining,
-extradition and registry update, SD-level DAP verification, token digests in confirmations.
+INSTALL [for extradition] and [for registry update], symmetric (DES/AES) DAP keys, token digests in
+confirmations.
 
 Everything but GET DATA needs an authenticated session on the channel (Table 11-2), else ``6982``.
 A secure messaging failure aborts the session: the failing command gets ``6982`` (or ``6988``),
@@ -119,10 +128,10 @@ LEGACY_ISD_AID = bytes.fromhex("A0000000030000")
 # Domain privilege; this AID only names the Python class in card files.
 SSD_CLASS_AID = bytes.fromhex("A00000015153504153")
 
-# privileges a supplementary security domain may be given here (no DAP verification, token
-# verification, receipt generation or card-wide privileges: those stay with the ISD)
+# privileges a supplementary security domain may be given here (no token verification, receipt
+# generation or card-wide privileges: those stay with the ISD)
 SSD_PRIVILEGES = (Privileges.SECURITY_DOMAIN | Privileges.DELEGATED_MANAGEMENT | Privileges.AUTHORIZED_MANAGEMENT
-                  | Privileges.TRUSTED_PATH | Privileges.FINAL_APPLICATION)
+                  | Privileges.TRUSTED_PATH | Privileges.FINAL_APPLICATION | Privileges.MANDATED_DAP_VERIFICATION)
 
 ISD_PRIVILEGES = (Privileges.SECURITY_DOMAIN | Privileges.CARD_LOCK | Privileges.CARD_TERMINATE
                   | Privileges.CARD_RESET | Privileges.CVM_MANAGEMENT | Privileges.GLOBAL_DELETE
@@ -595,7 +604,12 @@ class IsdApplet(Applet):
         st = self.state
         sd = data.security_domain_aid or self._sd_for()
         if sd != self._sd_for():
-            raise _sw(0x6A88 if self._via is None else 0x6A80, "unknown security domain")
+            # the ISD may associate the new load file with a supplementary SD (extradition upon load)
+            target = st.application(sd) if self._via is None else None
+            if target is None or not target.privileges & Privileges.SECURITY_DOMAIN:
+                raise _sw(0x6A88 if self._via is None else 0x6A80, "unknown security domain")
+            if target.locked:
+                raise _sw(0x6985, "the associated security domain is locked")
         if dm and not data.load_file_data_block_hash:
             raise _sw(0x6A80, "a Load Token needs the Load File Data Block Hash")
         if st.load_file(data.load_file_aid) is not None or st.application(data.load_file_aid) is not None \
@@ -607,21 +621,43 @@ class IsdApplet(Applet):
             raise _sw(0x6A80, "malformed load parameters") from None
         if (params.non_volatile_code or 0) > st.max_load_file_size:
             raise _sw(0x6A84, "not enough memory for the announced code size")
-        verifiers: tuple = ()
-        required: tuple[bytes, ...] = ()
-        if st.dap_key is not None:
-            verifiers = ((self.aid, st.dap_key),)
-            # the ISD verifies DAPs for its own loads; for a supplementary SD's only when mandated
-            need = Privileges.DAP_VERIFICATION if self._via is None else Privileges.MANDATED_DAP_VERIFICATION
-            if st.privileges & need == need:
-                required = (self.aid,)
         try:
             ch.load = LoadSession(data.load_file_aid, sd, data.load_file_data_block_hash,
-                                  DapPolicy(verifiers, required), st.max_load_file_size)
+                                  self._dap_policy(sd), st.max_load_file_size)
         except LoadRefused as exc:
             raise _sw(exc.sw, str(exc)) from None
         ch.load_receipt = dm
         return b"\x00", 0x9000
+
+    def _dap_policy(self, associated_sd: bytes) -> DapPolicy:
+        """Who verifies DAPs for a load associated with ``associated_sd`` and whose DAP is required
+        (GP 2.3.1 9.3.5): every security domain with the DAP Verification privilege verifies the DAP
+        block naming it, with its own DAP key (none put: its DAP blocks fail); the associated SD's
+        DAP is required when it has DAP Verification, and the DAP of every SD with Mandated DAP
+        Verification (the ISD; a supplementary SD once PERSONALIZED) on every load."""
+        st = self.state
+        verifiers: list[tuple[bytes, Any]] = []
+        required: list[bytes] = []
+        if st.dap_key is not None:
+            verifiers.append((self.aid, st.dap_key))
+            mandated = st.privileges & Privileges.MANDATED_DAP_VERIFICATION == Privileges.MANDATED_DAP_VERIFICATION
+            own = associated_sd == self.aid and st.privileges & Privileges.DAP_VERIFICATION_BIT
+            if mandated or own:
+                required.append(self.aid)
+        applets = self.ctx.card.applets
+        for app in st.applications:
+            priv = app.privileges
+            if priv & Privileges.DAP_VERIFICATION != Privileges.DAP_VERIFICATION:
+                continue
+            sd = applets.get(app.aid)
+            key = sd.state.dap_key if isinstance(sd, SsdApplet) else None
+            if key is not None:
+                verifiers.append((app.aid, key))
+            mandated = (priv & Privileges.MANDATED_DAP_BIT
+                        and app.life_cycle & 0x7F == SecurityDomainLifeCycle.PERSONALIZED)
+            if mandated or app.aid == associated_sd:
+                required.append(app.aid)
+        return DapPolicy(tuple(verifiers), tuple(required))
 
     def _load(self, cmd: CommandApdu, ch: _Channel) -> tuple[bytes, int]:
         session = ch.load
@@ -689,6 +725,8 @@ class IsdApplet(Applet):
         priv = Privileges(data.privileges)
         if priv & ~SSD_PRIVILEGES:
             raise _sw(0x6A80, "privileges not available to a supplementary security domain")
+        if priv & Privileges.MANDATED_DAP_BIT and not priv & Privileges.DAP_VERIFICATION_BIT:
+            raise _sw(0x6A80, "Mandated DAP Verification is coded with the DAP Verification bit")
         if priv & Privileges.DELEGATED_MANAGEMENT_BIT and priv & Privileges.AUTHORIZED_MANAGEMENT:
             raise _sw(0x6A80, "delegated and authorized management exclude each other")
         aid = data.application_aid
@@ -933,7 +971,7 @@ class IsdApplet(Applet):
             raise _sw(0x6A80, "invalid DAP public key") from None
         st = self.state
         if type(self) is not IsdApplet:
-            raise _sw(0x6A80, "public keys are held by the Issuer Security Domain")
+            return self._put_ssd_dap_key(cmd, new_kvn, key)
         if new_kvn & 0x7F == st.token_kvn:  # the token verification key (Appendix C.4)
             if cmd.p1 not in (0x00, st.token_kvn) or (cmd.p1 == 0 and st.token_key is not None):
                 raise _sw(0x6A88 if cmd.p1 else 0x6A80, "token key version")
@@ -945,6 +983,22 @@ class IsdApplet(Applet):
         if priv & Privileges.DAP_VERIFICATION != Privileges.DAP_VERIFICATION:
             priv |= Privileges.DAP_VERIFICATION
         self.state = replace(st, dap_key=key, dap_kvn=new_kvn & 0x7F, privileges=priv)
+        return bytes((new_kvn,)), 0x9000
+
+
+    def _put_ssd_dap_key(self, cmd: CommandApdu, new_kvn: int, key: DapPublicKey) -> tuple[bytes, int]:
+        """PUT KEY of a supplementary SD's own DAP verification key (key version ``dap_kvn``), over
+        the SD's secure channel; only an SD registered with the DAP Verification privilege takes it."""
+        st = self.state
+        isd = find_isd(self.ctx.card)
+        entry = isd.state.application(self.aid) if isd is not None else None
+        if new_kvn & 0x7F != st.dap_kvn:
+            raise _sw(0x6A80, "a supplementary security domain holds only its DAP key (version '73')")
+        if entry is None or entry.privileges & Privileges.DAP_VERIFICATION != Privileges.DAP_VERIFICATION:
+            raise _sw(0x6985, "this security domain has no DAP Verification privilege")
+        if cmd.p1 not in (0x00, st.dap_kvn) or (cmd.p1 == 0) != (st.dap_key is None):
+            raise _sw(0x6A88 if cmd.p1 else 0x6A80, "DAP key version")
+        self.state = replace(st, dap_key=key)
         return bytes((new_kvn,)), 0x9000
 
 
