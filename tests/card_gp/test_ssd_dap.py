@@ -16,12 +16,21 @@ import sys
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from simsync.apdu import CommandApdu
 from simsync.card import SimCard
-from simsync.card.gp import ISD_CLASS_AID, ISD_PACKAGE_AID, find_isd
+from simsync.card.gp import (
+    ISD_CLASS_AID,
+    ISD_PACKAGE_AID,
+    DapPolicy,
+    LoadRefused,
+    LoadSession,
+    find_isd,
+)
 from simsync.gp import commands as gpc
-from simsync.gp.cap import CapFile, load_commands, load_file
+from simsync.gp.cap import CapFile, build_cap, load_commands, load_file
 from simsync.gp.common import SecurityLevel
 from simsync.gp.dap import DapBlock
 from simsync.gp.keys import KeyType, StaticKeys, put_key_data
@@ -392,3 +401,35 @@ def test_short_rsa_dap_key_refused(kit):
     small = rsa.RSAPublicNumbers(65537, (1 << 767) | 0xC5).public_key()  # a 768-bit modulus
     assert put_dap_key(host, small).sw == 0x6A80
     assert card.applets[SSD_AID].state.dap_key is None
+
+
+_AIDS = (bytes.fromhex("A000000151000000"), VA_AID, SSD_AID)
+_ECHO = CapFile.parse(build_cap(bytes.fromhex("D276000118EC0003"), (1, 0), "org.simsync.prop",
+                                 [bytes.fromhex("D276000118EC000301")], payload=bytes(range(200))))
+_KEYS = tuple(ec.derive_private_key(i + 1001, ec.SECP256R1()) for i in range(3))
+
+
+@settings(max_examples=60, deadline=None)
+@given(present=st.lists(st.sampled_from(range(3)), unique=True), forged=st.sets(st.sampled_from(range(3))),
+       keyed=st.sets(st.sampled_from(range(3))), required=st.sets(st.sampled_from(range(3))),
+       block=st.integers(16, 255))
+def test_load_session_accepts_exactly_when_every_required_dap_verifies(present, forged, keyed, required, block):
+    """The sans-IO load core: any set of DAP blocks (in any order, some forged) against any set of
+    verifiers and required SDs; the file is accepted only if every block names a verifier and
+    verifies, and every required SD's block is there."""
+    cap = _ECHO
+    policy = DapPolicy(tuple((_AIDS[i], _KEYS[i].public_key()) for i in sorted(keyed)),
+                       tuple(_AIDS[i] for i in sorted(required)))
+    daps = [DapBlock.sign(_AIDS[i], cap.hash(), _KEYS[(i + 1) % 3] if i in forged else _KEYS[i]) for i in present]
+    session = LoadSession(cap.package_aid, _AIDS[2], cap.hash(), policy, 0x10000)
+    ok = all(i in keyed and i not in forged for i in present) and required <= set(present)
+    lf = load_file(cap.load_file_data_block(), daps)
+    chunks = [lf[i:i + block] for i in range(0, len(lf), block)]
+    try:
+        for n, chunk in enumerate(chunks):
+            done = session.block(0x80 if n == len(chunks) - 1 else 0x00, n, chunk)
+    except LoadRefused as exc:
+        assert not ok and exc.sw == 0x6982
+        return
+    assert ok and done is not None
+    assert set(done.dap_verified_by) == {_AIDS[i] for i in present}
