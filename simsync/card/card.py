@@ -29,7 +29,10 @@ Transport and dispatch choices (ETSI TS 102 221, ISO/IEC 7816-3/-4):
 
 * **Logical channels**: 20 (0-19). MANAGE CHANNEL open with P2=00 assigns the lowest free number
   (response: one byte) or opens the number in P2; open from channel 0 selects the MF, open from
-  another channel inherits its current DF/EF/ADF (ISO 7816-4 8.1.2). Close (P1=80) deselects the
+  another channel inherits its current DF/EF/ADF and its selected applet, which is selected on
+  the new channel too (``select(new)`` is called; a refusal answers ``6999``, a card manager veto
+  its SW, and the channel stays closed) - ISO 7816-4 8.1.2, TS 102 221 11.1.17, the Java Card
+  runtime's MANAGE CHANNEL OPEN. Close (P1=80) deselects the
   channel's applet. Each channel has its own current DF, EF, record pointer, ADF and applet.
 
 * **SELECT**: by FID (P1=00; children, parent, siblings of the current DF, 3F00 and 7FFF = current
@@ -47,7 +50,9 @@ Transport and dispatch choices (ETSI TS 102 221, ISO/IEC 7816-3/-4):
 * **Security**: PIN1 (key reference 01), PIN2 (81), ADM1 (0A). Verification status is volatile
   and card-wide; access conditions per EF (read/update: ALW, PIN1, PIN2, ADM1, NEV) fail with
   ``6982``. A disabled PIN counts as satisfied. VERIFY with no data: ``9000`` if verified or
-  disabled, else ``63Cx`` (``63C0`` when blocked). A wrong value answers ``63Cx`` with the tries
+  disabled, else ``63Cx`` (``63C0`` when blocked). VERIFY with a value for a disabled PIN:
+  ``6984``, without comparing it or counting a try (TS 102 221 11.1.9.1.1: verification needs the
+  PIN not disabled). A wrong value answers ``63Cx`` with the tries
   left; ``0`` blocks (``6983`` afterwards). UNBLOCK PIN (2C) P1=00 with PUK + new PIN, P1=01 with
   the PUK only (ISO RESET RETRY COUNTER: counter reset, value kept), no data: ``63Cx`` PUK tries;
   a successful unblock enables the PIN (TS 102 221 11.1.13).
@@ -63,8 +68,9 @@ Transport and dispatch choices (ETSI TS 102 221, ISO/IEC 7816-3/-4):
   A PIN/PUK/ADM comparison (VERIFY, CHANGE, ENABLE/DISABLE, UNBLOCK) always writes: the try is
   counted and committed before the comparison and given back after a match (anti-tearing).
   An internal exception answers ``6F00`` and reloads the last committed state (the volatile state -
-  channels, selections, verifications - is reset as if the card had reset itself); a failing
-  commit answers ``6581`` and likewise rolls back.
+  channels, selections, verifications, proactive sessions - is reset as if the card had reset
+  itself, but the toolkit keeps the terminal profile and poll interval it had before the failed
+  command: the terminal saw no reset); a failing commit answers ``6581`` and likewise rolls back.
 """
 
 from __future__ import annotations
@@ -509,24 +515,34 @@ class SimCard:
     # ---------------------------------------------------------------------------------------
     def transmit(self, apdu: bytes) -> bytes:
         """Process one command APDU and return the response APDU. Never raises."""
+        # what the terminal told the toolkit (its TERMINAL PROFILE...) before this command: a
+        # rolled-back command must not make the card forget it (see _safe_rollback)
+        toolkit, kept = self.toolkit, self.toolkit.kept_state()
         try:
             self._in_apdu = True
             return self._transmit(apdu)
         except OSError:
-            self._safe_rollback()
+            self._safe_rollback(toolkit, kept)
             return _swb(0x6581)
         except Exception:  # noqa: BLE001 - the card must answer whatever happens
-            self._safe_rollback()
+            self._safe_rollback(toolkit, kept)
             return _swb(0x6F00)
         finally:
             self._in_apdu = False
 
-    def _safe_rollback(self) -> None:
+    def _safe_rollback(self, toolkit: Toolkit, kept: object) -> None:
+        """Back to the last committed state after a failed command. The volatile card state is
+        reset (channels, selections, verifications, proactive sessions), except what the
+        terminal sent to the toolkit before the failed command - the terminal profile, the poll
+        interval, whether a SET UP MENU is in place: on a real card that lives outside the failed
+        command's transaction, and the terminal, which saw no reset, will not send it again."""
+        self.toolkit = toolkit  # a toolkit runtime attached during the failed command goes too
         try:
             self._rollback()
         except Exception:  # noqa: BLE001  # pragma: no cover - committed state was valid
             self._dirty = False
             self._reset_volatile()
+        self.toolkit.recover(kept)
 
     def _transmit(self, apdu: bytes) -> bytes:
         raw = bytes(apdu)
@@ -861,6 +877,9 @@ class SimCard:
             new = Channel(number, self._mf)
             if chan.number != 0:
                 new.df, new.ef, new.record, new.adf = chan.df, chan.ef, chan.record, chan.adf
+                if chan.applet is not None:
+                    self._select_on_new_channel(chan.applet, number)
+                    new.applet = chan.applet
             self._channels[number] = new
             return (bytes((number,)) if p2 == 0x00 else b""), 0x9000
         if p1 == 0x80:
@@ -876,6 +895,22 @@ class SimCard:
                 self._note_applet_state(app)
             return b"", 0x9000
         raise SwError(0x6A86)
+
+    def _select_on_new_channel(self, applet: Applet, number: int) -> None:
+        """MANAGE CHANNEL open from a channel with an applet selected: the same applet becomes
+        the selected one on the new channel, as a selection by AID would make it (the card
+        manager may veto it; the applet may refuse: 6999). On refusal the channel stays closed.
+        The MANAGE CHANNEL APDU itself is not passed to the applet (as in Java Card)."""
+        for entry in self._applets.values():
+            veto = getattr(entry.applet, "select_veto", None)
+            if veto is not None and veto(applet):
+                raise SwError(veto(applet))
+        try:
+            accepted = applet.select(number)
+        finally:
+            self._note_applet_state(applet)
+        if not accepted:
+            raise SwError(0x6999)
 
     def _cmd_terminal_capability(self, cmd: CommandApdu, chan: Channel) -> tuple[bytes, int]:
         if cmd.p1 or cmd.p2:
@@ -1074,6 +1109,8 @@ class SimCard:
         s = self._secret(cmd)
         data = cmd.data
         if not data:
+            # the status form (ISO 7816-4: "is verification required?"): 9000 when it is not
+            # (verified this session, or the PIN is disabled), else the tries left as 63Cx
             if s.blocked:
                 return b"", 0x63C0
             if s.ref in self._verified or not s.enabled:
@@ -1081,6 +1118,12 @@ class SimCard:
             return b"", 0x63C0 | s.tries
         if len(data) != 8:
             raise SwError(0x6700)
+        if not s.enabled:
+            # TS 102 221 11.1.9.1.1: the verification process requires the PIN not to be
+            # disabled. No comparison takes place, so no try is counted, nothing is written and
+            # the security status stays as it is; the answer is 6984 (the UICC form of GSM's
+            # 9808 "in contradiction with CHV status", as for CHANGE PIN on a disabled PIN).
+            raise SwError(0x6984)
         self._check_value(s, data)
         return b"", 0x9000
 

@@ -17,9 +17,11 @@ The runtime, modelled on Java Card's ``uicc.toolkit`` (TS 102 241):
   event-download :class:`~simsync.stk.Event`), add menu entries and allocate timers; these
   registrations are part of the applet's persistent state (its ``save()``), committed with the
   card;
-* the terminal profile is volatile (per power-up); the runtime never sends a proactive command the
-  terminal did not declare (:meth:`TerminalProfile.supports_command`): such a command is thrown
-  back into the handler as :class:`ProactiveRefused`, so the applet can fall back;
+* the terminal profile is volatile (per power-up; a command the card rolls back with 6F00 does
+  not lose it: :meth:`Toolkit.kept_state`, :meth:`Toolkit.recover`); the runtime never sends a
+  proactive command the terminal did not declare (:meth:`TerminalProfile.supports_command`): such
+  a command is thrown back into the handler as :class:`ProactiveRefused`, so the applet can fall
+  back;
 * an applet's :meth:`ToolkitApplet.process_toolkit` returns ``None`` (nothing proactive to do) or
   a *handler*: a generator that yields proactive commands and receives each
   :class:`~simsync.stk.TerminalResponse` back (``tr = yield DisplayText(...)``). Handlers are
@@ -117,6 +119,25 @@ class Toolkit:
     def reset(self) -> None:
         """Power off / warm reset: forget the session."""
         return
+
+    def kept_state(self) -> object:
+        """What the terminal told the toolkit, to survive a rolled-back command (:meth:`recover`)."""
+        return None
+
+    def recover(self, kept: object) -> None:
+        """The card rolled a failed command back: the card reset its volatile state (this
+        toolkit's :meth:`reset` included); put back ``kept`` (from :meth:`kept_state`, taken
+        before that command)."""
+        return
+
+
+@dataclass(frozen=True)
+class KeptToolkitState:
+    """The terminal's side of a toolkit session: survives a rolled-back command."""
+
+    profile: TerminalProfile | None
+    poll_interval: float | None
+    menu_set: bool
 
 
 # ---------------------------------------------------------------------------------------------
@@ -453,6 +474,18 @@ class ToolkitRuntime(Toolkit):
         self.epoch = getattr(self, "epoch", 0) + 1
         self._new_session()
 
+    def kept_state(self) -> KeptToolkitState:
+        return KeptToolkitState(self.profile, self.poll_interval, self._menu_set)
+
+    def recover(self, kept: object) -> None:
+        """After a rolled-back command: no proactive session (the handlers belonged to applet
+        instances the rollback replaced; a fetched command can no longer be answered: 6985), but
+        the terminal profile, poll interval and SET UP MENU state from before that command."""
+        self._new_session()
+        if isinstance(kept, KeptToolkitState):
+            self.profile, self.poll_interval = kept.profile, kept.poll_interval
+            self._menu_set = kept.menu_set
+
     def _new_session(self) -> None:
         self.profile: TerminalProfile | None = None
         self.poll_interval: float | None = None
@@ -759,6 +792,7 @@ __all__ = [
     "RESPONSE_CHECKS",
     "EventKind",
     "Handler",
+    "KeptToolkitState",
     "MenuEntry",
     "ProactiveRefused",
     "SmsDeliver",

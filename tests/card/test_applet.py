@@ -186,6 +186,48 @@ def test_deselect_on_other_selection_and_channel_close(fcard, kit):
     assert CounterApplet.events[-1] == ("deselect", 1)
 
 
+def test_channel_opened_from_an_applet_channel_selects_that_applet(fcard, kit):
+    # ISO 7816-4 / TS 102 221 11.1.17: opened from a non-basic channel, the new channel gets the
+    # origin channel's current application
+    t = kit.Terminal(fcard)
+    assert t.raw("0070000001") == ("01", 0x9000)
+    t.send("01A4040C07" + AID.hex())
+    CounterApplet.events.clear()
+    assert t.raw("0170000001") == ("02", 0x9000)
+    assert CounterApplet.events == [("select", 2)]  # selected on 2; MANAGE CHANNEL not passed on
+    assert t.raw("8202000002") == ("0502", 0x9000)  # channel 2 talks to the applet
+    assert t.raw("8102000002") == ("0501", 0x9000)  # and channel 1 still does
+    assert t.sw("01700003") == 0x9000  # the P2 form too
+    assert t.raw("8302000002") == ("0503", 0x9000)
+    # from the basic channel: the MF, no applet (even with the applet selected on channel 0)
+    t.send("00A4040C07" + AID.hex())
+    assert t.raw("0070000001") == ("04", 0x9000)
+    assert t.sw("8002000002") == 0x9000
+    assert t.sw("C0F2000C") == 0x9000  # channel 4 (CLA C0): the card OS answers STATUS ...
+    assert t.sw("C002000002") == 0x6D00  # ... and no applet gets 80 02
+    assert t.sw("40A4000C022FE2") == 0x9000  # its file system starts at the MF
+    # closing one channel deselects the applet there only
+    assert t.sw("00708002") == 0x9000
+    assert CounterApplet.events[-1] == ("deselect", 2)
+    assert t.raw("8102000002") == ("0501", 0x9000)
+
+
+def test_channel_open_refused_by_the_applet_stays_closed(fcard, kit):
+    t = kit.Terminal(fcard)
+    assert t.raw("0070000001") == ("01", 0x9000)
+    t.send("01A4040C07" + AID.hex())
+    fcard.applets[AID].allow_select = False
+    assert t.sw("0170000001") == 0x6999
+    assert t.sw("02A4000C023F00") == 0x6881  # channel 2 was not opened
+    assert t.raw("8102000002") == ("0501", 0x9000)  # the origin channel is unaffected
+    fcard.applets[AID].allow_select = True
+    fcard.applets[AID].select_veto = lambda target: 0x6A81  # a card manager's veto (locked card)
+    assert t.sw("0170000001") == 0x6A81
+    assert t.sw("02A4000C023F00") == 0x6881
+    del fcard.applets[AID].select_veto
+    assert t.raw("0170000001") == ("02", 0x9000)  # the lowest free number again
+
+
 def test_select_refused(fcard, kit):
     t = kit.Terminal(fcard)
     fcard.applets[AID].allow_select = False

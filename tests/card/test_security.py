@@ -41,13 +41,45 @@ def test_unblock_enables_a_disabled_pin(kit, adn):
     # TS 102 221 11.1.13: after a successful unblocking attempt the PIN is enabled
     t = adn
     assert t.sw("0026000108" + kit.pin(kit.PIN1)) == 0x9000  # disable PIN1
-    assert [t.sw("0020000108" + kit.pin("0000")) for _ in range(3)] == [0x63C2, 0x63C1, 0x63C0]
+    # a disabled PIN cannot be blocked by VERIFY (no comparison), but UNBLOCK works whether or
+    # not the PIN is blocked (11.1.13.1.1)
+    assert [t.sw("0020000108" + kit.pin("0000")) for _ in range(3)] == [0x6984] * 3
     assert t.sw("002C000110" + kit.pin(kit.PUK1) + kit.pin("4321")) == 0x9000
     assert t.card.info().pins[0].enabled
     t.card.power_on()
     assert t.sw("00200001") == 0x63C3  # enabled again: not satisfied after a power cycle
     assert t.sw("00A4080C047F106F3A") == 0x9000
     assert t.sw(READ_ADN) == 0x6982
+
+
+def test_verify_on_a_disabled_pin_compares_nothing_and_counts_nothing(kit, card, adn):
+    # TS 102 221 11.1.9.1.1: verification requires the PIN not to be disabled
+    t = adn
+    assert t.sw("0020000108" + kit.pin("0000")) == 0x63C2
+    assert t.sw("0026000108" + kit.pin(kit.PIN1)) == 0x9000  # disable (resets the counter)
+    card.power_on()
+    assert t.sw("00A4080C047F106F3A") == 0x9000
+    before = card.committed_bytes()
+    assert t.sw("0020000108" + kit.pin("0000")) == 0x6984  # wrong value: no try counted
+    assert t.sw("0020000108" + kit.pin(kit.PIN1)) == 0x6984  # right value: not compared either
+    assert card.committed_bytes() == before  # nothing written
+    assert card.info().pins[0].tries_left == 3
+    assert not card.is_verified(0x01)  # the security status is left as it was
+    assert t.sw("00200001") == 0x9000  # the status form: verification is not required
+    assert t.sw(READ_ADN) == 0x9000  # the access condition is met (disabled PIN)
+    assert t.sw("0020000104" + "31323334") == 0x6700  # length is still checked first
+    assert t.sw("0028000108" + kit.pin("0000")) == 0x63C2  # ENABLE compares (and counts)
+    assert t.sw("0028000108" + kit.pin(kit.PIN1)) == 0x9000
+    assert t.sw("0020000108" + kit.pin("0000")) == 0x63C2  # enabled again: counted
+    assert t.sw("0020000108" + kit.pin(kit.PIN1)) == 0x9000
+
+
+def test_verify_on_a_disabled_pin_after_verification_keeps_it_verified(kit, card, term):
+    term.verify_pin1()
+    assert term.sw("0026000108" + kit.pin(kit.PIN1)) == 0x9000
+    assert term.sw("0020000108" + kit.pin("0000")) == 0x6984
+    assert card.is_verified(0x01)
+    assert card.info().pins[0].tries_left == 3
 
 
 def test_puk_blocking(kit, term):

@@ -394,3 +394,103 @@ def test_registrations_are_persistent_card_state():
     assert card.toolkit.profile is not None
     card.power_off()
     assert card.toolkit.profile is None
+
+
+# ------------------------------------------------------------------------------ rollback
+
+CRASH_CLASS = bytes.fromhex("F0746B746573740002")
+
+
+@register_applet(ECHO_PKG, CRASH_CLASS)
+class CrashApplet(ToolkitApplet):
+    """A buggy toolkit applet: raises, after changing its persistent state, on its menu entry
+    and on the events in ``crash_on`` (a class attribute set by the tests)."""
+
+    crash_on: frozenset[EventKind] = frozenset()
+
+    @classmethod
+    def install(cls, ctx, aid, params):
+        inst = cls(ctx, aid)
+        inst.hits = 0
+        inst.item = inst.init_menu_entry("Crash")
+        inst.register_event(EventKind.PROFILE_DOWNLOAD)
+        inst.register_event(EventKind.STATUS_COMMAND)
+        return inst
+
+    def save_state(self) -> dict[str, Any]:
+        return {"hits": self.hits, "item": self.item}
+
+    def restore_state(self, data: dict[str, Any]) -> None:
+        self.hits, self.item = int(data.get("hits", 0)), int(data.get("item", 0))
+
+    def process_toolkit(self, event: ToolkitEvent):
+        if event.kind is not EventKind.MENU_SELECTION and event.kind not in type(self).crash_on:
+            return
+        self.hits += 1
+        raise RuntimeError("applet bug")
+
+
+def crash_card(card: SimCard | None = None) -> SimCard:
+    card = card or echo_card()
+    card.install_applet(ECHO_PKG, CRASH_CLASS, CRASH_CLASS + b"\x01")
+    CrashApplet.crash_on = frozenset()
+    return card
+
+
+def test_rolled_back_command_keeps_the_terminal_profile():
+    card = crash_card()
+    phone = Phone(card)
+    tp = terminal_profile(extra=(TypeOfCommand.POLL_INTERVAL,))
+    phone.session(phone.terminal_profile(tp))
+    sw = phone.envelope(MenuSelection.of(echo(card).items[1]))  # POLL INTERVAL 30 s -> 25 s
+    cmd = phone.fetch(sw)
+    assert phone.respond(TerminalResponse.answer(cmd, 0, Duration(TimeUnit.SECONDS, 25))) == 0x9000
+    crash_item = card.applets[CRASH_CLASS + b"\x01"].item
+    before = card.committed_bytes()
+
+    assert phone.envelope(MenuSelection.of(crash_item)) == 0x6F00  # internal error, rolled back
+    assert card.committed_bytes() == before
+    assert card.applets[CRASH_CLASS + b"\x01"].hits == 0
+    assert card.toolkit.profile == tp  # the terminal sent it once and saw no reset
+    assert card.toolkit.poll_interval == 25
+    # the toolkit still works with what the terminal declared: no new TERMINAL PROFILE needed
+    sw = phone.envelope(MenuSelection.of(echo(card).items[0]))
+    cmds, sw = phone.session(sw)
+    assert [c.text.text for c in cmds] == ["item 2", "second"] and sw == 0x9000
+    # a SET UP MENU is sent on a menu change, as the profile allows
+    card.applets[CRASH_CLASS + b"\x01"].change_menu_entry(crash_item, text="Crash!")
+    cmds, _ = phone.session(phone.status())
+    assert isinstance(cmds[0], SetUpMenu) and "Crash!" in [str(i.text) for i in cmds[0].items]
+
+
+def test_rolled_back_profile_download_keeps_the_previous_profile():
+    card = crash_card()
+    phone = Phone(card)
+    first = terminal_profile()
+    phone.session(phone.terminal_profile(first))
+    CrashApplet.crash_on = frozenset({EventKind.PROFILE_DOWNLOAD})
+    try:
+        assert phone.terminal_profile(terminal_profile(browser=False)) == 0x6F00
+    finally:
+        CrashApplet.crash_on = frozenset()
+    assert card.toolkit.profile == first  # the failed download was not taken
+
+
+def test_rollback_ends_the_proactive_session_but_not_the_profile(sync_card):
+    card = crash_card(sync_card)
+    phone, cmd = booted_with_sync_outstanding(card)  # SYNCHRONIZE fetched, not answered
+    tp = card.toolkit.profile
+    CrashApplet.crash_on = frozenset({EventKind.STATUS_COMMAND})
+    try:
+        assert phone.status() == 0x6F00
+    finally:
+        CrashApplet.crash_on = frozenset()
+    assert not card.toolkit.busy and card.toolkit.profile == tp
+    # the handler that sent the command is gone: its answer is refused, nothing is recorded
+    tr = synchronize_response(cmd, [SyncOutcome(d.ident, 200) for d in cmd.databases])
+    assert phone.respond(tr) == 0x6985
+    # the SYNCHRONIZE stays outstanding in the committed state (as after a power loss) and the
+    # next trigger works at once with the kept profile
+    sw = phone.envelope(MenuSelection.of(1))
+    cmds, sw = phone.session(sw)
+    assert isinstance(cmds[0], Synchronize) and sw == 0x9000
