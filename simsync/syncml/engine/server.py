@@ -404,6 +404,7 @@ class _Reply:
         self._devinf_cache: dict[str, m.DevInf | None] = {}
         self._sending: DbState | None = None
         self._claimed_sets: dict[str, set[str]] = {}
+        self._one_by_one = False    # an item went the item-by-item way (see _decide)
 
     @property
     def dev(self) -> str:
@@ -416,7 +417,7 @@ class _Reply:
         code, chal = self._authenticate()
         self.out.status(self.msg_ref, 0, "SyncHdr", code, target_ref=hdr.target.loc_uri,
                         source_ref=hdr.source.loc_uri, chal=chal)
-        if code in (S.INVALID_CREDENTIALS, S.MISSING_CREDENTIALS):
+        if code in (S.INVALID_CREDENTIALS, S.MISSING_CREDENTIALS, S.BAD_REQUEST):
             for cmd in m.iter_commands(self.msg.body.commands):
                 if not isinstance(cmd, m.Status) and not getattr(cmd, "no_resp", False):
                     self.out.status(self.msg_ref, cmd.cmd_id, m.command_name(cmd), code)
@@ -493,6 +494,11 @@ class _Reply:
         st, hdr = self.st, self.msg.header
         if st.authenticated:
             return S.OK, None
+        if "\x1f" in st.device_id:
+            # the separator of the store keys built from device IDs (sessions, suspended
+            # syncs, guest_device_key): such an ID could name another user's records
+            st.phase = "done"
+            return S.BAD_REQUEST, None
         device = self.store.get_device(st.device_id) or DeviceState(st.device_id)
         cred = hdr.cred
         if cred is None:
@@ -519,7 +525,9 @@ class _Reply:
             # many failures in a row its logins are refused for a while, right or wrong --
             # the answer is the same 401, so a lock tells a guesser nothing
             now = self.srv.clock()
-            if self.store.login_lock(acc.user) > now:
+            # (a lock further off than a lockout from now was set before the clock went
+            # back: over -- the failures from now on lock again)
+            if now < self.store.login_lock(acc.user) <= now + self.cfg.login_lockout:
                 ok = False
             elif not ok:
                 self.store.login_failed(acc.user, now, self.cfg.max_login_failures,
@@ -906,9 +914,14 @@ class _Reply:
             if cand in claimed or cand in taken:
                 continue
             other = pre.luids.get(cand)
+            rec = pre.records.get(cand)
+            if other is not None and other != b.luid and self._one_by_one:
+                # an item-by-item step since the prefetch may have dropped that map entry
+                # (a soft delete, a delete the server wins, a deleted item): read it again
+                other = self.store.map_luid(self.dev, db.name, cand)
+                rec = self.store.get_item(self.st.user or "", db.name, cand)
             if other is not None and other != b.luid:
                 continue
-            rec = pre.records.get(cand)
             if rec is not None and (_is_vcard(ctype) or same_item(rec.content, data, ctype,
                                                                   db.match)):
                 return dataclasses.replace(b, guid=cand) if rec.content == data else None
@@ -997,6 +1010,7 @@ class _Reply:
 
     def _change(self, db: DatabaseConfig, dbst: DbState, cmd, item: m.Item,
                 luid: str) -> int | None:
+        self._one_by_one = True     # (the slow-sync prefetch may be out of date now)
         if dbst.sync_type in (204, 205):
             return S.COMMAND_NOT_ALLOWED
         # large objects -------------------------------------------------------------

@@ -1,0 +1,166 @@
+"""Edge cases found in a review of the bulk slow sync, guest device keys and login
+throttling: each test drives the server engine with hand-made messages where the client
+engine would not produce them."""
+
+from __future__ import annotations
+
+import itertools
+
+from simsync.syncml import WBXML, XML, decode, encode
+from simsync.syncml import model as m
+from simsync.syncml.engine import (
+    DatabaseConfig,
+    MemoryStore,
+    ServerConfig,
+    ServerSession,
+    basic_credential,
+)
+from simsync.syncml.engine.common import content_keys
+
+from .conftest import USER, vcard
+
+URL = "http://sync.example/syncml"
+DB = "addressbook"
+
+
+class _NoBulk(MemoryStore):
+    bulk_slow_sync = False
+
+
+class RawDevice:
+    """A hand-driven device: messages built here, sent through the real codec."""
+
+    def __init__(self, store: MemoryStore, device_id: str = "dev-1", user: str = USER,
+                 password: str = "secret", ct: str = XML, clock=None) -> None:
+        self.store = store
+        self.cfg = ServerConfig(url=URL, databases=(DatabaseConfig(DB, "text/vcard", "3.0"),))
+        kw = {} if clock is None else {"clock": clock}
+        tokens = itertools.count()
+        self.srv = ServerSession(self.cfg, store, token_factory=lambda: f"t{next(tokens)}",
+                                 nonce_factory=lambda: "bm9uY2U=", **kw)
+        self.device_id, self.user, self.password, self.ct = device_id, user, password, ct
+        self.sessions = itertools.count(1)
+        self.session_id = "0"
+        self.msg_id = 0
+        self.target = URL
+
+    def send(self, commands: tuple, final: bool = True, cred: bool = False) -> m.SyncML:
+        self.msg_id += 1
+        hdr = m.SyncHdr(self.session_id, self.msg_id, m.Location(self.target),
+                        m.Location(self.device_id),
+                        cred=m.Cred(basic_credential(self.user, self.password),
+                                    m.Meta(format="b64", type="syncml:auth-basic"))
+                        if cred else None,
+                        meta=m.Meta(max_msg_size=150_000))
+        body = encode(m.SyncML(hdr, m.SyncBody(commands, final=final)), self.ct)
+        reply = decode(self.srv.respond(decode(body, self.ct), body, self.ct), self.ct)
+        if reply.header.resp_uri:
+            self.target = reply.header.resp_uri
+        return reply
+
+    def start(self, sync_type: int, anchor_next: str = "a1") -> m.SyncML:
+        self.session_id, self.msg_id, self.target = str(next(self.sessions)), 0, URL
+        alert = m.Alert(1, sync_type, items=(m.Item(
+            target=m.Location(DB), source=m.Location("./" + DB),
+            meta=m.Meta(anchor=m.Anchor(next=anchor_next))),))
+        return self.send((alert,), cred=True)
+
+    def sync(self, *changes, final: bool = True) -> m.SyncML:
+        return self.send((m.Sync(1, tuple(changes), target=m.Location(DB),
+                                 source=m.Location("./" + DB)),), final=final)
+
+
+def statuses(reply: m.SyncML) -> list[tuple[str, tuple[str, ...], int]]:
+    return [(c.cmd, c.source_refs, c.data) for c in reply.body.commands
+            if isinstance(c, m.Status)]
+
+
+def add(cmd_id: int, luid: str, data: str) -> m.Add:
+    return m.Add(cmd_id, items=(m.Item(source=m.Location(luid), data=data,
+                                       meta=m.Meta(type="text/vcard")),))
+
+
+def seed(store: MemoryStore, content: str, luid: str | None = None,
+         device: str = "dev-1") -> str:
+    guid = store.add_item(USER, DB, content, "text/vcard",
+                          keys=content_keys(content, "text/vcard")).guid
+    if luid is not None:
+        store.set_map(device, DB, luid, guid)
+    return guid
+
+
+def _new_store(cls=MemoryStore) -> MemoryStore:
+    guids = itertools.count()
+    store = cls(guid_factory=lambda: f"g{next(guids)}")
+    store.add_account(USER, "secret")
+    return store
+
+
+# ------------------------------------------------------------------ bulk == item by item
+def _soft_delete_then_same_item(cls) -> tuple:
+    """A slow sync whose message soft-deletes LUID A (mapped to G) and then sends G's very
+    content under a new LUID B: one by one, B matches G (no longer the device's under
+    another LUID)."""
+    store = _new_store(cls)
+    jane = vcard("Doe", "Jane", "+49 1")
+    g = seed(store, jane, luid="A")
+    d = RawDevice(store)
+    d.start(201)
+    rep = d.sync(m.Delete(2, items=(m.Item(source=m.Location("A")),), sft_del=True),
+                 add(3, "B", jane))
+    return (sorted(store.items(USER, DB)), sorted(store.map_entries("dev-1", DB)),
+            statuses(rep), g)
+
+
+def test_soft_delete_in_a_slow_sync_then_the_same_item_bulk_equals_one_by_one() -> None:
+    bulk, single = _soft_delete_then_same_item(MemoryStore), \
+        _soft_delete_then_same_item(_NoBulk)
+    assert single[0] == [single[3]] and single[1] == [("B", single[3])]   # matched, 1 item
+    assert bulk == single
+
+
+# ------------------------------------------------------------------ guests
+def test_a_device_id_cannot_take_the_store_key_of_a_guest() -> None:
+    """Guest keys are ``device ID + US + user``: a device ID with that separator (WBXML can
+    carry it) would own the records of user "other" on dev-1 -- other's anchors, maps and
+    suspended syncs would be another user's. Such a device ID is refused (400), and the guest
+    gets records of its own."""
+    from simsync.syncml.engine.server import guest_device_key
+
+    store = _new_store()
+    store.add_account("mallory", "pw")
+    store.add_account("other", "pw2")
+    owner = RawDevice(store)
+    assert statuses(owner.start(201))[0][2] == 212           # USER owns dev-1
+    evil_id = guest_device_key("dev-1", "other")
+    evil = RawDevice(store, device_id=evil_id, user="mallory", password="pw", ct=WBXML)
+    hdr = statuses(evil.start(201))[0]
+    assert hdr[0] == "SyncHdr" and hdr[2] == 400
+    evil.sync(add(2, "1", vcard("Evil", "E", "+1 666")))
+    assert store.get_device(evil_id) is None and not store.items("mallory", DB)
+    guest = RawDevice(store, user="other", password="pw2")
+    assert statuses(guest.start(201))[0][2] == 212
+    guest.sync(add(2, "9", vcard("Roe", "Rick", "+49 2")))
+    assert store.get_device(evil_id).user == "other"
+    (g,) = store.items("other", DB)
+    assert store.map_entries(evil_id, DB) == [("9", g)]
+
+
+# ------------------------------------------------------------------ login throttling
+def test_a_lock_does_not_outlast_a_clock_set_back() -> None:
+    """A lock ends ``login_lockout`` seconds after it was set; should the server's clock be
+    set back (NTP fixing a clock that ran a day ahead), the lock does not last the extra day
+    -- guessing stays throttled: the next failures lock again, on the new clock."""
+    now = [100_000.0]
+    store = _new_store()
+    wrong = RawDevice(store, password="guess", clock=lambda: now[0])
+    for _ in range(wrong.cfg.max_login_failures):
+        assert statuses(wrong.start(201))[0][2] == 401
+    right = RawDevice(store, clock=lambda: now[0])
+    assert statuses(right.start(201))[0][2] == 401               # locked
+    now[0] -= 86_400.0                                           # the clock set back a day
+    assert statuses(right.start(201))[0][2] == 212
+    for _ in range(wrong.cfg.max_login_failures):
+        wrong.start(201)
+    assert now[0] < store.login_lock(USER) <= now[0] + wrong.cfg.login_lockout
+    assert statuses(right.start(201))[0][2] == 401
