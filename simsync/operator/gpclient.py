@@ -23,6 +23,11 @@ confirmations the card returns are parsed and their receipts verified (:attr:`Gp
 The ISD owner creates the SD with :meth:`GpClient.create_security_domain` and puts the token and
 receipt keys with :meth:`GpClient.put_token_key` / :meth:`GpClient.put_receipt_key`.
 
+SD-level DAP: an SSD created with ``Privileges.DAP_VERIFICATION`` gets its owner's DAP key with
+:meth:`GpClient.put_dap_key` through a client opened on that SSD; loads then carry its DAP block
+(``sign_cap(cap, keys, sd_aid=SSD)``) next to the ISD's: ``gp.load(cap, [isd_sig, ssd_sig])``; the ISD
+can load for the SSD with ``gp.load(cap, sigs, security_domain=SSD)``.
+
 The SCP is detected from the INITIALIZE UPDATE response (SCP id byte): ``03`` needs an AES key set,
 ``02`` a DES one (the client reads the SCP02 "i" parameter from the card recognition data).
 """

@@ -32,7 +32,14 @@ from simsync.card.gp import (
 from simsync.gp import commands as gpc
 from simsync.gp.cap import CapFile, build_cap, load_commands, load_file
 from simsync.gp.common import SecurityLevel
-from simsync.gp.dap import DapBlock
+from simsync.gp.dap import (
+    Confirmation,
+    DapBlock,
+    SecretKey,
+    receipt_input_load,
+    sign_token,
+    verify_receipt,
+)
 from simsync.gp.keys import KeyType, StaticKeys, put_key_data
 from simsync.gp.tlv import (
     InstallForInstall,
@@ -433,3 +440,41 @@ def test_load_session_accepts_exactly_when_every_required_dap_verifies(present, 
         return
     assert ok and done is not None
     assert set(done.dap_verified_by) == {_AIDS[i] for i in present}
+
+
+def test_delegated_management_ssd_with_dap_verification(kit, ec_key, app_key, echo, tmp_path):
+    """Delegated Management and DAP Verification together: the Load Token authorizes the load
+    (INSTALL [for load]), the SSD's DAP block authenticates the code, and the receipt follows."""
+    receipt_key = bytes(range(16))
+    path = tmp_path / "sim.card"
+    card = kit.make_card(path, token_key=ec_key.public_key(), receipt_key=receipt_key)
+    try:
+        assert create_sd(kit, card, SSD_AID, Privileges.DELEGATED_MANAGEMENT | Privileges.DAP_VERIFICATION) == 0x9000
+        host = open_sd(kit, card, SSD_AID, SSD_KEYS)
+        assert put_dap_key(host, app_key.public_key()).sw == 0x9000
+        ifl = InstallForLoad(echo.package_aid, SSD_AID, echo.hash())
+        token = sign_token(ec_key, 0x02, 0x00, ifl.data_without_token())
+        tokened = gpc.install_for_load(InstallForLoad(ifl.load_file_aid, ifl.security_domain_aid,
+                                                      ifl.load_file_data_block_hash, ifl.load_parameters, token))
+
+        def run(daps):
+            r = host.send(tokened)
+            assert r.sw == 0x9000, f"{r.sw:04X}"
+            for cmd in load_commands(load_file(echo.load_file_data_block(), daps), 0xC0):
+                r = host.send(cmd)
+                if r.sw != 0x9000:
+                    break
+            return r
+
+        before = file_bytes(path)
+        assert run([]).sw == 0x6982
+        assert run(signed(echo, (SSD_AID, ec_key))).sw == 0x6982  # the token key is not the DAP key
+        assert file_bytes(path) == before
+        r = run(signed(echo, (SSD_AID, app_key)))
+        assert r.sw == 0x9000
+        conf = Confirmation.parse(r.data[1:])
+        assert conf.data.counter == 0  # the refused loads used no confirmation counter value
+        verify_receipt(SecretKey(receipt_key, KeyType.AES), conf,
+                       receipt_input_load(conf.data, kit.ECHO_PKG, SSD_AID))
+    finally:
+        card.close()

@@ -9,7 +9,9 @@
 
 Delegated management: ``IsdConfig(token_key=..., receipt_key=...)``, then INSTALL [for install] of a
 supplementary security domain (:class:`SsdApplet`) from ``ISD_PACKAGE_AID`` / ``ISD_CLASS_AID`` with
-the Delegated Management privilege; see :mod:`simsync.card.gp.isd`.
+the Delegated Management privilege; see :mod:`simsync.card.gp.isd`. An SSD created with DAP Verification
+(``Privileges.DAP_VERIFICATION``) or Mandated DAP Verification takes its own DAP public key by PUT KEY
+(key version '73') over its own secure channel and verifies the DAP blocks naming it.
 
 Importing this package registers the ISD applet class, so card files holding an ISD can be loaded.
 See :mod:`simsync.card.gp.isd` for the command set, :mod:`simsync.card.gp.loader` for the LOAD
