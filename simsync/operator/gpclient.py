@@ -348,6 +348,9 @@ class GpClient:
                     "session had already been closed; the card has ended the secure channel")
         if sw == 0x6988:
             return base + ": the secure messaging data of the command are incorrect (corrupted MAC or cryptogram)"
+        if sw == 0x6985 and step == "put-dap-key" and self.isd_aid != DEFAULT_ISD_AID:
+            return (base + ": this supplementary security domain has no DAP Verification privilege, so it "
+                    "takes no DAP key (the ISD owner creates it with the DAP Verification privilege)")
         if sw == 0x6985:
             extra = ("; through a supplementary security domain also: the SD is locked, tried to create a "
                      "security domain, or the card's receipt confirmation counter is exhausted"

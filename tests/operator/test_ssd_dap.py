@@ -102,7 +102,7 @@ def test_ssd_without_the_privilege_refuses_a_dap_key(tmp_path, opkeys, other_key
         ssd = GpClient(conn, opkeys.scp, isd_aid=SSD_AID)
         ssd.open()
         before = file_bytes(path)
-        with pytest.raises(CardRefused) as exc:
+        with pytest.raises(CardRefused, match="no DAP Verification privilege") as exc:
             ssd.put_dap_key(other_keys.dap_public)
         assert exc.value.sw == 0x6985
     assert file_bytes(path) == before
