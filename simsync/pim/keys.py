@@ -1,4 +1,4 @@
-"""Match keys straight from vCard text, without building the item.
+"""Match keys straight from vCard / iCalendar text, without building the item.
 
 A slow sync computes the match keys (:func:`simsync.pim.match.match_keys`) of every item a
 device adds. For a contact those keys only need N (family and given name), the first FN and
@@ -17,8 +17,13 @@ handle itself:
 * N, FN, TEL or EMAIL in BASE64;
 * anything but ``BEGIN:VCARD``, properties, ``END:VCARD`` (nested components, content
   before or after the card), not exactly one VERSION of 2.1, 3.0 or 4.0;
-* vCard 4.0 ``data:`` URIs in PHOTO / LOGO / SOUND / KEY;
-* calendar content types (events and todos always take the full parse).
+* vCard 4.0 ``data:`` URIs in PHOTO / LOGO / SOUND / KEY.
+
+Events and todos in iCalendar 2.0 take the same kind of scan (:func:`_scan_ical`): the keys
+need the first UID and SUMMARY of the first VEVENT / VTODO and its first DTSTART (else DUE).
+It gives up on vCalendar 1.0 (its times and zones are converted), on a start with a TZID
+(a zone to resolve), on BASE64 UID / SUMMARY / DTSTART / DUE, and on what could make the
+parse fail, as above (components must nest and close, one VERSION:2.0 at the top level).
 
 Lines are unfolded as the parser unfolds them (folds, QUOTED-PRINTABLE soft line breaks,
 BASE64 continuation lines). Whatever the scan returns is what
@@ -43,8 +48,8 @@ from .contentline import (
     unescape_rfc,
     unescape_versit,
 )
-from .match import DEFAULT, MatchConfig, contact_keys, name_of
-from .props import _ParamPlan
+from .match import DEFAULT, MatchConfig, calendar_keys, contact_keys, name_of, start_text
+from .props import _COMPONENT_NAME, _ParamPlan
 from .vcard import _DATA_URI, _VERSION_RE
 
 __all__ = ["fast_match_keys"]
@@ -54,6 +59,13 @@ _OTHER, _TEL, _EMAIL, _N, _FN, _VERSION, _END, _BEGIN, _MEDIA, _GIVE_UP = range(
 _ROLES = {"TEL": _TEL, "EMAIL": _EMAIL, "N": _N, "FN": _FN, "VERSION": _VERSION, "END": _END,
           "BEGIN": _BEGIN, "PHOTO": _MEDIA, "LOGO": _MEDIA, "SOUND": _MEDIA, "KEY": _MEDIA}
 _KEYED = frozenset({_TEL, _EMAIL, _N, _FN})
+# ... and to the calendar scan (_OTHER, _VERSION, _END, _BEGIN, _GIVE_UP as above)
+_C_UID, _C_SUMMARY, _C_DTSTART, _C_DTSTART_TZ, _C_DUE, _C_DUE_TZ = range(20, 26)
+_CAL_ROLES = {"UID": _C_UID, "SUMMARY": _C_SUMMARY, "DTSTART": _C_DTSTART, "DUE": _C_DUE,
+              "VERSION": _VERSION, "END": _END, "BEGIN": _BEGIN}
+_ZONED = frozenset({_C_DTSTART, _C_DUE})
+_CAL_KEYED = frozenset({_C_UID, _C_SUMMARY, _C_DTSTART, _C_DTSTART_TZ, _C_DUE, _C_DUE_TZ})
+_ITEM_KINDS = ("VEVENT", "VTODO")
 _VERSIONS = ("2.1", "3.0", "4.0")
 _B64 = ("B", "BASE64")
 _WS = (" ", "\t")
@@ -82,14 +94,16 @@ class _Coded:
         return value  # 8BIT / 7BIT
 
 
-#: header text (before the first ':') -> its role, or a _Coded for an encoded header
+#: header text (before the first ':') -> its role, or a _Coded for an encoded header (vCards;
+#: _CAL_HEADS: calendars)
 _HEADS: dict[str, int | _Coded] = {}
+_CAL_HEADS: dict[str, int | _Coded] = {}
 _HEADS_MAX = 4096
 
 
-def _classify(head: str) -> int | _Coded:
-    """What a header gives: the role of the property it names, _GIVE_UP when the line must
-    take the full parse, or a _Coded for an encoded one."""
+def _classify(head: str, roles: dict[str, int] = _ROLES) -> int | _Coded:
+    """What a header gives: the role of the property it names (``roles``), _GIVE_UP when the
+    line must take the full parse, or a _Coded for an encoded one."""
     if '"' in head or head[:1] in _WS:
         # the header may end at a later, unquoted colon; or the line continues a fold
         return _GIVE_UP
@@ -100,7 +114,9 @@ def _classify(head: str) -> int | _Coded:
         return _GIVE_UP
     if plan.canonical is None:
         return _GIVE_UP
-    role = _ROLES.get(raw.name, _OTHER)
+    role = roles.get(raw.name, _OTHER)
+    if role in _ZONED and any(k == "TZID" for k, _ in plan.canonical):
+        role += 1  # _C_DTSTART_TZ / _C_DUE_TZ
     if not plan.encodings:
         return role
     if (len(plan.encodings) > 1 or role in (_VERSION, _END, _BEGIN)
@@ -114,19 +130,25 @@ def fast_match_keys(content: str | bytes, content_type: str | ContentType,
     """``match_keys(parse(content, content_type), config)`` for a plain vCard, or None when
     the content needs the full parse (which may then also raise). Raises what
     :func:`simsync.pim.parse` raises for a bad content type."""
-    if not ContentType.of(content_type).is_contact:
-        return None
+    contact = ContentType.of(content_type).is_contact
     text = _to_text(content)
     m = _VERSION_RE.search(text)
-    dialect = VERSIT if m is not None and m.group(1) == "2.1" else RFC
+    if contact:
+        dialect = VERSIT if m is not None and m.group(1) == "2.1" else RFC
+        scan = _scan
+    else:  # (parse_calendar's sniffing: VERSIT for 1.0, which the scan leaves to the parser)
+        if m is not None and m.group(1) == "1.0":
+            return None
+        dialect = RFC
+        scan = _scan_ical
     if dialect == VERSIT and _ENCODING_HINT.search(text) is not None:
         # QUOTED-PRINTABLE / BASE64 values may continue on the following lines
-        return _scan(_unfolded(text, dialect), dialect, config)
+        return scan(_unfolded(text, dialect), dialect, config)
     # Unfolded lines first: a fold continuation (a physical line after the first that starts
     # with a space or tab) always makes that scan give up; then it is worth unfolding.
-    keys = _scan(split_physical(text), dialect, config)
+    keys = scan(split_physical(text), dialect, config)
     if keys is None and ("\n " in text or "\n\t" in text or "\r " in text or "\r\t" in text):
-        keys = _scan(_unfolded(text, dialect), dialect, config)
+        keys = scan(_unfolded(text, dialect), dialect, config)
     return keys
 
 
@@ -223,3 +245,89 @@ def _scan(lines: list[str], dialect: str, config: MatchConfig
         family = parts[0]
         given = parts[1] if len(parts) > 1 else ""
     return contact_keys(name_of(family, given, fn_value), tels, emails, config)
+
+
+def _scan_ical(lines: list[str], dialect: str, config: MatchConfig
+               ) -> frozenset[tuple[str, ...]] | None:
+    """The keys from the logical lines of an iCalendar 2.0 object, or None (give up): those
+    of its first VEVENT / VTODO (the main item) - UID, SUMMARY, and DTSTART or DUE without a
+    TZID (a zone to resolve takes the full parse)."""
+    heads = _CAL_HEADS
+    stack: list[str] = []  # the open components, VCALENDAR first
+    ended = False
+    main = 0  # 0: before the main item, 1: inside it, 2: after it
+    versions: list[str] = []
+    uid: str | None = None
+    summary: str | None = None
+    dtstart: tuple[int, str] | None = None
+    due: tuple[int, str] | None = None
+    for line in lines:
+        colon = line.find(":")
+        if colon < 0:
+            if line.strip() or line[:1] in _WS:
+                return None
+            continue
+        head = line[:colon]
+        role = heads.get(head)
+        if role is None:
+            role = _classify(head, _CAL_ROLES)
+            if len(heads) >= _HEADS_MAX:
+                heads.clear()
+            heads[head] = role
+        if type(role) is int:
+            if role == _OTHER and stack:  # most lines: nothing to match on, nothing to check
+                continue
+            value: str | None = line[colon + 1:]
+        else:  # an encoded value
+            try:
+                value = role.decode(line[colon + 1:])
+            except Exception:  # noqa: BLE001 - whatever fails here, the parse reports
+                return None
+            role = role.role
+            if value is None and role in _CAL_KEYED:  # BASE64: no text to match on
+                return None
+        if role == _BEGIN or role == _END:
+            cname = value.strip().upper()
+            if not _COMPONENT_NAME.match(cname):
+                return None
+            if role == _BEGIN:
+                if ended or (not stack and cname != "VCALENDAR"):
+                    return None  # content after the end, or not a calendar
+                stack.append(cname)
+                if main == 0 and len(stack) == 2 and cname in _ITEM_KINDS:
+                    main = 1
+            else:
+                if not stack or stack[-1] != cname:
+                    return None
+                stack.pop()
+                if main == 1 and len(stack) == 1:
+                    main = 2
+                ended = not stack
+            continue
+        if not stack or role == _GIVE_UP:
+            return None  # a property outside BEGIN/END, or a header to give up on
+        depth = len(stack)
+        if depth == 1:
+            if role == _VERSION:
+                versions.append(value)
+        elif main == 1 and depth == 2:  # a property of the main item
+            if role == _C_UID and uid is None:
+                uid = value
+            elif role == _C_SUMMARY and summary is None:
+                summary = value
+            elif (role == _C_DTSTART or role == _C_DTSTART_TZ) and dtstart is None:
+                dtstart = (role, value)
+            elif (role == _C_DUE or role == _C_DUE_TZ) and due is None:
+                due = (role, value)
+    if not ended or main != 2 or len(versions) != 1 or versions[0].strip() != "2.0":
+        return None
+    start = dtstart or due
+    if start is not None and start[0] in (_C_DTSTART_TZ, _C_DUE_TZ):
+        return None  # a zone to resolve (the item's VTIMEZONE or the system's)
+    # the values as decode_property gives them: UID and SUMMARY are TEXT, DTSTART/DUE RAW
+    if uid is not None:
+        uid = unescape_rfc(uid)
+    if summary is not None:
+        summary = unescape_rfc(summary)
+    return calendar_keys(uid, summary, dtstart is not None,
+                         lambda: "" if start is None else start_text(start[1]), config)

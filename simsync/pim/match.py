@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .model import CalendarItem, Contact, Item, parse_datetime_value
@@ -86,13 +87,15 @@ def _start_key(item: CalendarItem) -> str:
     p = item.get("DTSTART") or item.get("DUE")
     if p is None:
         return ""
+    tzid = p.param("TZID")
+    if not tzid:
+        return start_text(p.text)
     try:
         v = parse_datetime_value(p.text)
     except ValueError:
         return p.text
     if isinstance(v, _dt.datetime):
-        tzid = p.param("TZID")
-        if v.tzinfo is None and tzid:
+        if v.tzinfo is None:
             tz = resolve_tz(item, tzid[0])
             if tz is not None:
                 try:
@@ -103,19 +106,41 @@ def _start_key(item: CalendarItem) -> str:
     return v.strftime("%Y%m%d")
 
 
+def start_text(text: str) -> str:
+    """The start key of a DTSTART / DUE value without a TZID: the date-time in basic form
+    (``Z`` when UTC), the date, or the text itself when it is neither."""
+    try:
+        v = parse_datetime_value(text)
+    except ValueError:
+        return text
+    if isinstance(v, _dt.datetime):
+        return v.strftime("%Y%m%dT%H%M%S") + ("Z" if v.tzinfo else "")
+    return v.strftime("%Y%m%d")
+
+
+def calendar_keys(uid: str | None, summary: str | None, has_dtstart: bool,
+                  start: Callable[[], str], config: MatchConfig = DEFAULT
+                  ) -> frozenset[tuple[str, ...]]:
+    """The keys of an event / todo from the texts of its first UID and SUMMARY, whether it has
+    a DTSTART, and a function giving its start key, called only when a key holds it (shared
+    by :func:`match_keys` and :mod:`simsync.pim.keys`)."""
+    keys: set[tuple[str, ...]] = set()
+    if config.use_uid and uid:
+        keys.add(("uid", uid.strip()))
+    name = normalize_name(summary or "")
+    if name or has_dtstart:
+        keys.add(("summary", name, start()))
+    return frozenset(keys)
+
+
 def match_keys(item: Item, config: MatchConfig = DEFAULT) -> frozenset[tuple[str, ...]]:
     if isinstance(item, Contact):
         # what item.tels / item.emails hold, without building their Typed values
         props = item.properties
         return contact_keys(contact_name(item), [p.text for p in props if p.name == "TEL"],
                             [p.text for p in props if p.name == "EMAIL"], config)
-    keys = set()
-    if config.use_uid and item.uid:
-        keys.add(("uid", item.uid.strip()))
-    summary = normalize_name(item.summary or "")
-    if summary or item.get("DTSTART") is not None:
-        keys.add(("summary", summary, _start_key(item)))
-    return frozenset(keys)
+    return calendar_keys(item.uid, item.summary, item.get("DTSTART") is not None,
+                         lambda: _start_key(item), config)
 
 
 def contact_keys(name: str, tels: list[str], emails: list[str],

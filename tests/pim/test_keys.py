@@ -22,7 +22,7 @@ from simsync.pim import keys as pk
 from simsync.pim.fuzz import mutate
 from simsync.syncml.engine.common import content_keys
 
-from .strategies import contacts
+from .strategies import contacts, events, rich_ical_events, todos, vcal_tz_texts
 
 VC, VC21, VCAL, ICAL = "text/vcard", "text/x-vcard", "text/x-vcalendar", "text/calendar"
 DEFAULT = MatchConfig()
@@ -169,12 +169,102 @@ def test_corpus_and_mutations_scan_like_parse(data):
     assert len(seeds) >= 8 and others
     answered = sum(check(text, ct) for text in seeds for ct in (VC, VC21))
     assert answered >= 4  # the plain ones among them take the scan
+    answered = 0
     for text, ct in others:
-        assert not check(text, ct)  # calendars always take the full parse
-        check(text, VC)             # and are not vCards
+        answered += check(text, ct) + check(text, VCAL if ct == ICAL else ICAL)
+        assert not check(text, VC)  # not vCards
+        assert not check(text, VCAL) or "VERSION:2.0" in text  # vCalendar 1.0: full parse
+    assert answered >= 2  # iCalendar 2.0 ones without TZID take the scan
     for _ in range(400):
         text = mutate(rnd.choice(seeds), rnd)
         check(text, rnd.choice([VC, VC21]), rnd.choice([DEFAULT, MatchConfig(phone_digits=0)]))
+    for _ in range(200):
+        text, ct = rnd.choice(others)
+        check(mutate(text, rnd), ct, rnd.choice([DEFAULT, MatchConfig(use_uid=False)]))
+
+
+@settings(max_examples=120, deadline=None)
+@given(st.one_of(events(), rich_ical_events(), todos()), configs,
+       st.randoms(use_true_random=False))
+def test_serialised_calendar_items_scan_like_parse(item, config, rnd):
+    for ct in (ICAL, VCAL):
+        text = serialize(item, ct)
+        check(text, ct, config)
+        check(text, VCAL if ct == ICAL else ICAL, config)
+        check(mutate(text, rnd), ct, config)
+        check(text.replace("\r\n", "\n").replace(":", ":\r\n ", 1), ct, config)
+
+
+@settings(max_examples=30, deadline=None)
+@given(vcal_tz_texts(), st.randoms(use_true_random=False))
+def test_vcal_tz_texts_scan_like_parse(text, rnd):
+    assert not check(text, VCAL)
+    check(mutate(text, rnd), VCAL)
+
+
+@st.composite
+def ical_lines(draw):
+    kind = draw(st.sampled_from(["UID", "SUMMARY", "DTSTART", "DUE", "X", "VERSION", "coded",
+                                 "alarm", "blank", "junk"]))
+    par = draw(st.sampled_from(["", ";VALUE=DATE", ";VALUE=DATE-TIME", ";TZID=Europe/Berlin",
+                                ";TZID=", ";X-A=b", ";bad param", ";X-Q=\"a:b\"", ";"]))
+    if kind in ("UID", "SUMMARY"):
+        return f"{kind}{par}:{draw(names)}"
+    if kind in ("DTSTART", "DUE"):
+        return f"{kind}{par}:" + draw(st.sampled_from(
+            ["20260105T080000Z", "20260105T080000", "20260105", "2026-01-05T08:00", "bad",
+             "20261341", "", " 20260105 "]))
+    if kind == "X":
+        return f"X-{draw(st.sampled_from(['A', 'B']))}{par}:{draw(names)}"
+    if kind == "VERSION":
+        return "VERSION:" + draw(st.sampled_from(["2.0", "1.0", "3.0"]))
+    if kind == "coded":
+        name = draw(st.sampled_from(["UID", "SUMMARY", "DTSTART", "DESCRIPTION", "ATTACH"]))
+        enc = draw(st.sampled_from([";ENCODING=QUOTED-PRINTABLE", ";ENCODING=BASE64",
+                                    ";ENCODING=8BIT"]))
+        return f"{name}{enc}:" + draw(pieces(["=C3=BC", "=5C", "=3B", "a", "QUJD", "=", "2026"],
+                                             6))
+    if kind == "alarm":
+        return ("BEGIN:VALARM\r\nACTION:DISPLAY\r\nUID:alarm\r\nDTSTART:20200101\r\n"
+                "SUMMARY:in the alarm\r\nEND:VALARM")
+    if kind == "blank":
+        return ""
+    return draw(st.sampled_from(["no colon", "END:VEVENT", "BEGIN:VEVENT", "END:VCALENDAR",
+                                 "BEGIN:bad name"]))
+
+
+@st.composite
+def ical_texts(draw):
+    item = draw(st.sampled_from(["VEVENT", "VTODO"]))
+    body = draw(st.lists(ical_lines(), max_size=7))
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0"]
+    if draw(st.booleans()):
+        lines += ["BEGIN:VTIMEZONE", "TZID:Europe/Berlin", "BEGIN:STANDARD",
+                  "DTSTART:19700101T000000", "TZOFFSETFROM:+0100", "TZOFFSETTO:+0100",
+                  "END:STANDARD", "END:VTIMEZONE"]
+    lines += [f"BEGIN:{item}"] + body + [f"END:{item}"]
+    if draw(st.booleans()):  # a second item (an override) or another component
+        other = draw(st.sampled_from(["VEVENT", "VTODO", "VJOURNAL"]))
+        lines += [f"BEGIN:{other}", "UID:second", "SUMMARY:second", "DTSTART:20300101",
+                  f"END:{other}"]
+    lines.append("END:VCALENDAR")
+    if draw(st.booleans()):  # the VERSION line elsewhere
+        v = lines.pop(1)
+        lines.insert(draw(st.integers(1, len(lines) - 1)), v)
+    sep = draw(st.sampled_from(["\r\n", "\n", "\r"]))
+    return sep.join(lines) + sep
+
+
+@settings(max_examples=300, deadline=None)
+@given(ical_texts(), st.sampled_from([ICAL, VCAL]), configs)
+def test_hand_made_calendars_scan_like_parse(text, ct, config):
+    check(text, ct, config)
+
+
+@settings(max_examples=100, deadline=None)
+@given(ical_texts(), st.randoms(use_true_random=False))
+def test_mutated_hand_made_calendars_scan_like_parse(text, rnd):
+    check(mutate(text, rnd), ICAL)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -349,3 +439,49 @@ def test_odd_charsets_scan_like_parse(charset, value):
     for name in ("NOTE", "FN", "EMAIL"):
         check(PLAIN.format(v="2.1", extra=f"{name};CHARSET={charset};QUOTED-PRINTABLE:{value}"
                                           "\r\nTEL:1\r\n"), VC)
+
+
+CAL = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\n{before}BEGIN:VEVENT\r\nUID:ev-1\r\n"
+       "SUMMARY:Stand\\, up\r\n{extra}END:VEVENT\r\n{after}END:VCALENDAR\r\n")
+
+
+@pytest.mark.parametrize("before,extra,after,answered", [
+    ("", "DTSTART:20260105T080000Z\r\n", "", True),
+    ("", "DTSTART;VALUE=DATE:20260105\r\nDUE:20270101\r\n", "", True),
+    ("", "DUE:20270101T100000\r\n", "", True),
+    ("", "DTSTART:not a date\r\n", "", True),
+    ("", "", "", True),
+    ("", "DTSTART;TZID=Europe/Berlin:20260105T080000\r\n", "", False),   # a zone to resolve
+    ("", "DUE;TZID=Europe/Berlin:20260105T080000\r\nDTSTART:20260105\r\n", "", True),
+    ("", "BEGIN:VALARM\r\nUID:a\r\nDTSTART:20200101\r\nEND:VALARM\r\n", "", True),
+    ("BEGIN:X-WRAP\r\nBEGIN:VEVENT\r\nUID:inner\r\nEND:VEVENT\r\nEND:X-WRAP\r\n", "", "", True),
+    ("BEGIN:VTODO\r\nUID:todo first\r\nEND:VTODO\r\n", "", "", True),
+    ("", "", "BEGIN:VEVENT\r\nUID:override\r\nEND:VEVENT\r\n", True),
+    ("", "VERSION:7\r\n", "", True),                      # not the calendar's VERSION
+    ("", "SUMMARY;ENCODING=QUOTED-PRINTABLE:x=C3=BC\r\n", "", True),
+    ("", "UID;ENCODING=BASE64:QUJD\r\n", "", False),        # any BASE64 UID: full parse
+    ("", "", "X-CAL;ENCODING=BASE64:QUJD\r\n", True),
+    ("", "", "X-CAL;ENCODING=BASE64:!\r\n", False),        # bad base64: parse fails
+    ("", "", "VERSION:2.0\r\n", False),                     # two VERSIONs
+    ("", "", "END:VEVENT\r\n", False),
+    ("", "", "BEGIN:bad name\r\n", False),
+])
+def test_calendar_examples(before, extra, after, answered):
+    text = CAL.format(before=before, extra=extra, after=after)
+    assert check(text, ICAL) is answered
+    assert check(text, VCAL) is answered                    # the data decides the format
+    assert check(text.replace("VERSION:2.0", "VERSION:1.0"), VCAL) is False
+    assert check(text + "BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n", ICAL) is False
+    assert check(text + "X-AFTER:1\r\n", ICAL) is False
+    assert check("X-BEFORE:1\r\n" + text, ICAL) is False
+    assert check(text.replace("VCALENDAR", "VCARD"), ICAL) is False
+
+
+def test_calendar_keys_from_the_scan():
+    text = CAL.format(before="", extra="DTSTART:20260105T080000Z\r\n", after="")
+    assert pk.fast_match_keys(text, ICAL) == {("uid", "ev-1"),
+                                              ("summary", "stand up", "20260105T080000Z")}
+    b64 = CAL.format(before="", extra="", after="").replace("SUMMARY:", "SUMMARY;ENCODING=b:")
+    assert pk.fast_match_keys(b64, ICAL) is None and check(b64, ICAL) is False
+    assert pk.fast_match_keys(text, ICAL, MatchConfig(use_uid=False)) == {
+        ("summary", "stand up", "20260105T080000Z")}

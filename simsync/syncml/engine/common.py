@@ -104,8 +104,9 @@ def content_keys(content: str | bytes, content_type: str,
                  config: pim.MatchConfig | None = None) -> tuple[str, ...]:
     """The pim match keys of an item as strings (empty when it does not parse).
 
-    Plain vCards take :func:`simsync.pim.keys.fast_match_keys` (a line scan for N, FN, TEL
-    and EMAIL); everything else the full parse."""
+    vCards and iCalendar 2.0 items take :func:`simsync.pim.keys.fast_match_keys` (a line scan
+    for N, FN, TEL, EMAIL / UID, SUMMARY, DTSTART, DUE); what it does not handle, the full
+    parse."""
     if config is None:
         config = _DEFAULT_MATCH
     try:
