@@ -276,7 +276,11 @@ def _register_gp(ops: argparse._SubParsersAction) -> None:
     a.add_argument("--json", action="store_true")
     a = add("load", "INSTALL [for load] + LOAD of a CAP, with its DAP signature", cmd_gp)
     a.add_argument("cap", metavar="CAP")
-    a.add_argument("--signature", metavar="SIG", help="DAP signature file (cap sign)")
+    a.add_argument("--signature", metavar="SIG", action="append",
+                   help="DAP signature file (cap sign); repeat it for the DAPs of several SDs")
+    a.add_argument("--sd", type=_hex_arg, default=None, metavar="AID",
+                   help="associate the load file with this security domain (default: the one "
+                        "the session is open on)")
     a.add_argument("--block-size", type=int, default=None,
                    help="LOAD block size (default 239, less when the security level needs the room)")
     a = add("install", "INSTALL [for install and make selectable]", cmd_gp)
@@ -308,7 +312,8 @@ def _register_gp(ops: argparse._SubParsersAction) -> None:
     a.add_argument("aid", type=_hex_arg, metavar="AID")
     a.add_argument("--authorized", action="store_true",
                    help="Authorized Management instead of Delegated Management (no tokens needed)")
-    a = add("put-dap-key", "PUT KEY of the operator's DAP public key into the ISD", cmd_gp)
+    a = add("put-dap-key", "PUT KEY of the operator's DAP public key into the ISD (or, with "
+            "--isd-aid, into a supplementary SD with the DAP Verification privilege)", cmd_gp)
     a.add_argument("--dap-kvn", type=_int_arg, default=0x73)
     a.add_argument("--replace", action="store_true", help="replace the card's DAP key")
 
@@ -433,8 +438,8 @@ def _run_gp(args: argparse.Namespace, conn, receipts: list) -> int:
         return 0
     if action == "load":
         _raw, cap = read_cap(args.cap)
-        sig = DapSignature.load(args.signature) if args.signature else None
-        digest = gp.load(cap, sig, block_size=args.block_size)
+        sigs = [DapSignature.load(p) for p in args.signature or ()]
+        digest = gp.load(cap, sigs or None, block_size=args.block_size, security_domain=args.sd)
         print(f"loaded {cap.package_aid.hex().upper()} (LFDB SHA-256 {digest.hex().upper()})")
         return 0
     if action == "install":

@@ -130,3 +130,26 @@ def test_cli_scp02_emv_card_life_cycle(tmp_path, capsys, support):
     assert main(["operator", "gp", "list", *common]) == 2
     assert "terminated" in capsys.readouterr().err
     assert main(["operator", "gp", "list", *common, "--diversification", "visa2"]) == 2
+
+
+def test_cli_load_passes_every_signature_and_the_sd(tmp_path, capsys, monkeypatch):
+    """`gp load --signature A --signature B --sd AID`: all DAP signatures (one per verifying
+    SD) and the associated SD reach GpClient.load."""
+    from simsync.operator.gpclient import GpClient
+
+    _keys, card = cli_keys_and_card(tmp_path, capsys)
+    k = str(tmp_path / "keys")
+    cap, sig = tmp_path / "sync.cap", tmp_path / "sync.sig"
+    assert main(["operator", "cap", "build", str(cap)]) == 0
+    assert main(["operator", "cap", "sign", str(cap), "--keys", k, "-o", str(sig)]) == 0
+    seen = {}
+
+    def fake_load(self, cap, dap=None, *, block_size=None, security_domain=None, **kw):
+        seen.update(dap=dap, sd=security_domain)
+        return b"\x00" * 32
+
+    monkeypatch.setattr(GpClient, "load", fake_load)
+    assert main(["operator", "gp", "load", "--reader", f"sim:{card}", "--keys", k, str(cap),
+                 "--signature", str(sig), "--signature", str(sig),
+                 "--sd", "A000000559534401"]) == 0
+    assert len(seen["dap"]) == 2 and seen["sd"] == bytes.fromhex("A000000559534401")
