@@ -900,8 +900,12 @@ class SqlStore:
         return out
 
     def load_session(self, key: str) -> str | None:
+        """The state saved under ``key``; its row stays locked until the transaction ends
+        (FOR UPDATE: on PostgreSQL a second worker serving the same session -- a request sent
+        again while the first was still at it -- waits, then reads what the first saved)."""
         with self._c() as c:
-            return c.execute(sa.select(sessions.c.state).where(sessions.c.key == key)).scalar()
+            return c.execute(sa.select(sessions.c.state).where(sessions.c.key == key)
+                             .with_for_update()).scalar()
 
     def save_session(self, key: str, state: str) -> None:
         with self._c() as c:
