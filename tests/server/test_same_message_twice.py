@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from simsync.syncml import decode, encode
+from simsync.syncml import XML, decode, encode
 from simsync.syncml.engine import DatabaseConfig, ServerConfig, ServerSession
 
 from .conftest import URL, USER, Device, client_config, vcard
@@ -76,3 +76,47 @@ def test_a_request_served_twice_at_once_is_done_once(backend, ct) -> None:
         msg = sess.receive(decode(out, ct))
     assert sess.result.status == 200
     assert len(store.items(USER, "addressbook")) == len(dev.items()) == 6
+
+
+def test_a_change_committed_while_a_session_ends_is_not_skipped(backend) -> None:
+    """Another device's change whose transaction is open (its change counter taken, not
+    committed) while each message of a session is served -- the one that ends it and moves
+    the device's anchor counter past the session's own changes included -- still reaches the
+    device in its next sync."""
+    store, ct = backend, XML
+    cfg = ServerConfig(url=URL, databases=(DatabaseConfig("addressbook"),))
+    dev = Device(client_config(ct=ct), ct)
+    for i in range(3):
+        dev.store.add("./addressbook", vcard(f"Mine{i}", "M", f"+49 {i}"))
+    others = iter(range(1000))
+
+    def other_device(started: threading.Event) -> None:
+        with store.transaction():
+            n = next(others)
+            store.add_item(USER, "addressbook", vcard(f"Other{n}", "O", f"+1 {n}"),
+                           "text/vcard", "dev-other")
+            started.set()
+            threading.Event().wait(0.1)       # commits after the message below was served
+
+    def run(sync_type: int) -> None:
+        sess = dev.session(sync_type)
+        msg = sess.start()
+        while msg is not None:
+            started = threading.Event()
+            t = threading.Thread(target=other_device, args=(started,))
+            t.start()
+            assert started.wait(30)
+            body = encode(msg, ct)
+            with store.transaction():
+                out = ServerSession(cfg, store).respond(decode(body, ct), body, ct)
+            t.join(60)
+            msg = sess.receive(decode(out, ct))
+        assert sess.result.status == 200
+
+    for sync_type in (201, 200, 200):
+        before = set(store.items(USER, "addressbook").values())
+        run(sync_type)
+        # all the server had when the session started (those added by the other device
+        # during the session before included) is on the device now
+        assert before <= set(dev.items().values())
+    assert len(store.items(USER, "addressbook")) > 3 + 8
