@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import itertools
 
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
 from simsync.syncml import WBXML, XML, decode, encode
 from simsync.syncml import model as m
 from simsync.syncml.engine import (
+    ConflictPolicy,
     DatabaseConfig,
     MemoryStore,
     ServerConfig,
@@ -164,3 +168,63 @@ def test_a_lock_does_not_outlast_a_clock_set_back() -> None:
         wrong.start(201)
     assert now[0] < store.login_lock(USER) <= now[0] + wrong.cfg.login_lockout
     assert statuses(right.start(201))[0][2] == 401
+
+
+# ------------------------------------------------------------------ bulk == one by one, raw
+_CHANGE = st.tuples(st.sampled_from(["add", "replace", "delete", "soft"]),
+                    st.integers(0, 3), st.integers(0, 5))
+
+
+def _raw_slow_sync(cls, server: list[tuple[int, int | None]],
+                   messages: list[list[tuple[str, int, int]]], sync_type: int,
+                   policy) -> tuple:
+    """Server items (content i, mapped to LUID L{j} or not), then a slow sync whose
+    messages carry any mix of changes -- Deletes and soft deletes too, which the client
+    engine never sends in a slow sync."""
+    store = _new_store(cls)
+    for i, j in server:
+        seed(store, _PEOPLE[i], luid=None if j is None else f"L{j}")
+    d = RawDevice(store)
+    if policy is not None:
+        d.cfg = ServerConfig(url=URL, databases=(DatabaseConfig(DB, "text/vcard", "3.0",
+                                                                policy=policy),))
+        d.srv.config = d.cfg
+    d.start(sync_type)
+    out = []
+    for n, changes in enumerate(messages):
+        cmds = []
+        for k, (op, luid, i) in enumerate(changes, start=2):
+            it = m.Item(source=m.Location(f"L{luid}"), data=_PEOPLE[i],
+                        meta=m.Meta(type="text/vcard"))
+            if op == "add":
+                cmds.append(m.Add(k, items=(it,)))
+            elif op == "replace":
+                cmds.append(m.Replace(k, items=(it,)))
+            else:
+                cmds.append(m.Delete(k, items=(m.Item(source=m.Location(f"L{luid}")),),
+                                     sft_del=op == "soft"))
+        out.append(statuses(d.sync(*cmds, final=n == len(messages) - 1)))
+    return (out, sorted(store.items(USER, DB).items()),
+            sorted(store.map_entries("dev-1", DB)), [(c.guid, c.resolution)
+                                                      for c in store.conflicts])
+
+
+# a few people, some of them in two versions (same match keys, other content)
+_PEOPLE = [vcard("Doe", "Jane", "+49 1"), vcard("Doe", "Jane", "+49 1", note="v2"),
+           vcard("Roe", "Rick", "+49 2"), vcard("Roe", "Rick", "+49 2", note="v2"),
+           vcard("Poe", "Ed", "+49 3"), vcard("Moe", "Al", "+49 4")]
+
+
+@settings(max_examples=300, deadline=None)
+@given(server=st.lists(st.tuples(st.integers(0, 5), st.none() | st.integers(0, 3)),
+                       max_size=6),
+       messages=st.lists(st.lists(_CHANGE, max_size=8), min_size=1, max_size=3),
+       sync_type=st.sampled_from([201, 203]),
+       policy=st.sampled_from([None, ConflictPolicy.CLIENT_WINS, ConflictPolicy.MERGE,
+                               ConflictPolicy.DUPLICATE, ConflictPolicy.NEWER_WINS]))
+@example(server=[(0, 1)], messages=[[("soft", 1, 0), ("add", 2, 0)]], sync_type=201,
+         policy=None)
+def test_bulk_equals_one_by_one_with_deletes_in_the_slow_sync(server, messages, sync_type,
+                                                              policy) -> None:
+    assert _raw_slow_sync(MemoryStore, server, messages, sync_type, policy) == \
+        _raw_slow_sync(_NoBulk, server, messages, sync_type, policy)
