@@ -54,6 +54,10 @@ class AppletContext:
         """Has PIN/ADM reference ``ref`` (01, 81, 0A) been verified since power on?"""
         return self.card.is_verified(ref)
 
+    def pin_satisfied(self, ref: int) -> bool:
+        """Is the access condition of PIN ``ref`` met: verified since power on, or disabled?"""
+        return self.card.pin_satisfied(ref)
+
     def file(self, path: str):
         """A file of the card's file system, e.g. ``ctx.file("3F00/7F10/6F3A").records``.
 

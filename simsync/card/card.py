@@ -68,9 +68,10 @@ Transport and dispatch choices (ETSI TS 102 221, ISO/IEC 7816-3/-4):
   A PIN/PUK/ADM comparison (VERIFY, CHANGE, ENABLE/DISABLE, UNBLOCK) always writes: the try is
   counted and committed before the comparison and given back after a match (anti-tearing).
   An internal exception answers ``6F00`` and reloads the last committed state (the volatile state -
-  channels, selections, verifications, proactive sessions - is reset as if the card had reset
-  itself, but the toolkit keeps the terminal profile and poll interval it had before the failed
-  command: the terminal saw no reset); a failing commit answers ``6581`` and likewise rolls back.
+  channels, selections, proactive sessions - is reset as if the card had reset itself, but not
+  what the terminal established before the failed command and, having seen no reset, would not
+  redo: the security status (PINs verified) and the toolkit's terminal profile and poll
+  interval); a failing commit answers ``6581`` and likewise rolls back.
 """
 
 from __future__ import annotations
@@ -448,6 +449,12 @@ class SimCard:
     def is_verified(self, ref: int) -> bool:
         return ref in self._verified
 
+    def pin_satisfied(self, ref: int) -> bool:
+        """The access condition of PIN/ADM ``ref`` is met: verified since power on, or the PIN is
+        disabled (an unknown reference is never satisfied)."""
+        s = self._secrets.get(ref)
+        return s is not None and (ref in self._verified or not s.enabled)
+
     # ---------------------------------------------------------------------------------------
     # applets
     # ---------------------------------------------------------------------------------------
@@ -515,33 +522,36 @@ class SimCard:
     # ---------------------------------------------------------------------------------------
     def transmit(self, apdu: bytes) -> bytes:
         """Process one command APDU and return the response APDU. Never raises."""
-        # what the terminal told the toolkit (its TERMINAL PROFILE...) before this command: a
-        # rolled-back command must not make the card forget it (see _safe_rollback)
+        # the security status and what the terminal told the toolkit (its TERMINAL PROFILE...)
+        # before this command: a rolled-back command must not make the card forget them
+        verified = frozenset(self._verified)
         toolkit, kept = self.toolkit, self.toolkit.kept_state()
         try:
             self._in_apdu = True
             return self._transmit(apdu)
         except OSError:
-            self._safe_rollback(toolkit, kept)
+            self._safe_rollback(verified, toolkit, kept)
             return _swb(0x6581)
         except Exception:  # noqa: BLE001 - the card must answer whatever happens
-            self._safe_rollback(toolkit, kept)
+            self._safe_rollback(verified, toolkit, kept)
             return _swb(0x6F00)
         finally:
             self._in_apdu = False
 
-    def _safe_rollback(self, toolkit: Toolkit, kept: object) -> None:
+    def _safe_rollback(self, verified: frozenset[int], toolkit: Toolkit, kept: object) -> None:
         """Back to the last committed state after a failed command. The volatile card state is
-        reset (channels, selections, verifications, proactive sessions), except what the
-        terminal sent to the toolkit before the failed command - the terminal profile, the poll
-        interval, whether a SET UP MENU is in place: on a real card that lives outside the failed
-        command's transaction, and the terminal, which saw no reset, will not send it again."""
+        reset (channels, selections, proactive sessions), except what the terminal established
+        before the failed command: the PINs verified, and what it sent to the toolkit (terminal
+        profile, poll interval, whether a SET UP MENU is in place). On a real card those live
+        outside the failed command's transaction, and the terminal, which saw no reset, would
+        not send them again."""
         self.toolkit = toolkit  # a toolkit runtime attached during the failed command goes too
         try:
             self._rollback()
         except Exception:  # noqa: BLE001  # pragma: no cover - committed state was valid
             self._dirty = False
             self._reset_volatile()
+        self._verified = set(verified)
         self.toolkit.recover(kept)
 
     def _transmit(self, apdu: bytes) -> bytes:

@@ -167,7 +167,25 @@ def test_internal_error_rolls_back(path, kit, monkeypatch):
     assert path.read_bytes() == raw
     assert card.node("3F00/7F10/6F3A").records[0][:5] == b"Alice"
     assert card.current_state_bytes() == raw
-    assert t.sw("00B201041E") == 0x6986  # volatile state was reset with the rollback
+    assert t.sw("00B201041E") == 0x6986  # volatile state was reset with the rollback ...
+    assert card.is_verified(0x01)  # ... but not the security status the terminal established
+    assert t.sw("00A4080C047F106F3A") == 0x9000
+    assert t.sw("00B201041E") == 0x9000
+
+
+def test_rollback_of_a_verify_does_not_keep_its_verification(path, kit, monkeypatch):
+    card = SimCard.load(path, lock=False)
+    t = kit.Terminal(card)
+    original = SimCard._cmd_verify
+
+    def broken(self, cmd, chan):
+        original(self, cmd, chan)  # verifies, then fails
+        raise ZeroDivisionError
+
+    from simsync.card import card as card_mod
+    monkeypatch.setitem(card_mod._DISPATCH, 0x20, ("iso", broken))
+    assert t.sw("0020000108" + kit.pin(kit.PIN1)) == 0x6F00
+    assert not card.is_verified(0x01)  # the security status from before the command
 
 
 def test_commit_failure_answers_6581_and_rolls_back(path, kit, monkeypatch):

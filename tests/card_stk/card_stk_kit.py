@@ -77,7 +77,7 @@ def new_card(params: InstallParams = PARAMS) -> SimCard:
     profile = CardProfile(
         iccid="8949440000001155230",
         imsi="001010123456789",
-        pin1="1234",
+        pin1=PIN1,
         puk1="12345678",
         pin2="5678",
         puk2="87654321",
@@ -88,11 +88,18 @@ def new_card(params: InstallParams = PARAMS) -> SimCard:
     return card
 
 
-class Phone:
-    """The terminal side: sends APDUs, follows 61xx, records a trace of (command, response)."""
+PIN1 = "1234"
 
-    def __init__(self, card: SimCard) -> None:
+
+class Phone:
+    """The terminal side: sends APDUs, follows 61xx, records a trace of (command, response).
+
+    Like a handset that knows the PIN, it verifies PIN1 before each TERMINAL PROFILE when the
+    card asks for it (``pin1=None``: a handset whose user has not entered it)."""
+
+    def __init__(self, card: SimCard, pin1: str | None = PIN1) -> None:
         self.card = card
+        self.pin1 = pin1
         self.trace: list[tuple[bytes, bytes]] = []
 
     def raw(self, apdu: CommandApdu | bytes) -> tuple[bytes, int]:
@@ -117,14 +124,26 @@ class Phone:
     def verify_adm1(self) -> int:
         return self.send(CommandApdu(0x00, 0x20, 0x00, 0x0A, ADM1))[1]
 
+    def verify_pin1(self, pin: str = PIN1) -> int:
+        block = pin.encode("ascii").ljust(8, b"\xff")
+        return self.send(CommandApdu(0x00, 0x20, 0x00, 0x01, block))[1]
+
+    def pin1_needed(self) -> bool:
+        return self.raw(bytes.fromhex("00200001"))[1] & 0xFFF0 == 0x63C0
+
     def status_report(self, profile: int = 0) -> tuple[ProfileStatus, ...]:
+        """GET SYNC STATUS; the applet is deselected again (SELECT MF), so channel 0 is the card
+        OS's for the PIN and toolkit commands that follow, as in a handset."""
         assert self.select_applet() == 0x9000
         data, sw = self.send(CommandApdu(0x80, 0xCA, 0x00, profile, b"", 256))
         assert sw == 0x9000, hex(sw)
+        assert self.raw(bytes.fromhex("00A4000C023F00"))[1] == 0x9000
         return decode_status(data)
 
     # -- CAT ----------------------------------------------------------------------------------
     def terminal_profile(self, tp: TerminalProfile) -> int:
+        if self.pin1 is not None and self.pin1_needed():
+            assert self.verify_pin1(self.pin1) == 0x9000
         return self.raw(terminal_profile_apdu(tp))[1]
 
     def envelope(self, env) -> int:

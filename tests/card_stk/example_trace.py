@@ -93,6 +93,8 @@ def run_example() -> list[tuple[str, bytes, bytes]]:
             return TerminalResponse.answer(cmd, 0, cmd.timer).encode()
         return TerminalResponse.answer(cmd).encode()
 
+    # the handset verifies PIN1 first: the applet hands out the credential only then
+    step("VERIFY PIN1", CommandApdu(0x00, 0x20, 0x00, 0x01, b"1234".ljust(8, b"\xff")))
     tp = terminal_profile().encode()
     _, sw = step("TERMINAL PROFILE", bytes((0x80, 0x10, 0, 0, len(tp))) + tp)
     session("power-up", sw, answer)

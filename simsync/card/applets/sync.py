@@ -16,6 +16,16 @@ Configuration (all formats in docs/SYNCHRONIZE.md):
   manager (the applet is then not the selected application of that channel);
 * state: GET SYNC STATUS (80 CA 00 P2, P2 = profile id or 00 for all) returns, per profile and
   database, the last result, counts, anchors and consecutive failures (:func:`decode_status`).
+
+PIN1: SYNCHRONIZE carries the account's credential, so the applet issues it only when PIN1's
+access condition is met in the current card session (verified since power-up, or PIN1
+disabled), like any PIN1-protected file. Otherwise a menu selection answers DISPLAY TEXT
+(:data:`PIN_TEXT`) and nothing else (no profile list either); a timer, SMS-PP or power-up trigger
+is held: the profile is marked waiting (persistent, with the trigger and its flags; GET SYNC
+STATUS flag b3), leaves the timer schedule, and the applet registers for the terminal's STATUS
+polling; the first STATUS (or power-up, or trigger) after PIN1 is verified issues the held
+SYNCHRONIZEs and stops listening. A card does not learn of a VERIFY any other way: TS 102 241
+has no event for it.
 """
 
 from __future__ import annotations
@@ -76,6 +86,10 @@ VERSION = (1, 0)
 PACKAGE_NAME = "org.simsync.sync"
 
 REF_ADM1 = 0x0A
+REF_PIN1 = 0x01
+PIN_TEXT = "Enter the SIM PIN to synchronise"  # DISPLAY TEXT for a menu selection before PIN1
+WAIT_CONFIRM = 0x01  # ProfileState.waiting flags: the held trigger asked the user first ...
+WAIT_BACKGROUND = 0x02  # ... and/or ran in the background
 INS_STORE_DATA = 0xE2
 INS_GET_STATUS = 0xCA
 MAX_PROFILES = 4
@@ -530,6 +544,9 @@ class ProfileState:
     attempts: int = 0
     last_result: int | None = None  # general result of the last TERMINAL RESPONSE
     last_trigger: int | None = None
+    # a timer, SMS-PP or power-up sync held back because PIN1 was not verified: (trigger,
+    # WAIT_* flags); it runs once PIN1 is verified (survives a power loss)
+    waiting: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         for d in self.config.databases:
@@ -562,7 +579,7 @@ class ProfileState:
 
     def overdue_at_power_up(self) -> bool:
         due = self.due_in()
-        return self.in_progress or (
+        return self.in_progress or self.waiting is not None or (
             due is not None and (self.never_synced or self.failures > 0 or due == 0)
         )
 
@@ -575,6 +592,7 @@ class ProfileState:
             "attempts": self.attempts,
             "last_result": self.last_result,
             "last_trigger": self.last_trigger,
+            "waiting": None if self.waiting is None else list(self.waiting),
         }
 
     @classmethod
@@ -587,7 +605,16 @@ class ProfileState:
             _state_int(d["attempts"], 0, 2**63, "attempts"),
             None if d["last_result"] is None else _state_int(d["last_result"], 0, 0xFF, "result"),
             None if d["last_trigger"] is None else _state_int(d["last_trigger"], 1, 4, "trigger"),
+            _waiting_from_json(d.get("waiting")),  # absent in card files from before it existed
         )
+
+
+def _waiting_from_json(v: Any) -> tuple[int, int] | None:
+    if v is None:
+        return None
+    if not isinstance(v, list) or len(v) != 2:
+        raise ValueError(f"sync applet state: waiting {v!r} is not [trigger, flags]")
+    return (_state_int(v[0], 2, 4, "waiting trigger"), _state_int(v[1], 0, 3, "waiting flags"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -618,11 +645,13 @@ class ProfileStatus:
     attempts: int
     last_result: int | None
     databases: tuple[DatabaseStatus, ...]
+    waiting_for_pin: bool = False  # a triggered sync waits for PIN1 to be verified
 
 
 def encode_status(profiles: Iterable[ProfileState]) -> bytes:
     """E0 per profile: 80 id, 81 period (4), 82 elapsed (4), 83 due in (4, absent when not
-    scheduled), 84 flags (b1 in progress, b2 credential stored), 85 attempts (2), 86 last
+    scheduled), 84 flags (b1 in progress, b2 credential stored, b3 a sync waits for PIN1),
+    85 attempts (2), 86 last
     trigger (1, absent if none), 87 last general result (1, absent if none), then E1 per
     database: 80 id, 81 sync mode (2), 82 last status (2, absent if never), 83 counts (12:
     added/replaced/deleted on the terminal, then on the server), 84 last anchor, 85 next
@@ -637,7 +666,11 @@ def encode_status(profiles: Iterable[ProfileState]) -> bytes:
         due = p.due_in()
         if due is not None:
             kids.append(Tlv(0x83, due.to_bytes(4, "big")))
-        flags = (0x01 if p.in_progress else 0) | (0x02 if p.config.password is not None else 0)
+        flags = (
+            (0x01 if p.in_progress else 0)
+            | (0x02 if p.config.password is not None else 0)
+            | (0x04 if p.waiting is not None else 0)
+        )
         kids += [Tlv(0x84, bytes((flags,))), Tlv(0x85, min(p.attempts, 0xFFFF).to_bytes(2, "big"))]
         if p.last_trigger is not None:
             kids.append(Tlv(0x86, bytes((p.last_trigger,))))
@@ -707,6 +740,7 @@ def _decode_status(data: bytes) -> tuple[ProfileStatus, ...]:
                 int.from_bytes(k[0x85].value, "big"),
                 k[0x87].value[0] if 0x87 in k else None,
                 tuple(dbs),
+                bool(flags & 4),
             )
         )
     return tuple(res)
@@ -724,6 +758,17 @@ _USER_DECISIONS = frozenset(
         GeneralResult.USER_DID_NOT_ACCEPT,
     }
 )
+
+
+@dataclass(frozen=True)
+class _Job:
+    """One sync to run: profile id, trigger, and the command's presentation."""
+
+    pid: int
+    trigger: Trigger
+    alpha: str | None = None
+    confirm: bool = False
+    background: bool = False
 
 
 @register_applet(PACKAGE_AID, CLASS_AID)
@@ -855,12 +900,14 @@ class SyncApplet(ToolkitApplet):
             if old is not None:  # new settings, same history (an outstanding SYNCHRONIZE too)
                 st.elapsed, st.in_progress, st.attempts = old.elapsed, old.in_progress, old.attempts
                 st.last_result, st.last_trigger = old.last_result, old.last_trigger
+                st.waiting = old.waiting
             if self._fitting_command(st, confirm=True, background=True) is None:
                 raise SwError(0x6A80, "profile does not fit one SYNCHRONIZE")
             profiles[item.ident] = st
         if len(profiles) > MAX_PROFILES:
             raise SwError(0x6A84, f"at most {MAX_PROFILES} profiles")
         self.profiles = dict(sorted(profiles.items()))
+        self._listen_while_waiting()  # a deleted profile no longer waits
 
     def _get_status(self, apdu: CommandApdu) -> ResponseApdu:
         if apdu.p1 != 0x00:
@@ -884,6 +931,8 @@ class SyncApplet(ToolkitApplet):
             return self._timer_flow(event.timer_value.total_seconds)
         if event.kind is EventKind.PROFILE_DOWNLOAD:
             return self._power_up_flow()
+        if event.kind is EventKind.STATUS_COMMAND:
+            return self._status_poll()
         if event.kind is EventKind.UNFORMATTED_SMS_PP_ENV and event.sms is not None:
             trig = SyncTrigger.decode(event.sms.user_data)
             if trig is None:
@@ -900,6 +949,9 @@ class SyncApplet(ToolkitApplet):
     def _menu_flow(self) -> Handler:
         if not self.profiles:
             yield from self._say("Sync is not set up yet")
+            return
+        if not self._pin1_ok():  # not even the account names before PIN1
+            yield from self._say(PIN_TEXT)
             return
         ids = list(self.profiles)
         if len(ids) > 1:
@@ -929,10 +981,56 @@ class SyncApplet(ToolkitApplet):
     def _power_up_flow(self) -> Handler:
         due = [i for i, p in self.profiles.items() if p.overdue_at_power_up()]
         if due:
-            yield from self._sync_flow(due, Trigger.POWER_UP, background=True)
+            jobs = [
+                self._held_job(i) if self.profiles[i].waiting is not None
+                else _Job(i, Trigger.POWER_UP, background=True)
+                for i in due
+            ]
+            yield from self._run_jobs(jobs)
         else:
             yield from self._arm_timer()
 
+    # -- PIN1 ------------------------------------------------------------------------------------
+    def _pin1_ok(self) -> bool:
+        """The credential leaves the card only when PIN1's access condition is met in this card
+        session (verified since power-up, or PIN1 disabled)."""
+        return self.ctx.pin_satisfied(REF_PIN1)
+
+    def _hold(self, jobs: list[_Job]) -> None:
+        """Keep these syncs for later and listen to STATUS (the terminal's polling) until PIN1 is
+        verified."""
+        for job in jobs:
+            st = self.profiles.get(job.pid)
+            if st is not None:
+                flags = (WAIT_CONFIRM if job.confirm else 0) | (
+                    WAIT_BACKGROUND if job.background else 0)
+                st.waiting = (int(job.trigger), flags)
+        self._listen_while_waiting()
+
+    def _listen_while_waiting(self) -> None:
+        """Registered for STATUS exactly while some profile waits for PIN1."""
+        if any(p.waiting is not None for p in self.profiles.values()):
+            self.register_event(EventKind.STATUS_COMMAND)
+        else:
+            self.clear_event(EventKind.STATUS_COMMAND)
+
+    def _held_job(self, pid: int) -> _Job:
+        st = self.profiles[pid]
+        assert st.waiting is not None
+        trigger, flags = st.waiting
+        return _Job(pid, Trigger(trigger), confirm=bool(flags & WAIT_CONFIRM),
+                    background=bool(flags & WAIT_BACKGROUND))
+
+    def _status_poll(self) -> Handler | None:
+        waiting = [i for i, p in self.profiles.items() if p.waiting is not None]
+        if waiting and not self._pin1_ok():
+            return None  # keep listening
+        self.clear_event(EventKind.STATUS_COMMAND)  # (a queued handler must not run twice)
+        if not waiting:
+            return None
+        return self._run_jobs([self._held_job(i) for i in waiting])
+
+    # -- syncing ---------------------------------------------------------------------------------
     def _sync_flow(
         self,
         ids: list[int],
@@ -942,10 +1040,23 @@ class SyncApplet(ToolkitApplet):
         confirm: bool = False,
         background: bool = False,
     ) -> Handler:
-        for pid in ids:
+        yield from self._run_jobs([_Job(i, trigger, alpha, confirm, background) for i in ids])
+
+    def _run_jobs(self, jobs: list[_Job]) -> Handler:
+        for n, job in enumerate(jobs):
+            pid = job.pid
             st = self.profiles.get(pid)
             if st is None:
                 continue
+            if not self._pin1_ok():
+                if job.trigger is Trigger.MENU:
+                    yield from self._say(PIN_TEXT)
+                    return
+                self._hold(jobs[n:])
+                break
+            trigger, alpha = job.trigger, job.alpha
+            confirm, background = job.confirm, job.background
+            st.waiting = None
             self.session_id = (self.session_id + 1) & 0xFFFF
             cmd = self._fitting_command(st, alpha=alpha, confirm=confirm, background=background)
             if cmd is None:  # cannot happen for a profile accepted by STORE DATA
@@ -958,12 +1069,18 @@ class SyncApplet(ToolkitApplet):
             except ProactiveRefused:
                 st.in_progress = False
                 st.attempts -= 1
+                for rest in jobs[n + 1 :]:  # the terminal cannot sync: the fallback answers all
+                    other = self.profiles.get(rest.pid)
+                    if other is not None:
+                        other.waiting = None
+                self._listen_while_waiting()
                 yield from self._fallback()
                 return
             # STORE DATA may have replaced (or deleted) the profile while the command was out
             st = self.profiles.get(pid)
             if st is not None:
                 self._record(st, tr)
+        self._listen_while_waiting()
         yield from self._arm_timer()
 
     def _fallback(self) -> Handler:
@@ -983,7 +1100,12 @@ class SyncApplet(ToolkitApplet):
             return
 
     def _arm_timer(self) -> Handler:
-        dues = [d for d in (p.due_in() for p in self.profiles.values()) if d is not None]
+        # a profile waiting for PIN1 is not timed: it runs when PIN1 is verified
+        dues = [
+            d
+            for d in (p.due_in() for p in self.profiles.values() if p.waiting is None)
+            if d is not None
+        ]
         if self.timer is None or not dues:
             return
         secs = min(max(1, min(dues)), MAX_PERIOD)
