@@ -211,3 +211,26 @@ def test_held_syncs_on_a_terminal_without_synchronize_get_one_fallback(sync_card
     assert len(cmds) == 1 and sw == 0x9000  # one LAUNCH BROWSER for both, not one per STATUS
     assert [s.waiting_for_pin for s in phone.status_report()] == [False, False]
     assert not listening(sync_card) and phone.status() == 0x9000
+
+
+def test_with_the_handset_a_held_sync_runs_at_its_next_status_poll(tmp_path):
+    """End to end with simsync.handset: a handset booted without the PIN gets no SYNCHRONIZE;
+    once the PIN is verified, its ordinary STATUS polling brings the held one."""
+    from simsync.handset.sync import RecordingSyncService
+    from simsync.handset.terminal import Terminal
+    from simsync.handset.ui import ScriptedUi
+    from simsync.handset.uicc import PinRef, Uicc
+
+    path = tmp_path / "sync.card"
+    path.write_bytes(scheduled_card().committed_bytes())
+    service = RecordingSyncService()
+    with Terminal.open(f"sim:{path}", ui=ScriptedUi(()), sync_service=service) as term:
+        term.boot()  # no PIN1: the power-up sync is held
+        assert service.requests == []
+        term.poll()
+        assert service.requests == []
+        Uicc(term.conn).verify_pin(PinRef.PIN1, PIN1)
+        term.poll()
+        (request,) = service.requests
+        assert isinstance(request, Synchronize) and request.background
+        assert request.account.value == "alice"
