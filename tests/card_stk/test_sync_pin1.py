@@ -108,7 +108,7 @@ def test_power_up_sync_waits_for_pin1_then_runs_on_status():
     # no SYNCHRONIZE, and no TIMER MANAGEMENT for the held profile (it would fire at once)
     assert [type(c) for c in cmds] == [SetUpMenu] and sw == 0x9000
     (st,) = phone.status_report()
-    assert st.waiting_for_pin and st.attempts == 0
+    assert st.waiting_for_pin and st.attempts == 0 and st.due_in is None  # not timed
     assert listening(card)
     assert credential_bytes(card) not in b"".join(r for _c, r in phone.trace)
     assert phone.status() == 0x9000  # polling without PIN1: still waiting
@@ -122,6 +122,7 @@ def test_power_up_sync_waits_for_pin1_then_runs_on_status():
     assert timer.value.total_seconds == 3600
     (st,) = phone.status_report()
     assert not st.waiting_for_pin and st.attempts == 1 and st.last_trigger == Trigger.POWER_UP
+    assert st.due_in == 3600
     assert not listening(card) and phone.status() == 0x9000
 
 

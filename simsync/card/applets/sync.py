@@ -650,9 +650,9 @@ class ProfileStatus:
 
 def encode_status(profiles: Iterable[ProfileState]) -> bytes:
     """E0 per profile: 80 id, 81 period (4), 82 elapsed (4), 83 due in (4, absent when not
-    scheduled), 84 flags (b1 in progress, b2 credential stored, b3 a sync waits for PIN1),
-    85 attempts (2), 86 last
-    trigger (1, absent if none), 87 last general result (1, absent if none), then E1 per
+    scheduled or waiting for PIN1), 84 flags (b1 in progress, b2 credential stored, b3 a sync
+    waits for PIN1), 85 attempts (2), 86 last trigger (1, absent if none), 87 last general
+    result (1, absent if none), then E1 per
     database: 80 id, 81 sync mode (2), 82 last status (2, absent if never), 83 counts (12:
     added/replaced/deleted on the terminal, then on the server), 84 last anchor, 85 next
     anchor, 86 consecutive failures (1)."""
@@ -663,7 +663,7 @@ def encode_status(profiles: Iterable[ProfileState]) -> bytes:
             Tlv(0x81, p.config.period.to_bytes(4, "big")),
             Tlv(0x82, min(p.elapsed, 0xFFFFFFFF).to_bytes(4, "big")),
         ]
-        due = p.due_in()
+        due = p.due_in() if p.waiting is None else None  # waiting for PIN1: not timed
         if due is not None:
             kids.append(Tlv(0x83, due.to_bytes(4, "big")))
         flags = (
