@@ -289,7 +289,9 @@ class _Prefetch:
     """What deciding the slow-sync items with used match keys needs, read in three queries
     per message: the live items holding each key, those items, and the device's LUIDs of
     them. This session changes only items it has claimed (and their maps), and claimed items
-    are never candidates, so the data stays good for the rest of the message."""
+    are never candidates -- except that an item-by-item Delete (soft, or one the server wins)
+    drops the map entry of an item it does not claim: a candidate the prefetch shows under
+    another LUID is read again once any item went the item-by-item way (``_decide``)."""
 
     items: dict[int, _Bulk]                    # id(item) -> item with used keys
     by_key: dict[str, list[str]]
