@@ -16,9 +16,9 @@ from card_stk_kit import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from simsync.apdu import CommandApdu
+from simsync.apdu import CommandApdu, ResponseApdu
 from simsync.card import SimCard
-from simsync.card.applet import register_applet
+from simsync.card.applet import Applet, register_applet
 from simsync.card.toolkit import (
     EventKind,
     ProactiveRefused,
@@ -494,3 +494,31 @@ def test_rollback_ends_the_proactive_session_but_not_the_profile(sync_card):
     sw = phone.envelope(MenuSelection.of(1))
     cmds, sw = phone.session(sw)
     assert isinstance(cmds[0], Synchronize) and sw == 0x9000
+
+
+INSTALLER_CLASS = bytes.fromhex("F0746B746573740003")
+
+
+@register_applet(ECHO_PKG, INSTALLER_CLASS)
+class InstallerApplet(Applet):
+    """Installs the (toolkit) echo applet when asked (INS 01), then fails (an applet bug)."""
+
+    def process(self, apdu: CommandApdu, channel: int) -> ResponseApdu:
+        if self.selecting(apdu):
+            return ResponseApdu(b"", 0x9000)
+        self.ctx.card.install_applet(ECHO_PKG, ECHO_CLASS, ECHO_CLASS + b"\x01")
+        raise RuntimeError("applet bug after the install")
+
+
+def test_rollback_of_the_first_toolkit_install_restores_the_card_without_toolkit():
+    from simsync.card import CardProfile
+
+    card = SimCard.create(None, CardProfile.random())
+    card.install_applet(ECHO_PKG, INSTALLER_CLASS, INSTALLER_CLASS + b"\x01")
+    assert type(card.toolkit) is Toolkit
+    phone = Phone(card, pin1=None)
+    assert phone.send(CommandApdu(0x00, 0xA4, 0x04, 0x00, INSTALLER_CLASS + b"\x01"))[1] == 0x9000
+    assert phone.raw(bytes.fromhex("80010000"))[1] == 0x6F00
+    assert list(card.applets) == [INSTALLER_CLASS + b"\x01"]
+    assert type(card.toolkit) is Toolkit  # the runtime attached by the failed install is gone
+    assert card.transmit(bytes.fromhex("80C2000002D100"))[-2:] == b"\x6d\x00"
