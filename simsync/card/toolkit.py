@@ -5,11 +5,13 @@ The card routes TERMINAL PROFILE (80 10), ENVELOPE (80 C2), FETCH (80 12) and TE
 :meth:`Toolkit.pending` for the length of a pending proactive command to answer ``91xx``. STATUS
 (80 F2) is reported to :meth:`Toolkit.status` (the terminal's polling).
 
-:class:`Toolkit` is "a card without toolkit": TERMINAL PROFILE is accepted and ignored (9000, as
-TS 102 221 11.2.1 asks of every UICC); ENVELOPE, FETCH and TERMINAL RESPONSE are not supported
-(6D00); no proactive command is ever pending. It stays the card's toolkit until a
+:class:`Toolkit` is "a card without toolkit": TERMINAL PROFILE is accepted (9000, as TS 102 221
+11.2.1 asks of every UICC) and only remembered; ENVELOPE, FETCH and TERMINAL RESPONSE are not
+supported (6D00); no proactive command is ever pending. It stays the card's toolkit until a
 :class:`ToolkitApplet` is installed (or restored from the card file): that applet attaches a
-:class:`ToolkitRuntime` to its card.
+:class:`ToolkitRuntime` to its card, which takes over the terminal profile of the current
+power-up (an applet installed while the handset is on gets its SET UP MENU at the next
+STATUS, without a new TERMINAL PROFILE).
 
 The runtime, modelled on Java Card's ``uicc.toolkit`` (TS 102 241):
 
@@ -96,7 +98,11 @@ MAX_TITLE = 64
 class Toolkit:
     """Default: no proactive UICC."""
 
+    # the last TERMINAL PROFILE's data (this power-up), kept for a runtime attached later
+    profile_data: bytes | None = None
+
     def terminal_profile(self, apdu: CommandApdu) -> ResponseApdu:
+        self.profile_data = bytes(apdu.data) or None
         return ResponseApdu(b"", 0x9000)
 
     def envelope(self, apdu: CommandApdu) -> ResponseApdu:
@@ -118,17 +124,17 @@ class Toolkit:
 
     def reset(self) -> None:
         """Power off / warm reset: forget the session."""
-        return
+        self.profile_data = None
 
     def kept_state(self) -> object:
         """What the terminal told the toolkit, to survive a rolled-back command (:meth:`recover`)."""
-        return None
+        return self.profile_data
 
     def recover(self, kept: object) -> None:
         """The card rolled a failed command back: the card reset its volatile state (this
         toolkit's :meth:`reset` included); put back ``kept`` (from :meth:`kept_state`, taken
         before that command)."""
-        return
+        self.profile_data = kept if isinstance(kept, bytes) else None
 
 
 @dataclass(frozen=True)
@@ -466,6 +472,11 @@ class ToolkitRuntime(Toolkit):
         if isinstance(tk, ToolkitRuntime) and tk.card is card:
             return tk
         rt = cls(card)
+        if tk.profile_data is not None:  # the terminal profile of this power-up carries over
+            try:
+                rt.profile = TerminalProfile.decode(tk.profile_data)
+            except CodecError:
+                pass  # a profile the runtime would have refused (6A80): as if none was sent
         card.toolkit = rt
         return rt
 

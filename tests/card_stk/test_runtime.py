@@ -522,3 +522,40 @@ def test_rollback_of_the_first_toolkit_install_restores_the_card_without_toolkit
     assert list(card.applets) == [INSTALLER_CLASS + b"\x01"]
     assert type(card.toolkit) is Toolkit  # the runtime attached by the failed install is gone
     assert card.transmit(bytes.fromhex("80C2000002D100"))[-2:] == b"\x6d\x00"
+
+
+def test_runtime_attached_after_the_terminal_profile_takes_it_over():
+    from card_stk_kit import PARAMS
+
+    from simsync.card import CardProfile
+    from simsync.card.applets.sync import CLASS_AID, INSTANCE_AID, PACKAGE_AID
+
+    card = SimCard.create(None, CardProfile.random())
+    phone = Phone(card, pin1=None)
+    tp = terminal_profile()
+    assert phone.terminal_profile(tp) == 0x9000  # a card without toolkit: remembered only
+    # installed while the handset is on (e.g. over the air): the runtime knows the terminal
+    card.install_applet(PACKAGE_AID, CLASS_AID, INSTANCE_AID, PARAMS.encode())
+    assert isinstance(card.toolkit, ToolkitRuntime) and card.toolkit.profile == tp
+    cmds, sw = phone.session(phone.status())  # the menu comes at the next STATUS
+    assert isinstance(cmds[0], SetUpMenu) and sw == 0x9000
+    assert [str(i.text) for i in cmds[0].items] == ["Sync now"]
+    # a power cycle forgets it, as it forgets a runtime's
+    bare = SimCard.create(None, CardProfile.random())
+    Phone(bare, pin1=None).terminal_profile(tp)
+    bare.power_off()
+    bare.install_applet(PACKAGE_AID, CLASS_AID, INSTANCE_AID, PARAMS.encode())
+    assert bare.toolkit.profile is None
+
+
+def test_card_without_toolkit_keeps_the_profile_across_a_rollback():
+    from simsync.card import CardProfile
+
+    card = SimCard.create(None, CardProfile.random())
+    card.install_applet(ECHO_PKG, INSTALLER_CLASS, INSTALLER_CLASS + b"\x01")
+    phone = Phone(card, pin1=None)
+    tp = terminal_profile()
+    phone.terminal_profile(tp)
+    phone.send(CommandApdu(0x00, 0xA4, 0x04, 0x00, INSTALLER_CLASS + b"\x01"))
+    assert phone.raw(bytes.fromhex("80010000"))[1] == 0x6F00  # rolled back
+    assert type(card.toolkit) is Toolkit and card.toolkit.profile_data == tp.encode()
