@@ -228,3 +228,40 @@ def test_bulk_equals_one_by_one_with_deletes_in_the_slow_sync(server, messages, 
                                                               policy) -> None:
     assert _raw_slow_sync(MemoryStore, server, messages, sync_type, policy) == \
         _raw_slow_sync(_NoBulk, server, messages, sync_type, policy)
+
+
+# ------------------------------------------------------------------ merges and lost replies
+def test_a_merge_reaches_the_device_even_when_that_session_broke_off() -> None:
+    """Merge policy: the server stores the merge of a conflict; should the session break off
+    before the device got it (its reply lost), the next sync must neither skip the merged
+    version (it is not the device's own change) nor let the device's re-sent change
+    overwrite it (the other device's part of the merge would be lost)."""
+    from simsync.syncml.engine import ClientSession
+
+    from .conftest import Harness
+
+    store = MemoryStore()
+    d1 = Harness(store=store, policy=ConflictPolicy.MERGE)
+    d2 = Harness(store=store, device_id="dev-2", policy=ConflictPolicy.MERGE)
+    base = vcard("Doe", "Jane", "+49 1")
+    d1.client_store.add("./addressbook", base)
+    assert d1.sync(201).result.status == 200
+    assert d2.sync(201).result.status == 200
+    (l2,) = d2.client_items()
+    d2.client_store.replace("./addressbook", l2, base.replace(
+        "END:VCARD", "EMAIL:jane@example.org\r\nEND:VCARD"))
+    assert d2.sync(200).result.status == 200
+    (l1,) = d1.client_items()
+    d1.client_store.replace("./addressbook", l1, base.replace(
+        "END:VCARD", "NOTE:met at the fair\r\nEND:VCARD"))
+    d1.sessions += 1
+    sess = ClientSession(d1.client_cfg, d1.client_store, sync_type=200,
+                         session_id=str(d1.sessions), anchor_factory=lambda: "lost")
+    pkg3 = sess.receive(d1.exchange(sess.start()))
+    d1.exchange(pkg3)                     # the server merges; its reply never arrives
+    (merged,) = store.items(USER, "addressbook").values()
+    assert "jane@example.org" in merged and "met at the fair" in merged
+    assert d1.sync(200).result.status == 200
+    (now,) = store.items(USER, "addressbook").values()
+    assert "jane@example.org" in now and "met at the fair" in now
+    assert list(d1.client_items().values()) == [now]

@@ -1127,7 +1127,11 @@ class _Reply:
             if merged is None:
                 policy = ConflictPolicy.SERVER_WINS
             else:
-                self.store.replace_item(user, db.name, guid, merged.content, ctype, dev,
+                # a merge the device does not have yet is the server's change, not the
+                # device's: should this session break off before it is sent, the next sync
+                # still sends it (and a re-sent client change conflicts with it again)
+                self.store.replace_item(user, db.name, guid, merged.content, ctype,
+                                        dev if merged.content == client_v else None,
                                         keys=content_keys(merged.content, ctype,
                                                           db.match))
                 if merged.content == client_v:
