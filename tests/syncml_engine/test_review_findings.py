@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -265,3 +266,23 @@ def test_a_merge_reaches_the_device_even_when_that_session_broke_off() -> None:
     (now,) = store.items(USER, "addressbook").values()
     assert "jane@example.org" in now and "met at the fair" in now
     assert list(d1.client_items().values()) == [now]
+
+
+# ------------------------------------------------------------------ message sizes
+@pytest.mark.parametrize(("ct", "client_max"), [(WBXML, 1500), (WBXML, 2000), (XML, 2500),
+                                                (XML, 3000)])
+def test_server_messages_after_the_first_fit_the_device_message_size(ct, client_max) -> None:
+    """The other direction of test_small_messages: the server's messages (large objects
+    chunked from the first message on) stay within the device's MaxMsgSize. (Not its first
+    reply: with the server's DevInf Results it is larger than a 2,500-byte XML MaxMsgSize.)"""
+    from .conftest import Harness
+
+    h = Harness(content_type=ct, max_msg_size=client_max)
+    for n in (300, 2000, 6000):
+        h.store.seed(USER, DB, [vcard(f"Big{n}", "Server", f"+1 {n}", note="x" * n)],
+                     "text/vcard")
+    h.client_store.add("./addressbook", vcard("Big", "Client", "+2", note="y" * 3000))
+    assert h.sync(201).result.status == 200
+    assert len(h.client_items()) == len(h.server_items()) == 4
+    replies = h.sizes[1::2]
+    assert len(replies) > 4 and max(replies[1:]) <= client_max
