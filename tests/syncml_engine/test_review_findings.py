@@ -286,3 +286,33 @@ def test_server_messages_after_the_first_fit_the_device_message_size(ct, client_
     assert len(h.client_items()) == len(h.server_items()) == 4
     replies = h.sizes[1::2]
     assert len(replies) > 4 and max(replies[1:]) <= client_max
+
+
+def test_owner_and_guest_of_one_device_id_never_see_each_others_changes() -> None:
+    """A guest is another user: its changes are in its own data and change log (origin: its
+    own key), so none of them reaches the owner's device, and none of the owner's reaches
+    the guest, whatever the order of their syncs."""
+    from simsync.syncml.engine import ClientConfig
+
+    from .conftest import Harness
+
+    store = MemoryStore()
+    store.add_account("guest", "pw")
+    owner = Harness(store=store)
+    guest = Harness(store=store)
+    guest.client_cfg = ClientConfig(**{**guest.client_cfg.__dict__, "user": "guest",
+                                       "password": "pw"})
+    owner.client_store.add("./addressbook", vcard("Own", "O", "+1 1"))
+    guest.client_store.add("./addressbook", vcard("Gue", "G", "+1 2"))
+    for h in (owner, guest, owner, guest):
+        assert h.sync(200).result.status == 200
+    for n in range(3):
+        owner.client_store.add("./addressbook", vcard(f"Own{n}", "O", f"+1 1{n}"))
+        guest.client_store.add("./addressbook", vcard(f"Gue{n}", "G", f"+1 2{n}"))
+        (luid, _), *_ = guest.client_items().items()
+        guest.client_store.replace("./addressbook", luid, vcard("Gue", "G", f"+1 9{n}"))
+        s_owner, s_guest = owner.sync(200), guest.sync(200)
+        assert not s_owner.result.received and not s_guest.result.received
+    assert sorted(owner.client_items().values()) == sorted(store.items(USER, DB).values())
+    assert sorted(guest.client_items().values()) == sorted(store.items("guest", DB).values())
+    assert not set(owner.client_items().values()) & set(guest.client_items().values())
