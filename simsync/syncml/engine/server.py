@@ -407,6 +407,7 @@ class _Reply:
         self._sending: DbState | None = None
         self._claimed_sets: dict[str, set[str]] = {}
         self._one_by_one = False    # an item went the item-by-item way (see _decide)
+        self._taken: set[str] = set()   # GUIDs matched in the bulk batch not yet applied
 
     @property
     def dev(self) -> str:
@@ -832,6 +833,8 @@ class _Reply:
                         b = self._decide(db, dbst, pre, pre.items[id(item)], batch)
                     if b is not None and dbst.chunk_in is None:
                         batch.append(b)
+                        if b.guid is not None:
+                            self._taken.add(b.guid)
                         continue
                     self._apply_bulk(db, dbst, batch)   # keep the order of the effects
                     luid = (item.source.loc_uri if item.source else
@@ -909,7 +912,7 @@ class _Reply:
         that candidate's content is the very same data, ``b`` matched in bulk; with no
         candidate, ``b`` added in bulk; else None (a conflict to settle item by item)."""
         claimed = self._claimed(dbst)
-        taken = {x.guid for x in batch if x.guid is not None}
+        taken = self._taken           # (the GUIDs matched in ``batch``)
         data, ctype = b.new.content, b.new.content_type
         order = list(dict.fromkeys(g for k in b.new.keys for g in pre.by_key.get(k, ())))
         for cand in order:
@@ -936,6 +939,7 @@ class _Reply:
             return
         todo = list(batch)
         batch.clear()
+        self._taken.clear()           # (claimed from now on, or settled item by item)
         user, dev = self.st.user or "", self.dev
         try:
             with self.store.transaction():
