@@ -247,6 +247,16 @@ def test_saved_resume_state_is_listed(api, store):
              if s["kind"] == "saved"]
     assert [(s["device_id"], s["database"], s["phase"]) for s in saved] == \
         [("bobs-phone", "addressbook", "suspended")]
+    # a guest's saved sync (another user on bob's device id): listed under the guest
+    from simsync.syncml.engine.server import guest_device_key
+
+    api.sync(Device("alice", "bobs-phone"))
+    guest = guest_device_key("bobs-phone", "alice")
+    store.save_session(f"resume\x1f{guest}\x1fcalendar", "{}")
+    saved = [s for s in api.call("GET", "/admin/sessions", params={"user": "alice"}).json()
+             if s["kind"] == "saved"]
+    assert [(s["device_id"], s["database"], s["user"]) for s in saved] == \
+        [(guest, "calendar", "alice")]
 
 
 def test_added_item_reaches_the_device(api):

@@ -72,6 +72,14 @@ class AccountOut(BaseModel):
                           "many failed logins in a row; null: not locked")
 
 
+def _resume_parts(key: str) -> tuple[str, str]:
+    """(device key, database) of a saved sync's key ``resume<US>device<US>database``; the
+    database is the last part, as a guest's device key holds a separator itself."""
+    rest = key.split("\x1f", 1)[1] if "\x1f" in key else ""
+    dev, _, db = rest.rpartition("\x1f")
+    return dev, db
+
+
 def _account_out(a) -> AccountOut:
     locked = a.locked_until if a.locked_until > time.time() else None
     return AccountOut(user=a.user, enabled=a.enabled, created=a.created, locked_until=locked)
@@ -184,7 +192,7 @@ def _describe(key: str, state: str, updated: float, device_users: dict[str, str 
     if not isinstance(d, dict):
         d = {}
     if key.startswith("resume\x1f"):
-        _tag, dev, db = (key.split("\x1f", 2) + ["", ""])[:3]
+        dev, db = _resume_parts(key)
         return SessionOut(id=sid, kind="saved", active=False, user=device_users.get(dev),
                           device_id=dev or None, database=db or None, phase="suspended",
                           updated=updated)
@@ -402,7 +410,7 @@ def admin_router(store, config: ServerConfig, token_sha256: str | None) -> APIRo
         owners: dict[str, str | None] = {}
         for key, _state, _u in rows:
             if key.startswith("resume\x1f"):
-                dev = key.split("\x1f")[1] if key.count("\x1f") >= 1 else ""
+                dev, _db = _resume_parts(key)
                 if dev not in owners:
                     d = store.get_device(dev)
                     owners[dev] = d.user if d is not None else None
