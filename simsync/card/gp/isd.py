@@ -43,7 +43,9 @@ it - loaded through it, or by the ISD naming it in INSTALL [for load] - which th
 block; one with Mandated DAP Verification ('C1') requires its DAP block on every load once
 PERSONALIZED. A DAP block naming an SD without the privilege or without a DAP key, or one that does
 not verify, is refused with ``6982``; several DAP blocks (ISD + SSD) in one Load File are each
-verified by the SD they name.
+verified by the SD they name. The DAP policy and the associated SD are checked again on every
+LOAD block against the card as it then is (another logical channel may have locked or deleted the
+SD, personalized a Mandated DAP SD or put a first DAP key since INSTALL [for load]).
 Not implemented: ciphered load files ('D4'), single-key PUT KEY / DELETE [key], command chaining,
 INSTALL [for extradition] and [for registry update], symmetric (DES/AES) DAP keys, token digests in
 confirmations.
@@ -663,6 +665,16 @@ class IsdApplet(Applet):
         session = ch.load
         if session is None:
             raise _sw(0x6985, "LOAD without INSTALL [for load]")
+        # The load is held open across commands, and other logical channels may change the card
+        # meanwhile (lock or delete the associated SD, personalize an SD with Mandated DAP
+        # Verification, put a first DAP key): what counts is the card as it is when the Load File
+        # is committed, so the associated SD and the DAP policy are checked again on every block.
+        try:
+            self._check_associated_sd(session.sd_aid)
+        except SwError:
+            ch.load = None
+            raise
+        session.policy = self._dap_policy(session.sd_aid)
         try:
             done = session.block(cmd.p1, cmd.p2, cmd.data)
         except LoadRefused as exc:
@@ -677,6 +689,16 @@ class IsdApplet(Applet):
         self._register_load_file(session, done)
         self.state = replace(self.state, confirmation_counter=counter)
         return out, 0x9000
+
+    def _check_associated_sd(self, sd_aid: bytes) -> None:
+        """The SD a load in progress is associated with is still a registered, unlocked SD."""
+        if sd_aid == self.aid:
+            return
+        entry = self.state.application(sd_aid)
+        if entry is None or not entry.privileges & Privileges.SECURITY_DOMAIN:
+            raise _sw(0x6A88, "the associated security domain is no longer in the registry")
+        if entry.locked:
+            raise _sw(0x6985, "the associated security domain is locked")
 
     def _register_load_file(self, session: LoadSession, done: LoadedFile) -> None:
         cap = done.cap
