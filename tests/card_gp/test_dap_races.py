@@ -128,3 +128,54 @@ def test_associated_ssd_deleted_during_a_load_leaves_no_orphan_load_file(kit, tm
         assert kit.ECHO_PKG not in {e.aid for e in isd0.status(0x20)}
     finally:
         card.close()
+
+
+# GP 2.3.1 5.3.2.4: "In this state DAP verification, extradition and access to that Security
+# Domain's services shall fail. In summary, if a Security Domain is in the lifecycle state LOCKED,
+# it shall reject all received commands."
+
+def test_locked_sd_dap_verification_fails(kit, app_key, tmp_path):
+    """A locked verification authority SD (Mandated DAP, PERSONALIZED) verifies no DAP: every load
+    is refused until it is unlocked (fail closed), the loads carrying its valid DAP included."""
+    path = tmp_path / "sim.card"
+    card = kit.make_card(path)
+    try:
+        assert _h.create_sd(kit, card, VA_AID, Privileges.MANDATED_DAP_VERIFICATION) == 0x9000
+        va = _h.open_sd(kit, card, VA_AID, SSD_KEYS)
+        assert _h.put_dap_key(va, app_key.public_key()).sw == 0x9000
+        assert va.send(gpc.set_status(0x40, 0x0F, VA_AID)).sw == 0x9000
+        isd = kit.Host(card)
+        isd.open(SecurityLevel.CMAC_CDEC)
+        assert isd.send(gpc.set_status(0x40, 0x80, VA_AID)).sw == 0x9000
+        echo = CapFile.parse(kit.echo_cap())
+        before = _h.file_bytes(path)
+        assert _h.load(isd, echo, _h.signed(echo, (VA_AID, app_key)))[-1] == 0x6982
+        assert _h.file_bytes(path) == before
+        assert isd.send(gpc.set_status(0x40, 0x00, VA_AID)).sw == 0x9000
+        assert _h.load(isd, echo, _h.signed(echo, (VA_AID, app_key)))[-1] == 0x9000
+    finally:
+        card.close()
+
+
+def test_locked_sd_with_an_open_session_rejects_every_command(kit, app_key, tmp_path):
+    """The SSD's owner opened a secure channel before the ISD locked the SSD (another channel): PUT
+    KEY of its DAP key, key sets, and a new INITIALIZE UPDATE are all refused; nothing changes."""
+    path = tmp_path / "sim.card"
+    card = kit.make_card(path)
+    try:
+        assert _h.create_sd(kit, card, SSD_AID, _h.SSD_DAP) == 0x9000
+        ssd = _h.open_sd(kit, card, SSD_AID, SSD_KEYS)  # channel 0
+        isd1 = isd_on_channel(kit, card)
+        assert isd1.send(gpc.set_status(0x40, 0x80, SSD_AID)).sw == 0x9000
+        before = _h.file_bytes(path)
+        assert _h.put_dap_key(ssd, app_key.public_key()).sw != 0x9000
+        assert ssd.send(gpc.set_status(0x40, 0x0F, SSD_AID)).sw != 0x9000
+        s = ssd.new_session()
+        assert ssd.transmit(s.initialize_update(None)).sw != 0x9000
+        assert _h.file_bytes(path) == before
+        # unlocked, the owner opens a new session and puts the key
+        assert isd1.send(gpc.set_status(0x40, 0x00, SSD_AID)).sw == 0x9000
+        ssd = _h.open_sd(kit, card, SSD_AID, SSD_KEYS)
+        assert _h.put_dap_key(ssd, app_key.public_key()).sw == 0x9000
+    finally:
+        card.close()

@@ -45,7 +45,9 @@ PERSONALIZED. A DAP block naming an SD without the privilege or without a DAP ke
 not verify, is refused with ``6982``; several DAP blocks (ISD + SSD) in one Load File are each
 verified by the SD they name. The DAP policy and the associated SD are checked again on every
 LOAD block against the card as it then is (another logical channel may have locked or deleted the
-SD, personalized a Mandated DAP SD or put a first DAP key since INSTALL [for load]).
+SD, personalized a Mandated DAP SD or put a first DAP key since INSTALL [for load]). A LOCKED SD
+verifies no DAP (its DAP blocks, and loads needing its DAP, are refused) and rejects every command
+(``6985``), a secure channel opened before the lock included (5.3.2.4).
 Not implemented: ciphered load files ('D4'), single-key PUT KEY / DELETE [key], command chaining,
 INSTALL [for extradition] and [for registry update], symmetric (DES/AES) DAP keys, token digests in
 confirmations.
@@ -653,7 +655,7 @@ class IsdApplet(Applet):
                 continue
             sd = applets.get(app.aid)
             key = sd.state.dap_key if isinstance(sd, SsdApplet) else None
-            if key is not None:
+            if key is not None and not app.locked:  # a LOCKED SD verifies no DAP (5.3.2.4)
                 verifiers.append((app.aid, key))
             mandated = (priv & Privileges.MANDATED_DAP_BIT
                         and app.life_cycle & 0x7F == SecurityDomainLifeCycle.PERSONALIZED)
@@ -1033,6 +1035,18 @@ class SsdApplet(IsdApplet):
 
     def select_veto(self, target: Applet) -> int:
         return 0
+
+    def process(self, apdu: CommandApdu, channel: int) -> ResponseApdu:
+        """A LOCKED security domain rejects every command it receives (GP 2.3.1 5.3.2.4), also on
+        a channel where it was selected, with a secure channel open, before it was locked: ``6985``
+        and the channel's session and load end."""
+        isd = find_isd(self.ctx.card)
+        entry = isd.state.application(self.aid) if isd is not None else None
+        if entry is not None and entry.locked:
+            ch = self._channels.setdefault(channel, _Channel())
+            ch.session, ch.load, ch.status, ch.perso = None, None, None, None
+            return ResponseApdu(b"", 0x6985)
+        return super().process(apdu, channel)
 
     def _isd(self) -> IsdApplet:
         isd = find_isd(self.ctx.card)
