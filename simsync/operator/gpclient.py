@@ -350,7 +350,8 @@ class GpClient:
             return base + ": the secure messaging data of the command are incorrect (corrupted MAC or cryptogram)"
         if sw == 0x6985 and step == "put-dap-key" and self.isd_aid != DEFAULT_ISD_AID:
             return (base + ": this supplementary security domain has no DAP Verification privilege, so it "
-                    "takes no DAP key (the ISD owner creates it with the DAP Verification privilege)")
+                    "takes no DAP key (the ISD owner creates it with the DAP Verification privilege), or it "
+                    "is locked (a LOCKED security domain rejects every command)")
         if sw == 0x6985:
             extra = ("; through a supplementary security domain also: the SD is locked, tried to create a "
                      "security domain, or the card's receipt confirmation counter is exhausted"

@@ -179,3 +179,28 @@ def test_locked_sd_with_an_open_session_rejects_every_command(kit, app_key, tmp_
         assert _h.put_dap_key(ssd, app_key.public_key()).sw == 0x9000
     finally:
         card.close()
+
+
+def test_load_sequence_is_per_channel(kit, app_key, tmp_path):
+    """INSTALL [for load] naming a DAP SSD on channel 1, the LOAD blocks (without the SSD's DAP)
+    on channel 0 where the ISD has its own session: no load in progress there (6985); nothing is
+    registered, and the channel 1 load still needs the SSD's DAP."""
+    path = tmp_path / "sim.card"
+    card = kit.make_card(path)
+    try:
+        assert _h.create_sd(kit, card, SSD_AID, Privileges.DAP_VERIFICATION) == 0x9000
+        assert _h.put_dap_key(_h.open_sd(kit, card, SSD_AID, SSD_KEYS), app_key.public_key()).sw == 0x9000
+        echo = CapFile.parse(kit.echo_cap())
+        isd1 = isd_on_channel(kit, card)
+        assert isd1.send(gpc.install_for_load(InstallForLoad(echo.package_aid, SSD_AID, echo.hash()))).sw == 0x9000
+        isd0 = kit.Host(card)
+        isd0.open(SecurityLevel.CMAC_CDEC)
+        before = _h.file_bytes(path)
+        cmds = list(load_commands(load_file(echo.load_file_data_block(), []), 0xC0))
+        assert isd0.send(cmds[0]).sw == 0x6985
+        assert _h.file_bytes(path) == before
+        sws = [isd1.send(c).sw for c in cmds]
+        assert sws[-1] == 0x6982 and _h.file_bytes(path) == before
+        assert kit.ECHO_PKG not in {e.aid for e in isd0.status(0x20)}
+    finally:
+        card.close()
