@@ -70,7 +70,8 @@ Transport and dispatch choices (ETSI TS 102 221, ISO/IEC 7816-3/-4):
   An internal exception answers ``6F00`` and reloads the last committed state (the volatile state -
   channels, selections, proactive sessions - is reset as if the card had reset itself, but not
   what the terminal established before the failed command and, having seen no reset, would not
-  redo: the security status (PINs verified) and the toolkit's terminal profile and poll
+  redo: the security status (PINs verified before it, less any the command revoked with a
+  wrong value or that are blocked now) and the toolkit's terminal profile and poll
   interval); a failing commit answers ``6581`` and likewise rolls back.
 """
 
@@ -541,17 +542,21 @@ class SimCard:
     def _safe_rollback(self, verified: frozenset[int], toolkit: Toolkit, kept: object) -> None:
         """Back to the last committed state after a failed command. The volatile card state is
         reset (channels, selections, proactive sessions), except what the terminal established
-        before the failed command: the PINs verified, and what it sent to the toolkit (terminal
+        before the failed command: the PINs verified (unless the command revoked one with a wrong
+        value, or the PIN is blocked now), and what it sent to the toolkit (terminal
         profile, poll interval, whether a SET UP MENU is in place). On a real card those live
         outside the failed command's transaction, and the terminal, which saw no reset, would
         not send them again."""
         self.toolkit = toolkit  # a toolkit runtime attached during the failed command goes too
+        # kept: verified before the command and not revoked by it (a wrong comparison it made
+        # discards the verification, and its counted try is committed), nor blocked now
+        still = verified & frozenset(self._verified)
         try:
             self._rollback()
         except Exception:  # noqa: BLE001  # pragma: no cover - committed state was valid
             self._dirty = False
             self._reset_volatile()
-        self._verified = set(verified)
+        self._verified = {r for r in still if r in self._secrets and not self._secrets[r].blocked}
         self.toolkit.recover(kept)
 
     def _transmit(self, apdu: bytes) -> bytes:
