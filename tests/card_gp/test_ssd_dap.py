@@ -241,6 +241,8 @@ def test_isd_mandated_dap_and_ssd_dap_in_one_load(kit, ec_key, app_key, echo, tm
         isd = kit.Host(card)
         isd.open(SecurityLevel.CMAC_CDEC)
         assert {e.aid for e in isd.status(0x20)} >= {kit.ECHO_PKG, kit.ORPHAN_PKG}
+        assert load(isd, _ECHO, [])[-1] == 0x6982  # (review: the claim above was not checked)
+        assert load(isd, _ECHO, signed(_ECHO, (kit.ISD_AID, ec_key)))[-1] == 0x9000
     finally:
         card.close()
 
