@@ -30,6 +30,7 @@ has no event for it.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from enum import IntEnum
@@ -47,6 +48,25 @@ from simsync.card.toolkit import (
     ToolkitApplet,
     ToolkitEvent,
     register_response_check,
+)
+from simsync.ota.packet import (
+    COMMAND_UDH,
+    Algorithm,
+    CounterMode,
+    Integrity,
+    KeySet,
+    OtaError,
+    OtaKey,
+    OtaSecurityError,
+    PorRequest,
+    ResponsePacket,
+    ResponseStatus,
+    Spi,
+    counter_status,
+    encode_response,
+    open_command,
+    parse_command,
+    secure_command,
 )
 from simsync.stk import (
     AlphaIdentifier,
@@ -100,6 +120,14 @@ BACKOFF_MAX = 24 * 3600
 MAX_FETCH = 256
 TRIGGER_MAGIC = b"SIMSYNC"
 TRIGGER_VERSION = 0x01
+# TAR of the sync applet's secured packets (TS 102 225): outside 00 00 00 (issuer security domain)
+# and the B0 xx xx .. BF xx xx values ETSI uses for RFM/RAM; see docs/SYNCHRONIZE.md
+OTA_TAR = bytes.fromhex("C05359")
+# what the applet asks of a secured trigger (its minimum security level): ciphered, with a
+# cryptographic checksum, and a counter that must be higher (or exactly one higher)
+OTA_COUNTER_MODES = frozenset({CounterMode.HIGHER, CounterMode.ONE_HIGHER})
+# the operator's default: ciphered, CC, counter higher; PoR always, with a CC, ciphered
+OTA_SPI = Spi(Integrity.CC, True, CounterMode.HIGHER, PorRequest.ALWAYS, Integrity.CC, True)
 
 register_response_check(SYNCHRONIZE_TYPE, check_synchronize_response)
 
@@ -431,11 +459,75 @@ class ProfileDelete:
         return Tlv.build(0xA0, Tlv(0x80, bytes((self.ident,)))).encode()
 
 
-def parse_store_data(data: bytes) -> tuple[ProfileConfig | ProfileDelete, ...]:
+@dataclass(frozen=True)
+class OtaConfig:
+    """B0: the applet's OTA keys for secured triggers (write-only: no APDU returns them).
+
+    80 KIc identifier (1: key version b8-b5, algorithm b4-b1: 2 AES-CBC, 5 triple DES 2 keys,
+    9 triple DES 3 keys), 81 KIc key, 82 KID identifier (1, same coding: 2 AES-CMAC), 83 KID
+    key, 84 counter (5, optional: the last counter value accepted; without it the applet keeps
+    the counter it has). An empty B0 removes the keys (plain triggers work again)."""
+
+    keys: KeySet = field(repr=False)
+    counter: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.counter is not None and not 0 <= self.counter < 1 << 40:
+            raise PersoError("OTA counter is 5 bytes")
+
+    def encode(self) -> bytes:
+        k = self.keys
+        kids = [
+            Tlv(0x80, bytes((k.kic.identifier,))),
+            Tlv(0x81, k.kic.value),
+            Tlv(0x82, bytes((k.kid.identifier,))),
+            Tlv(0x83, k.kid.value),
+        ]
+        if self.counter is not None:
+            kids.append(Tlv(0x84, self.counter.to_bytes(5, "big")))
+        return Tlv.build(0xB0, *kids).encode()
+
+    @classmethod
+    def from_tlv(cls, t: Tlv) -> OtaConfig | OtaDelete:
+        if not t.value:
+            return OtaDelete()
+        k = _children(t, {0x80, 0x81, 0x82, 0x83, 0x84}, "OTA keys")
+        for need in (0x80, 0x81, 0x82, 0x83):
+            if need not in k:
+                raise PersoError(f"OTA keys: tag {need:X} missing")
+        try:
+            keys = KeySet(
+                _ota_key(_uint(k[0x80], 1, "KIc"), k[0x81].value),
+                _ota_key(_uint(k[0x82], 1, "KID"), k[0x83].value),
+            )
+        except (OtaError, ValueError) as e:
+            raise PersoError(f"OTA keys: {e}") from None
+        return cls(keys, _uint(k[0x84], 5, "OTA counter") if 0x84 in k else None)
+
+
+@dataclass(frozen=True)
+class OtaDelete:
+    """An empty B0: the applet forgets its OTA keys."""
+
+    def encode(self) -> bytes:
+        return Tlv(0xB0, b"").encode()
+
+
+def _ota_key(identifier: int, value: bytes) -> OtaKey:
+    return OtaKey(Algorithm(identifier & 0x0F), identifier >> 4, value)
+
+
+PersoItem = ProfileConfig | ProfileDelete | OtaConfig | OtaDelete
+
+
+def parse_store_data(data: bytes) -> tuple[PersoItem, ...]:
     """The personalisation items of a (reassembled) STORE DATA data field."""
     try:
-        out = []
+        out: list[PersoItem] = []
         for t in ber_decode(bytes(data)):
+            if t.tag == 0xB0:
+                out.append(OtaConfig.from_tlv(t))
+                continue
             if t.tag != 0xA0:
                 raise PersoError(f"STORE DATA: unexpected tag {t.tag:X}")
             out.append(ProfileConfig.from_tlv(t))
@@ -449,7 +541,7 @@ def parse_store_data(data: bytes) -> tuple[ProfileConfig | ProfileDelete, ...]:
 
 
 def store_data_apdus(
-    items: Iterable[ProfileConfig | ProfileDelete], *, cla: int = 0x80, block: int = 200
+    items: Iterable[PersoItem], *, cla: int = 0x80, block: int = 200
 ) -> list[CommandApdu]:
     """The STORE DATA command(s) personalising ``items`` (P1 b8 = last block, P2 = block
     number; data cut into ``block``-byte pieces)."""
@@ -501,6 +593,39 @@ def trigger_message(trigger: SyncTrigger, originator: str = "+4915100000000") ->
     return (
         bytes((0x04, len(digits), ton)) + bcd + bytes((0x7F, 0xF6)) + scts + bytes((len(ud),)) + ud
     )
+
+
+def secured_trigger_packet(
+    trigger: SyncTrigger, keys: KeySet, counter: int, *, spi: Spi = OTA_SPI, tar: bytes = OTA_TAR
+) -> bytes:
+    """The TS 102 225 command packet (CPL onwards) carrying ``trigger`` to the applet's TAR."""
+    return secure_command(spi, keys, tar, counter, trigger.encode())
+
+
+def secured_trigger_message(
+    trigger: SyncTrigger,
+    keys: KeySet,
+    counter: int,
+    *,
+    spi: Spi = OTA_SPI,
+    tar: bytes = OTA_TAR,
+    originator: str = "+4915100000000",
+) -> bytes:
+    """The SMS-DELIVER TPDU of a secured trigger: TP-UDHI set, user data header 02 70 00
+    (IEI 70: command packet, TS 31.115), then the command packet; PID 7F, DCS F6, the time
+    stamp of :func:`trigger_message`."""
+    from simsync.handset.sms import SmsDeliver
+
+    packet = secured_trigger_packet(trigger, keys, counter, spi=spi, tar=tar)
+    return SmsDeliver(
+        COMMAND_UDH + packet,
+        originator,
+        timestamp=_TRIGGER_TIME,
+        udhi=True,
+    ).encode()
+
+
+_TRIGGER_TIME = dt.datetime(2026, 11, 24, 0, 0, 0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -782,7 +907,10 @@ class SyncApplet(ToolkitApplet):
         self.menu_item: int | None = None
         self.timer: int | None = None
         self.session_id = 0
+        self.ota: KeySet | None = None  # OTA keys for secured triggers (B0)
+        self.ota_counter = 0  # the last counter value accepted (persistent)
         # volatile
+        self.last_por: bytes | None = None  # response packet to the last secured SMS-PP
         self._perso: list[bytes] = []
         self._perso_epoch = 0  # power epoch of the STORE DATA chain in _perso
         self._selected: dict[int, int] = {}  # channel -> runtime power epoch
@@ -821,6 +949,11 @@ class SyncApplet(ToolkitApplet):
             "menu_item": self.menu_item,
             "timer": self.timer,
             "session_id": self.session_id,
+            "ota": None if self.ota is None else {
+                "kic": [self.ota.kic.identifier, self.ota.kic.value.hex()],
+                "kid": [self.ota.kid.identifier, self.ota.kid.value.hex()],
+                "counter": self.ota_counter,
+            },
         }
 
     def restore_state(self, data: dict[str, Any]) -> None:
@@ -839,6 +972,16 @@ class SyncApplet(ToolkitApplet):
             if v is not None:
                 _state_int(v, 1, hi, what)
         self.session_id = _state_int(data["session_id"], 0, 0xFFFF, "session id")
+        ota = data.get("ota")  # absent in card files from before secured triggers
+        if ota is not None:
+            try:
+                self.ota = KeySet(
+                    _ota_key(_state_int(ota["kic"][0], 0, 0xFF, "KIc"), bytes.fromhex(ota["kic"][1])),
+                    _ota_key(_state_int(ota["kid"][0], 0, 0xFF, "KID"), bytes.fromhex(ota["kid"][1])),
+                )
+            except (TypeError, KeyError, IndexError) as e:
+                raise ValueError(f"sync applet state: OTA keys {e}") from None
+            self.ota_counter = _state_int(ota["counter"], 0, (1 << 40) - 1, "OTA counter")
 
     # -- APDUs -----------------------------------------------------------------------------------
     def process(self, apdu: CommandApdu, channel: int) -> ResponseApdu:
@@ -879,9 +1022,16 @@ class SyncApplet(ToolkitApplet):
         self._apply(items)
         return ResponseApdu(b"", 0x9000)
 
-    def _apply(self, items: tuple[ProfileConfig | ProfileDelete, ...]) -> None:
+    def _apply(self, items: tuple[PersoItem, ...]) -> None:
         profiles = dict(self.profiles)
+        ota: tuple[KeySet | None, int | None] | None = None  # (keys, counter) to set
         for item in items:
+            if isinstance(item, OtaConfig):
+                ota = (item.keys, item.counter)
+                continue
+            if isinstance(item, OtaDelete):
+                ota = (None, None)
+                continue
             if isinstance(item, ProfileDelete):
                 profiles.pop(item.ident, None)
                 continue
@@ -908,6 +1058,14 @@ class SyncApplet(ToolkitApplet):
             raise SwError(0x6A84, f"at most {MAX_PROFILES} profiles")
         self.profiles = dict(sorted(profiles.items()))
         self._listen_while_waiting()  # a deleted profile no longer waits
+        if ota is not None:
+            self.ota = ota[0]
+            if ota[1] is not None:
+                self.ota_counter = ota[1]
+            if self.ota is None:
+                self.clear_event(EventKind.FORMATTED_SMS_PP_ENV)
+            else:
+                self.register_event(EventKind.FORMATTED_SMS_PP_ENV)
 
     def _get_status(self, apdu: CommandApdu) -> ResponseApdu:
         if apdu.p1 != 0x00:
@@ -934,17 +1092,69 @@ class SyncApplet(ToolkitApplet):
         if event.kind is EventKind.STATUS_COMMAND:
             return self._status_poll()
         if event.kind is EventKind.UNFORMATTED_SMS_PP_ENV and event.sms is not None:
-            trig = SyncTrigger.decode(event.sms.user_data)
-            if trig is None:
+            if self.ota is not None:  # with OTA keys only secured triggers count
                 return None
-            ids = list(self.profiles) if trig.profile == 0 else [trig.profile]
-            ids = [i for i in ids if i in self.profiles]
-            if not ids:
-                return None
-            return self._sync_flow(
-                ids, Trigger.SMS, confirm=trig.confirm, background=trig.background
-            )
+            return self._trigger_flow(SyncTrigger.decode(event.sms.user_data))
+        if event.kind is EventKind.FORMATTED_SMS_PP_ENV and event.sms is not None:
+            return self._secured_sms(event.sms.user_data)
         return None
+
+    def _trigger_flow(self, trig: SyncTrigger | None) -> Handler | None:
+        if trig is None:
+            return None
+        ids = list(self.profiles) if trig.profile == 0 else [trig.profile]
+        ids = [i for i in ids if i in self.profiles]
+        if not ids:
+            return None
+        return self._sync_flow(ids, Trigger.SMS, confirm=trig.confirm, background=trig.background)
+
+    # -- secured triggers (TS 102 225) ---------------------------------------------------------
+    def _secured_sms(self, raw: bytes) -> Handler | None:
+        """A command packet: checked (keys, minimum security level, CC, counter); the counter is
+        kept and the trigger run only when all checks pass. The response packet, when the SPI
+        asks for one, is left in :attr:`last_por` (see docs/SYNCHRONIZE.md)."""
+        self.last_por = None
+        if self.ota is None:
+            return None
+        try:
+            header = parse_command(raw)
+        except OtaError:
+            return None  # not a command packet we can read: nothing to answer either
+        if header.tar != OTA_TAR:
+            return None  # another receiving entity's
+        keys, spi = self.ota, header.spi
+        counter, verified = 0, False
+        try:
+            if not (spi.ciphered and spi.integrity is Integrity.CC
+                    and spi.counter in OTA_COUNTER_MODES):
+                raise OtaSecurityError(ResponseStatus.INSUFFICIENT_SECURITY_LEVEL, "SPI")
+            packet = open_command(raw, keys)
+            counter, verified = packet.counter, True
+            status = counter_status(spi.counter, packet.counter, self.ota_counter)
+        except OtaSecurityError as e:
+            status = e.status
+        except OtaError:
+            status = ResponseStatus.UNIDENTIFIED_SECURITY_ERROR
+        if status is ResponseStatus.POR_OK:
+            self.ota_counter = counter  # persistent, before anything runs
+        if spi.por is PorRequest.ALWAYS or (
+            spi.por is PorRequest.ON_ERROR and status is not ResponseStatus.POR_OK
+        ):
+            self.last_por = self._por(spi, ResponsePacket(OTA_TAR, counter, status), verified)
+        if status is not ResponseStatus.POR_OK:
+            return None
+        return self._trigger_flow(SyncTrigger.decode(packet.data))
+
+    def _por(self, spi: Spi, packet: ResponsePacket, verified: bool) -> bytes:
+        """The response packet: secured as the SPI asks once the command's CC was verified;
+        unsecured when the command could not be authenticated (or asks what is unsupported)."""
+        if verified:
+            try:
+                return encode_response(packet, spi, self.ota)
+            except OtaError:
+                pass
+        plain = replace(spi, por_integrity=Integrity.NONE, por_ciphered=False)
+        return encode_response(packet, plain, None)
 
     def _menu_flow(self) -> Handler:
         if not self.profiles:
@@ -1207,11 +1417,16 @@ class SyncApplet(ToolkitApplet):
 __all__ = [
     "CLASS_AID",
     "INSTANCE_AID",
+    "OTA_SPI",
+    "OTA_TAR",
     "PACKAGE_AID",
     "DatabaseConfig",
     "DatabaseStatus",
     "InstallParams",
+    "OtaConfig",
+    "OtaDelete",
     "PersoError",
+    "PersoItem",
     "ProfileConfig",
     "ProfileDelete",
     "ProfileStatus",
@@ -1221,6 +1436,8 @@ __all__ = [
     "decode_status",
     "encode_status",
     "parse_store_data",
+    "secured_trigger_message",
+    "secured_trigger_packet",
     "store_data_apdus",
     "trigger_message",
 ]
