@@ -111,7 +111,7 @@ def test_upgrade_rekeys_contacts_and_a_slow_sync_matches(empty_url) -> None:
     s = SqlStore(empty_url, migrate=False)
     try:
         with s.engine.connect() as c:
-            assert c.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0004"
+            assert c.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0005"
         for label, (user, db, guid, content, ct) in made.items():
             keys, rows = stored(s, user, db, guid)
             if label in ("unkeyed", "event", "gone"):

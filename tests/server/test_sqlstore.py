@@ -156,7 +156,7 @@ def test_schema_of_migrations_equals_metadata(any_store) -> None:
         diff = compare_metadata(MigrationContext.configure(c), metadata)
         version = c.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
     assert diff == []
-    assert version == "0004"
+    assert version == "0005"
     SqlStore(store.url).close()                   # upgrading an up-to-date database is a no-op
 
 
@@ -168,13 +168,24 @@ def test_upgrade_from_schema_1_keeps_the_data(tmp_path) -> None:
     old = SqlStore(url, migrate=False)
     old.add_account(USER, "pw")
     rec = old.add_item(USER, "addressbook", "BEGIN:VCARD", "text/vcard", keys=("k1", "k2"))
+    old.set_map("dev", "addressbook", "L1", rec.guid)
     old.close()
     new = SqlStore(url)                            # runs the later migrations
     try:
         with new.engine.connect() as c:
-            assert c.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0004"
+            assert c.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == "0005"
             names = {r[1] for r in c.exec_driver_sql("PRAGMA index_list(item_keys)")}
-        assert "ix_item_keys_item" in names
+            # the secondary indexes lead with the GUID (they must not serve a scan of a user
+            # database or of a device's map, which a planner without statistics would pick)
+            cols = [r[2] for r in c.exec_driver_sql("PRAGMA index_info(ix_item_keys_item)")]
+            uq = next(r[1] for r in c.exec_driver_sql("PRAGMA index_list(id_map)")
+                      if r[2] and r[3] == "u")
+            uq_cols = [r[2] for r in c.exec_driver_sql(f"PRAGMA index_info('{uq}')")]
+        assert "ix_item_keys_item" in names and cols == ["guid", "user", "database"]
+        assert uq_cols == ["guid", "device_id", "database"]
+        assert new.map_entries("dev", "addressbook") == [("L1", rec.guid)]
+        new.set_map("dev", "addressbook", "L2", rec.guid)   # still one LUID per GUID
+        assert new.map_entries("dev", "addressbook") == [("L2", rec.guid)]
         assert new.find_by_keys(USER, "addressbook", ["k2"]) == [rec.guid]
         assert new.get_item(USER, "addressbook", rec.guid).content == "BEGIN:VCARD"
     finally:

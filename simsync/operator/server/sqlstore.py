@@ -97,7 +97,7 @@ id_map = sa.Table(
     sa.Column("luid", sa.String(255), primary_key=True),
     sa.Column("guid", sa.String(255), nullable=False),
     sa.Column("seq", sa.BigInteger, nullable=False),
-    sa.UniqueConstraint("device_id", "database", "guid", name="uq_id_map_guid"),
+    sa.UniqueConstraint("guid", "device_id", "database", name="uq_id_map_guid"),
 )
 
 user_dbs = sa.Table(
@@ -127,7 +127,7 @@ item_keys = sa.Table(
     sa.Column("database", sa.String(255), primary_key=True),
     sa.Column("key", sa.String(512), primary_key=True),
     sa.Column("guid", sa.String(255), primary_key=True),
-    sa.Index("ix_item_keys_item", "user", "database", "guid"),
+    sa.Index("ix_item_keys_item", "guid", "user", "database"),
 )
 
 changes = sa.Table(
@@ -329,6 +329,11 @@ class SqlStore:
             kw["connect_args"] = {"check_same_thread": False, "timeout": 30}
         else:
             kw["pool_pre_ping"] = True
+            if url_obj.get_driver_name() == "psycopg":
+                # no server-side prepared statements: their generic plans, made once while a
+                # fresh database's tables are empty, would scan whole tables for ever after
+                # (e.g. the IN lists of a slow sync's bulk lookups)
+                kw["connect_args"] = {"prepare_threshold": None}
         try:
             self.engine = sa.create_engine(url, **kw)
         except (sa.exc.ArgumentError, ImportError) as exc:

@@ -1,5 +1,7 @@
 """DB2 schema 2: an index of the match keys by item, so that replacing or deleting one item
-drops its keys without scanning the user database's whole key table.
+drops its keys without scanning the user database's whole key table. The GUID leads, so that
+the index cannot serve a scan of a whole user database: a planner without statistics (a fresh
+PostgreSQL database) would otherwise take it for key lookups and filter every row.
 
 Revision ID: 0002
 Revises: 0001
@@ -16,7 +18,7 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_item_keys_item", "item_keys", ["user", "database", "guid"])
+    op.create_index("ix_item_keys_item", "item_keys", ["guid", "user", "database"])
 
 
 def downgrade() -> None:
