@@ -318,13 +318,13 @@ def open_command(raw: bytes, keys: KeySet) -> CommandPacket:
     cnt, cc, padded = body[:6], body[6 : 6 + sig], body[6 + sig :]
     if len(cnt) + len(cc) != 6 + sig:
         raise OtaError("command packet truncated")
-    pad = cnt[5]
-    if pad > len(padded):
-        raise OtaSecurityError(ResponseStatus.CIPHERING_ERROR, f"PCNTR {pad} beyond the data")
-    if sig:
+    if sig:  # first: wrong keys or a changed octet are a checksum failure, whatever PCNTR says
         expect = keys.kid.checksum(raw[:10] + cnt + padded)
         if not crypto.ct_equal(expect, cc):
             raise OtaSecurityError(ResponseStatus.RC_CC_DS_FAILED, "cryptographic checksum")
+    pad = cnt[5]
+    if pad > len(padded):
+        raise OtaSecurityError(ResponseStatus.CIPHERING_ERROR, f"PCNTR {pad} beyond the data")
     return CommandPacket(
         spi, h.kic, h.kid, h.tar, int.from_bytes(cnt[:5], "big"), padded[: len(padded) - pad]
     )
