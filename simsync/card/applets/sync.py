@@ -120,8 +120,8 @@ BACKOFF_MAX = 24 * 3600
 MAX_FETCH = 256
 TRIGGER_MAGIC = b"SIMSYNC"
 TRIGGER_VERSION = 0x01
-# TAR of the sync applet's secured packets (TS 102 225): outside 00 00 00 (issuer security domain)
-# and the B0 xx xx .. BF xx xx values ETSI uses for RFM/RAM; see docs/SYNCHRONIZE.md
+# TAR of the sync applet's secured packets (TS 102 225): not 00 00 00 (issuer security domain)
+# nor B0 xx xx (remote applet / file management); provisional, see docs/SYNCHRONIZE.md 7.3
 OTA_TAR = bytes.fromhex("C05359")
 # what the applet asks of a secured trigger (its minimum security level): ciphered, with a
 # cryptographic checksum, and a counter that must be higher (or exactly one higher)
