@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 from card_stk_kit import Phone, new_card, personalise, terminal_profile
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from simsync.card import SimCard
 from simsync.card.applets.sync import (
@@ -240,3 +242,32 @@ def test_secured_trigger_tpdu_layout():
     assert int.from_bytes(packet[:2], "big") == len(packet) - 2
     assert packet[2] == 0x15 and packet[3:5] == OTA_SPI.encode()
     assert packet[5] == packet[6] == 0x12 and packet[7:10] == OTA_TAR
+
+
+def test_a_plain_sms_after_a_secured_one_leaves_no_stale_por(ota_card):
+    phone = booted(ota_card)
+    deliver(phone, secured_trigger_message(TRIGGER, KEYS, 1))
+    assert applet(ota_card).envelope_response() is not None
+    deliver(phone, trigger_message(TRIGGER))
+    assert applet(ota_card).envelope_response() is None
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 12), st.booleans()), min_size=1, max_size=8))
+def test_counter_property(sends):
+    """Whatever the sequence of (counter, good CC) packets: a packet triggers exactly when its CC
+    is good and its counter exceeds every counter accepted before; the card's counter is the
+    highest accepted one."""
+    card = new_card()
+    personalise(card)
+    personalise(card, OtaConfig(KEYS, counter=0))
+    phone = booted(card)
+    accepted = 0
+    for counter, good in sends:
+        tpdu = secured_trigger_message(TRIGGER, KEYS if good else OTHER, counter)
+        cmds, _ = deliver(phone, tpdu)
+        expect = good and counter > accepted
+        assert len(syncs(cmds)) == (1 if expect else 0)
+        if expect:
+            accepted = counter
+        assert applet(card).ota_counter == accepted

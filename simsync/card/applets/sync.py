@@ -1091,6 +1091,8 @@ class SyncApplet(ToolkitApplet):
             return self._power_up_flow()
         if event.kind is EventKind.STATUS_COMMAND:
             return self._status_poll()
+        if event.kind in (EventKind.UNFORMATTED_SMS_PP_ENV, EventKind.FORMATTED_SMS_PP_ENV):
+            self.last_por = None  # (a PoR answers its own envelope only)
         if event.kind is EventKind.UNFORMATTED_SMS_PP_ENV and event.sms is not None:
             if self.ota is not None:  # with OTA keys only secured triggers count
                 return None
@@ -1144,6 +1146,12 @@ class SyncApplet(ToolkitApplet):
         if status is not ResponseStatus.POR_OK:
             return None
         return self._trigger_flow(SyncTrigger.decode(packet.data))
+
+    def envelope_response(self) -> bytes | None:
+        """The response data for the SMS-PP envelope just processed (the PoR, user data header
+        included), for a toolkit runtime that returns envelope response data (TS 31.115: the
+        terminal sends it back in the SMS-DELIVER-REPORT); None: nothing to answer."""
+        return self.last_por
 
     def _por(self, spi: Spi, packet: ResponsePacket, verified: bool) -> bytes:
         """The response packet: secured as the SPI asks once the command's CC was verified;
