@@ -271,3 +271,23 @@ def test_counter_property(sends):
         if expect:
             accepted = counter
         assert applet(card).ota_counter == accepted
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.binary(max_size=120))
+def test_random_command_packets_do_nothing(body):
+    """Formatted SMS-PP with arbitrary bytes after 02 70 00 (and with the applet's TAR and a
+    valid SPI spliced in): answered 9000, no proactive command, the card file unchanged."""
+    card = new_card()
+    personalise(card)
+    personalise(card, OtaConfig(KEYS, counter=0))
+    phone = booted(card)
+    before = card.committed_bytes()
+    spliced = bytearray(body.ljust(26, b"\x00"))
+    spliced[0:3] = (len(spliced) - 2).to_bytes(2, "big") + b"\x15"
+    spliced[3:5], spliced[5:7], spliced[7:10] = OTA_SPI.encode(), b"\x12\x12", OTA_TAR
+    for packet in (body, bytes(spliced)):
+        tpdu = SmsDeliver(b"\x02\x70\x00" + packet, "+4915", udhi=True).encode()
+        cmds, sw = deliver(phone, tpdu)
+        assert sw == 0x9000 and cmds == []
+        assert card.committed_bytes() == before

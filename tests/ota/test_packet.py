@@ -224,3 +224,22 @@ def test_response_round_trip(spi, keys, tar, counter, status, data, secured):
         spi = Spi(spi.integrity, spi.ciphered, spi.counter, spi.por)
     raw = encode_response(r, spi, keys if secured else None)
     assert decode_response(raw, spi, keys if secured else None) == r
+
+
+@given(st.binary(min_size=2, max_size=2))
+def test_spi_decode_is_total(raw):
+    """Any two octets: an SPI that encodes back to them, or an OtaError."""
+    try:
+        spi = Spi.decode(raw)
+    except OtaError:
+        return
+    assert spi.encode() == raw
+
+
+@given(st.binary(max_size=80), keysets())
+def test_garbage_never_escapes_as_another_error(raw, keys):
+    try:
+        parse_command(raw)
+        open_command(raw, keys)
+    except OtaError:
+        pass
