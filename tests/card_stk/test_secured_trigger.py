@@ -168,8 +168,11 @@ def test_counter_survives_the_card_file(ota_card, tmp_path):
     path.write_bytes(ota_card.committed_bytes())
     with SimCard.load(path) as again:
         assert applet(again).ota_counter == 3 and applet(again).ota == KEYS
-        cmds, _ = deliver(booted(again), secured_trigger_message(TRIGGER, KEYS, 3))
+        phone = booted(again)
+        cmds, _ = deliver(phone, secured_trigger_message(TRIGGER, KEYS, 3))
         assert syncs(cmds) == []
+        cmds, _ = deliver(phone, secured_trigger_message(TRIGGER, KEYS, 4))  # still listening
+        assert len(syncs(cmds)) == 1
 
 
 def test_secured_trigger_before_pin1_is_held(ota_card):
@@ -291,3 +294,29 @@ def test_random_command_packets_do_nothing(body):
         cmds, sw = deliver(phone, tpdu)
         assert sw == 0x9000 and cmds == []
         assert card.committed_bytes() == before
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda o: o.__setitem__("counter", -1),
+        lambda o: o.__setitem__("counter", 1 << 40),
+        lambda o: o.__setitem__("kic", [0x12, "zz"]),
+        lambda o: o.__setitem__("kic", [0x13, "00" * 16]),  # algorithm 3: not supported
+        lambda o: o.__setitem__("kid", [0x12, "00" * 15]),  # AES key of 15 bytes
+        lambda o: o.__setitem__("kid", None),
+        lambda o: o.pop("counter"),
+    ],
+)
+def test_damaged_ota_state_in_the_card_file_is_a_card_file_error(ota_card, tmp_path, damage):
+    import json
+
+    from simsync.card.errors import CardFileError
+
+    state = json.loads(ota_card.committed_bytes())
+    (entry,) = [e for e in state["applets"] if bytes.fromhex(e["aid"]) == INSTANCE_AID]
+    damage(entry["state"]["applet"]["ota"])
+    path = tmp_path / "damaged.card"
+    path.write_text(json.dumps(state))
+    with pytest.raises(CardFileError, match="sync applet state|OTA"):
+        SimCard.load(path)

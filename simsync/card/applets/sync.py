@@ -979,9 +979,9 @@ class SyncApplet(ToolkitApplet):
                     _ota_key(_state_int(ota["kic"][0], 0, 0xFF, "KIc"), bytes.fromhex(ota["kic"][1])),
                     _ota_key(_state_int(ota["kid"][0], 0, 0xFF, "KID"), bytes.fromhex(ota["kid"][1])),
                 )
-            except (TypeError, KeyError, IndexError) as e:
-                raise ValueError(f"sync applet state: OTA keys {e}") from None
-            self.ota_counter = _state_int(ota["counter"], 0, (1 << 40) - 1, "OTA counter")
+                self.ota_counter = _state_int(ota["counter"], 0, (1 << 40) - 1, "OTA counter")
+            except (TypeError, KeyError, IndexError, ValueError) as e:
+                raise ValueError(f"sync applet state: OTA keys: {type(e).__name__} {e}") from None
 
     # -- APDUs -----------------------------------------------------------------------------------
     def process(self, apdu: CommandApdu, channel: int) -> ResponseApdu:
