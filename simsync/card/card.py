@@ -60,8 +60,9 @@ Transport and dispatch choices (ETSI TS 102 221, ISO/IEC 7816-3/-4):
   is nothing to change; ADM1 cannot be disabled (``6985``) and has no PUK (``6A88``).
 
 * **Toolkit**: ``card.toolkit`` (see :mod:`simsync.card.toolkit`) handles 80 10/C2/12/14; the
-  default is a card without toolkit. A ``9000`` without data becomes ``91xx`` when it reports a
-  pending proactive command.
+  default is a card without toolkit. A ``9000`` becomes ``91xx`` when it reports a pending
+  proactive command: a bare one, or the one ending the last part of an answer (the GET RESPONSE
+  that fetches an envelope's data, e.g. an OTA proof of receipt).
 
 * **Persistence**: every APDU that changed persistent state commits before its response is
   returned (JSON, :func:`simsync.card.store.atomic_write`). Commands that only read never write.
@@ -646,6 +647,12 @@ class SimCard:
             return bytes((0x61, n if n < 256 else 0))
         n = len(data)
         if n == le:
+            if sw == 0x9000:
+                # the whole answer went out (e.g. the last GET RESPONSE of an envelope's
+                # data): a pending proactive command is announced here as well (91xx)
+                pending = self.toolkit.pending()
+                if pending:
+                    return bytes(data) + bytes((0x91, pending & 0xFF))
             return bytes(data) + _swb(sw)
         if n < le:
             return bytes((0x6C, n))

@@ -392,6 +392,10 @@ class ToolkitApplet(Applet):
     def release_timer(self, timer: int) -> None:
         self.registry.timers.discard(timer)
 
+    def envelope_response(self) -> bytes | None:
+        """Data to answer the SMS-PP download just handled with (None: a bare 9000)."""
+        return None
+
     def uninstall(self) -> None:
         """Releases the applet's menu entries, events and timers (the card forgets its saved
         state); the terminal gets an updated SET UP MENU / SET UP EVENT LIST."""
@@ -748,8 +752,11 @@ class ToolkitRuntime(Toolkit):
         if targets and self.busy:
             raise SwError(SW_TOOLKIT_BUSY)
         self._dispatch(targets, ToolkitEvent(kind, sms=sms, sms_envelope=env))
+        # the acknowledgement an applet has for the network (e.g. an OTA proof of receipt),
+        # which the terminal carries back in RP-ACK (TS 102 223 7.1.1, TS 31.111)
+        data = next((d for a in targets if (d := a.envelope_response())), b"")
         self._advance()
-        return ResponseApdu(b"", SW_OK)
+        return ResponseApdu(data, SW_OK)
 
     def fetch(self, apdu: CommandApdu) -> ResponseApdu:
         if apdu.p1 or apdu.p2:

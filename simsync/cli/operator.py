@@ -38,6 +38,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     _register_provision(ops)
     _register_server(ops)
     _register_data(ops)
+    from .operator_trigger import register_trigger
+
+    register_trigger(ops)
 
 
 # -- keys ------------------------------------------------------------------------------------------

@@ -147,7 +147,10 @@ class Phone:
         return self.raw(terminal_profile_apdu(tp))[1]
 
     def envelope(self, env) -> int:
-        return self.raw(envelope_apdu(env))[1]
+        """Send an ENVELOPE as a handset does: its response data (61xx, GET RESPONSE) is kept
+        in :attr:`envelope_data` (e.g. an OTA proof of receipt for RP-ACK)."""
+        self.envelope_data, sw = self.send(envelope_apdu(env))
+        return sw
 
     def fetch(self, sw: int):
         n = pending_command_length(sw)

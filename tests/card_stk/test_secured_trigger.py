@@ -90,6 +90,7 @@ def test_good_secured_trigger_synchronizes_and_keeps_the_counter(ota_card):
     # the PoR the applet answers (ciphered, with a CC, as OTA_SPI asks)
     por = decode_response(applet(ota_card).last_por, OTA_SPI, KEYS)
     assert (por.tar, por.counter, por.status) == (OTA_TAR, 1, ResponseStatus.POR_OK)
+    assert phone.envelope_data == applet(ota_card).last_por   # reached the terminal (RP-ACK)
     # a higher counter later is fine too (mode "higher")
     cmds, _ = deliver(phone, secured_trigger_message(TRIGGER, KEYS, 5))
     assert len(syncs(cmds)) == 1 and applet(ota_card).ota_counter == 5

@@ -57,3 +57,24 @@ def test_handset_delivers_secured_trigger_and_only_it_syncs(tmp_path):
         assert resp.sw >> 8 in (0x90, 0x91)
         (request,) = service.requests
         assert not request.confirm
+
+
+def test_the_proof_of_receipt_comes_back_with_the_envelope(tmp_path):
+    """The SPI asks for a PoR: the card answers the SMS-PP download with the response packet
+    (what the terminal carries back in RP-ACK), secured with the same keys; a replay gets a PoR
+    saying the counter is too low, and no sync."""
+    from simsync.card.applets.sync import OTA_SPI, OTA_TAR
+    from simsync.ota import ResponseStatus, decode_response
+
+    path = tmp_path / "por.card"
+    pin1 = make_card(path)
+    service = RecordingSyncService()
+    with Terminal.open(f"sim:{path}", ui=ScriptedUi(()), sync_service=service) as term:
+        term.boot(pin1=pin1)
+        resp = term.deliver_sms_pp(secured_trigger_message(SyncTrigger(profile=1), KEYS, 11))
+        por = decode_response(resp.data, OTA_SPI, KEYS)
+        assert (por.tar, por.counter, por.status) == (OTA_TAR, 11, ResponseStatus.POR_OK)
+        assert len(service.requests) == 1
+        resp = term.deliver_sms_pp(secured_trigger_message(SyncTrigger(profile=1), KEYS, 11))
+        por = decode_response(resp.data, OTA_SPI, KEYS)
+        assert por.status == ResponseStatus.CNTR_LOW and len(service.requests) == 1
