@@ -2,7 +2,8 @@
 """Sync benchmark over HTTP on loopback: simsync and SyncEvolution, clients and servers.
 
     python scripts/bench_sync.py [--sizes 1000,10000] [--stores 1000,100000] [--changes 10]
-                                 [--rounds 5] [--quick] [--skip-syncevolution] [--keep DIR]
+                                 [--rounds 5] [--quick] [--skip-syncevolution] [--postgres]
+                                 [--keep DIR]
 
 Scenarios (one fresh server per measurement, SQLite for simsync):
 
@@ -224,6 +225,17 @@ def guarded(res: Results, what: str, fn: Callable[[], None]) -> None:
         print(msg, flush=True)
 
 
+# ------------------------------------------------------------------ DB2 of the simsync server
+#: None: SQLite files (the default); else a function making an empty database, by scenario name
+_NEW_DATABASE: Callable[[str], str] | None = None
+
+
+def _db_url(scenario: str) -> str | None:
+    if _NEW_DATABASE is None:
+        return None
+    return _NEW_DATABASE("b_" + "".join(c if c.isalnum() else "_" for c in scenario.lower()))
+
+
 # ------------------------------------------------------------------ simsync client
 def _sim_client(url: str, device: str):
     from simsync.syncml import WBXML
@@ -248,7 +260,8 @@ def sim_slow(root: Path, res: Results, n: int, max_s: int) -> None:
     from simsync.handset.db1 import SqliteClientStore
 
     d = root / f"sim-slow-{n}"
-    with sepeer.SimsyncServer(d / "server", {USER: PASSWORD}, max_seconds=max_s) as srv:
+    with sepeer.SimsyncServer(d / "server", {USER: PASSWORD}, max_seconds=max_s,
+                              db_url=_db_url(d.name)) as srv:
         ct, cfg = _sim_client(srv.url, "bench-hs")
         store = SqliteClientStore(d / "db1.sqlite")
         with store.transaction():
@@ -271,7 +284,8 @@ def sim_two_way(root: Path, res: Results, m: int, changes: int, max_s: int,
 
     d = root / f"sim-2way-{m}"
     dev, base = "bench-hs", min(20, m)
-    with sepeer.SimsyncServer(d / "server", {USER: PASSWORD}, max_seconds=max_s) as srv:
+    with sepeer.SimsyncServer(d / "server", {USER: PASSWORD}, max_seconds=max_s,
+                              db_url=_db_url(d.name)) as srv:
         ct, cfg = _sim_client(srv.url, dev)
         store = SqliteClientStore(d / "db1.sqlite")
         luids = [store.add("./contacts", vcard(i)) for i in range(base)]
@@ -284,8 +298,9 @@ def sim_two_way(root: Path, res: Results, m: int, changes: int, max_s: int,
             with store.transaction():
                 new = [store.apply_add("./contacts", vcard(i), "text/vcard") for i in rest]
             with sql.transaction():
-                for luid, guid in zip(new, guids, strict=True):
-                    sql.set_map(dev, SE_DB, luid, guid)
+                pairs = list(zip(new, guids, strict=True))
+                for i in range(0, len(pairs), 1000):
+                    sql.set_maps(dev, SE_DB, pairs[i:i + 1000])
             a = sql.get_anchor(dev, SE_DB)
             if a is None:
                 raise RuntimeError("no server anchor after the first sync")
@@ -364,7 +379,8 @@ def _se_phases(res: Results, scenario: str, se: sepeer.SeClient, pgids: list[int
 def se_to_sim(root: Path, res: Results, n: int, changes: int, max_s: int) -> None:
     d = root / f"se-sim-{n}"
     _write_cards(d / "cards", n)
-    with sepeer.SimsyncServer(d / "server", {USER: PASSWORD}, max_seconds=max_s) as srv:
+    with sepeer.SimsyncServer(d / "server", {USER: PASSWORD}, max_seconds=max_s,
+                              db_url=_db_url(d.name)) as srv:
         se = sepeer.SeClient(d / "se-state", d / "cards", srv.url, user=USER, password=PASSWORD,
                              device_id="bench-se", max_seconds=max_s)
         _se_phases(res, "se->sim", se, [srv.proc.pid], n, changes,
@@ -431,6 +447,9 @@ def main() -> int:
                     help="sizes 100,1000, stores 1000,10000, no SyncEvolution->SyncEvolution "
                          "at the largest size")
     ap.add_argument("--skip-syncevolution", action="store_true")
+    ap.add_argument("--postgres", action="store_true",
+                    help="DB2 on a private PostgreSQL cluster (started here, default durability) "
+                         "instead of SQLite files")
     ap.add_argument("--max-seconds", type=int, default=900, help="bound of each peer process")
     ap.add_argument("--keep", type=Path, default=None, help="keep the data in this directory")
     a = ap.parse_args()
@@ -443,7 +462,16 @@ def main() -> int:
     res = Results()
     t_all = time.monotonic()
     print(f"bench_sync: sizes={sizes} stores={stores} changes={a.changes} "
-          f"syncevolution={'no' if a.skip_syncevolution else 'yes'} data={root}", flush=True)
+          f"syncevolution={'no' if a.skip_syncevolution else 'yes'} "
+          f"db2={'postgresql' if a.postgres else 'sqlite'} data={root}", flush=True)
+    pg = None
+    if a.postgres:
+        global _NEW_DATABASE
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from pgcluster import PgCluster
+
+        pg = PgCluster()
+        _NEW_DATABASE = pg.create_database
     try:
         for n in sizes:
             guarded(res, f"sim->sim slow {n}", lambda n=n: sim_slow(root, res, n, a.max_seconds))
@@ -462,6 +490,8 @@ def main() -> int:
                 guarded(res, f"se->se {n}",
                         lambda n=n: se_to_se(root, res, n, a.changes, a.max_seconds))
     finally:
+        if pg is not None:
+            pg.stop()
         if a.keep is None:
             shutil.rmtree(root, ignore_errors=True)
     print(f"total {time.monotonic() - t_all:.1f} s; targets:")

@@ -410,13 +410,15 @@ class SeClient:
 
 # ------------------------------------------------------------------ simsync's server
 class SimsyncServer:
-    """``simsync operator serve`` on a free loopback port with SQLite in ``directory``."""
+    """``simsync operator serve`` on a free loopback port with SQLite in ``directory`` (or the
+    empty database at ``db_url``, e.g. PostgreSQL)."""
 
     def __init__(self, directory: Path, users: Mapping[str, str], max_seconds: int = 600,
-                 python: str = sys.executable, workers: int = 1) -> None:
+                 python: str = sys.executable, workers: int = 1,
+                 db_url: str | None = None) -> None:
         directory = Path(directory).resolve()
         directory.mkdir(parents=True, exist_ok=True)
-        self.db_url = f"sqlite:///{directory / 'operator.db'}"
+        self.db_url = db_url or f"sqlite:///{directory / 'operator.db'}"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/syncml"
         self.log = directory / "serve.log"

@@ -185,68 +185,29 @@ def ct(request) -> str:
 # pip install "psycopg[binary]") and FAIL when it cannot be started.
 
 
-def _pg_bindir() -> str:
-    import glob
-    import shutil
-    import subprocess
+def _pgcluster():
+    """scripts/pgcluster.py (shared with the benchmarks), loaded by path."""
+    import importlib.util
+    import sys
+    from pathlib import Path
 
-    if shutil.which("pg_config"):
-        out = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True,
-                             check=False).stdout.strip()
-        if out and os.path.exists(os.path.join(out, "initdb")):
-            return out
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not found:
-        raise AssertionError("PostgreSQL is not installed (apt-get install -y postgresql)")
-    return os.path.dirname(found[-1])
+    mod = sys.modules.get("simsync_pgcluster")
+    if mod is None:
+        path = Path(__file__).resolve().parents[2] / "scripts" / "pgcluster.py"
+        spec = importlib.util.spec_from_file_location("simsync_pgcluster", path)
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules["simsync_pgcluster"] = mod
+        spec.loader.exec_module(mod)
+    return mod
 
 
 @pytest.fixture(scope="session")
-def pg_server(tmp_path_factory):
-    """A throw-away PostgreSQL cluster on 127.0.0.1:<free port>; yields an admin URL."""
-    import pwd
-    import shutil
-    import socket
-    import subprocess
-    import tempfile
-
-    bindir = _pg_bindir()
-    base = tempfile.mkdtemp(prefix="simsync-pg-")
-    data, sock = os.path.join(base, "data"), os.path.join(base, "sock")
-    os.makedirs(sock)
-    run_as: list[str] = []
-    if os.geteuid() == 0:                      # initdb refuses to run as root
-        pw = pwd.getpwnam("postgres")
-        for p in (base, sock):
-            os.chown(p, pw.pw_uid, pw.pw_gid)
-        run_as = ["runuser", "-u", "postgres", "--"]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-
-    def pg(*cmd: str) -> None:
-        r = subprocess.run([*run_as, *cmd], capture_output=True, text=True, timeout=120,
-                           check=False)
-        assert r.returncode == 0, f"{cmd[0]} failed: {r.stdout}{r.stderr}"
-
-    pg(f"{bindir}/initdb", "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8",
-       "--no-sync")
-    pg(f"{bindir}/pg_ctl", "-D", data, "-w", "-l", os.path.join(base, "log"), "-o",
-       f"-p {port} -k {sock} -c listen_addresses=127.0.0.1 -c fsync=off "
-       "-c synchronous_commit=off -c full_page_writes=off", "start")
-    try:
-        url = f"postgresql+psycopg://postgres@127.0.0.1:{port}"
-        # a migrated template: each test's database is a cheap copy of it
-        eng = sa.create_engine(url + "/postgres", isolation_level="AUTOCOMMIT")
-        with eng.connect() as c:
-            c.exec_driver_sql("CREATE DATABASE simsync_tmpl")
-        eng.dispose()
-        SqlStore(url + "/simsync_tmpl").close()
-        yield url
-    finally:
-        subprocess.run([*run_as, f"{bindir}/pg_ctl", "-D", data, "-m", "immediate", "stop"],
-                       capture_output=True, timeout=60, check=False)
-        shutil.rmtree(base, ignore_errors=True)
+def pg_server():
+    """A throw-away PostgreSQL cluster on 127.0.0.1:<free port>; yields an admin URL. Each test
+    database is a cheap copy of a migrated template."""
+    with _pgcluster().PgCluster(fast=True) as pg:
+        SqlStore(pg.create_database("simsync_tmpl")).close()
+        yield pg.url
 
 
 _pg_dbs = itertools.count(1)

@@ -993,10 +993,18 @@ class SqlStore:
 
     def seed(self, user: str, database: str, contents: Iterable[str], content_type: str,
              with_keys: bool = True) -> list[str]:
-        """Add items without an origin, in one transaction; returns their GUIDs."""
+        """Add items without an origin, in one transaction (in bulk, 1,000 at a time); returns
+        their GUIDs."""
         from simsync.syncml.engine.common import content_keys
 
+        guids: list[str] = []
+        batch: list[NewItem] = []
         with self.transaction():
-            return [self.add_item(user, database, c, content_type,
-                                  keys=content_keys(c, content_type) if with_keys else ()).guid
-                    for c in contents]
+            for c in contents:
+                batch.append(NewItem(c, content_type,
+                                     content_keys(c, content_type) if with_keys else ()))
+                if len(batch) == 1000:
+                    guids += [r.guid for r in self.add_items(user, database, batch)]
+                    batch = []
+            guids += [r.guid for r in self.add_items(user, database, batch)]
+        return guids
