@@ -194,15 +194,9 @@ _D_MAPS_GUID = id_map.delete().where(id_map.c.device_id == _b("dev"),
                                      id_map.c.guid.in_(_b("gs", expanding=True)))
 _S_TAKEN = sa.select(items.c.guid).where(items.c.user == _b("u"), items.c.database == _b("d"),
                                          items.c.guid.in_(_b("gs", expanding=True)))
-_S_KEYS_USED = sa.select(item_keys.c.key).distinct().where(
-    item_keys.c.user == _b("u"), item_keys.c.database == _b("d"),
-    item_keys.c.key.in_(_b("ks", expanding=True)))
 _S_LUIDS = sa.select(id_map.c.guid, id_map.c.luid).where(
     id_map.c.device_id == _b("dev"), id_map.c.database == _b("d"),
     id_map.c.guid.in_(_b("gs", expanding=True)))
-_S_KEY_GUIDS = sa.select(item_keys.c.key, item_keys.c.guid).where(
-    item_keys.c.user == _b("u"), item_keys.c.database == _b("d"),
-    item_keys.c.key.in_(_b("ks", expanding=True)))
 _S_ROWS = sa.select(items).where(items.c.user == _b("u"), items.c.database == _b("d"),
                                  items.c.guid.in_(_b("gs", expanding=True)),
                                  items.c.deleted == sa.false())
@@ -276,9 +270,18 @@ def _unpack(d: dict | None) -> str | bytes | None:
     return base64.b64decode(d["b"]) if "b" in d else d["s"]
 
 
-def _chunks(values: list[str]) -> Iterator[list[str]]:
-    for i in range(0, len(values), _IN_CHUNK):
-        yield values[i:i + _IN_CHUNK]
+def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
+    """``values`` without repeats, in lists short enough for one IN clause."""
+    unique = list(dict.fromkeys(values))
+    for i in range(0, len(unique), _IN_CHUNK):
+        yield unique[i:i + _IN_CHUNK]
+
+
+def _rows_in(c: Connection, stmt, params: dict, name: str, values: Iterable[str]):
+    """The rows of ``stmt`` (an expanding IN on bind parameter ``name``) for all ``values``,
+    a chunk at a time."""
+    for part in _chunks(values):
+        yield from c.execute(stmt, {**params, name: part})
 
 
 @dataclass(frozen=True)
@@ -534,21 +537,15 @@ class SqlStore:
 
     def map_guids(self, device_id: str, database: str,
                   luids: Iterable[str]) -> dict[str, str]:
-        out: dict[str, str] = {}
         with self._c() as c:
-            for part in _chunks(list(dict.fromkeys(luids))):
-                out.update((r.luid, r.guid) for r in c.execute(
-                    _S_MAPS, {"dev": device_id, "d": database, "ls": part}))
-        return out
+            return {r.luid: r.guid for r in _rows_in(
+                c, _S_MAPS, {"dev": device_id, "d": database}, "ls", luids)}
 
     def map_luids(self, device_id: str, database: str,
                   guids: Iterable[str]) -> dict[str, str]:
-        out: dict[str, str] = {}
         with self._c() as c:
-            for part in _chunks(list(dict.fromkeys(guids))):
-                out.update((r.guid, r.luid) for r in c.execute(
-                    _S_LUIDS, {"dev": device_id, "d": database, "gs": part}))
-        return out
+            return {r.guid: r.luid for r in _rows_in(
+                c, _S_LUIDS, {"dev": device_id, "d": database}, "gs", guids)}
 
     def set_maps(self, device_id: str, database: str,
                  pairs: Iterable[tuple[str, str]]) -> None:
@@ -569,9 +566,9 @@ class SqlStore:
         key = {"dev": device_id, "d": database}
         with self._c() as c:
             # every row any of the calls would have dropped
-            for part in _chunks(list(dict.fromkeys(luid for luid, _ in pairs))):
+            for part in _chunks(luid for luid, _ in pairs):
                 c.execute(_D_MAPS_LUID, {**key, "ls": part})
-            for part in _chunks(list(dict.fromkeys(guid for _, guid in pairs))):
+            for part in _chunks(guid for _, guid in pairs):
                 c.execute(_D_MAPS_GUID, {**key, "gs": part})
             c.execute(_I_MAP, [{"device_id": device_id, "database": database, "luid": luid,
                                 "guid": guid, "seq": self._next_seq()}
@@ -752,10 +749,8 @@ class SqlStore:
                 end = c.execute(_U_COUNTER_BY, {"u": user, "d": database, "k": k}).scalar()
             first = int(end) - k + 1
             guids = [f"g{first + i}" for i in range(k)]
-            taken: set[str] = set()
-            for part in _chunks(guids):
-                taken.update(c.execute(_S_TAKEN, {"u": user, "d": database, "gs": part})
-                             .scalars())
+            taken = {r.guid for r in _rows_in(c, _S_TAKEN, {"u": user, "d": database}, "gs",
+                                              guids)}
             for i, g in enumerate(guids):        # (only items imported with such GUIDs)
                 if g in taken:
                     j = 1
@@ -783,45 +778,25 @@ class SqlStore:
         """The live items holding each key (deleted items keep no keys), sorted GUIDs."""
         out: dict[str, list[str]] = {}
         with self._c() as c:
-            for part in _chunks(list(dict.fromkeys(keys))):
-                for r in c.execute(_S_KEY_GUIDS, {"u": user, "d": database, "ks": part}):
-                    out.setdefault(r.key, []).append(r.guid)
+            for r in _rows_in(c, _S_KEYS, {"u": user, "d": database}, "ks", keys):
+                out.setdefault(r.key, []).append(r.guid)
         for gs in out.values():
             gs.sort()
         return out
 
     def get_items(self, user: str, database: str,
                   guids: Iterable[str]) -> dict[str, ItemRecord]:
-        out: dict[str, ItemRecord] = {}
         with self._c() as c:
-            for part in _chunks(list(dict.fromkeys(guids))):
-                out.update((r.guid, self._record(r)) for r in c.execute(
-                    _S_ROWS, {"u": user, "d": database, "gs": part}))
-        return out
+            return {r.guid: self._record(r) for r in _rows_in(
+                c, _S_ROWS, {"u": user, "d": database}, "gs", guids)}
 
     def keys_in_use(self, user: str, database: str, keys: Iterable[str]) -> set[str]:
-        out: set[str] = set()
-        with self._c() as c:
-            for part in _chunks(list(dict.fromkeys(keys))):
-                out.update(c.execute(_S_KEYS_USED, {"u": user, "d": database, "ks": part})
-                           .scalars())
-        return out
+        return set(self.guids_by_keys(user, database, keys))
 
     def find_by_keys(self, user: str, database: str, keys: Iterable[str]) -> list[str]:
-        keys = list(dict.fromkeys(keys))
-        if not keys:
-            return []
-        with self._c() as c:
-            rows = c.execute(_S_KEYS, {"u": user, "d": database, "ks": keys}).all()
-        by_key: dict[str, list[str]] = {}
-        for r in rows:
-            by_key.setdefault(r.key, []).append(r.guid)
-        out: list[str] = []
-        for k in keys:                          # deleted items have no keys left
-            for g in sorted(by_key.get(k, ())):
-                if g not in out:
-                    out.append(g)
-        return out
+        keys = list(keys)
+        by_key = self.guids_by_keys(user, database, keys)   # (deleted items have no keys)
+        return list(dict.fromkeys(g for k in keys for g in by_key.get(k, ())))
 
     def delete_item(self, user: str, database: str, guid: str,
                     origin: str | None = None) -> bool:
