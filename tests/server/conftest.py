@@ -213,11 +213,13 @@ def pg_server():
 _pg_dbs = itertools.count(1)
 
 
-def new_pg_database(pg_server: str) -> str:
+def new_pg_database(pg_server: str, template: str | None = "simsync_tmpl") -> str:
+    """A new database on the cluster: a copy of the migrated template, or empty (None)."""
     name = f"t{os.getpid()}_{next(_pg_dbs)}"
     eng = sa.create_engine(pg_server + "/postgres", isolation_level="AUTOCOMMIT")
     with eng.connect() as c:
-        c.exec_driver_sql(f"CREATE DATABASE {name} TEMPLATE simsync_tmpl")
+        c.exec_driver_sql(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template
+                                                        else ""))
     eng.dispose()
     return f"{pg_server}/{name}"
 

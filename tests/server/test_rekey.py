@@ -5,7 +5,6 @@ device with "Jane Q. Doe" on the server."""
 from __future__ import annotations
 
 import importlib.util
-import itertools
 import json
 
 import pytest
@@ -18,10 +17,9 @@ from simsync.pim.match import contact_keys, normalize_name
 from simsync.syncml import XML
 from simsync.syncml.engine.common import content_keys
 
-from .conftest import PASSWORD, USER, DirectHarness
+from .conftest import PASSWORD, USER, DirectHarness, new_pg_database
 
 DB = "./addressbook"
-_names = itertools.count(1)
 
 
 def card(family: str, given: str, middle: str, tel: str, version: str = "3.0") -> str:
@@ -46,13 +44,7 @@ def old_keys(content: str | bytes, ct: str = "text/vcard") -> tuple[str, ...]:
 def empty_url(request, tmp_path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/old.db"
-    admin = request.getfixturevalue("pg_server")
-    name = f"rekey{next(_names)}"
-    eng = sa.create_engine(admin + "/postgres", isolation_level="AUTOCOMMIT")
-    with eng.connect() as c:
-        c.exec_driver_sql(f"CREATE DATABASE {name}")
-    eng.dispose()
-    return f"{admin}/{name}"
+    return new_pg_database(request.getfixturevalue("pg_server"), template=None)
 
 
 def schema3(url: str):

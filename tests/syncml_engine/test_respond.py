@@ -20,16 +20,22 @@ def _server(store: MemoryStore, cfg) -> ServerSession:
                          token_factory=lambda: f"t{next(t)}")
 
 
+def _setup(ct: str, n: int):
+    """A harness whose device holds ``n`` contacts, our server engine, and the device's
+    slow-sync session."""
+    h = Harness(content_type=ct)
+    for i in range(n):
+        h.client_store.add("./addressbook", vcard(f"F{i}", "G", f"+1 {i}"))
+    sess = ClientSession(h.client_cfg, h.client_store, sync_type=201, session_id="1",
+                         anchor_factory=lambda: "a1")
+    return h, _server(h.store, h.server_cfg), sess
+
+
 @pytest.mark.parametrize("ct", [XML, WBXML])
 def test_respond_equals_receive_then_encode(ct) -> None:
     logs = []
     for way in ("receive", "respond"):
-        h = Harness(content_type=ct)
-        srv = _server(h.store, h.server_cfg)
-        for i in range(30):
-            h.client_store.add("./addressbook", vcard(f"F{i}", "G", f"+1 {i}"))
-        sess = ClientSession(h.client_cfg, h.client_store, sync_type=201, session_id="1",
-                             anchor_factory=lambda: "a1")
+        h, srv, sess = _setup(ct, 30)
         msg, log = sess.start(), []
         while msg is not None:
             body = encode(msg, ct)
@@ -46,12 +52,7 @@ def test_respond_equals_receive_then_encode(ct) -> None:
 
 @pytest.mark.parametrize("ct", [XML, WBXML])
 def test_a_retransmitted_request_gets_the_same_bytes(ct) -> None:
-    h = Harness(content_type=ct)
-    srv = _server(h.store, h.server_cfg)
-    for i in range(5):
-        h.client_store.add("./addressbook", vcard(f"F{i}", "G", f"+1 {i}"))
-    sess = ClientSession(h.client_cfg, h.client_store, sync_type=201, session_id="1",
-                         anchor_factory=lambda: "a1")
+    h, srv, sess = _setup(ct, 5)
     msg = sess.start()
     while msg is not None:
         body = encode(msg, ct)
