@@ -259,6 +259,25 @@ def _unpack(d: dict) -> str | bytes:
     return d["s"]
 
 
+def _item_luid(item: m.Item) -> str:
+    """The device's ID of an item it sends: its Source LocURI (Target for a server item)."""
+    return (item.source.loc_uri if item.source else
+            item.target.loc_uri if item.target else "")
+
+
+def _declared_size(cmd, item: m.Item) -> int | None:
+    """Meta Size of the item, else of its command (the first chunk of a large object)."""
+    if item.meta and item.meta.size is not None:
+        return item.meta.size
+    return cmd.meta.size if cmd.meta and cmd.meta.size is not None else None
+
+
+def _item_type(cmd, item: m.Item, default: str) -> str:
+    """Meta Type of the item, else of its command, else the database's."""
+    return (item.meta.type if item.meta and item.meta.type else
+            cmd.meta.type if cmd.meta and cmd.meta.type else default)
+
+
 def _is_vcard(ctype: str) -> bool:
     return ctype.split(";", 1)[0].strip().lower() in ("text/vcard", "text/x-vcard",
                                                      "text/directory")
@@ -837,8 +856,7 @@ class _Reply:
                             self._taken.add(b.guid)
                         continue
                     self._apply_bulk(db, dbst, batch)   # keep the order of the effects
-                    luid = (item.source.loc_uri if item.source else
-                            item.target.loc_uri if item.target else "")
+                    luid = _item_luid(item)
                     result = self._change(db, dbst, child, item, luid)
                     if result is not None:
                         self._status(child, result, source_ref=luid)
@@ -868,22 +886,18 @@ class _Reply:
             if not isinstance(child, (m.Add, m.Replace, m.Delete)):
                 continue
             for item in child.items:
-                luid = (item.source.loc_uri if item.source else
-                        item.target.loc_uri if item.target else "")
+                luid = _item_luid(item)
                 seen[luid] = seen.get(luid, 0) + 1
                 data = item.data
                 if (isinstance(child, m.Delete) or not luid or item.more_data
                         or not isinstance(data, (str, bytes))):
                     continue
-                declared = item.meta.size if item.meta and item.meta.size is not None else (
-                    child.meta.size if child.meta and child.meta.size is not None else None)
+                declared = _declared_size(child, item)
                 if declared is not None and not size_matches(data, declared):
                     continue
                 if data_size(data) > self.cfg.max_obj_size:
                     continue
-                ctype = (item.meta.type if item.meta and item.meta.type else
-                         child.meta.type if child.meta and child.meta.type else
-                         db.content_type)
+                ctype = _item_type(child, item, db.content_type)
                 cands.append((item, _Bulk(luid, NewItem(data, ctype, content_keys(
                     data, ctype, db.match)), child, item)))
         if not cands:
@@ -1023,8 +1037,7 @@ class _Reply:
         data = item.data
         if isinstance(data, (m.DevInf, m.Anchor)):
             return S.UNSUPPORTED_MEDIA_TYPE
-        declared = item.meta.size if item.meta and item.meta.size is not None else (
-            cmd.meta.size if cmd.meta and cmd.meta.size is not None else None)
+        declared = _declared_size(cmd, item)
         chunk = dbst.chunk_in
         if chunk is not None and chunk["luid"] == luid and chunk["cmd"] == type(cmd).__name__:
             data = _join(_unpack(chunk["data"]), data or "")
@@ -1046,8 +1059,7 @@ class _Reply:
             return S.SIZE_MISMATCH
         if data is not None and data_size(data) > self.cfg.max_obj_size:
             return S.REQUEST_ENTITY_TOO_LARGE
-        ctype = (item.meta.type if item.meta and item.meta.type else
-                 cmd.meta.type if cmd.meta and cmd.meta.type else db.content_type)
+        ctype = _item_type(cmd, item, db.content_type)
         user, dev = self.st.user or "", self.dev
         try:
             with self.store.transaction():
