@@ -626,13 +626,17 @@ class SimCard:
             self._commit()
         return self._shape(cmd, data, sw, chn)
 
+    def _final_sw(self, sw: int) -> bytes:
+        """``sw`` as sent, a 9000 as 91xx while a proactive command is pending."""
+        if sw == 0x9000:
+            pending = self.toolkit.pending()
+            if pending:
+                return bytes((0x91, pending & 0xFF))
+        return _swb(sw)
+
     def _shape(self, cmd: CommandApdu, data: bytes, sw: int, chn: int) -> bytes:
         if not data:
-            if sw == 0x9000:
-                pending = self.toolkit.pending()
-                if pending:
-                    return bytes((0x91, pending & 0xFF))
-            return _swb(sw)
+            return self._final_sw(sw)
         sw1 = sw >> 8
         if sw != 0x9000 and sw1 not in (0x61, 0x62, 0x63):
             return _swb(sw)
@@ -647,13 +651,9 @@ class SimCard:
             return bytes((0x61, n if n < 256 else 0))
         n = len(data)
         if n == le:
-            if sw == 0x9000:
-                # the whole answer went out (e.g. the last GET RESPONSE of an envelope's
-                # data): a pending proactive command is announced here as well (91xx)
-                pending = self.toolkit.pending()
-                if pending:
-                    return bytes(data) + bytes((0x91, pending & 0xFF))
-            return bytes(data) + _swb(sw)
+            # the whole answer went out (e.g. the last GET RESPONSE of an envelope's data): a
+            # pending proactive command is announced here as well
+            return bytes(data) + self._final_sw(sw)
         if n < le:
             return bytes((0x6C, n))
         self._resp = bytes(data[le:])
