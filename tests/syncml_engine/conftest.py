@@ -63,6 +63,10 @@ class Harness:
                                        wbxml=content_type == WBXML)
         self.client_devinf = client_devinf
         self.duplicate_requests = False
+        #: serve with ``receive_early``: the writes of an early reply are made after it is
+        #: on the wire (in the same store transaction); ``early_replies`` counts those
+        self.early = False
+        self.early_replies = 0
         self.sessions = 0
         self.log: list[tuple[object, object]] = []
         self.sizes: list[int] = []
@@ -74,7 +78,15 @@ class Harness:
 
     def exchange(self, msg):
         req = self.wire(msg)
-        reply = self.wire(next(self._rr).receive(req, content_type=self.ct))
+        if self.early:
+            with self.store.transaction():
+                out, finish = next(self._rr).receive_early(req, content_type=self.ct)
+                reply = self.wire(out)
+                if finish is not None:
+                    self.early_replies += 1
+                    finish()
+        else:
+            reply = self.wire(next(self._rr).receive(req, content_type=self.ct))
         if self.duplicate_requests:
             # the HTTP reply got lost and the client sent the same message again: the server
             # must answer the same without doing anything twice

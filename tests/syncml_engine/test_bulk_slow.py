@@ -46,8 +46,9 @@ def _people(drawn: list[tuple[int, int]]) -> list[str]:
 
 
 def _run(store: MemoryStore, server_items: list[str], client_items: list[str],
-         client_twice: list[int], ct: str, msg_size: int, sync_type: int):
+         client_twice: list[int], ct: str, msg_size: int, sync_type: int, early: bool = False):
     h = _deterministic(Harness(content_type=ct, store=store, max_msg_size=msg_size, workers=1))
+    h.early = early
     for c in server_items:
         store.add_item(USER, "addressbook", c, "text/vcard",
                        keys=_keys(c))

@@ -19,15 +19,18 @@ variables (see :func:`settings_from_env`).
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.background import BackgroundTask
 
 from simsync.syncml import model as m
 from simsync.syncml.codec import WBXML, XML, decode, media_type
@@ -103,19 +106,38 @@ def create_app(store: SyncStore, config: ServerConfig | None = None, *,
             except Exception:                  # never fails a sync; retried next time
                 log.exception("session housekeeping failed")
 
-    def serve(body: bytes, ctype: str, token: str | None, url: str) -> bytes:
+    def serve(body: bytes, ctype: str, token: str | None, url: str,
+              on_reply: Callable[[bytes], None]) -> None:
+        """Serve one message; ``on_reply`` gets the reply once it may go: after the commit,
+        or, for an early reply (see ``ServerSession.respond_early``), before the writes,
+        which are then made and committed in the same transaction -- it holds the session,
+        so that its next message waits for them, in this worker or any other."""
         msg = decode(body, ctype, max_size=limit)
         housekeeping()
         cfg = config if public_url or config.url == url else dataclasses.replace(config,
                                                                                  url=url)
         retryable = getattr(store, "is_retryable", None)
         for attempt in range(4):
+            sent = False
             try:
                 with store.transaction():
                     if not _resp_uri_ok(store, cfg, msg, token):
                         raise _Forbidden
-                    return ServerSession(cfg, store).respond(msg, body, ctype)
+                    reply, finish = ServerSession(cfg, store).respond_early(msg, body, ctype)
+                    if finish is not None:
+                        on_reply(reply)
+                        sent = True
+                        finish()
+                if not sent:
+                    on_reply(reply)
+                return
             except Exception as exc:
+                if sent:
+                    # answered, but not written: the session ends at its next message (a MsgID
+                    # gap), and the device syncs again from what was committed
+                    log.error("the writes of an answered SyncML message failed; its session "
+                              "ends at its next message", exc_info=exc)
+                    return
                 # a lost race with another worker (deadlock, unique key, lock timeout):
                 # the whole message was rolled back, so serving it again is safe
                 if retryable is None or attempt == 3 or not retryable(exc):
@@ -138,8 +160,21 @@ def create_app(store: SyncStore, config: ServerConfig | None = None, *,
                                      status_code=413)
         url = public_url or str(request.url.replace(query="", fragment=""))
         token = request.query_params.get("sessionid")
+        loop = asyncio.get_running_loop()
+        replied: asyncio.Future[bytes] = loop.create_future()
+
+        def on_reply(out: bytes) -> None:              # (called from the worker thread)
+            loop.call_soon_threadsafe(_resolve, replied, out)
+
+        work = asyncio.ensure_future(run_in_threadpool(serve, body, ctype, token, url,
+                                                       on_reply))
+        work.add_done_callback(_retrieve)
         try:
-            out = await run_in_threadpool(serve, body, ctype, token, url)
+            await asyncio.wait((replied, work), return_when=asyncio.FIRST_COMPLETED)
+            if not replied.done():
+                await work                     # ended without a reply: raises why
+            if not replied.done():             # (the reply's callback may still be queued)
+                await replied
         except SyncMLDecodeError as exc:
             return PlainTextResponse(f"malformed SyncML message: {_short(exc)}\n",
                                      status_code=400)
@@ -149,7 +184,9 @@ def create_app(store: SyncStore, config: ServerConfig | None = None, *,
         except Exception:                      # a bug or a database outage: logged here,
             log.exception("failed to serve a SyncML message")   # no details to the client
             return PlainTextResponse("internal server error\n", status_code=500)
-        return Response(content=out, media_type=ctype)
+        # an early reply goes now; the request ends when its writes are committed
+        return Response(content=replied.result(), media_type=ctype,
+                        background=None if work.done() else BackgroundTask(_settle, work))
 
     @app.get("/health")
     async def health() -> JSONResponse:
@@ -174,6 +211,20 @@ def create_app(store: SyncStore, config: ServerConfig | None = None, *,
 
 class _Forbidden(Exception):
     pass
+
+
+def _resolve(fut: asyncio.Future[bytes], value: bytes) -> None:
+    if not fut.done():
+        fut.set_result(value)
+
+
+def _retrieve(task: asyncio.Future[None]) -> None:
+    if not task.cancelled():
+        task.exception()                       # (logged where it is awaited, or in serve)
+
+
+async def _settle(task: asyncio.Future[None]) -> None:
+    await asyncio.wait((task,))
 
 
 def _short(exc: Exception) -> str:

@@ -29,6 +29,17 @@ last chunk), 224 (suspend) and 225 (resume) are understood.
 Retransmissions: a request equal to the last one of its session is answered with the saved
 reply and changes nothing. Later messages of a session must be sent to the RespURI we gave
 (its ``sessionid`` token) unless ``ServerConfig.check_resp_uri`` is off.
+
+Early replies (:meth:`ServerSession.respond_early`): a reply that only acknowledges a client
+message that is not its last (statuses for the items of a slow-sync upload) is made from the
+decisions alone; the store writes those decisions need come after, in the ``finish`` callable
+the caller runs in the same transaction once the reply is on its way -- the device builds its
+next message meanwhile. The caller must hold the session (its transaction: SQLite's write lock,
+PostgreSQL's lock on the session row) until that commit, so the next message is served on the
+written state. Should the writes never be committed (the server stopped), the device's next
+message comes after a gap in the MsgIDs: the session ends with 500, nothing of it is kept
+beyond what was committed, and the device syncs again later. A session's final messages, and
+every reply that carries anything but statuses, go out only after the commit.
 """
 
 from __future__ import annotations
@@ -119,6 +130,9 @@ class ServerConfig:
     server_id: str = "simsync-server"
     #: later messages of a session must be sent to our RespURI (its ``sessionid`` token)
     check_resp_uri: bool = True
+    #: :meth:`ServerSession.respond_early` may answer before its writes; a MsgID gap in the
+    #: upload of a session then ends it (see the module docstring)
+    early_replies: bool = True
 
     def database(self, uri: str | None) -> DatabaseConfig | None:
         if not uri:
@@ -173,6 +187,10 @@ class DbState:
     sent: dict[str, str] = field(default_factory=dict)     # "msgid:cmdid" -> guid, unconfirmed
     failed: list[str] = field(default_factory=list)        # guids the device refused
     stats: dict[str, int] = field(default_factory=dict)
+    #: slow sync: the user database's change counter as long as every live item in it is
+    #: claimed by this session (it was empty at the Alert and only this session's bulk adds
+    #: changed it): then no item can match, and match keys are needed only to be stored
+    solo_counter: int | None = None
 
 
 @dataclass
@@ -301,6 +319,7 @@ class _Bulk:
     cmd: m.Add | m.Replace
     item: m.Item
     guid: str | None = None
+    keyed: bool = True          # False: ``new`` has no match keys yet (made when stored)
 
 
 @dataclass
@@ -340,15 +359,41 @@ class ServerSession:
         the request came in (and the reply goes out in) -- WBXML messages are filled more,
         as they are smaller than their XML estimate."""
         digest = hashlib.sha256(repr(msg).encode("utf-8")).hexdigest()
-        out = self._serve(msg, content_type, digest, encode_reply=False)
+        out, _ = self._serve(msg, content_type, digest, encode_reply=False)
         return out if isinstance(out, m.SyncML) else _load_reply(out)
+
+    def receive_early(self, msg: m.SyncML, *, content_type: str | None = None
+                      ) -> tuple[m.SyncML, Callable[[], None] | None]:
+        """As :meth:`receive`, answering early where it may: the reply and the ``finish``
+        callable that makes this message's writes (None: nothing left to do). See
+        :meth:`respond_early`."""
+        digest = hashlib.sha256(repr(msg).encode("utf-8")).hexdigest()
+        out, finish = self._serve(msg, content_type, digest, encode_reply=False, early=True)
+        return (out if isinstance(out, m.SyncML) else _load_reply(out)), finish
 
     def respond(self, msg: m.SyncML, body: bytes, content_type: str) -> bytes:
         """As :meth:`receive` for a request that came as ``body`` (its wire form, decoded as
         ``msg``) in ``content_type``: the reply encoded in the same, encoded once (the same
         bytes are kept for a retransmitted request)."""
+        reply, finish = self.respond_early(msg, body, content_type, early=False)
+        assert finish is None
+        return reply
+
+    def respond_early(self, msg: m.SyncML, body: bytes, content_type: str, *,
+                      early: bool = True) -> tuple[bytes, Callable[[], None] | None]:
+        """As :meth:`respond`, but a reply that only acknowledges a non-final message of a
+        slow-sync upload comes before the writes its decisions need (when
+        ``ServerConfig.early_replies``): those, and the session state, are written by the
+        returned ``finish`` (None: all is written already). Send the reply, then call
+        ``finish`` in the same transaction and commit; the session's next message must not
+        be served before that commit (the transaction holds the session: see the module
+        docstring). Should ``finish`` fail, roll back: the session ends at its next message."""
         digest = "wire:" + hashlib.sha256(body).hexdigest()
-        out = self._serve(msg, content_type, digest, encode_reply=True)
+        out, finish = self._serve(msg, content_type, digest, encode_reply=True, early=early)
+        return self._wire(out, content_type), finish
+
+    @staticmethod
+    def _wire(out: m.SyncML | str, content_type: str) -> bytes:
         if isinstance(out, m.SyncML):
             return (encode_wbxml(out) if media_type(content_type) == WBXML
                     else encode_xml(out))
@@ -360,8 +405,10 @@ class ServerSession:
         return encode_wbxml(reply) if media_type(content_type) == WBXML else encode_xml(reply)
 
     def _serve(self, msg: m.SyncML, content_type: str | None, digest: str, *,
-               encode_reply: bool) -> m.SyncML | str:
-        """The reply, as a message or (``encode_reply``, or a saved one) as the saved form."""
+               encode_reply: bool, early: bool = False
+               ) -> tuple[m.SyncML | str, Callable[[], None] | None]:
+        """The reply, as a message or (``encode_reply``, or a saved one) as the saved form;
+        with the ``finish`` of an early reply (else None)."""
         hdr = msg.header
         device_id = hdr.source.loc_uri
         key = f"{device_id}\x1f{hdr.session_id}"
@@ -370,7 +417,7 @@ class ServerSession:
         if (st is not None and hdr.msg_id == st.last_msg_id and st.last_reply is not None
                 and st.last_request == digest):
             # the same request again (our reply got lost): the same answer, nothing redone
-            return st.last_reply
+            return st.last_reply, None
         transient = False
         if (st is not None and st.authenticated and st.phase != "done"
                 and self.config.check_resp_uri
@@ -381,6 +428,8 @@ class ServerSession:
             # carries the very credentials that opened it), and no overwriting it either; a
             # new session under the same ID (MsgID restarting, with Cred) must authenticate
             st, transient = None, True
+        broken = (st is not None and st.phase == "sync" and st.authenticated
+                  and self.config.early_replies and hdr.msg_id > st.last_msg_id + 1)
         if st is None or st.phase == "done" or hdr.msg_id <= st.last_msg_id:
             st = ServerState(key=key, session_id=hdr.session_id, device_id=device_id,
                              token=self.token_factory())
@@ -394,15 +443,28 @@ class ServerSession:
             st.client_max_msg_size = hdr.meta.max_msg_size
         if hdr.meta is not None and hdr.meta.max_obj_size:
             st.client_max_obj_size = hdr.meta.max_obj_size
-        reply = _Reply(self, st, msg)
-        out = reply.run()
+        reply = _Reply(self, st, msg, defer=early and self.config.early_replies
+                       and not msg.body.final)
+        out = reply.broken() if broken else reply.run()
         if transient:
-            return out
+            reply.flush()
+            return out, None
+        later = reply.pending and st.phase == "sync" and not out.body.final
+        if not later:
+            reply.flush()
         st.last_reply = _save_reply(out, st.wbxml)
-        # kept after the end too (phase "done"), so that a repeated last message is answered
-        # the same; a store may expire old session states
-        self.store.save_session(key, st.to_json())
-        return st.last_reply if encode_reply else out
+        result = st.last_reply if encode_reply else out
+
+        def save() -> None:
+            reply.flush()
+            # kept after the end too (phase "done"), so that a repeated last message is
+            # answered the same; a store may expire old session states
+            self.store.save_session(key, st.to_json())
+
+        if later:
+            return result, save
+        save()
+        return result, None
 
     def resp_uri(self, st: ServerState) -> str:
         sep = "&" if "?" in self.config.url else "?"
@@ -412,10 +474,15 @@ class ServerSession:
 class _Reply:
     """Processing of one request message (short-lived; all durable state is in ``st``)."""
 
-    def __init__(self, server: ServerSession, st: ServerState, msg: m.SyncML) -> None:
+    def __init__(self, server: ServerSession, st: ServerState, msg: m.SyncML, *,
+                 defer: bool = False) -> None:
         self.srv = server
         self.cfg = server.config
-        self.store = server.store
+        self._store = server.store
+        #: bulk writes waiting for the reply to go (early replies); any other use of the
+        #: store makes them first (see :attr:`store`)
+        self._defer = defer
+        self._later: list[Callable[[], None]] = []
         self.st = st
         self.msg = msg
         self.msg_ref = msg.header.msg_id
@@ -432,6 +499,38 @@ class _Reply:
     def dev(self) -> str:
         """The device's key in the store (see ``ServerState.device_key``)."""
         return self.st.device_key or self.st.device_id
+
+    @property
+    def store(self) -> SyncStore:
+        """The store, once the writes waiting for an early reply are made: whatever reads or
+        writes it next sees them."""
+        if self._later:
+            self.flush()
+        return self._store
+
+    @property
+    def pending(self) -> bool:
+        return bool(self._later)
+
+    def flush(self) -> None:
+        while self._later:
+            later, self._later = self._later, []
+            for fn in later:
+                fn()
+
+    def broken(self) -> m.SyncML:
+        """The answer to a message after a gap in its session's MsgIDs while early replies
+        are on: the message in between was answered, but its writes were lost (the server
+        stopped before their commit). Nothing more is done in this session: 500, the end; the
+        device's next sync starts afresh from what was committed."""
+        hdr = self.msg.header
+        self.out.status(self.msg_ref, 0, "SyncHdr", S.COMMAND_FAILED,
+                        target_ref=hdr.target.loc_uri, source_ref=hdr.source.loc_uri)
+        for cmd in m.iter_commands(self.msg.body.commands):
+            if not isinstance(cmd, m.Status) and not getattr(cmd, "no_resp", False):
+                self.out.status(self.msg_ref, cmd.cmd_id, m.command_name(cmd), S.NOT_EXECUTED)
+        self.st.phase = "done"
+        return self._message(final=True)
 
     # -------------------------------------------------------------- top level
     def run(self) -> m.SyncML:
@@ -583,13 +682,14 @@ class _Reply:
         if handler is None:
             self._status(cmd, S.OPTIONAL_FEATURE_NOT_SUPPORTED)
             return
-        mark = len(self.out.commands)
+        mark, later = len(self.out.commands), len(self._later)
         try:
             handler(cmd)
         except (KeyError, ValueError, TypeError, AttributeError, IndexError):
             # a command we cannot carry out (malformed beyond what the codec checks): 500 for
             # it, the others go on; store writes of a command are atomic (transaction)
             del self.out.commands[mark:]
+            del self._later[later:]
             self._status(cmd, S.COMMAND_FAILED)
 
     def _status_received(self, status: m.Status) -> None:
@@ -715,7 +815,8 @@ class _Reply:
                        client_next=anchor.next, client_last=anchor.last,
                        server_last=stored.server_anchor if stored else None,
                        server_next=str(snapshot), snapshot=snapshot,
-                       last_counter=stored.counter if stored else 0)
+                       last_counter=stored.counter if stored else 0,
+                       solo_counter=0 if sync_type in (201, 203) and snapshot == 0 else None)
         if sync_type in (200, 204):
             assert stored is not None
             dbst.pending = {g: str(ChangeKind.REPLACE) for g in stored.retry}
@@ -880,6 +981,10 @@ class _Reply:
         whose ``bulk_slow_sync`` attribute is false gets the item-by-item way only.)"""
         if not getattr(self.store, "bulk_slow_sync", True):
             return {}, None
+        user, dev = self.st.user or "", self.dev
+        # no live item the session has not claimed: nothing to match, keys made when stored
+        solo = (db.match is None or (dbst.solo_counter is not None
+                                     and self.store.counter(user, db.name) == dbst.solo_counter))
         cands: list[tuple[m.Item, _Bulk]] = []
         seen: dict[str, int] = {}
         for child in cmd.commands:
@@ -898,14 +1003,17 @@ class _Reply:
                 if data_size(data) > self.cfg.max_obj_size:
                     continue
                 ctype = _item_type(child, item, db.content_type)
-                cands.append((item, _Bulk(luid, NewItem(data, ctype, content_keys(
-                    data, ctype, db.match)), child, item)))
+                if solo:
+                    cands.append((item, _Bulk(luid, NewItem(data, ctype), child, item,
+                                              keyed=False)))
+                else:
+                    cands.append((item, _Bulk(luid, NewItem(data, ctype, content_keys(
+                        data, ctype, db.match)), child, item)))
         if not cands:
             return {}, None
-        user, dev = self.st.user or "", self.dev
         mapped = self.store.map_guids(dev, db.name, [b.luid for _, b in cands])
         cands = [(i, b) for i, b in cands if seen[b.luid] == 1 and b.luid not in mapped]
-        if db.match is None:
+        if solo:
             return {id(i): b for i, b in cands}, None
         used = self.store.keys_in_use(user, db.name, {k for _, b in cands for k in b.new.keys})
         fresh = {id(i): b for i, b in cands if not any(k in used for k in b.new.keys)}
@@ -948,28 +1056,51 @@ class _Reply:
 
     def _apply_bulk(self, db: DatabaseConfig, dbst: DbState, batch: list[_Bulk]) -> None:
         """Add the collected new items and map the matched ones (see :meth:`_bulk_items`) in
-        one savepoint; should that fail, one by one as any item."""
+        one savepoint; should that fail, one by one as any item. For an early reply the
+        statuses come now and the writes later (:meth:`flush`), with no way back."""
         if not batch:
             return
         todo = list(batch)
         batch.clear()
         self._taken.clear()           # (claimed from now on, or settled item by item)
-        user, dev = self.st.user or "", self.dev
+        if self._defer:
+            claimed = self._claimed(dbst)
+            claimed.update(b.guid for b in todo if b.guid is not None)
+            self._later.append(lambda: self._claim_all(dbst, self._write_bulk(db, dbst, todo)))
+            self._bulk_statuses(dbst, todo)
+            return
         try:
-            with self.store.transaction():
-                adds = iter(self.store.add_items(
-                    user, db.name, [b.new for b in todo if b.guid is None], dev))
-                guids = [b.guid if b.guid is not None else next(adds).guid for b in todo]
-                self.store.set_maps(dev, db.name,
-                                    [(b.luid, g) for b, g in zip(todo, guids, strict=True)])
+            guids = self._write_bulk(db, dbst, todo)
         except (KeyError, ValueError, TypeError):
             for b in todo:
                 result = self._change(db, dbst, b.cmd, b.item, b.luid)
                 if result is not None:
                     self._status(b.cmd, result, source_ref=b.luid)
             return
-        for b, g in zip(todo, guids, strict=True):
+        self._claim_all(dbst, guids)
+        self._bulk_statuses(dbst, todo)
+
+    def _write_bulk(self, db: DatabaseConfig, dbst: DbState, todo: list[_Bulk]) -> list[str]:
+        """Store a batch (see :meth:`_apply_bulk`) in one savepoint: its items' GUIDs."""
+        user, dev, store = self.st.user or "", self.dev, self._store
+        new = [b.new if b.keyed else dataclasses.replace(b.new, keys=content_keys(
+            b.new.content, b.new.content_type, db.match)) for b in todo if b.guid is None]
+        with store.transaction():
+            solo = dbst.solo_counter
+            if solo is not None and store.counter(user, db.name) != solo:
+                solo = None             # (another session changed the database meanwhile)
+            adds = iter(store.add_items(user, db.name, new, dev))
+            guids = [b.guid if b.guid is not None else next(adds).guid for b in todo]
+            store.set_maps(dev, db.name, [(b.luid, g) for b, g in zip(todo, guids, strict=True)])
+            dbst.solo_counter = None if solo is None else store.counter(user, db.name)
+        return guids
+
+    def _claim_all(self, dbst: DbState, guids: list[str]) -> None:
+        for g in guids:
             self._claim(dbst, g)
+
+    def _bulk_statuses(self, dbst: DbState, todo: list[_Bulk]) -> None:
+        for b in todo:
             if b.guid is None:
                 self._count(dbst, "added")
                 self._status(b.cmd, S.ITEM_ADDED, source_ref=b.luid)
@@ -1031,6 +1162,7 @@ class _Reply:
     def _change(self, db: DatabaseConfig, dbst: DbState, cmd, item: m.Item,
                 luid: str) -> int | None:
         self._one_by_one = True     # (the slow-sync prefetch may be out of date now)
+        dbst.solo_counter = None    # (it may leave an item this session does not claim)
         if dbst.sync_type in (204, 205):
             return S.COMMAND_NOT_ALLOWED
         # large objects -------------------------------------------------------------
