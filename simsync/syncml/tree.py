@@ -1216,6 +1216,15 @@ def node_to_message(n: Node) -> m.SyncML:
     hdr = r.one("SyncHdr")
     body = r.one("SyncBody")
     r.done()
+    header = _header_from(hdr)
+    rb = _R(body, _CMD_NAMES)
+    final = rb.flag("Final")
+    rb.done()
+    return m.SyncML(header, m.SyncBody(_commands_from(rb.ordered, 0), final))
+
+
+def _header_from(hdr: Node) -> m.SyncHdr:
+    """Map a ``SyncHdr`` element to :class:`SyncHdr`."""
     rh = _R(hdr)
     header = m.SyncHdr(
         ver_dtd=rh.req_text("VerDTD"), ver_proto=rh.req_text("VerProto"),
@@ -1225,19 +1234,20 @@ def node_to_message(n: Node) -> m.SyncML:
         meta=_opt_meta(rh),
     )
     rh.done()
-    rb = _R(body, _CMD_NAMES)
-    final = rb.flag("Final")
-    rb.done()
-    return m.SyncML(header, m.SyncBody(_commands_from(rb.ordered, 0), final))
+    return header
 
 
 def message_to_node(msg: m.SyncML) -> Node:
     """Map :class:`SyncML` to its element tree (Representation Protocol element order)."""
-    h = msg.header
+    hdr = _header_to(msg.header)
+    bch = [_cmd_to(c) for c in msg.body.commands] + _flag("Final", msg.body.final)
+    return _el("SyncML", [hdr, _el("SyncBody", bch)])
+
+
+def _header_to(h: m.SyncHdr) -> Node:
     hch = [_leaf("VerDTD", h.ver_dtd), _leaf("VerProto", h.ver_proto),
            _leaf("SessionID", h.session_id), _leaf("MsgID", _s(h.msg_id)),
            _loc_to("Target", h.target), _loc_to("Source", h.source)]
     hch += _opt("RespURI", h.resp_uri) + _flag("NoResp", h.no_resp) + _cred_list(h.cred)
     hch += _meta_list(h.meta)
-    bch = [_cmd_to(c) for c in msg.body.commands] + _flag("Final", msg.body.final)
-    return _el("SyncML", [_el("SyncHdr", hch), _el("SyncBody", bch)])
+    return _el("SyncHdr", hch)

@@ -27,7 +27,10 @@ and every malformed, truncated or unsupported input raises :class:`SyncMLDecodeE
 
 from __future__ import annotations
 
+import re
+
 from . import model as m
+from . import tree as _tree
 from .errors import SyncMLDecodeError, SyncMLEncodeError
 from .tree import NS, Node, devinf_to_node, message_to_node, node_to_devinf, node_to_message
 
@@ -201,6 +204,15 @@ class _Decoder:
 
     # -- document
     def document(self) -> Node:
+        tok = self.prolog()
+        root = self._element(tok, 1)
+        if self.pos != len(self.data):
+            raise SyncMLDecodeError(
+                f"{len(self.data) - self.pos} trailing bytes after the WBXML root element")
+        return root
+
+    def prolog(self) -> int:
+        """Read the document header up to the root element; its token is returned."""
         version = self._byte()
         if version not in (0x01, 0x02, 0x03):
             raise SyncMLDecodeError(f"unsupported WBXML version byte 0x{version:02x}")
@@ -226,12 +238,7 @@ class _Decoder:
         if (kind == _Kind.SYNCML) != (self.kind == _Kind.SYNCML):
             raise SyncMLDecodeError(f"expected a {self.kind} document, got {kind}")
         self.kind = kind
-        tok = self._skip_switch()
-        root = self._element(tok, 1)
-        if self.pos != len(self.data):
-            raise SyncMLDecodeError(
-                f"{len(self.data) - self.pos} trailing bytes after the WBXML root element")
-        return root
+        return self._skip_switch()
 
     def _skip_switch(self) -> int:
         tok = self._byte()
@@ -450,9 +457,279 @@ def decode_wbxml_tree(body: bytes, *, max_size: int = DEFAULT_MAX_SIZE,
 def decode_wbxml(body: bytes, *, max_size: int = DEFAULT_MAX_SIZE,
                  max_depth: int = DEFAULT_MAX_DEPTH,
                  max_elements: int = DEFAULT_MAX_ELEMENTS) -> m.SyncML:
-    """Decode one SyncML WBXML message into the typed model."""
+    """Decode one SyncML WBXML message into the typed model.
+
+    The common message shapes take a direct bytes -> model path (see :func:`_decode_fast`);
+    whatever it does not vouch for, and every error, is left to the general path (bytes ->
+    :class:`Node` tree -> model), which then decides."""
+    body = _check_input(body, max_size)
+    try:
+        return _decode_fast(body, max_depth, max_elements)
+    except (_Fallback, ValueError, RecursionError):  # SyncMLDecodeError, UnicodeDecodeError
+        pass
+    return decode_wbxml_general(body, max_size=max_size, max_depth=max_depth,
+                                max_elements=max_elements)
+
+
+def decode_wbxml_general(body: bytes, *, max_size: int = DEFAULT_MAX_SIZE,
+                         max_depth: int = DEFAULT_MAX_DEPTH,
+                         max_elements: int = DEFAULT_MAX_ELEMENTS) -> m.SyncML:
+    """:func:`decode_wbxml` without the direct path: always through the :class:`Node` tree."""
     return node_to_message(decode_wbxml_tree(body, max_size=max_size, max_depth=max_depth,
                                              max_elements=max_elements))
+
+
+# ---------------------------------------------------------------------------- direct decoding
+#
+# A SyncML message of a sync is mostly Add/Replace commands of one shape (CmdID, Meta Type,
+# one Item with a Source or Target LocURI, maybe an item Meta Type, and Data) and, in a
+# reply, Status commands of one shape (CmdID, MsgRef, CmdRef, Cmd, TargetRef?, SourceRef?,
+# Data). _decode_fast reads the message's frame (header, SyncBody, Sync) token by token,
+# each such command with one regular expression over its exact bytes, and builds the model
+# directly; every other element goes through _Decoder._element and the tree mapping, as in
+# the general path. Its result must be what the general path gives: it counts the elements
+# it matches against max_elements and checks their depth, leaves to the general decoder any
+# element it does not match exactly, and gives up (_Fallback, or any SyncMLDecodeError) on
+# anything else, the general path then deciding about the whole message.
+
+
+class _Fallback(Exception):
+    """The direct path does not vouch for this input: decode it the general way."""
+
+
+def _tok(name: str, content: bool = True) -> int:
+    _page, tok = _SYNCML_CODES[(NS.SYNCML if name not in _METINF_TAGS else NS.METINF, name)]
+    return tok | 0x40 if content else tok
+
+
+def _rx_leaf(name: str, value: bytes) -> bytes:
+    """Pattern of ``<name>STR_I value NUL END`` (page 0 tags)."""
+    return re.escape(bytes((_tok(name), STR_I))) + value + b"\\x00\\x01"
+
+
+_NUM = rb"([0-9]{1,10})"
+_TEXT = rb"([^\x00]*)"
+# Meta (page 0) holding only Type (page 1), then back to page 0 after Meta's END, as this
+# encoder and SyncEvolution write it
+_RX_META_TYPE = (re.escape(bytes((_tok("Meta"), SWITCH_PAGE, 1, _tok("Type"), STR_I)))
+                 + _TEXT + re.escape(bytes((0, END, END, SWITCH_PAGE, 0))))
+_RX_LOC = {name: re.escape(bytes((_tok(name), _tok("LocURI"), STR_I))) + _TEXT
+           + re.escape(bytes((0, END, END))) for name in ("Target", "Source")}
+# Add / Replace (content) with one Item: groups 1 command token, 2 CmdID, 3 command Meta
+# Type, 4 Target LocURI, 5 Source LocURI, 6 item Meta Type, then Data as 7 the OPAQUE length
+# (the data and END END END follow) or 8 the STR_I text (with its END END END)
+_RX_SIMPLE = re.compile(
+    b"([" + re.escape(bytes((_tok("Add"), _tok("Replace")))) + b"])"
+    + _rx_leaf("CmdID", _NUM) + b"(?:" + _RX_META_TYPE + b")?"
+    + re.escape(bytes((_tok("Item"),)))
+    + b"(?:" + _RX_LOC["Target"] + b")?" + b"(?:" + _RX_LOC["Source"] + b")?"
+    + b"(?:" + _RX_META_TYPE + b")?"
+    + re.escape(bytes((_tok("Data"),)))
+    + b"(?:" + re.escape(bytes((OPAQUE,))) + rb"([\x80-\xff]{0,4}[\x00-\x7f])"
+    + b"|" + re.escape(bytes((STR_I,))) + _TEXT + re.escape(bytes((0, END, END, END))) + b")",
+    re.DOTALL)
+# Status: groups 1 CmdID, 2 MsgRef, 3 CmdRef, 4 Cmd, 5 TargetRef, 6 SourceRef, 7 Data
+_RX_STATUS = re.compile(
+    re.escape(bytes((_tok("Status"),))) + _rx_leaf("CmdID", _NUM) + _rx_leaf("MsgRef", _NUM)
+    + _rx_leaf("CmdRef", _NUM) + _rx_leaf("Cmd", _TEXT)
+    + b"(?:" + _rx_leaf("TargetRef", _TEXT) + b")?"
+    + b"(?:" + _rx_leaf("SourceRef", _TEXT) + b")?"
+    + _rx_leaf("Data", _NUM) + re.escape(bytes((END,))), re.DOTALL)
+_TOK_ADD, _TOK_REPLACE = _tok("Add"), _tok("Replace")
+_TOK_SYNCML, _TOK_SYNCHDR, _TOK_SYNCBODY = _tok("SyncML"), _tok("SyncHdr"), _tok("SyncBody")
+_TOK_SYNC, _TOK_STATUS, _TOK_FINAL = _tok("Sync"), _tok("Status"), _tok("Final", False)
+_PAGE0 = _TAG_TABLES[_Kind.SYNCML][0][1]
+_SYNC_ONE = frozenset({"CmdID", "NoResp", "Meta", "Target", "Source", "NumberOfChanges"})
+
+
+class _Fast:
+    """State of one direct decoding (see the comment above)."""
+
+    def __init__(self, body: bytes, max_depth: int, max_elements: int):
+        self.d = _Decoder(body, max_depth, _Kind.SYNCML, [max_elements])
+        self.body = body
+        self.max_depth = max_depth
+        self.metas: dict[bytes, m.Meta] = {}  # Meta(type=...) by its raw text, shared
+
+    def message(self) -> m.SyncML:
+        d, body = self.d, self.body
+        if d.prolog() != _TOK_SYNCML or d.kind != _Kind.SYNCML or d.page != 0:
+            raise _Fallback
+        if self.max_depth < 3:
+            raise _Fallback
+        budget = d.budget
+        budget[0] -= 2  # SyncML, SyncBody (SyncHdr: counted by _element)
+        if d._skip_switch() != _TOK_SYNCHDR or d.page != 0:
+            raise _Fallback
+        header = _tree._header_from(d._element(_TOK_SYNCHDR, 2))
+        if d._skip_switch() != _TOK_SYNCBODY or d.page != 0:
+            raise _Fallback
+        commands: list[m.Command] = []
+        final = False
+        while True:
+            tok = d._skip_switch()
+            if tok == END:
+                break
+            if d.page != 0:
+                raise _Fallback
+            if tok == _TOK_STATUS:
+                commands.append(self.status(3, 1))
+            elif tok == _TOK_SYNC:
+                commands.append(self.sync(3))
+            elif tok == _TOK_FINAL and not final:
+                final = True
+                budget[0] -= 1
+            elif tok == _TOK_ADD or tok == _TOK_REPLACE:
+                commands.append(self.simple(tok, 3, 1))
+            else:
+                commands.append(self.other(tok, 3, 1))
+        if d._skip_switch() != END or d.pos != len(body):
+            raise _Fallback
+        if budget[0] < 0:
+            raise _Fallback
+        return m.SyncML(header, m.SyncBody(tuple(commands), final))
+
+    def other(self, tok: int, depth: int, map_depth: int) -> m.Command:
+        """A command the general way: its element tree, then the tree mapping."""
+        if tok & 0xC0 != 0x40:
+            raise _Fallback
+        name = _PAGE0[tok & 0x3F]
+        dec = _tree._DECODERS.get(name)  # type: ignore[arg-type]
+        if dec is None:
+            raise _Fallback
+        return dec(self.d._element(tok, depth), map_depth)
+
+    def status(self, depth: int, map_depth: int) -> m.Command:
+        d = self.d
+        mt = _RX_STATUS.match(self.body, d.pos - 1)
+        if mt is None or depth + 1 > self.max_depth:
+            return self.other(_TOK_STATUS, depth, map_depth)
+        cid, msg_ref, cmd_ref, cmd, tref, sref, data = mt.groups()
+        n = 6
+        trefs: tuple[str, ...] = ()
+        srefs: tuple[str, ...] = ()
+        if tref is not None:
+            trefs = (tref.decode("utf-8"),)
+            n += 1
+        if sref is not None:
+            srefs = (sref.decode("utf-8"),)
+            n += 1
+        d.budget[0] -= n
+        d.pos = mt.end()
+        return _tree._STATUS(int(cid), int(msg_ref), int(cmd_ref), cmd.decode("utf-8"),
+                             int(data), trefs, srefs, None, None, ())
+
+    def meta(self, raw: bytes) -> m.Meta:
+        meta = self.metas.get(raw)
+        if meta is None:
+            t = raw.decode("utf-8")
+            if t == _DEVINF_WBXML:
+                t = _DEVINF_XML
+            meta = _tree._META(False, None, t, None, None, None, None, None, None, None, (),
+                               None)
+            if len(self.metas) < 16:
+                self.metas[raw] = meta
+        return meta
+
+    def simple(self, tok: int, depth: int, map_depth: int) -> m.Command:
+        d, body = self.d, self.body
+        mt = _RX_SIMPLE.match(body, d.pos - 1)
+        if mt is None or depth + 3 > self.max_depth:
+            return self.other(tok, depth, map_depth)
+        _c, cid, ctype, target, source, itype, opaque, text = mt.groups()
+        end = mt.end()
+        if opaque is not None:
+            n = 0
+            for b in opaque:
+                n = (n << 7) | (b & 0x7F)
+            blob = body[end:end + n]
+            end += n
+            if n > 0xFFFFFFFF or len(blob) != n or body[end:end + 3] != b"\x01\x01\x01":
+                return self.other(tok, depth, map_depth)
+            if len(blob) >= 4 and blob[0] <= 3:  # perhaps a nested DevInf document
+                return self.other(tok, depth, map_depth)
+            end += 3
+            try:
+                data: str | bytes = blob.decode("utf-8")
+            except UnicodeDecodeError:
+                data = blob
+        else:
+            data = text.decode("utf-8")
+        count = 4  # command, CmdID, Item, Data
+        meta = item_meta = tgt = src = None
+        if ctype is not None:
+            meta = self.meta(ctype)
+            count += 2
+        if itype is not None:
+            item_meta = self.meta(itype)
+            count += 2
+        if target is not None:
+            tgt = _tree._LOCATION(target.decode("utf-8"), None, None)
+            count += 2
+        if source is not None:
+            src = _tree._LOCATION(source.decode("utf-8"), None, None)
+            count += 2
+        d.budget[0] -= count
+        d.pos = end
+        item = _tree._ITEM(tgt, src, None, None, item_meta, data, False)
+        return _tree._SIMPLE[m.Add if tok == _TOK_ADD else m.Replace](
+            int(cid), (item,), False, None, meta)
+
+    def sync(self, depth: int) -> m.Command:
+        d = self.d
+        start, page, budget = d.pos, d.page, d.budget[0]
+        try:
+            return self.sync_direct(depth)
+        except _Fallback:
+            d.pos, d.page, d.budget[0] = start, page, budget
+            return _tree._DECODERS["Sync"](d._element(_TOK_SYNC, depth), 1)
+
+    def sync_direct(self, depth: int) -> m.Command:
+        # what tree._container_from makes of a Sync: CmdID, NoResp?, Meta?, Target?, Source?,
+        # NumberOfChanges?, then commands; anything else (Cred ...) goes the general way
+        d = self.d
+        if depth + 1 > self.max_depth:
+            raise _Fallback
+        d.budget[0] -= 1
+        got: dict[str, Node] = {}
+        cmds: list[m.Command] = []
+        while True:
+            tok = d._skip_switch()
+            if tok == END:
+                break
+            if d.page != 0 or tok & 0x80 or tok in _NOT_TAGS or tok in _LITERAL_TAGS:
+                raise _Fallback
+            if tok == _TOK_ADD or tok == _TOK_REPLACE:
+                cmds.append(self.simple(tok, depth + 1, 2))
+                continue
+            name = _PAGE0[tok & 0x3F]
+            if name in _CMD_NAMES:
+                if name == "Status":
+                    cmds.append(self.status(depth + 1, 2))
+                else:
+                    cmds.append(self.other(tok, depth + 1, 2))
+            elif name in _SYNC_ONE and name not in got:
+                got[name] = d._element(tok, depth + 1)
+            else:
+                raise _Fallback
+        get = got.get
+        cmd_id = get("CmdID")
+        if cmd_id is None:
+            raise _Fallback
+        cid, nr, meta = _tree._int_of(cmd_id), _tree._flag_of(get("NoResp")), get("Meta")
+        meta_v = None if meta is None else _tree._meta_from(meta)
+        tgt, src = get("Target"), get("Source")
+        tgt_v = None if tgt is None else _tree._loc_from(tgt)
+        src_v = None if src is None else _tree._loc_from(src)
+        noc = _tree._opt_int(get("NumberOfChanges"))
+        return _tree._SYNC(cid, tuple(cmds), nr, None, tgt_v, src_v, meta_v, noc)
+
+
+_CMD_NAMES = _tree._CMD_NAMES
+
+
+def _decode_fast(body: bytes, max_depth: int, max_elements: int) -> m.SyncML:
+    return _Fast(body, max_depth, max_elements).message()
 
 
 def decode_wbxml_devinf(body: bytes, *, max_size: int = DEFAULT_MAX_SIZE,
@@ -585,8 +862,7 @@ def _devinf_public_id(node: Node) -> int:
     return 0x1203
 
 
-def _encode_doc(root: Node, kind: str, public_id: int, literal_public_id: bool) -> bytes:
-    enc = _Encoder(kind)
+def _doc_head(public_id: int, literal_public_id: bool) -> bytearray:
     head = bytearray([0x02])
     if literal_public_id:
         fpi = next(f for f, pid in _FPI.items() if pid == public_id)
@@ -596,6 +872,12 @@ def _encode_doc(root: Node, kind: str, public_id: int, literal_public_id: bool) 
         strtbl = b""
         head += _mb_bytes(public_id)
     head += _mb_bytes(CHARSET_UTF8) + _mb_bytes(len(strtbl)) + strtbl
+    return head
+
+
+def _encode_doc(root: Node, kind: str, public_id: int, literal_public_id: bool) -> bytes:
+    enc = _Encoder(kind)
+    head = _doc_head(public_id, literal_public_id)
     enc.element(root)
     return bytes(head + enc.out)
 
@@ -612,9 +894,107 @@ def encode_wbxml_tree(node: Node, *, ver_dtd: str = "1.2", literal_public_id: bo
 
 def encode_wbxml(msg: m.SyncML, *, literal_public_id: bool = False) -> bytes:
     """Encode a SyncML message as WBXML; ``literal_public_id`` writes the public id as
-    "-//SYNCML//DTD SyncML 1.x//EN" through the string table instead of the numeric id."""
+    "-//SYNCML//DTD SyncML 1.x//EN" through the string table instead of the numeric id.
+
+    Plain Status commands are written from byte templates (see :func:`_status_str`), the rest
+    through the :class:`Node` tree; whatever the direct path refuses is encoded (or refused)
+    by the general path, :func:`encode_wbxml_general`, which gives the same bytes."""
+    try:
+        return _encode_fast(msg, literal_public_id)
+    except (_Fallback, ValueError, TypeError):  # SyncMLEncodeError, UnicodeEncodeError ...
+        pass
+    return encode_wbxml_general(msg, literal_public_id=literal_public_id)
+
+
+def encode_wbxml_general(msg: m.SyncML, *, literal_public_id: bool = False) -> bytes:
+    """:func:`encode_wbxml` without the direct path: always through the :class:`Node` tree."""
     return encode_wbxml_tree(message_to_node(msg), ver_dtd=msg.header.ver_dtd,
                              literal_public_id=literal_public_id)
+
+
+def _chr(name: str, content: bool = True) -> str:
+    return chr(_tok(name, content))
+
+
+# the token characters of a plain Status (every token is below 0x80, so a str of them and the
+# texts encodes to the document's bytes in one go); see _Encoder.element for a leaf's bytes
+_ST_CMDID = _chr("Status") + _chr("CmdID") + "\x03"
+_ST_MSGREF = "\x00\x01" + _chr("MsgRef") + "\x03"
+_ST_CMDREF = "\x00\x01" + _chr("CmdRef") + "\x03"
+_ST_CMD = "\x00\x01" + _chr("Cmd") + "\x03"
+_ST_TREF = "\x00\x01" + _chr("TargetRef") + "\x03"
+_ST_SREF = "\x00\x01" + _chr("SourceRef") + "\x03"
+_ST_DATA = "\x00\x01" + _chr("Data") + "\x03"
+_ST_END = "\x00\x01\x01"
+_MAX_NUM = 9_999_999_999
+
+
+def _status_str(c: m.Status) -> str | None:
+    """The WBXML of a plain Status (int numbers, non-empty texts without NUL, no Cred, Chal
+    or Item) as a str of code points below 0x100 for the tokens and the texts as they are;
+    None for any other Status."""
+    cid, mr, cr, data, cmd = c.cmd_id, c.msg_ref, c.cmd_ref, c.data, c.cmd
+    if (cid.__class__ is not int or mr.__class__ is not int or cr.__class__ is not int
+            or data.__class__ is not int or cmd.__class__ is not str or not cmd
+            or "\x00" in cmd or c.cred is not None or c.chal is not None or c.items
+            or not (0 <= cid <= _MAX_NUM and 0 <= mr <= _MAX_NUM and 0 <= cr <= _MAX_NUM
+                    and 0 <= data <= _MAX_NUM)):
+        return None
+    s = f"{_ST_CMDID}{cid}{_ST_MSGREF}{mr}{_ST_CMDREF}{cr}{_ST_CMD}{cmd}"
+    for t in c.target_refs:
+        if t.__class__ is not str or not t or "\x00" in t:
+            return None
+        s += _ST_TREF + t
+    for t in c.source_refs:
+        if t.__class__ is not str or not t or "\x00" in t:
+            return None
+        s += _ST_SREF + t
+    return f"{s}{_ST_DATA}{data}{_ST_END}"
+
+
+_CH_SYNCML, _CH_SYNCBODY, _CH_FINAL = _tok("SyncML"), _tok("SyncBody"), _tok("Final", False)
+
+
+def _encode_fast(msg: m.SyncML, literal_public_id: bool) -> bytes:
+    body = msg.body
+    commands, final = body.commands, body.final
+    if msg.__class__ is not m.SyncML or final.__class__ is not bool or not (commands or final):
+        raise _Fallback
+    hdr = _tree._header_to(msg.header)
+    ver_dtd = msg.header.ver_dtd
+    pid = next((p for p, v in _SYNCML_IDS.items() if v == ver_dtd), 0x1201)
+    enc = _Encoder(_Kind.SYNCML)
+    out = enc.out
+    out.append(_CH_SYNCML)
+    enc.element(hdr)
+    if enc.page:
+        out += b"\x00\x00"
+        enc.page = 0
+    out.append(_CH_SYNCBODY)
+    run: list[str] = []  # plain Statuses not yet written
+    status_cls, cmd_to, status_str = m.Status, _tree._cmd_to, _status_str
+    for c in commands:
+        if c.__class__ is status_cls:
+            t = status_str(c)
+            if t is not None:
+                if enc.page:
+                    run.append("\x00\x00")
+                    enc.page = 0
+                run.append(t)
+                continue
+        if run:
+            out += "".join(run).encode("utf-8")
+            run.clear()
+        enc.element(cmd_to(c))
+    if run:
+        out += "".join(run).encode("utf-8")
+    if final:
+        if enc.page:
+            out += b"\x00\x00"
+            enc.page = 0
+        out.append(_CH_FINAL)
+    out += b"\x01\x01"
+    return bytes(_doc_head(pid, literal_public_id) + out)
 
 
 def encode_wbxml_devinf(devinf: m.DevInf, *, literal_public_id: bool = False) -> bytes:
