@@ -2,7 +2,7 @@
 """Throughput of the SyncML codecs on realistic slow-sync messages (no timing asserts).
 
     python scripts/bench_syncml.py [--repeat N] [--items N] [--recorded] [--profile CASE]
-                                   [--baseline DIR [--rounds N]] [--json]
+                                   [--baseline DIR [--rounds N]] [--json] [--focus] [--dir DIR]
 
 Messages (``--items`` N = 270 by default, what one 150 kB message of a 10,000-contact slow
 sync holds):
@@ -13,7 +13,22 @@ sync holds):
 * ``server-status``: the server's reply: SyncHdr Status + N+1 Status commands (the Sync and
   each Add) with SourceRef;
 * ``server-adds``: a server message with N Adds (Item Source LocURI + Meta Type at item
-  level + vCard Data) in a Sync with Target/Source.
+  level + vCard Data) in a Sync with Target/Source;
+* ``se-sync``: SyncEvolution's slow-sync message (issue 6): N Adds with Meta Type
+  text/vcard, Item Source LocURI cNNNNNN.vcf and a vCard with SyncEvolution's PRODID/REV;
+* ``se-reply``: the server's reply to it (SyncHdr with RespURI and MaxMsgSize/MaxObjSize,
+  SyncHdr Status, Sync Status, a Status with SourceRef and 201 per Add, no Final).
+
+First the issue-6 cases alone (``--focus``: only them): decode of se-sync and encode of
+se-reply in WBXML and XML, msg/s and items/s, against the general path of the same tree
+(bytes <-> Node tree <-> model, ``decode_wbxml_general`` ...) and against the figures from
+before the direct paths (``BEFORE_MS``). ``--dir DIR`` times captured requests (e.g. the 39
+SyncEvolution messages of a 10,000-contact slow sync, /tmp/pf/semsgs/req*.wbxml) and the
+replies to them (``reply_to``). Before the direct paths, that gave (commit 8514248)::
+
+    $ PYTHONPATH=/tmp/before python scripts/bench_syncml.py --focus --dir /tmp/pf/semsgs
+      decode (replies for encode):  0.138 s for all,    72958 items/s
+      encode (replies for encode):  0.044 s for all,   231326 items/s
 
 For each message and codec (XML, WBXML) it prints the size and decode / encode separately
 as messages per second and items (commands inside the message) per second. ``--recorded``
@@ -30,6 +45,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import functools
 import json
 import os
 import pstats
@@ -91,6 +107,134 @@ def server_adds(n: int, first: int = 0) -> sm.SyncML:
     return sm.SyncML(_hdr(4, server=True), sm.SyncBody((
         sm.Sync(1, target=sm.Location("./addressbook"), source=sm.Location("addressbook"),
                 number_of_changes=n, commands=adds),), final=False))
+
+
+SE_PRODID = "PRODID:-//Synthesis AG//NONSGML SyncML Engine V3.4.0.47//EN\r\n"
+
+
+def se_sync(n: int, first: int = 0) -> sm.SyncML:
+    """A SyncEvolution slow-sync message (as /tmp/pf/semsgs/req*.wbxml): Meta Type text/vcard
+    on each Add, one Item with Source LocURI ``cNNNNNN.vcf`` and a vCard (with SyncEvolution's
+    PRODID/REV lines) as Data, in a Sync with NumberOfChanges; the SyncHdr Status first."""
+    vc = sm.Meta(type="text/vcard")
+    adds = tuple(sm.Add(i + 3, meta=vc, items=(sm.Item(
+        source=sm.Location(f"c{first + i:06d}.vcf"),
+        data=vcard(first + i).replace("VERSION:3.0\r\n", "VERSION:3.0\r\n" + SE_PRODID
+                                      + "REV:20100328T103410Z\r\n")),))
+        for i in range(n))
+    return sm.SyncML(
+        sm.SyncHdr("5", 6, sm.Location("http://127.0.0.1:35339/syncml?sessionid=a040a53ed6ae"),
+                   sm.Location("bench-se", "bench"),
+                   meta=sm.Meta(max_msg_size=150000, max_obj_size=4000000)),
+        sm.SyncBody((
+            sm.Status(1, 5, 0, "SyncHdr", 200, target_refs=("bench-se",),
+                      source_refs=("http://127.0.0.1:35339/syncml",)),
+            sm.Sync(2, target=sm.Location("addressbook"), source=sm.Location("./addressbook"),
+                    number_of_changes=10000, commands=adds)), final=False))
+
+
+def reply_to(req: sm.SyncML) -> sm.SyncML:
+    """What the server answers to a Sync of Adds/Replaces in a slow sync (the shape of
+    ServerSession's reply): SyncHdr Status, the Sync's Status, one Status per item with the
+    item's LUID as SourceRef and 201 (Add) / 200; RespURI and MaxMsgSize/MaxObjSize; no Final."""
+    h = req.header
+    ref = h.msg_id
+    st = [sm.Status(1, ref, 0, "SyncHdr", 200, target_refs=(h.target.loc_uri,),
+                    source_refs=(h.source.loc_uri,))]
+    for c in req.body.commands:
+        if isinstance(c, sm.Sync):
+            st.append(sm.Status(len(st) + 1, ref, c.cmd_id, "Sync", 200,
+                                target_refs=(c.target.loc_uri,) if c.target else (),
+                                source_refs=(c.source.loc_uri,) if c.source else ()))
+            for a in c.commands:
+                if isinstance(a, (sm.Add, sm.Replace)):
+                    for it in a.items:
+                        luid = (it.source or it.target).loc_uri
+                        st.append(sm.Status(len(st) + 1, ref, a.cmd_id, type(a).__name__,
+                                            201 if isinstance(a, sm.Add) else 200,
+                                            source_refs=(luid,)))
+    base = h.target.loc_uri.split("?")[0]
+    hdr = sm.SyncHdr(h.session_id, ref, sm.Location(h.source.loc_uri, h.source.loc_name),
+                     sm.Location(h.target.loc_uri), resp_uri=base + "?sessionid=a040a53ed6ae",
+                     meta=sm.Meta(max_msg_size=150000, max_obj_size=4000000))
+    return sm.SyncML(hdr, sm.SyncBody(tuple(st), final=False))
+
+
+def se_reply(n: int, first: int = 0) -> sm.SyncML:
+    """The server's reply to ``se_sync(n)``: SyncHdr Status + n+1 Statuses."""
+    return reply_to(se_sync(n, first))
+
+
+# The two cases of the SyncEvolution -> simsync slow sync (issue 6), before the direct
+# paths (commit 8514248, the codecs through the Node tree only), measured with
+#     python scripts/bench_syncml.py --baseline /tmp/before --items 270 --rounds 3
+# (git archive 8514248 simsync | tar -x -C /tmp/before): ms per message, best of 3 processes
+BEFORE_MS = {
+    ("se-sync", "wbxml", "decode"): 2.43, ("se-sync", "xml", "decode"): 2.79,
+    ("se-reply", "wbxml", "encode"): 1.03, ("se-reply", "xml", "encode"): 1.09,
+}
+# the cases issue 6 is about: (message, codec, operation)
+FOCUS = [("se-sync", "wbxml", "decode"), ("se-sync", "xml", "decode"),
+         ("se-reply", "wbxml", "encode"), ("se-reply", "xml", "encode")]
+
+
+def _general(kind: str, op: str) -> Callable | None:
+    """The general (Node tree) path of a codec, where this tree has one apart."""
+    mod = getattr(sm, kind, None)
+    return getattr(mod, f"{op}_{kind}_general", None)
+
+
+def focus(items: int, repeat: int) -> list[dict]:
+    """The issue-6 cases: direct path (what decode/encode do) against the general path in
+    the same process, and against the recorded figures from before (BEFORE_MS)."""
+    rows = []
+    for name, kind, op in FOCUS:
+        msg = MESSAGES[name](items)
+        ct = CODECS[kind]
+        body = sm.encode(msg, ct)
+        n = _count(msg.body.commands)
+        fn = (functools.partial(sm.decode, body, ct) if op == "decode"
+              else functools.partial(sm.encode, msg, ct))
+        t = _rate(fn, repeat)
+        gen = _general(kind, op)
+        tg = None
+        if gen is not None:
+            arg = body if op == "decode" else msg
+            assert gen(arg) == fn()
+            tg = _rate(lambda: gen(arg), repeat)  # noqa: B023
+        rows.append({"label": name, "kind": kind, "op": op, "items": n, "s": t, "general_s": tg})
+    return rows
+
+
+def _focus_line(row: dict) -> str:
+    t, n = row["s"], row["items"]
+    line = (f"{row['label']:9s} {row['kind']:5s} {row['op']:6s} {1 / t:7.1f} msg/s "
+            f"{n / t:8.0f} items/s ({t * 1e3:5.2f} ms)")
+    if row["general_s"] is not None:
+        line += f" | general path {row['general_s'] * 1e3:5.2f} ms: x{row['general_s'] / t:4.2f}"
+    before = BEFORE_MS.get((row["label"], row["kind"], row["op"]))
+    if before is not None:
+        line += f" | before {before:5.2f} ms: x{before / (t * 1e3):4.2f}"
+    return line
+
+
+def real_messages(directory: Path, repeat: int) -> None:
+    """Decode the captured requests of ``directory`` (req*.wbxml / *.xml) and encode the
+    reply to each, all of them once per round: seconds for the lot, direct and general."""
+    files = sorted(p for p in directory.iterdir() if p.suffix in (".wbxml", ".xml"))
+    bodies = [(p.read_bytes(), sm.WBXML if p.suffix == ".wbxml" else sm.XML) for p in files]
+    msgs = [sm.decode(b, ct) for b, ct in bodies]
+    replies = [(reply_to(mg), ct) for mg, (_b, ct) in zip(msgs, bodies)]
+    items = sum(_count(mg.body.commands) for mg in msgs)
+    print(f"{len(files)} messages of {directory} ({items} commands):")
+    for op, cases in (("decode", bodies), ("encode", replies)):
+        t = _rate(lambda: [getattr(sm, op)(x, ct) for x, ct in cases], 1, rounds=repeat)  # noqa: B023
+        line = f"  {op} (replies for encode): {t:6.3f} s for all, {items / t:8.0f} items/s"
+        gens = {ct: _general("wbxml" if ct == sm.WBXML else "xml", op) for _x, ct in cases}
+        if all(g is not None for g in gens.values()):
+            tg = _rate(lambda: [gens[ct](x) for x, ct in cases], 1, rounds=repeat)  # noqa: B023
+            line += f" | general path {tg:6.3f} s: x{tg / t:4.2f}"
+        print(line)
 
 
 def _count(cmds) -> int:
@@ -178,6 +322,7 @@ def profile(case: str, items: int, repeat: int) -> None:
 
 MESSAGES: dict[str, Callable[[int], sm.SyncML]] = {
     "client-adds": client_adds, "server-status": server_status, "server-adds": server_adds,
+    "se-sync": se_sync, "se-reply": se_reply,
 }
 
 
@@ -193,12 +338,24 @@ def main() -> None:
                     help="compare with the simsync package in DIR (interleaved processes)")
     ap.add_argument("--rounds", type=int, default=3, help="processes per tree with --baseline")
     ap.add_argument("--json", action="store_true", help="print the measurements as JSON")
+    ap.add_argument("--focus", action="store_true",
+                    help="only the issue-6 cases (se-sync decode, se-reply encode)")
+    ap.add_argument("--dir", type=Path, metavar="DIR",
+                    help="also time captured requests (req*.wbxml) of DIR and their replies")
     args = ap.parse_args()
     if args.profile:
         profile(args.profile, args.items, args.repeat)
         return
     if args.baseline:
         compare(args.baseline, args.items, args.repeat, args.rounds)
+        return
+    if args.dir:
+        real_messages(args.dir, args.rounds)
+    if not args.json:
+        print(f"issue-6 cases, {args.items} items (best of 7 rounds of {args.repeat}):")
+        for row in focus(args.items, args.repeat):
+            print(_focus_line(row))
+    if args.focus:
         return
     rows = [row for name, make in MESSAGES.items()
             for row in bench(f"{name} ({args.items})", make(args.items), args.repeat,
