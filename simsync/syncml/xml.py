@@ -20,10 +20,12 @@ through lxml, which also reports what it refuses.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from lxml import etree
 
 from . import model as m
+from . import tree as _tree
 from .errors import SyncMLDecodeError, SyncMLEncodeError
 from .tree import NS, Node, devinf_to_node, message_to_node, node_to_devinf, node_to_message
 
@@ -239,6 +241,13 @@ def _serialise(node: Node, ver_dtd: str) -> bytes:
     """The bytes lxml writes for ``_build(node)`` (default namespace declared on the root and
     wherever the namespace changes, ``<X/>`` for no text, ``<X></X>`` for an empty one), built
     as one string; raises :class:`_Unusual` for any name, text or shape it does not vouch for."""
+    out, el = _writer(ver_dtd)
+    el(node, None)
+    return _DECLARATION + "".join(out).encode("utf-8")
+
+
+def _writer(ver_dtd: str) -> tuple[list[str], Callable[[Node, NS | None], None]]:
+    """The parts :func:`_serialise` collects and the function that adds an element's."""
     uris = {NS.SYNCML: _uri(NS.SYNCML, ver_dtd), NS.METINF: NS.METINF.value,
             NS.DEVINF: NS.DEVINF.value}
     out: list[str] = []
@@ -277,8 +286,7 @@ def _serialise(node: Node, ver_dtd: str) -> bytes:
                 raise _Unusual
             add(head + ">" + _escape(text) + "</" + name + ">")  # type: ignore[arg-type]
 
-    el(node, None)
-    return _DECLARATION + "".join(out).encode("utf-8")
+    return out, el
 
 
 def encode_xml_tree(node: Node, ver_dtd: str = "1.2") -> bytes:
@@ -301,8 +309,77 @@ def _encode_lxml(node: Node, ver_dtd: str) -> bytes:
 
 
 def encode_xml(msg: m.SyncML) -> bytes:
-    """Encode a SyncML message as XML."""
+    """Encode a SyncML message as XML.
+
+    Plain Status commands are written directly from the model (see :func:`_status_xml`),
+    the rest through the :class:`Node` tree; whatever the direct path refuses is encoded (or
+    refused) by the general path, :func:`encode_xml_general`, which gives the same bytes."""
+    try:
+        return _encode_fast(msg)
+    except (_Unusual, _Fallback, KeyError, RecursionError, ValueError, TypeError):
+        pass
+    return encode_xml_general(msg)
+
+
+def encode_xml_general(msg: m.SyncML) -> bytes:
+    """:func:`encode_xml` without the direct path: always through the :class:`Node` tree."""
     return encode_xml_tree(message_to_node(msg), msg.header.ver_dtd)
+
+
+class _Fallback(Exception):
+    """The direct path does not vouch for this message: the general path decides."""
+
+
+_MAX_NUM = 9_999_999_999
+
+
+def _status_xml(c: m.Status) -> str | None:
+    """What the serialiser writes for a plain Status (int numbers, plain str texts, no Cred,
+    Chal or Item); None for any other."""
+    cid, mr, cr, data, cmd = c.cmd_id, c.msg_ref, c.cmd_ref, c.data, c.cmd
+    if (cid.__class__ is not int or mr.__class__ is not int or cr.__class__ is not int
+            or data.__class__ is not int or cmd.__class__ is not str
+            or c.cred is not None or c.chal is not None or c.items
+            or not (0 <= cid <= _MAX_NUM and 0 <= mr <= _MAX_NUM and 0 <= cr <= _MAX_NUM
+                    and 0 <= data <= _MAX_NUM)
+            or not _PLAIN_TEXT.fullmatch(cmd)):
+        return None
+    s = (f"<Status><CmdID>{cid}</CmdID><MsgRef>{mr}</MsgRef><CmdRef>{cr}</CmdRef>"
+         f"<Cmd>{_escape(cmd)}</Cmd>")
+    for t in c.target_refs:
+        if t.__class__ is not str or not _PLAIN_TEXT.fullmatch(t):
+            return None
+        s += f"<TargetRef>{_escape(t)}</TargetRef>"
+    for t in c.source_refs:
+        if t.__class__ is not str or not _PLAIN_TEXT.fullmatch(t):
+            return None
+        s += f"<SourceRef>{_escape(t)}</SourceRef>"
+    return f"{s}<Data>{data}</Data></Status>"
+
+
+def _encode_fast(msg: m.SyncML) -> bytes:
+    body = msg.body
+    commands, final = body.commands, body.final
+    if msg.__class__ is not m.SyncML or final.__class__ is not bool or not (commands or final):
+        raise _Fallback
+    hdr = _tree._header_to(msg.header)
+    ver_dtd = msg.header.ver_dtd
+    out, el = _writer(ver_dtd)
+    add = out.append
+    add(f'<SyncML xmlns="{_uri(NS.SYNCML, ver_dtd)}">')
+    syncml = NS.SYNCML
+    el(hdr, syncml)
+    add("<SyncBody>")
+    status_cls, cmd_to, status_xml = m.Status, _tree._cmd_to, _status_xml
+    for c in commands:
+        if c.__class__ is status_cls:
+            t = status_xml(c)
+            if t is not None:
+                add(t)
+                continue
+        el(cmd_to(c), syncml)
+    add("<Final/></SyncBody></SyncML>" if final else "</SyncBody></SyncML>")
+    return _DECLARATION + "".join(out).encode("utf-8")
 
 
 def encode_xml_devinf(devinf: m.DevInf) -> bytes:

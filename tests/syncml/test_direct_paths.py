@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import simsync.syncml as sm
-from simsync.syncml import wbxml
+from simsync.syncml import wbxml, xml
 from simsync.syncml.errors import SyncMLDecodeError
 from simsync.syncml.fuzz import mutate
 from simsync.syncml.tree import Node
@@ -191,13 +191,42 @@ def test_wbxml_encode_direct_equals_general_odd_values(msg):
     sm.Status(10_000_000_000, 1, 1, "Add", 200),
     sm.Status(9_999_999_999, 0, 0, sm.ContentType.VCARD, 200),
     sm.Status(1, 1, 1, "Add", 200, source_refs=["x", "y"], target_refs=("t", "u")),
+    sm.Status(1, 1, 1, "Add", 200, source_refs=("a&b<c>d\re]]>",), target_refs=("\x01",)),
+    sm.Status(1, 1, 1, "\ufffe", 200),
+    sm.Status(1, 1, 1, "Add", 200, items=(sm.Item(data="x"),)),
 ])
-def test_wbxml_encode_status_edge_cases(status):
+def test_encode_status_edge_cases(status):
     reply = se_reply(1)
     for cmds in ((status,), (status,) + reply.body.commands,
                  (sm.Alert(1, 200, items=(sm.Item(meta=sm.Meta(type="x")),)), status)):
-        msg = sm.SyncML(reply.header, sm.SyncBody(cmds, final=True))
-        assert _encoded(sm.encode_wbxml, msg) == _encoded(wbxml.encode_wbxml_general, msg)
+        for final in (True, False):
+            msg = sm.SyncML(reply.header, sm.SyncBody(cmds, final=final))
+            assert _encoded(sm.encode_wbxml, msg) == _encoded(wbxml.encode_wbxml_general, msg)
+            assert _encoded(sm.encode_xml, msg) == _encoded(xml.encode_xml_general, msg)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_valid_messages)
+def test_xml_encode_direct_equals_general(msg):
+    assert _encoded(sm.encode_xml, msg) == _encoded(xml.encode_xml_general, msg)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_any_messages)
+def test_xml_encode_direct_equals_general_odd_values(msg):
+    assert _encoded(sm.encode_xml, msg) == _encoded(xml.encode_xml_general, msg)
+
+
+def test_xml_direct_encode_taken_for_status_reply(monkeypatch):
+    msg = se_reply(30)
+    expected = xml.encode_xml_general(msg)
+    assert expected == xml._encode_lxml(xml.message_to_node(msg), "1.2")
+
+    def refuse(*_a, **_k):
+        raise AssertionError("general path taken")
+    monkeypatch.setattr(xml, "encode_xml_general", refuse)
+    monkeypatch.setattr(xml, "_encode_lxml", refuse)
+    assert sm.encode_xml(msg) == expected
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
