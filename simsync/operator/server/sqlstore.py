@@ -344,6 +344,11 @@ class SqlStore:
         if self.is_sqlite:
             _sqlite_setup(self.engine)
         self._local = threading.local()
+        # SQLite has one writer at a time (BEGIN IMMEDIATE): the threads of this process queue
+        # on a lock of their own, woken at once by the commit before them, instead of in
+        # SQLite's busy handler, which polls with sleeps of up to 100 ms (other processes
+        # still wait there)
+        self._writer = threading.Lock() if self.is_sqlite else None
         self._seq = 0
         if migrate:
             try:
@@ -369,13 +374,19 @@ class SqlStore:
                 raise
             sp.commit()
             return
-        with self.engine.connect() as conn:
-            self._local.conn = conn
-            try:
-                with conn.begin():
-                    yield
-            finally:
-                self._local.conn = None
+        if self._writer is not None:
+            self._writer.acquire()
+        try:
+            with self.engine.connect() as conn:
+                self._local.conn = conn
+                try:
+                    with conn.begin():
+                        yield
+                finally:
+                    self._local.conn = None
+        finally:
+            if self._writer is not None:
+                self._writer.release()
 
     @contextlib.contextmanager
     def _c(self) -> Iterator[Connection]:
