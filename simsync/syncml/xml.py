@@ -133,6 +133,11 @@ _new = tuple.__new__
 
 def _parse(body: bytes, max_size: int, max_depth: int,
            max_elements: int = DEFAULT_MAX_ELEMENTS) -> Node:
+    return _to_node(_parse_root(body, max_size, max_elements), NS.SYNCML, 1, max_depth)
+
+
+def _parse_root(body: bytes, max_size: int, max_elements: int) -> etree._Element:
+    """Check and parse the document (everything but the element depth, which _to_node checks)."""
     if not isinstance(body, (bytes, bytearray, memoryview)):
         raise TypeError("XML body must be bytes")
     body = bytes(body)
@@ -160,7 +165,7 @@ def _parse(body: bytes, max_size: int, max_depth: int,
         for count, _ in enumerate(root.iter(), 1):
             if count > max_elements:
                 raise SyncMLDecodeError(f"more than {max_elements} XML elements")
-    return _to_node(root, NS.SYNCML, 1, max_depth)
+    return root
 
 
 def decode_xml_tree(body: bytes, *, max_size: int = DEFAULT_MAX_SIZE,
@@ -173,8 +178,203 @@ def decode_xml_tree(body: bytes, *, max_size: int = DEFAULT_MAX_SIZE,
 def decode_xml(body: bytes, *, max_size: int = DEFAULT_MAX_SIZE,
                max_depth: int = DEFAULT_MAX_DEPTH,
                max_elements: int = DEFAULT_MAX_ELEMENTS) -> m.SyncML:
-    """Decode one SyncML XML message into the typed model."""
+    """Decode one SyncML XML message into the typed model.
+
+    The document is always checked and parsed by lxml; the body of a message in the compact
+    form this codec and SyncEvolution write (Status, Sync, Add/Replace of one item, Final) is
+    then read directly from the bytes (see :class:`_Fast`), the rest through the
+    :class:`Node` tree. Whatever the direct path does not vouch for, and every error, is left
+    to the general path, which then decides."""
+    if body.__class__ is bytes:
+        try:
+            return _Fast(body, max_size, max_depth, max_elements).message()
+        except (_Fallback, ValueError, RecursionError, IndexError):
+            pass
+    return decode_xml_general(body, max_size=max_size, max_depth=max_depth,
+                              max_elements=max_elements)
+
+
+def decode_xml_general(body: bytes, *, max_size: int = DEFAULT_MAX_SIZE,
+                       max_depth: int = DEFAULT_MAX_DEPTH,
+                       max_elements: int = DEFAULT_MAX_ELEMENTS) -> m.SyncML:
+    """:func:`decode_xml` without the direct path: always through the :class:`Node` tree."""
     return node_to_message(_parse(body, max_size, max_depth, max_elements))
+
+
+# ---------------------------------------------------------------------------- direct decoding
+#
+# After lxml has accepted the document (well-formed, no DOCTYPE, within the limits), the
+# direct path reads the SyncBody from the bytes with regular expressions for a restricted,
+# compact form: no comments, CDATA only as the whole of an item's Data, no processing
+# instructions, no whitespace between elements, no attributes but a default namespace on the
+# root and xmlns="syncml:metinf" on Type. In that form every "<" is markup, so a sequential
+# scan sees the real element structure; texts get what lxml gives them (line ends normalised,
+# the predefined entities and character references replaced). The SyncHdr is mapped from
+# lxml's element the general way; a check that it spans exactly the bytes before <SyncBody>
+# (no comment, CDATA or PI in there, as many start tags as lxml has elements in it) ties the
+# two together. Anything else -- another command, another form -- and the general path
+# decodes the whole message.
+
+_RX_ROOT = re.compile(rb"""(?:<\?xml version=(["'])1\.0\1 encoding=(["'])UTF-8\2\?>)?"""
+                      rb"""<SyncML xmlns=(["'])SYNCML:SYNCML1\.[012]\3><SyncHdr>""")
+_X_TEXT = rb"([^<]*)"
+_X_NUM = rb"([0-9]{1,10})"
+_RX_X_STATUS = re.compile(
+    rb"<Status><CmdID>" + _X_NUM + rb"</CmdID><MsgRef>" + _X_NUM + rb"</MsgRef><CmdRef>"
+    + _X_NUM + rb"</CmdRef><Cmd>" + _X_TEXT + rb"</Cmd>(?:<TargetRef>" + _X_TEXT
+    + rb"</TargetRef>)?(?:<SourceRef>" + _X_TEXT + rb"</SourceRef>)?<Data>" + _X_NUM
+    + rb"</Data></Status>")
+_X_META = (rb"""(?:<Meta><Type(?: xmlns=(?:"syncml:metinf"|'syncml:metinf'))?>""" + _X_TEXT
+           + rb"</Type></Meta>)?")
+_X_LOC = rb"(?:<{0}><LocURI>" + _X_TEXT + rb"</LocURI></{0}>)?"
+# groups: 1 Add/Replace, 2 CmdID, 3 command Meta Type, 4 Target, 5 Source, 6 item Meta Type,
+# 7 CDATA data, 8 text data
+_RX_X_SIMPLE = re.compile(
+    rb"<(Add|Replace)><CmdID>" + _X_NUM + rb"</CmdID>" + _X_META + rb"<Item>"
+    + _X_LOC.replace(b"{0}", b"Target") + _X_LOC.replace(b"{0}", b"Source") + _X_META
+    + rb"<Data>(?:<!\[CDATA\[(.*?)\]\]>|([^<]*))</Data></Item></\1>", re.DOTALL)
+# groups: 1 CmdID, 2 Target, 3 Source, 4 NumberOfChanges
+_RX_X_SYNC = re.compile(
+    rb"<Sync><CmdID>" + _X_NUM + rb"</CmdID>" + _X_LOC.replace(b"{0}", b"Target")
+    + _X_LOC.replace(b"{0}", b"Source") + rb"(?:<NumberOfChanges>" + _X_NUM
+    + rb"</NumberOfChanges>)?")
+_RX_X_END = re.compile(rb"</SyncBody></SyncML>[ \t\r\n]*\Z")
+_RX_ENTITY = re.compile(r"&(?:#([0-9]+)|#x([0-9a-fA-F]+)|(amp|lt|gt|quot|apos));")
+_ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
+
+
+def _entity(mt: re.Match) -> str:
+    dec, hx, name = mt.groups()
+    if name is not None:
+        return _ENTITIES[name]
+    return chr(int(dec) if dec is not None else int(hx, 16))
+
+
+def _xtext(raw: bytes) -> str:
+    """The text lxml gives for ``raw`` (character data of a well-formed document)."""
+    t = raw.decode("utf-8")
+    if "\r" in t:
+        t = t.replace("\r\n", "\n").replace("\r", "\n")
+    if "&" in t:
+        # in a well-formed text every "&" starts a reference, so each of these replaces
+        # only references; &amp; goes last so that what it gives is not read again
+        r = t.replace("&#13;", "\r")
+        if "&#" in r:
+            return _RX_ENTITY.sub(_entity, t)
+        t = r.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace(
+            "&apos;", "'").replace("&amp;", "&")
+    return t
+
+
+class _Fast:
+    def __init__(self, body: bytes, max_size: int, max_depth: int, max_elements: int):
+        self.body = body
+        self.max_size = max_size
+        self.max_depth = max_depth
+        self.max_elements = max_elements
+        self.metas: dict[bytes, m.Meta] = {}
+
+    def message(self) -> m.SyncML:
+        body, max_depth = self.body, self.max_depth
+        head = _RX_ROOT.match(body)
+        if head is None or max_depth < 7:
+            raise _Fallback
+        root = _parse_root(body, self.max_size, self.max_elements)
+        hdr_start = head.end() - len(b"<SyncHdr>")
+        pos = body.find(b"</SyncHdr><SyncBody>", hdr_start)
+        if pos < 0:
+            raise _Fallback
+        pos += len(b"</SyncHdr>")
+        region = body[hdr_start:pos]
+        if b"<!" in region or b"<?" in region:
+            raise _Fallback
+        hdr_el = root[0]
+        if region.count(b"<") - region.count(b"</") != sum(1 for _ in hdr_el.iter()):
+            raise _Fallback
+        header = _tree._header_from(_to_node(hdr_el, NS.SYNCML, 2, max_depth))
+        pos += len(b"<SyncBody>")
+        commands: list[m.Command] = []
+        final = False
+        status_rx, simple_rx, sync_rx = _RX_X_STATUS.match, _RX_X_SIMPLE.match, _RX_X_SYNC.match
+        while True:
+            mt = status_rx(body, pos)
+            if mt is not None:
+                commands.append(self.status(mt))
+                pos = mt.end()
+                continue
+            mt = simple_rx(body, pos)
+            if mt is not None:
+                commands.append(self.simple(mt))
+                pos = mt.end()
+                continue
+            mt = sync_rx(body, pos)
+            if mt is not None:
+                pos = self.sync(mt, commands)
+                continue
+            break
+        if body.startswith(b"<Final/>", pos):
+            final = True
+            pos += len(b"<Final/>")
+        if _RX_X_END.match(body, pos) is None:
+            raise _Fallback
+        return m.SyncML(header, m.SyncBody(tuple(commands), final))
+
+    def status(self, mt: re.Match) -> m.Status:
+        cid, msg_ref, cmd_ref, cmd, tref, sref, data = mt.groups()
+        return _tree._STATUS(int(cid), int(msg_ref), int(cmd_ref), _xtext(cmd), int(data),
+                             () if tref is None else (_xtext(tref),),
+                             () if sref is None else (_xtext(sref),), None, None, ())
+
+    def meta(self, raw: bytes) -> m.Meta:
+        meta = self.metas.get(raw)
+        if meta is None:
+            meta = _tree._META(False, None, _xtext(raw), None, None, None, None, None, None,
+                               None, (), None)
+            if len(self.metas) < 16:
+                self.metas[raw] = meta
+        return meta
+
+    def simple(self, mt: re.Match) -> m.Command:
+        name, cid, ctype, target, source, itype, cdata, text = mt.groups()
+        if cdata is not None:
+            data = cdata.decode("utf-8")
+            if "\r" in data:
+                data = data.replace("\r\n", "\n").replace("\r", "\n")
+        else:
+            data = _xtext(text)
+        item = _tree._ITEM(
+            None if target is None else _tree._LOCATION(_xtext(target), None, None),
+            None if source is None else _tree._LOCATION(_xtext(source), None, None),
+            None, None, None if itype is None else self.meta(itype), data, False)
+        return _tree._SIMPLE[m.Add if name == b"Add" else m.Replace](
+            int(cid), (item,), False, None, None if ctype is None else self.meta(ctype))
+
+    def sync(self, mt: re.Match, out: list[m.Command]) -> int:
+        body = self.body
+        cid, target, source, noc = mt.groups()
+        pos = mt.end()
+        cmds: list[m.Command] = []
+        status_rx, simple_rx = _RX_X_STATUS.match, _RX_X_SIMPLE.match
+        while True:
+            c = simple_rx(body, pos)
+            if c is not None:
+                cmds.append(self.simple(c))
+                pos = c.end()
+                continue
+            c = status_rx(body, pos)
+            if c is not None:
+                cmds.append(self.status(c))
+                pos = c.end()
+                continue
+            break
+        if not body.startswith(b"</Sync>", pos):
+            raise _Fallback
+        out.append(_tree._SYNC(
+            int(cid), tuple(cmds), False, None,
+            None if target is None else _tree._LOCATION(_xtext(target), None, None),
+            None if source is None else _tree._LOCATION(_xtext(source), None, None), None,
+            None if noc is None else int(noc)))
+        return pos + len(b"</Sync>")
 
 
 def decode_xml_devinf(body: bytes, *, max_size: int = DEFAULT_MAX_SIZE,

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 import simsync.syncml as sm
 from simsync.syncml import wbxml, xml
-from simsync.syncml.errors import SyncMLDecodeError
-from simsync.syncml.fuzz import mutate
+from simsync.syncml.errors import SyncMLDecodeError, SyncMLEncodeError
+from simsync.syncml.fuzz import mutate, mutate_tree
 from simsync.syncml.tree import Node
 from simsync.syncml.wbxml import decode_wbxml_tree
 
@@ -300,3 +300,207 @@ def test_wbxml_size_limit_on_direct_path():
     with pytest.raises(SyncMLDecodeError, match="exceeds"):
         sm.decode_wbxml(body, max_size=len(body) - 1)
     assert sm.decode_wbxml(body, max_size=len(body)) == se_sync(2)
+
+
+# ------------------------------------------------------------------ XML decoding
+
+_HDR = ("<SyncHdr><VerDTD>1.2</VerDTD><VerProto>SyncML/1.2</VerProto><SessionID>5</SessionID>"
+        "<MsgID>6</MsgID><Target><LocURI>http://s/syncml</LocURI></Target><Source><LocURI>"
+        "dev</LocURI><LocName>d</LocName></Source><Meta><MaxMsgSize xmlns='syncml:metinf'>"
+        "150000</MaxMsgSize></Meta></SyncHdr>")
+_ADD = ("<Add><CmdID>3</CmdID><Meta><Type xmlns='syncml:metinf'>text/vcard</Type></Meta>"
+        "<Item><Source><LocURI>c1.vcf</LocURI></Source><Data>{data}</Data></Item></Add>")
+_STATUS = ("<Status><CmdID>1</CmdID><MsgRef>5</MsgRef><CmdRef>0</CmdRef><Cmd>SyncHdr</Cmd>"
+           "<TargetRef>dev</TargetRef><SourceRef>http://s/syncml</SourceRef><Data>200</Data>"
+           "</Status>")
+
+
+def _xml_msg(body: str = "", *, hdr: str = _HDR, data: str = "BEGIN:VCARD\r\nEND:VCARD",
+             decl: str = '<?xml version="1.0" encoding="UTF-8"?>',
+             root: str = "<SyncML xmlns='SYNCML:SYNCML1.2'>", tail: str = "") -> bytes:
+    if not body:
+        body = (_STATUS + "<Sync><CmdID>2</CmdID><Target><LocURI>addressbook</LocURI></Target>"
+                "<Source><LocURI>./addressbook</LocURI></Source>"
+                "<NumberOfChanges>3</NumberOfChanges>" + _ADD.format(data=data) + "</Sync>")
+    return (decl + root + hdr + "<SyncBody>" + body + "</SyncBody></SyncML>" + tail).encode()
+
+
+_XML_CASES = {
+    "plain": _xml_msg(),
+    "cdata": _xml_msg(data="<![CDATA[BEGIN:VCARD\r\nNOTE:a]]b<c>&amp;\rx\r\n]]>"),
+    "cdata-and-text": _xml_msg(data="a<![CDATA[b]]>c"),
+    "references": _xml_msg(data="&#13;&#10;&#x41;&#65;&amp;#13;&lt;&gt;&quot;&apos;&amp;amp;"),
+    "raw-cr": _xml_msg(data="a\rb\r\nc\n\rd"),
+    "empty-data": _xml_msg(data=""),
+    "empty-element-data": _xml_msg(_ADD.replace("<Data>{data}</Data>", "<Data/>")),
+    "no-data": _xml_msg(_ADD.replace("<Data>{data}</Data>", "")),
+    "empty-texts": _xml_msg("<Status><CmdID>1</CmdID><MsgRef>5</MsgRef><CmdRef>0</CmdRef>"
+                            "<Cmd></Cmd><TargetRef></TargetRef><Data>200</Data></Status>"),
+    "double-quotes": _xml_msg(_ADD.replace("'", '"').format(data="x"),
+                              root='<SyncML xmlns="SYNCML:SYNCML1.2">'),
+    "type-no-ns": _xml_msg(_ADD.replace(" xmlns='syncml:metinf'", "").format(data="x")),
+    "type-devinf-ns": _xml_msg(_ADD.replace("metinf", "devinf").format(data="x")),
+    "meta-ns": _xml_msg(_ADD.replace("<Meta><Type xmlns='syncml:metinf'>",
+                                     "<Meta xmlns='syncml:metinf'><Type>").format(data="x")),
+    "final": _xml_msg(_STATUS + "<Final/>"),
+    "final-twice": _xml_msg(_STATUS + "<Final/><Final/>"),
+    "final-first": _xml_msg("<Final/>" + _STATUS),
+    "no-decl": _xml_msg(decl=""),
+    "latin1": _xml_msg(data="caf\u00e9", decl='<?xml version="1.0" encoding="ISO-8859-1"?>'),
+    "utf8": _xml_msg(data="caf\u00e9 \U0001f600"),
+    "lower-ns": _xml_msg(root="<SyncML xmlns='syncml:syncml1.2'>"),
+    "ns-1.1": _xml_msg(root="<SyncML xmlns='SYNCML:SYNCML1.1'>"),
+    "bad-ns": _xml_msg(root="<SyncML xmlns='urn:x'>"),
+    "prefix": _xml_msg(root="<SyncML xmlns='SYNCML:SYNCML1.2' xmlns:x='urn:x'>"),
+    "attribute": _xml_msg(_ADD.replace("<Item>", "<Item a='1'>").format(data="x")),
+    "whitespace": _xml_msg(_STATUS.replace("<MsgRef>", "\n <MsgRef>")),
+    "ws-in-number": _xml_msg(_STATUS.replace("<MsgRef>5", "<MsgRef> 5 ")),
+    "long-number": _xml_msg(_STATUS.replace("<MsgRef>5", "<MsgRef>12345678901")),
+    "comment-in-body": _xml_msg(_STATUS + "<!-- x -->" + _STATUS),
+    "comment-in-header": _xml_msg(hdr=_HDR.replace("<MsgID>", "<!-- </SyncHdr><SyncBody> -->"
+                                                   "<MsgID>")),
+    "cdata-in-header": _xml_msg(hdr=_HDR.replace(
+        "dev</LocURI>", "<![CDATA[</SyncHdr><SyncBody><Final/></SyncBody></SyncML>]]></LocURI>")),
+    "nested-synchdr": _xml_msg(hdr=_HDR.replace(
+        "</Meta>", "<SyncHdr></SyncHdr><SyncBody></SyncBody></Meta>")),
+    "header-only-fake": _xml_msg(hdr=_HDR.replace(
+        "<MsgID>6</MsgID>", "<MsgID>6</MsgID></SyncHdr><SyncBody></SyncBody><SyncHdr>")),
+    "pi-in-body": _xml_msg(_STATUS + "<?pi x?>"),
+    "pi-in-header": _xml_msg(hdr=_HDR.replace("<MsgID>", "<?pi </SyncHdr><SyncBody>?><MsgID>")),
+    "doctype": _xml_msg(decl='<?xml version="1.0"?><!DOCTYPE SyncML>'),
+    "trailing-ws": _xml_msg(tail="\r\n \t"),
+    "trailing-comment": _xml_msg(tail="<!-- c -->"),
+    "trailing-junk": _xml_msg(tail="x"),
+    "other-command": _xml_msg(_STATUS + "<Alert><CmdID>2</CmdID><Data>200</Data></Alert>"),
+    "sync-cred": _xml_msg("<Sync><CmdID>2</CmdID><Cred><Data>x</Data></Cred></Sync>"),
+    "sync-meta": _xml_msg("<Sync><CmdID>2</CmdID><Meta><Type xmlns='syncml:metinf'>x</Type>"
+                          "</Meta></Sync>"),
+    "empty-sync": _xml_msg("<Sync><CmdID>2</CmdID></Sync>"),
+    "replace-target": _xml_msg(_ADD.replace("Add", "Replace").replace(
+        "<Source><LocURI>c1.vcf</LocURI></Source>",
+        "<Target><LocURI>t&amp;1</LocURI></Target><Source><LocURI></LocURI></Source>"
+        "<Meta><Type xmlns='syncml:metinf'>text/x-vcard</Type></Meta>").format(data="x")),
+    "item-twice": _xml_msg(_ADD.replace("</Item>", "</Item><Item><Data>y</Data></Item>")
+                           .format(data="x")),
+    "bad-char-ref": _xml_msg(data="&#1;"),
+    "undefined-entity": _xml_msg(data="&nbsp;"),
+    "unknown-element": _xml_msg(_ADD.replace("<Item>", "<Item><Bogus/>").format(data="x")),
+    "status-item": _xml_msg(_STATUS.replace("</Status>", "<Item><Data>x</Data></Item></Status>")),
+    "mismatched": _xml_msg(_ADD.replace("</Add>", "</Replace>").format(data="x")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_XML_CASES))
+def test_xml_decode_cases_direct_equals_general(name):
+    body = _XML_CASES[name]
+    assert _decoded(sm.decode_xml, body) == _decoded(xml.decode_xml_general, body)
+
+
+def test_xml_direct_decode_taken_for_common_shapes(monkeypatch):
+    expected = {name: xml.decode_xml_general(_XML_CASES[name]) for name in (
+        "plain", "cdata", "references", "raw-cr", "empty-data", "empty-texts", "final",
+        "double-quotes", "type-no-ns", "no-decl", "utf8", "replace-target", "trailing-ws")}
+    msg = se_sync(30)
+    body = xml.encode_xml_general(msg)
+
+    def refuse(*_a, **_k):
+        raise AssertionError("general path taken")
+    monkeypatch.setattr(xml, "decode_xml_general", refuse)
+    assert sm.decode_xml(body) == msg
+    for name, model in expected.items():
+        assert sm.decode_xml(_XML_CASES[name]) == model, name
+    assert sm.decode_xml(_XML_CASES["references"]).body.commands[1].commands[0].items[
+        0].data == "\r\nAA&#13;<>\"'&amp;"
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_valid_messages)
+def test_xml_decode_direct_equals_general(msg):
+    kind, body = _encoded(xml.encode_xml_general, msg)
+    if kind != "ok":
+        return
+    assert _decoded(sm.decode_xml, body) == _decoded(xml.decode_xml_general, body)
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(sorted(_XML_CASES)), st.integers(0, 2**32))
+def test_xml_decode_mutated_direct_equals_general(name, seed):
+    rng = random.Random(seed)
+    body = mutate(_XML_CASES[name], rng, _XML_CASES["cdata"], kind="xml")
+    assert _decoded(sm.decode_xml, body) == _decoded(xml.decode_xml_general, body)
+
+
+@pytest.mark.parametrize("make", [se_sync, se_reply])
+def test_xml_limits_on_direct_path(make):
+    body = xml.encode_xml_general(make(3))
+    n = _count(xml.decode_xml_tree(body))
+    for limit in (n - 1, n, n + 1):
+        assert (_decoded(sm.decode_xml, body, max_elements=limit)
+                == _decoded(xml.decode_xml_general, body, max_elements=limit))
+    depths = [_decoded(sm.decode_xml, body, max_depth=d) for d in range(1, 10)]
+    assert depths == [_decoded(xml.decode_xml_general, body, max_depth=d) for d in range(1, 10)]
+    assert depths[-1] == ("ok", make(3)) and depths[0][0] == "error"
+    with pytest.raises(SyncMLDecodeError, match="exceeds"):
+        sm.decode_xml(body, max_size=len(body) - 1)
+
+
+def test_recorded_xml_messages_agree(helpers):
+    for p in helpers.xml_samples:
+        raw = p.read_bytes()
+        assert _decoded(sm.decode_xml, raw) == _decoded(xml.decode_xml_general, raw), p
+
+
+# ------------------------------------------------------------------ well-formed unusual inputs
+
+_SNIPPETS = ["<Final/>", "<!-- c -->", "\n", " ", "<Item/>", "<Data>x</Data>", "&amp;", "&#13;",
+             "<![CDATA[x]]>", "<NoResp/>", "<MoreData/>", "<Meta/>", "<Cred><Data>x</Data></Cred>",
+             "<SourceRef>s</SourceRef>", "<LocName>n</LocName>",
+             "<Size xmlns='syncml:metinf'>12</Size>", "<Status/>", "<Add><CmdID>9</CmdID></Add>",
+             "<?pi x?>", "\r"]
+
+
+def _edit_xml(raw: bytes, rng: random.Random) -> bytes:
+    """One edit that mostly keeps the document well-formed: a snippet after a '>', or a
+    leaf element removed."""
+    text = raw.decode("utf-8")
+    ends = [i + 1 for i, ch in enumerate(text) if ch == ">"]
+    i = rng.choice(ends[1:-1])
+    if rng.randrange(3):
+        return (text[:i] + rng.choice(_SNIPPETS) + text[i:]).encode("utf-8")
+    j = text.find("</", i)
+    k = text.find(">", j)
+    if text.startswith("<", i) and text.find("<", i + 1) == j:
+        return (text[:i] + text[k + 1:]).encode("utf-8")
+    return raw
+
+
+@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(["plain", "cdata", "references", "final", "replace-target"]),
+       st.integers(0, 2**32), st.integers(1, 3))
+def test_xml_decode_edits_direct_equals_general(name, seed, edits):
+    rng = random.Random(seed)
+    body = _XML_CASES[name]
+    for _ in range(edits):
+        body = _edit_xml(body, rng)
+    assert _decoded(sm.decode_xml, body) == _decoded(xml.decode_xml_general, body)
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from([se_sync, se_reply]), st.integers(0, 2**32), st.integers(1, 3))
+def test_decode_mutated_trees_direct_equals_general(make, seed, edits):
+    # valid documents of unusual structure: the element tree edited, then encoded
+    rng = random.Random(seed)
+    t = wbxml.message_to_node(make(2))
+    for _ in range(edits):
+        t = mutate_tree(t, rng)
+    try:
+        wb = wbxml.encode_wbxml_tree(t)
+    except (SyncMLEncodeError, ValueError, TypeError):
+        wb = None
+    if wb is not None:
+        assert _decoded(sm.decode_wbxml, wb) == _decoded(wbxml.decode_wbxml_general, wb)
+    try:
+        x = xml.encode_xml_tree(t)
+    except (SyncMLEncodeError, ValueError, TypeError):
+        return
+    assert _decoded(sm.decode_xml, x) == _decoded(xml.decode_xml_general, x)
