@@ -337,6 +337,8 @@ class _Fast:
     def simple(self, mt: re.Match) -> m.Command:
         name, cid, ctype, target, source, itype, cdata, text = mt.groups()
         if cdata is not None:
+            if b"]]>" in cdata:  # more than one CDATA section: the match went too far
+                raise _Fallback
             data = cdata.decode("utf-8")
             if "\r" in data:
                 data = data.replace("\r\n", "\n").replace("\r", "\n")

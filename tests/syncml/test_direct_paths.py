@@ -327,8 +327,12 @@ def _xml_msg(body: str = "", *, hdr: str = _HDR, data: str = "BEGIN:VCARD\r\nEND
 
 _XML_CASES = {
     "plain": _xml_msg(),
+    "cdata-in-cmd": _xml_msg(_STATUS.replace("SyncHdr</Cmd>", "<![CDATA[S]]></Cmd>")),
     "cdata": _xml_msg(data="<![CDATA[BEGIN:VCARD\r\nNOTE:a]]b<c>&amp;\rx\r\n]]>"),
     "cdata-and-text": _xml_msg(data="a<![CDATA[b]]>c"),
+    "two-cdata": _xml_msg(data="<![CDATA[a]]><![CDATA[b]]>"),
+    "cdata-brackets": _xml_msg(data="<![CDATA[a]]]]>"),
+    "cdata-then-text": _xml_msg(data="<![CDATA[a]]>]]&gt;<![CDATA[b]]>"),
     "references": _xml_msg(data="&#13;&#10;&#x41;&#65;&amp;#13;&lt;&gt;&quot;&apos;&amp;amp;"),
     "raw-cr": _xml_msg(data="a\rb\r\nc\n\rd"),
     "empty-data": _xml_msg(data=""),
@@ -399,7 +403,8 @@ def test_xml_decode_cases_direct_equals_general(name):
 def test_xml_direct_decode_taken_for_common_shapes(monkeypatch):
     expected = {name: xml.decode_xml_general(_XML_CASES[name]) for name in (
         "plain", "cdata", "references", "raw-cr", "empty-data", "empty-texts", "final",
-        "double-quotes", "type-no-ns", "no-decl", "utf8", "replace-target", "trailing-ws")}
+        "double-quotes", "type-no-ns", "no-decl", "utf8", "replace-target", "trailing-ws",
+        "cdata-brackets")}
     msg = se_sync(30)
     body = xml.encode_xml_general(msg)
 
@@ -452,7 +457,7 @@ def test_recorded_xml_messages_agree(helpers):
 
 # ------------------------------------------------------------------ well-formed unusual inputs
 
-_SNIPPETS = ["<Final/>", "<!-- c -->", "\n", " ", "<Item/>", "<Data>x</Data>", "&amp;", "&#13;",
+_SNIPPETS = ["<![CDATA[y]]>", "<![CDATA[]]>", "]]&gt;", "<Final/>", "<!-- c -->", "\n", " ", "<Item/>", "<Data>x</Data>", "&amp;", "&#13;",
              "<![CDATA[x]]>", "<NoResp/>", "<MoreData/>", "<Meta/>", "<Cred><Data>x</Data></Cred>",
              "<SourceRef>s</SourceRef>", "<LocName>n</LocName>",
              "<Size xmlns='syncml:metinf'>12</Size>", "<Status/>", "<Add><CmdID>9</CmdID></Add>",
