@@ -23,6 +23,7 @@ import asyncio
 import dataclasses
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -107,18 +108,19 @@ def create_app(store: SyncStore, config: ServerConfig | None = None, *,
                 log.exception("session housekeeping failed")
 
     def serve(body: bytes, ctype: str, token: str | None, url: str,
-              on_reply: Callable[[bytes], None]) -> None:
+              on_reply: Callable[[bytes], None], sent: threading.Event) -> None:
         """Serve one message; ``on_reply`` gets the reply once it may go: after the commit,
         or, for an early reply (see ``ServerSession.respond_early``), before the writes,
         which are then made and committed in the same transaction -- it holds the session,
-        so that its next message waits for them, in this worker or any other."""
+        so that its next message waits for them, in this worker or any other. Those writes
+        start once the reply is sent (``sent``): the event loop needs the GIL to send it."""
         msg = decode(body, ctype, max_size=limit)
         housekeeping()
         cfg = config if public_url or config.url == url else dataclasses.replace(config,
                                                                                  url=url)
         retryable = getattr(store, "is_retryable", None)
         for attempt in range(4):
-            sent = False
+            replied = False
             try:
                 with store.transaction():
                     if not _resp_uri_ok(store, cfg, msg, token):
@@ -126,13 +128,14 @@ def create_app(store: SyncStore, config: ServerConfig | None = None, *,
                     reply, finish = ServerSession(cfg, store).respond_early(msg, body, ctype)
                     if finish is not None:
                         on_reply(reply)
-                        sent = True
+                        replied = True
+                        sent.wait(5.0)
                         finish()
-                if not sent:
+                if not replied:
                     on_reply(reply)
                 return
             except Exception as exc:
-                if sent:
+                if replied:
                     # answered, but not written: the session ends at its next message (a MsgID
                     # gap), and the device syncs again from what was committed
                     log.error("the writes of an answered SyncML message failed; its session "
@@ -166,8 +169,9 @@ def create_app(store: SyncStore, config: ServerConfig | None = None, *,
         def on_reply(out: bytes) -> None:              # (called from the worker thread)
             loop.call_soon_threadsafe(_resolve, replied, out)
 
+        sent = threading.Event()
         work = asyncio.ensure_future(run_in_threadpool(serve, body, ctype, token, url,
-                                                       on_reply))
+                                                       on_reply, sent))
         work.add_done_callback(_retrieve)
         try:
             await asyncio.wait((replied, work), return_when=asyncio.FIRST_COMPLETED)
@@ -186,7 +190,7 @@ def create_app(store: SyncStore, config: ServerConfig | None = None, *,
             return PlainTextResponse("internal server error\n", status_code=500)
         # an early reply goes now; the request ends when its writes are committed
         return Response(content=replied.result(), media_type=ctype,
-                        background=None if work.done() else BackgroundTask(_settle, work))
+                        background=None if work.done() else BackgroundTask(_settle, work, sent))
 
     @app.get("/health")
     async def health() -> JSONResponse:
@@ -223,7 +227,8 @@ def _retrieve(task: asyncio.Future[None]) -> None:
         task.exception()                       # (logged where it is awaited, or in serve)
 
 
-async def _settle(task: asyncio.Future[None]) -> None:
+async def _settle(task: asyncio.Future[None], sent: threading.Event) -> None:
+    sent.set()                                 # (the reply is on its way: write it down now)
     await asyncio.wait((task,))
 
 
