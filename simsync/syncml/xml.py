@@ -258,11 +258,13 @@ def _xtext(raw: bytes) -> str:
     if "&" in t:
         # in a well-formed text every "&" starts a reference, so each of these replaces
         # only references; &amp; goes last so that what it gives is not read again
-        r = t.replace("&#13;", "\r")
-        if "&#" in r:
-            return _RX_ENTITY.sub(_entity, t)
-        t = r.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace(
-            "&apos;", "'").replace("&amp;", "&")
+        r = t.replace("&#13;", "\r")  # how this codec writes a CR
+        if "&" in r:
+            if "&#" in r:
+                return _RX_ENTITY.sub(_entity, t)
+            r = r.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", '"').replace(
+                "&apos;", "'").replace("&amp;", "&")
+        return r
     return t
 
 
