@@ -14,7 +14,8 @@ back to the general, :class:`_R`-based mapping (which then decides, with the sam
 soon as anything is unusual (repeated or unknown children, text, Cred, Chal, Filter, EMI ...);
 values are evaluated in the general path's order so the first error is the same. Encoding
 builds the :class:`Node` tuples directly. tests/syncml/test_fast_paths.py checks both against
-the general paths.
+the general paths. (The codecs go further for the commonest commands and skip the tree
+altogether; see wbxml.py / xml.py and tests/syncml/test_direct_paths.py.)
 """
 
 from __future__ import annotations

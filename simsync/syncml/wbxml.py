@@ -23,6 +23,13 @@ same relabelling libwbxml's wbxml2xml does).
 Decoding is bounded (``max_size`` bytes, ``max_depth`` nesting, ``max_elements`` elements,
 nested documents included)
 and every malformed, truncated or unsupported input raises :class:`SyncMLDecodeError`.
+
+Speed: :func:`decode_wbxml` reads the commands that fill a sync's messages (Add/Replace of
+one item, Status) directly from the bytes into the model, and :func:`encode_wbxml` writes
+plain Statuses from byte templates; both leave everything else to the general path through
+the :class:`Node` tree (``decode_wbxml_general`` / ``encode_wbxml_general``), which also
+decides about every input the direct path does not vouch for, errors included.
+tests/syncml/test_direct_paths.py checks that both give the same model, bytes and errors.
 """
 
 from __future__ import annotations
@@ -36,7 +43,8 @@ from .tree import NS, Node, devinf_to_node, message_to_node, node_to_devinf, nod
 
 __all__ = [
     "DEFAULT_MAX_DEPTH", "DEFAULT_MAX_ELEMENTS", "DEFAULT_MAX_SIZE", "decode_wbxml", "decode_wbxml_devinf",
-    "decode_wbxml_tree", "encode_wbxml", "encode_wbxml_devinf", "encode_wbxml_tree",
+    "decode_wbxml_general", "decode_wbxml_tree", "encode_wbxml", "encode_wbxml_devinf",
+    "encode_wbxml_general", "encode_wbxml_tree",
 ]
 
 DEFAULT_MAX_SIZE = 4 * 1024 * 1024

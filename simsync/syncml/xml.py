@@ -15,6 +15,12 @@ as ``&#13;``, through XML's end-of-line normalisation). CDATA is of course accep
 Such plain trees are serialised directly as one string, the exact bytes lxml writes for them;
 a tree with anything else (a text with a character XML cannot carry, an unusual name) goes
 through lxml, which also reports what it refuses.
+
+Speed: after lxml has checked and parsed a document, :func:`decode_xml` reads a SyncBody in
+the compact form (Status, Sync, Add/Replace of one item, Final) directly from the bytes into
+the model; :func:`encode_xml` writes plain Statuses directly from the model. Everything else,
+and every input the direct paths do not vouch for, goes the general way through the
+:class:`Node` tree (``decode_xml_general`` / ``encode_xml_general``), with the same result.
 """
 
 from __future__ import annotations
@@ -31,7 +37,8 @@ from .tree import NS, Node, devinf_to_node, message_to_node, node_to_devinf, nod
 
 __all__ = [
     "DEFAULT_MAX_DEPTH", "DEFAULT_MAX_ELEMENTS", "DEFAULT_MAX_SIZE", "decode_xml",
-    "decode_xml_devinf", "decode_xml_tree", "encode_xml", "encode_xml_devinf", "encode_xml_tree",
+    "decode_xml_devinf", "decode_xml_general", "decode_xml_tree", "encode_xml",
+    "encode_xml_devinf", "encode_xml_general", "encode_xml_tree",
 ]
 
 DEFAULT_MAX_SIZE = 4 * 1024 * 1024

@@ -157,7 +157,7 @@ def _messages(nums):
     return st.builds(
         sm.SyncML,
         st.builds(sm.SyncHdr, _texts, nums, locs, locs, resp_uri=st.none() | _texts,
-                  meta=metas),
+                  meta=metas, ver_dtd=st.sampled_from(["1.2", "1.1", "1.0", "9"])),
         st.builds(sm.SyncBody, st.lists(plain_status | status | sync | sync | simple,
                                         max_size=4).map(tuple), st.booleans()))
 
