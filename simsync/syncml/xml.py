@@ -275,6 +275,10 @@ def _xtext(raw: bytes) -> str:
     return t
 
 
+_ITEM, _LOCATION = _tree._ITEM, _tree._LOCATION
+_ADD, _REPLACE = _tree._SIMPLE[m.Add], _tree._SIMPLE[m.Replace]
+
+
 class _Fast:
     def __init__(self, body: bytes, max_size: int, max_depth: int, max_elements: int):
         self.body = body
@@ -353,12 +357,15 @@ class _Fast:
                 data = data.replace("\r\n", "\n").replace("\r", "\n")
         else:
             data = _xtext(text)
-        item = _tree._ITEM(
-            None if target is None else _tree._LOCATION(_xtext(target), None, None),
-            None if source is None else _tree._LOCATION(_xtext(source), None, None),
-            None, None, None if itype is None else self.meta(itype), data, False)
-        return _tree._SIMPLE[m.Add if name == b"Add" else m.Replace](
-            int(cid), (item,), False, None, None if ctype is None else self.meta(ctype))
+        metas = self.metas
+        item = _ITEM(
+            None if target is None else _LOCATION(_xtext(target), None, None),
+            None if source is None else _LOCATION(_xtext(source), None, None),
+            None, None, None if itype is None else (metas.get(itype) or self.meta(itype)),
+            data, False)
+        return (_ADD if name == b"Add" else _REPLACE)(
+            int(cid), (item,), False, None,
+            None if ctype is None else (metas.get(ctype) or self.meta(ctype)))
 
     def sync(self, mt: re.Match, out: list[m.Command]) -> int:
         body = self.body
