@@ -120,6 +120,10 @@ class Probe:
         self.client_cpu_s: float | None = None     # SyncEvolution client (sampled)
         self._client_cpu: dict[int, float] = {}
         self._client_pids: set[int] = set()
+        # processes older than the measurement that are neither: not read again (a process
+        # started since may still be between fork and exec: examined each time)
+        self._others: set[int] = set()
+        self._before: set[int] = set()
         self._stop = threading.Event()
         self.hwm_reset = True
         self.probe_cpu = 0.0
@@ -131,19 +135,29 @@ class Probe:
         return sum(s[1] for p in _pids() if (s := _stat(p)) is not None and s[0] in self.pgids)
 
     def _sample(self) -> None:
-        for p in self.members():
+        # (cheap: only processes not seen before are examined, so that the sampler takes
+        # little of the CPU the measured processes share with it)
+        members = []
+        for p in _pids():
+            if p in self._others:
+                continue
+            st = _stat(p)
+            if st is None:
+                continue
+            if st[0] in self.pgids:
+                members.append(p)
+            elif self.client_home is not None and (p in self._client_pids
+                                                   or _is_se_client(p, self.client_home)):
+                self._client_pids.add(p)
+                self.client_peak = max(self.client_peak, _kib(p, "VmHWM"))
+                self._client_cpu[p] = max(self._client_cpu.get(p, 0.0), st[1])
+            elif p in self._before:
+                self._others.add(p)
+        for p in members:
             hwm = _kib(p, "VmHWM") if self.hwm_reset else _kib(p, "VmRSS")
             self.peak[p] = max(self.peak.get(p, 0), hwm)
-        if self.client_home is not None:
-            for p in _pids():
-                if p in self._client_pids or _is_se_client(p, self.client_home):
-                    self._client_pids.add(p)
-                    self.client_peak = max(self.client_peak, _kib(p, "VmHWM"))
-                    st = _stat(p)
-                    if st is not None:
-                        self._client_cpu[p] = max(self._client_cpu.get(p, 0.0), st[1])
-            if self._client_cpu:
-                self.client_cpu_s = sum(self._client_cpu.values())
+        if self._client_cpu:
+            self.client_cpu_s = sum(self._client_cpu.values())
 
     def _loop(self) -> None:
         while not self._stop.wait(0.05):
@@ -151,6 +165,7 @@ class Probe:
         self.probe_cpu = time.thread_time()     # this sampler's own CPU (in-process clients)
 
     def __enter__(self) -> Self:
+        self._before = set(_pids())
         for p in self.members():
             try:
                 Path(f"/proc/{p}/clear_refs").write_text("5")
