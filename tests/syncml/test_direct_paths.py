@@ -230,9 +230,9 @@ def test_xml_direct_encode_taken_for_status_reply(monkeypatch):
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_valid_messages)
-def test_wbxml_decode_direct_equals_general(msg):
-    kind, body = _encoded(wbxml.encode_wbxml_general, msg)
+@given(_valid_messages, st.booleans())
+def test_wbxml_decode_direct_equals_general(msg, literal):
+    kind, body = _encoded(wbxml.encode_wbxml_general, msg, literal_public_id=literal)
     if kind != "ok":
         return
     assert _decoded(sm.decode_wbxml, body) == _decoded(wbxml.decode_wbxml_general, body)
