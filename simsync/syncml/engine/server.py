@@ -428,8 +428,11 @@ class ServerSession:
             # carries the very credentials that opened it), and no overwriting it either; a
             # new session under the same ID (MsgID restarting, with Cred) must authenticate
             st, transient = None, True
+        # (only a slow-sync upload is ever answered early: a gap in any other session lost
+        # nothing and is served as it always was)
         broken = (st is not None and st.phase == "sync" and st.authenticated
-                  and self.config.early_replies and hdr.msg_id > st.last_msg_id + 1)
+                  and self.config.early_replies and hdr.msg_id > st.last_msg_id + 1
+                  and any(d.sync_type in (201, 203) for d in st.dbs.values()))
         if st is None or st.phase == "done" or hdr.msg_id <= st.last_msg_id:
             st = ServerState(key=key, session_id=hdr.session_id, device_id=device_id,
                              token=self.token_factory())
