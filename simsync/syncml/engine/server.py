@@ -685,14 +685,15 @@ class _Reply:
         if handler is None:
             self._status(cmd, S.OPTIONAL_FEATURE_NOT_SUPPORTED)
             return
-        mark, later = len(self.out.commands), len(self._later)
+        mark = len(self.out.commands)
         try:
             handler(cmd)
         except (KeyError, ValueError, TypeError, AttributeError, IndexError):
             # a command we cannot carry out (malformed beyond what the codec checks): 500 for
-            # it, the others go on; store writes of a command are atomic (transaction)
+            # it, the others go on; what it stored before it failed stays (its bulk writes
+            # too, when they wait for an early reply: the same as the ordinary way, which made
+            # them as it went -- the items are claimed, so none comes back to the device)
             del self.out.commands[mark:]
-            del self._later[later:]
             self._status(cmd, S.COMMAND_FAILED)
 
     def _status_received(self, status: m.Status) -> None:
