@@ -95,3 +95,56 @@ def test_a_failed_sync_command_leaves_the_same_writes_early_as_not(ct, monkeypat
     assert late == plain
     # (the device's item 12 is on the server once and on the device once)
     assert late[2].count(vcard("Fam12", "G", "+1 12")) == 1
+
+
+class _Crash(Exception):
+    pass
+
+
+def _interrupted_slow_sync(sync_type: int, lost: int, goes_on: bool) -> Harness:
+    """A device with anchors (synced before) asks for a slow sync (or a refresh from client) of
+    40 new items; the server answers upload message ``lost`` early and dies before its writes
+    are committed. ``goes_on``: the device sends its next message (and gets 500 for the MsgID
+    gap), else it gives the session up there (the server was gone). Returns the harness (the
+    device's next session is still to run)."""
+    store = MemoryStore()
+    h = Harness(content_type=XML, store=store, server_max_msg=2600, workers=1)
+    assert h.sync(201).result.status == 200                # anchors on both sides
+    for i in range(40):
+        h.client_store.add("./" + DB, vcard(f"Fam{i}", "G", f"+1 {i}"))
+    sess = ClientSession(h.client_cfg, h.client_store, sync_type=sync_type, session_id="50",
+                         anchor_factory=lambda: "b1")
+    msg, early, hdrs = sess.start(), 0, []
+    while msg is not None:
+        req = h.wire(msg)
+        try:
+            with store.transaction():
+                out, finish = h.servers[0].receive_early(req, content_type=XML)
+                if finish is not None:
+                    early += 1
+                    if early == lost:
+                        raise _Crash            # the server died: nothing of it committed
+                    finish()
+        except _Crash:
+            if not goes_on:
+                sess.receive(h.wire(out))        # (the reply got through: 201s taken)
+                return h
+        reply = h.wire(out)
+        hdrs += _hdr_codes(reply)
+        msg = sess.receive(reply)
+    assert early == lost and 500 in hdrs and sess.result.status != 200
+    return h
+
+
+@pytest.mark.parametrize("goes_on", [True, False], ids=["gap", "given-up"])
+@pytest.mark.parametrize("sync_type", [201, 203])
+@pytest.mark.parametrize("lost", [1, 2])
+def test_items_acknowledged_by_a_lost_early_reply_reach_the_server(sync_type, lost,
+                                                                   goes_on) -> None:
+    """The device took the early reply's 201s as done (its change marks are gone), and its
+    anchors still match the server's: whatever sync comes next, every item it holds must end up
+    on the server -- none may be lost because a reply claimed what the store never held."""
+    h = _interrupted_slow_sync(sync_type, lost, goes_on)
+    assert h.sync(200).result.status == 200
+    assert sorted(h.server_items().values()) == sorted(h.client_items().values())
+    assert len(h.server_items()) == 40

@@ -821,6 +821,13 @@ class _Reply:
                        server_next=str(snapshot), snapshot=snapshot,
                        last_counter=stored.counter if stored else 0,
                        solo_counter=0 if sync_type in (201, 203) and snapshot == 0 else None)
+        if (sync_type in (201, 203) and self.cfg.early_replies and stored is not None
+                and stored.client_last is not None):
+            # its upload may be answered early (201 for items not yet written), and the device
+            # forgets the changes a 201 confirmed: should this session not end, written or not,
+            # the next one must not be incremental -- a slow sync brings back every item
+            self.store.set_anchor(self.dev, db.name, dataclasses.replace(stored,
+                                                                         client_last=None))
         if sync_type in (200, 204):
             assert stored is not None
             dbst.pending = {g: str(ChangeKind.REPLACE) for g in stored.retry}
