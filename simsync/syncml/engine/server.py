@@ -38,8 +38,12 @@ next message meanwhile. The caller must hold the session (its transaction: SQLit
 PostgreSQL's lock on the session row) until that commit, so the next message is served on the
 written state. Should the writes never be committed (the server stopped), the device's next
 message comes after a gap in the MsgIDs: the session ends with 500, nothing of it is kept
-beyond what was committed, and the device syncs again later. A session's final messages, and
-every reply that carries anything but statuses, go out only after the commit.
+beyond what was committed, and the device syncs again later. That later sync is slow even when
+the device asked for this slow sync (or refresh) with good anchors: their Alert drops the
+stored Last anchor, since the device forgets the changes a 201 confirmed (a device that gives
+the session up at once is never seen to leave it). The gap rule applies to sessions with such
+a database only; any other keeps serving a device whose MsgIDs skip. A session's final
+messages go out only after the commit.
 """
 
 from __future__ import annotations
