@@ -2,8 +2,8 @@
 """Sync benchmark over HTTP on loopback: simsync and SyncEvolution, clients and servers.
 
     python scripts/bench_sync.py [--sizes 1000,10000] [--stores 1000,100000] [--changes 10]
-                                 [--rounds 5] [--quick] [--skip-syncevolution] [--postgres]
-                                 [--keep DIR]
+                                 [--rounds 5] [--repeat 3] [--quick] [--skip-syncevolution]
+                                 [--postgres] [--keep DIR]
 
 Scenarios (one fresh server per measurement, SQLite for simsync):
 
@@ -28,7 +28,9 @@ sampled VmHWM of the ``syncevolution`` process), and the client's CPU seconds (s
 process's CPU time minus the sampler thread's; SyncEvolution: the ``syncevolution`` process's
 utime+stime as last sampled, every 50 ms). Then the issue's three target ratios. The client's
 CPU share of the SyncEvolution -> SyncEvolution wall time bounds what any server can reach in
-the first ratio: it is printed beside it.
+the first ratio: it is printed beside it. At the largest size, ``se->sim`` and ``se->se`` are run
+``--repeat`` times, alternately (so that both meet the same moments of a shared machine); the
+ratio is that of the median wall times, and every run is printed.
 """
 
 from __future__ import annotations
@@ -223,8 +225,14 @@ class Results:
               flush=True)
 
     def get(self, scenario: str, kind: str, n: int) -> Row | None:
-        return next((r for r in self.rows if (r.scenario, r.kind, r.n) == (scenario, kind, n)),
-                    None)
+        """The run of that measurement; of several, the one of median wall time (the lower
+        middle one of an even number)."""
+        runs = sorted((r for r in self.rows if (r.scenario, r.kind, r.n) == (scenario, kind, n)),
+                      key=lambda r: r.wall)
+        return runs[(len(runs) - 1) // 2] if runs else None
+
+    def walls(self, scenario: str, kind: str, n: int) -> list[float]:
+        return [r.wall for r in self.rows if (r.scenario, r.kind, r.n) == (scenario, kind, n)]
 
 
 def self_rss_mb() -> float:
@@ -391,8 +399,8 @@ def _se_phases(res: Results, scenario: str, se: sepeer.SeClient, pgids: list[int
     res.add(scenario, "two-way", n, pr, pr.client_peak / 1024, f"changes={changes}")
 
 
-def se_to_sim(root: Path, res: Results, n: int, changes: int, max_s: int) -> None:
-    d = root / f"se-sim-{n}"
+def se_to_sim(root: Path, res: Results, n: int, changes: int, max_s: int, rep: int = 0) -> None:
+    d = root / f"se-sim-{n}-{rep}"
     _write_cards(d / "cards", n)
     with sepeer.SimsyncServer(d / "server", {USER: PASSWORD}, max_seconds=max_s,
                               db_url=_db_url(d.name)) as srv:
@@ -402,8 +410,8 @@ def se_to_sim(root: Path, res: Results, n: int, changes: int, max_s: int) -> Non
                    lambda: len(srv.items(USER, SE_DB)))
 
 
-def se_to_se(root: Path, res: Results, n: int, changes: int, max_s: int) -> None:
-    d = root / f"se-se-{n}"
+def se_to_se(root: Path, res: Results, n: int, changes: int, max_s: int, rep: int = 0) -> None:
+    d = root / f"se-se-{n}-{rep}"
     _write_cards(d / "cards", n)
     with sepeer.PeerServer(d / "server", device_ids=("bench-se",), max_seconds=max_s) as srv:
         se = sepeer.SeClient(d / "se-state", d / "cards", srv.url, device_id="bench-se",
@@ -431,9 +439,14 @@ def targets(res: Results, big: int, store_small: int, store_big: int) -> int:
             if res.get("se->sim", "slow", n) and res.get("se->se", "slow", n)]
     cmp_n = both[-1] if both else big
     a, b = res.get("se->sim", "slow", cmp_n), res.get("se->se", "slow", cmp_n)
+    runs = ""
+    if a and b and len(res.walls("se->sim", "slow", cmp_n)) > 1:
+        runs = (" medians; runs: se->sim " + ", ".join(
+            f"{w:.2f}" for w in res.walls("se->sim", "slow", cmp_n)) + " s, se->se " + ", ".join(
+            f"{w:.2f}" for w in res.walls("se->se", "slow", cmp_n)) + " s")
     verdict(f"se->sim / se->se wall, slow {cmp_n}",
             a.wall / b.wall if a and b else None, 0.1, "x",
-            f"{a.wall:.2f} s / {b.wall:.2f} s" if a and b else "a run is missing")
+            f"{a.wall:.2f} s / {b.wall:.2f} s{runs}" if a and b else "a run is missing")
     if a and b and a.client_cpu is not None:
         # the SyncEvolution client's own CPU time is part of every se->sim run: a floor
         print(f"  (SyncEvolution's client alone: {a.client_cpu:.2f} s CPU = "
@@ -458,6 +471,8 @@ def main() -> int:
     ap.add_argument("--changes", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=5,
                     help="rounds of the simsync two-way sync (the median is reported)")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="runs of se->sim and se->se at the largest size (medians compared)")
     ap.add_argument("--quick", action="store_true",
                     help="sizes 100,1000, stores 1000,10000, no SyncEvolution->SyncEvolution "
                          "at the largest size")
@@ -497,13 +512,15 @@ def main() -> int:
         if not a.skip_syncevolution:
             sepeer.check_installed()
             for n in sizes:
-                guarded(res, f"se->sim {n}",
-                        lambda n=n: se_to_sim(root, res, n, a.changes, a.max_seconds))
-                if a.quick and n == big and len(sizes) > 1:
-                    print(f"se->se   {n}: skipped (--quick)", flush=True)
-                    continue
-                guarded(res, f"se->se {n}",
-                        lambda n=n: se_to_se(root, res, n, a.changes, a.max_seconds))
+                skip_se = a.quick and n == big and len(sizes) > 1
+                for rep in range(max(1, a.repeat) if n == big and not skip_se else 1):
+                    guarded(res, f"se->sim {n}", lambda n=n, rep=rep: se_to_sim(
+                        root, res, n, a.changes, a.max_seconds, rep))
+                    if skip_se:
+                        print(f"se->se   {n}: skipped (--quick)", flush=True)
+                        continue
+                    guarded(res, f"se->se {n}", lambda n=n, rep=rep: se_to_se(
+                        root, res, n, a.changes, a.max_seconds, rep))
     finally:
         if pg is not None:
             pg.stop()
