@@ -3,6 +3,8 @@ the fix that made it right."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from simsync.syncml import WBXML, XML
@@ -148,3 +150,38 @@ def test_items_acknowledged_by_a_lost_early_reply_reach_the_server(sync_type, lo
     assert h.sync(200).result.status == 200
     assert sorted(h.server_items().values()) == sorted(h.client_items().values())
     assert len(h.server_items()) == 40
+
+
+class _FailingBulk(MemoryStore):
+    """Bulk adds fail (as in test_bulk_slow): the engine falls back to one item at a time."""
+
+    def add_items(self, user, database, new, origin=None):
+        raise ValueError("no bulk here")
+
+
+@pytest.mark.parametrize("server_has", [0, 5])
+def test_a_failing_bulk_write_falls_back_after_an_early_reply_too(server_has) -> None:
+    """The ordinary way absorbs a failing bulk add (item by item instead); an early reply's
+    writes must too -- else the session ends at the next message, and every later slow sync of
+    the device the same way: it never gets through. Same items, maps and conversation."""
+    outcome, n_early = [], []
+    for early in (True, False):
+        store = _FailingBulk()
+        h = Harness(content_type=XML, store=store, server_max_msg=2600, workers=1)
+        h.early = early
+        for i in range(server_has):
+            c = vcard(f"Fam{i}", "G", f"+1 {i}")       # the same as the device's: matched
+            store.add_item(USER, DB, c, "text/vcard", keys=content_keys(c, "text/vcard"))
+        for i in range(30):
+            h.client_store.add("./" + DB, vcard(f"Fam{i}", "G", f"+1 {i}"))
+        status = h.sync(201).result.status
+        codes = [(c.cmd, c.data) for _, r in h.log for c in r.body.commands
+                 if isinstance(c, m.Status)]
+        stats = json.loads(store.load_session("dev-1\x1f1"))["dbs"][DB]["stats"]
+        outcome.append((status, sorted(h.server_items().values()),
+                        sorted(h.client_items().values()), sorted(store.map_entries("dev-1", DB)),
+                        codes, stats))
+        n_early.append(h.early_replies)
+    assert outcome[0][0] == 200 and n_early[0] > 0
+    assert len(outcome[0][1]) == 30
+    assert outcome[0] == outcome[1]

@@ -1081,7 +1081,7 @@ class _Reply:
         if self._defer:
             claimed = self._claimed(dbst)
             claimed.update(b.guid for b in todo if b.guid is not None)
-            self._later.append(lambda: self._claim_all(dbst, self._write_bulk(db, dbst, todo)))
+            self._later.append(lambda: self._write_later(db, dbst, todo))
             self._bulk_statuses(dbst, todo)
             return
         try:
@@ -1094,6 +1094,21 @@ class _Reply:
             return
         self._claim_all(dbst, guids)
         self._bulk_statuses(dbst, todo)
+
+    def _write_later(self, db: DatabaseConfig, dbst: DbState, todo: list[_Bulk]) -> None:
+        """The writes of a batch an early reply has answered: as :meth:`_apply_bulk`, one item
+        at a time should the bulk write fail -- with the same results (the statuses, gone
+        already, were those of the bulk way), as the state was when the batch was decided."""
+        try:
+            guids = self._write_bulk(db, dbst, todo)
+        except (KeyError, ValueError, TypeError):
+            self._claimed(dbst).difference_update(b.guid for b in todo if b.guid is not None)
+            stats, chunk, dbst.chunk_in = dict(dbst.stats), dbst.chunk_in, None
+            for b in todo:
+                self._change(db, dbst, b.cmd, b.item, b.luid)
+            dbst.stats, dbst.chunk_in = stats, chunk      # (counted with the statuses)
+            return
+        self._claim_all(dbst, guids)
 
     def _write_bulk(self, db: DatabaseConfig, dbst: DbState, todo: list[_Bulk]) -> list[str]:
         """Store a batch (see :meth:`_apply_bulk`) in one savepoint: its items' GUIDs."""
