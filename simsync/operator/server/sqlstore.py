@@ -616,6 +616,24 @@ class SqlStore:
                 user_dbs.c.user == user, user_dbs.c.database == database)).scalar()
         return int(v or 0)
 
+    def hold_database(self, user: str, database: str) -> None:
+        """Lock the user database's counter row until the transaction ends (PostgreSQL; on
+        SQLite the transaction's write lock holds the whole file already). A slow-sync message
+        decides from the items it reads (match keys, "nothing here yet") and writes later --
+        after its early reply, even: another session adding a matching item in between would
+        leave both. Held, that session's writes wait for this transaction, and this one reads
+        what it committed before."""
+        if self.is_sqlite:
+            return
+        with self._c() as c:
+            q = (sa.select(user_dbs.c.counter).where(user_dbs.c.user == user,
+                                                     user_dbs.c.database == database)
+                 .with_for_update())
+            if c.execute(q).first() is None:
+                self._insert_ignore(c, user_dbs, {"user": user, "database": database,
+                                                  "counter": 0})
+                c.execute(q)
+
     def _advance(self, c: Connection, user: str, database: str) -> int:
         """The next change counter of the user database. The UPDATE keeps its row locked
         until the transaction ends, so concurrent writers of one user database queue."""

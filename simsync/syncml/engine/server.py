@@ -953,6 +953,11 @@ class _Reply:
                     self._status(child, S.NOT_EXECUTED)
             return
         self._status(cmd, S.OK, target_ref=target, source_ref=source)
+        if dbst.sync_type in (201, 203):
+            # what this message decides from the user database holds until its writes
+            hold = getattr(self.store, "hold_database", None)
+            if hold is not None:
+                hold(self.st.user or "", db.name)
         fresh, pre = (self._bulk_items(db, dbst, cmd) if dbst.sync_type in (201, 203)
                       else ({}, None))
         batch: list[_Bulk] = []

@@ -108,7 +108,12 @@ class ConflictRecord:
 
 @runtime_checkable
 class SyncStore(Protocol):
-    """The persistence the server engine needs. All methods are synchronous and short."""
+    """The persistence the server engine needs. All methods are synchronous and short.
+
+    Optional, looked up with ``getattr``: ``bulk_slow_sync`` (False: no bulk slow-sync
+    writes) and ``hold_database(user, database)``, which keeps other transactions from
+    writing the user database until this one ends (a store whose transactions are not
+    serialised needs it, so that a slow-sync message's decisions hold until its writes)."""
 
     # transactions -----------------------------------------------------------------------
     def transaction(self) -> contextlib.AbstractContextManager[None]: ...
