@@ -21,8 +21,9 @@ Because WBXML messages carry DevInf as WBXML, this codec writes that MetInf Type
 same relabelling libwbxml's wbxml2xml does).
 
 Decoding is bounded (``max_size`` bytes, ``max_depth`` nesting, ``max_elements`` elements,
-nested documents included)
-and every malformed, truncated or unsupported input raises :class:`SyncMLDecodeError`.
+nested documents included; the text that string-table references yield is at most 16
+times the document's size) and every malformed, truncated or unsupported input raises
+:class:`SyncMLDecodeError`.
 
 Speed: :func:`decode_wbxml` reads the commands that fill a sync's messages (Add/Replace of
 one item, Status) directly from the bytes into the model, and :func:`encode_wbxml` writes
@@ -68,6 +69,10 @@ OPAQUE = 0xC3
 LITERAL_AC = 0xC4
 
 CHARSET_UTF8 = 106
+
+# string-table references (STR_T, LITERAL*) may yield at most this many times the
+# document's size in bytes (see _Decoder._tstr)
+_STRTBL_FACTOR = 16
 
 # Tag codes of the SyncML (page 0), MetInf (page 1) and DevInf (page 0 of DevInf documents)
 # code pages, from the SyncML 1.2 / DevInf 1.2 WBXML code page definitions.
@@ -171,6 +176,10 @@ class _Decoder:
         self.kind = kind
         self.page = 0
         self.strtbl = b""
+        # bytes the string-table references of this document may still yield: each
+        # reference is a few bytes, its entry up to the whole table, so without a bound a
+        # document of n bytes could expand to about n*n/4 bytes of text
+        self.strtbl_left = _STRTBL_FACTOR * len(data)
 
     # -- primitives
     def _byte(self) -> int:
@@ -208,6 +217,11 @@ class _Decoder:
             # the last entry without its terminator: SyncEvolution (libsynthesis) writes the
             # public identifier of a SyncML 1.0 document so; the table's length bounds it
             end = len(self.strtbl)
+        self.strtbl_left -= end - offset
+        if self.strtbl_left < 0:
+            raise SyncMLDecodeError(
+                f"WBXML string table references yield more than {_STRTBL_FACTOR} times "
+                f"the document's {len(self.data)} bytes")
         return _utf8(self.strtbl[offset:end])
 
     # -- document
