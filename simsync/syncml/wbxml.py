@@ -597,7 +597,7 @@ class _Fast:
             if tok == _TOK_STATUS:
                 commands.append(self.status(3, 1))
             elif tok == _TOK_SYNC:
-                commands.append(self.sync(3))
+                commands.append(self.sync_direct(3))
             elif tok == _TOK_FINAL and not final:
                 final = True
                 budget[0] -= 1
@@ -697,18 +697,11 @@ class _Fast:
         return _tree._SIMPLE[m.Add if tok == _TOK_ADD else m.Replace](
             int(cid), (item,), False, None, meta)
 
-    def sync(self, depth: int) -> m.Command:
-        d = self.d
-        start, page, budget = d.pos, d.page, d.budget[0]
-        try:
-            return self.sync_direct(depth)
-        except _Fallback:
-            d.pos, d.page, d.budget[0] = start, page, budget
-            return _tree._DECODERS["Sync"](d._element(_TOK_SYNC, depth), 1)
-
     def sync_direct(self, depth: int) -> m.Command:
         # what tree._container_from makes of a Sync: CmdID, NoResp?, Meta?, Target?, Source?,
-        # NumberOfChanges?, then commands; anything else (Cred ...) goes the general way
+        # NumberOfChanges?, then commands; for anything else (Cred ...) the whole message
+        # goes the general way (reading a refused Sync again here, as an element, and then
+        # the whole message, read its commands three times)
         d = self.d
         if depth + 1 > self.max_depth:
             raise _Fallback

@@ -179,6 +179,54 @@ def test_wbxml_direct_plus_fallback_work_bounded(monkeypatch, name):
     assert direct <= 3 * general, (direct, general)
 
 
+class _CommandReads:
+    """Counts complete readings of WBXML Add/Replace/Status commands: a match of the direct
+    path's regular expression, or the general decoder's element for the command."""
+
+    def __init__(self, monkeypatch):
+        self.n = 0
+        toks = {wbxml._TOK_ADD, wbxml._TOK_REPLACE, wbxml._TOK_STATUS}
+        orig = wbxml._Decoder._element
+
+        def element(dec, tok, depth):
+            if tok in toks and dec.page == 0 and dec.kind == "SyncML":
+                self.n += 1
+            return orig(dec, tok, depth)
+        monkeypatch.setattr(wbxml._Decoder, "_element", element)
+        reads = self
+
+        class Spy:
+            def __init__(self, rx):
+                self.rx = rx
+
+            def match(self, *a):
+                mt = self.rx.match(*a)
+                reads.n += mt is not None
+                return mt
+        for name in ("_RX_SIMPLE", "_RX_STATUS"):
+            monkeypatch.setattr(wbxml, name, Spy(getattr(wbxml, name)))
+
+    def run(self, fn, body) -> tuple[int, tuple]:
+        self.n = 0
+        out = _outcome(fn, body, max_size=SERVER_MAX)
+        return self.n, out
+
+
+@pytest.mark.parametrize("name", list(_wbxml_adversarial()))
+def test_wbxml_commands_read_at_most_twice(monkeypatch, name):
+    # the direct attempt reads each command once, the general path (after a fallback) once
+    # more; a Sync the direct path refused was read a third time, as an element inside the
+    # direct frame, before the whole message went the general way (4x the general path's
+    # time for a 120 KB Sync of 500 Adds with a second CmdID at its end)
+    body = _wbxml_adversarial()[name]
+    c = _CommandReads(monkeypatch)
+    general, want = c.run(wbxml.decode_wbxml_general, body)
+    direct, got = c.run(sm.decode_wbxml, body)
+    assert got == want
+    assert general == (168 if name == "deletes" else 501)  # Status + Adds/Replaces
+    assert direct <= 2 * general, (direct, general)
+
+
 @functools.cache
 def _xml_adversarial() -> dict[str, bytes]:
     good = xml.encode_xml_general(se_sync(350))
