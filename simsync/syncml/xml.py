@@ -195,6 +195,10 @@ def decode_xml(body: bytes, *, max_size: int = DEFAULT_MAX_SIZE,
     if body.__class__ is bytes:
         try:
             return _Fast(body, max_size, max_depth, max_elements).message()
+        except _Invalid as e:
+            # the general path's first step is the same check: it would refuse the
+            # document with the same error, after parsing it once more
+            raise e.args[0] from None
         except (_Fallback, ValueError, RecursionError, IndexError):
             pass
     return decode_xml_general(body, max_size=max_size, max_depth=max_depth,
@@ -292,7 +296,10 @@ class _Fast:
         head = _RX_ROOT.match(body)
         if head is None or max_depth < 7:
             raise _Fallback
-        root = _parse_root(body, self.max_size, self.max_elements)
+        try:
+            root = _parse_root(body, self.max_size, self.max_elements)
+        except SyncMLDecodeError as e:
+            raise _Invalid(e) from None
         hdr_start = head.end() - len(b"<SyncHdr>")
         pos = body.find(b"</SyncHdr><SyncBody>", hdr_start)
         if pos < 0:
@@ -546,6 +553,11 @@ def encode_xml_general(msg: m.SyncML) -> bytes:
 
 class _Fallback(Exception):
     """The direct path does not vouch for this message: the general path decides."""
+
+
+class _Invalid(Exception):
+    """The document checks (:func:`_parse_root`) refused the message: its one argument is
+    the SyncMLDecodeError the general path raises too."""
 
 
 _MAX_NUM = 9_999_999_999

@@ -531,3 +531,28 @@ def test_lxml_is_the_parser_under_both_paths():
         etree.fromstring(body)
     assert _outcome(sm.decode_xml, body) == _outcome(xml.decode_xml_general, body)
     assert _outcome(sm.decode_xml, body)[0] == "error"
+
+
+@pytest.mark.parametrize("name", ["truncated", "bad-byte", "doctype", "nul", "too-many"])
+def test_xml_document_refused_by_the_checks_is_parsed_once(monkeypatch, name):
+    # whatever _parse_root refuses, the general path refuses with the same error: the
+    # direct path's parse was done twice for every malformed document (2.5x the general
+    # path's time for a 230 KB reply with one bad byte near its end)
+    good = xml.encode_xml_general(se_reply(1000))
+    body = {"truncated": good[:-3], "bad-byte": good[:-40] + b"\xff" + good[-39:],
+            "doctype": good.replace(b"<SyncML", b"<!DOCTYPE x><SyncML", 1),
+            "nul": good[:-5] + b"\x00" + good[-5:], "too-many": good}[name]
+    limit = 1000 if name == "too-many" else 200_000
+    parses = []
+    orig = xml.etree.fromstring
+
+    def fromstring(*a, **k):
+        parses.append(1)
+        return orig(*a, **k)
+    monkeypatch.setattr(xml.etree, "fromstring", fromstring)
+    want = _outcome(xml.decode_xml_general, body, max_elements=limit)
+    assert want[0] == "error"
+    general = len(parses)
+    parses.clear()
+    assert _outcome(sm.decode_xml, body, max_elements=limit) == want
+    assert len(parses) == general
