@@ -91,8 +91,9 @@ def _strt_bomb(table: int, refs: int, where: str = "data") -> bytes:
 @pytest.mark.parametrize("where", ["data", "header"])
 @pytest.mark.parametrize("decode", [sm.decode_wbxml, wbxml.decode_wbxml_general])
 def test_wbxml_string_table_references_cannot_amplify(decode, where):
-    # 40 KB on the wire would be 20 000 copies of a 20 KB entry: 400 MB of text (and twice
-    # that at the join); before the fix both paths built it
+    # 40 KB on the wire would be 10 000 copies of a 20 KB entry: 200 MB of text, 400 MB at
+    # the peak (at the server's 166 KB limit: 3.4 GB of text); before the fix both paths
+    # built it
     body = _strt_bomb(20_000, 10_000, where)
     assert len(body) < 41_000
     with pytest.raises(SyncMLDecodeError, match="string table"):
@@ -536,8 +537,8 @@ def test_lxml_is_the_parser_under_both_paths():
 @pytest.mark.parametrize("name", ["truncated", "bad-byte", "doctype", "nul", "too-many"])
 def test_xml_document_refused_by_the_checks_is_parsed_once(monkeypatch, name):
     # whatever _parse_root refuses, the general path refuses with the same error: the
-    # direct path's parse was done twice for every malformed document (2.5x the general
-    # path's time for a 230 KB reply with one bad byte near its end)
+    # direct path's parse was done twice for every malformed document (2.05x the general
+    # path's time for a 139 KB reply with one bad byte near its end; now 1.0x)
     good = xml.encode_xml_general(se_reply(1000))
     body = {"truncated": good[:-3], "bad-byte": good[:-40] + b"\xff" + good[-39:],
             "doctype": good.replace(b"<SyncML", b"<!DOCTYPE x><SyncML", 1),
