@@ -589,6 +589,8 @@ class _Fast:
         commands: list[m.Command] = []
         final = False
         while True:
+            if budget[0] < 0:  # too many elements: the general path says so
+                raise _Fallback
             tok = d._skip_switch()
             if tok == END:
                 break
@@ -708,7 +710,10 @@ class _Fast:
         d.budget[0] -= 1
         got: dict[str, Node] = {}
         cmds: list[m.Command] = []
+        budget = d.budget
         while True:
+            if budget[0] < 0:
+                raise _Fallback
             tok = d._skip_switch()
             if tok == END:
                 break

@@ -557,3 +557,20 @@ def test_xml_document_refused_by_the_checks_is_parsed_once(monkeypatch, name):
     parses.clear()
     assert _outcome(sm.decode_xml, body, max_elements=limit) == want
     assert len(parses) == general
+
+
+@pytest.mark.parametrize("make", [lambda: se_reply(2000), lambda: se_sync(400)])
+@pytest.mark.parametrize("limit", [30, 300, 3000])
+def test_wbxml_element_limit_stops_the_direct_path_early(monkeypatch, make, limit):
+    # the direct path counted the elements it matched but checked the count only at the
+    # end: with max_elements=30 it still read all of a 100 KB message (236x the general
+    # path's time, which stops at the 31st element)
+    body = wbxml.encode_wbxml_general(make())
+    c = _CommandReads(monkeypatch)
+    got = _outcome(sm.decode_wbxml, body, max_elements=limit)
+    direct = c.n
+    c.n = 0
+    assert got == _outcome(wbxml.decode_wbxml_general, body, max_elements=limit)
+    general = c.n
+    assert got[0] == "error" and "too many" in got[1]
+    assert direct <= 2 * general + 2, (direct, general)
