@@ -36,6 +36,7 @@ tests/syncml/test_direct_paths.py checks that both give the same model, bytes an
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from . import model as m
 from . import tree as _tree
@@ -572,6 +573,7 @@ class _Fast:
         self.body = body
         self.max_depth = max_depth
         self.metas: dict[bytes, m.Meta] = {}  # Meta(type=...) by its raw text, shared
+        self.later = False  # a command is left to map (see other())
 
     def message(self) -> m.SyncML:
         d, body = self.d, self.body
@@ -611,19 +613,25 @@ class _Fast:
             raise _Fallback
         if budget[0] < 0:
             raise _Fallback
-        return m.SyncML(header, m.SyncBody(tuple(commands), final))
+        cmds = tuple(commands)
+        if self.later:
+            cmds = _mapped(cmds)
+        return m.SyncML(header, m.SyncBody(cmds, final))
 
-    def other(self, tok: int, depth: int, map_depth: int) -> m.Command:
-        """A command the general way: its element tree, then the tree mapping."""
+    def other(self, tok: int, depth: int, map_depth: int) -> _Later:
+        """A command the general way: its element tree now, the tree mapping once the whole
+        message has been read (a document the general decoder refuses as it reads the tree,
+        before any mapping, is then refused here without mapping either)."""
         if tok & 0xC0 != 0x40:
             raise _Fallback
         name = _PAGE0[tok & 0x3F]
         dec = _tree._DECODERS.get(name)  # type: ignore[arg-type]
         if dec is None:
             raise _Fallback
-        return dec(self.d._element(tok, depth), map_depth)
+        self.later = True
+        return _Later(dec, (self.d._element(tok, depth), map_depth))
 
-    def status(self, depth: int, map_depth: int) -> m.Command:
+    def status(self, depth: int, map_depth: int) -> m.Command | _Later:
         d = self.d
         mt = _RX_STATUS.match(self.body, d.pos - 1)
         if mt is None or depth + 1 > self.max_depth:
@@ -655,7 +663,7 @@ class _Fast:
                 self.metas[raw] = meta
         return meta
 
-    def simple(self, tok: int, depth: int, map_depth: int) -> m.Command:
+    def simple(self, tok: int, depth: int, map_depth: int) -> m.Command | _Later:
         d, body = self.d, self.body
         mt = _RX_SIMPLE.match(body, d.pos - 1)
         if mt is None or depth + 3 > self.max_depth:
@@ -699,7 +707,7 @@ class _Fast:
         return _tree._SIMPLE[m.Add if tok == _TOK_ADD else m.Replace](
             int(cid), (item,), False, None, meta)
 
-    def sync_direct(self, depth: int) -> m.Command:
+    def sync_direct(self, depth: int) -> m.Command | _Later:
         # what tree._container_from makes of a Sync: CmdID, NoResp?, Meta?, Target?, Source?,
         # NumberOfChanges?, then commands; for anything else (Cred ...) the whole message
         # goes the general way (reading a refused Sync again here, as an element, and then
@@ -709,7 +717,7 @@ class _Fast:
             raise _Fallback
         d.budget[0] -= 1
         got: dict[str, Node] = {}
-        cmds: list[m.Command] = []
+        cmds: list[m.Command | _Later] = []
         budget = d.budget
         while True:
             if budget[0] < 0:
@@ -742,7 +750,26 @@ class _Fast:
         tgt_v = None if tgt is None else _tree._loc_from(tgt)
         src_v = None if src is None else _tree._loc_from(src)
         noc = _tree._opt_int(get("NumberOfChanges"))
+        if self.later and any(c.__class__ is _Later for c in cmds):
+            return _Later(_sync_of, (cid, tuple(cmds), nr, tgt_v, src_v, meta_v, noc))
         return _tree._SYNC(cid, tuple(cmds), nr, None, tgt_v, src_v, meta_v, noc)
+
+
+class _Later:
+    """A command read but not yet mapped to the model: ``make(*args)`` maps it."""
+
+    __slots__ = ("args", "make")
+
+    def __init__(self, make: Callable[..., m.Command], args: tuple):
+        self.make, self.args = make, args
+
+
+def _mapped(cmds: tuple) -> tuple[m.Command, ...]:
+    return tuple([c.make(*c.args) if c.__class__ is _Later else c for c in cmds])
+
+
+def _sync_of(cid, cmds, nr, tgt, src, meta, noc) -> m.Command:
+    return _tree._SYNC(cid, _mapped(cmds), nr, None, tgt, src, meta, noc)
 
 
 _CMD_NAMES = _tree._CMD_NAMES
