@@ -588,7 +588,7 @@ class _Fast:
         header = _tree._header_from(d._element(_TOK_SYNCHDR, 2))
         if d._skip_switch() != _TOK_SYNCBODY or d.page != 0:
             raise _Fallback
-        commands: list[m.Command] = []
+        commands: list[m.Command | _Later] = []
         final = False
         while True:
             if budget[0] < 0:  # too many elements: the general path says so
