@@ -49,6 +49,33 @@ _DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>'
 _DANGEROUS = re.compile(rb"<!\s*(DOCTYPE|ENTITY|ELEMENT|ATTLIST|NOTATION)", re.IGNORECASE)
 
 
+def _prolog_end(body: bytes) -> int:
+    """Where the root element's start tag begins: the first "<" not opening a processing
+    instruction or a comment. A DOCTYPE, and with it any markup declaration, can only come
+    before it; after it such text is character data (CDATA, comments) or not well-formed.
+    A prolog with anything else starting "<!" (or an unterminated PI or comment) gives the
+    whole body's length, so that all of it is searched."""
+    i = 0
+    while True:
+        lt = body.find(b"<", i)
+        if lt < 0:
+            return len(body)
+        if body.startswith(b"<?", lt):
+            end = body.find(b"?>", lt + 2)
+            if end < 0:
+                return len(body)
+            i = end + 2
+        elif body.startswith(b"<!--", lt):
+            end = body.find(b"-->", lt + 4)
+            if end < 0:
+                return len(body)
+            i = end + 3
+        elif body.startswith(b"<!", lt):
+            return len(body)
+        else:
+            return lt
+
+
 def _ns_of(uri: str | None, inherited: NS) -> NS:
     if uri is None:
         return inherited
@@ -154,7 +181,7 @@ def _parse_root(body: bytes, max_size: int, max_elements: int) -> etree._Element
         raise SyncMLDecodeError("empty XML message")
     if b"\x00" in body:
         raise SyncMLDecodeError("NUL byte in XML message (only UTF-8 is accepted)")
-    if _DANGEROUS.search(body):
+    if _DANGEROUS.search(body, 0, _prolog_end(body)):
         raise SyncMLDecodeError("DOCTYPE / entity or DTD declarations are not allowed")
     try:
         root = etree.fromstring(body, _parser())

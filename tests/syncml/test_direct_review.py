@@ -615,3 +615,54 @@ def test_wbxml_deferred_commands_mapped_in_order():
     msg = wbxml.decode_wbxml_general(good)
     assert sm.decode_wbxml(good) == msg
     assert [c.cmd_id for c in msg.body.commands] == list(range(1, 34))
+
+
+# ------------------------------------------------------------ markup declarations as item text
+
+
+@pytest.mark.parametrize("text", ["<!DOCTYPE html><p>note</p>", '<!ENTITY x "y">', "<! doctype>",
+                                  "<!ELEMENT a ANY><!ATTLIST a b CDATA #IMPLIED>"])
+def test_xml_markup_declaration_text_in_cdata_or_comment_decodes(text):
+    # SyncEvolution sends item data as CDATA: a note holding "<!DOCTYPE html>" (pasted HTML)
+    # made the whole message fail on both paths, so the device sent it again and again
+    for old, new, want in (("<Data>x</Data>", f"<Data><![CDATA[{text}]]></Data>", text),
+                           ("<Final/>", f"<!--{text}--><Final/>", "x")):
+        body = SMALL_XML.replace(old, new, 1).encode()
+        got = _outcome(sm.decode_xml, body)
+        assert got == _outcome(xml.decode_xml_general, body)
+        assert got[0] == "ok", got
+        assert got[1].body.commands[1].commands[0].items[0].data == want
+
+
+_DECL = '<?xml version="1.0" encoding="UTF-8"?>'
+
+
+@pytest.mark.parametrize("prolog", [
+    '<!DOCTYPE SyncML [<!ENTITY a "b">]>',
+    "<!DOCTYPE SyncML SYSTEM 'http://127.0.0.1:9/x.dtd'>",
+    '<!-- x --><!DOCTYPE SyncML [<!ENTITY a "b">]>',
+    '<?p <SyncML>?><!DOCTYPE SyncML [<!ENTITY a "b">]>',
+    '<!-- <SyncML> --><!DOCTYPE SyncML [<!ENTITY a "b">]>',
+    '<!--?><SyncML>--><!DOCTYPE SyncML>',
+    '<!DOCTYPE SyncML [<!ENTITY a "&#38;b;"><!ENTITY b "x">]>',
+    '<!doctype SyncML>',
+    '<! DOCTYPE SyncML>',
+    '<![CDATA[x]]>',
+    '<!-- unterminated <!DOCTYPE SyncML>',
+])
+def test_xml_declarations_in_the_prolog_still_refused(prolog):
+    body = SMALL_XML.replace(_DECL, _DECL + prolog, 1)
+    body = body.replace("<Data>x</Data>", "<Data>&a;</Data>", 1).encode()
+    for decode in (sm.decode_xml, xml.decode_xml_general):
+        with pytest.raises(SyncMLDecodeError):
+            decode(body)
+
+
+def test_xml_billion_laughs_refused():
+    ents = '<!ENTITY l0 "ha">' + "".join(
+        f'<!ENTITY l{i} "{("&l" + str(i - 1) + ";") * 10}">' for i in range(1, 10))
+    body = SMALL_XML.replace(_DECL, _DECL + f"<!DOCTYPE SyncML [{ents}]>", 1)
+    body = body.replace("<Data>x</Data>", "<Data>&l9;</Data>", 1).encode()
+    for decode in (sm.decode_xml, xml.decode_xml_general):
+        with pytest.raises(SyncMLDecodeError, match="DOCTYPE"):
+            decode(body)
