@@ -666,3 +666,21 @@ def test_xml_billion_laughs_refused():
     for decode in (sm.decode_xml, xml.decode_xml_general):
         with pytest.raises(SyncMLDecodeError, match="DOCTYPE"):
             decode(body)
+
+
+def test_xml_declarations_refused_behind_bom_or_other_encoding():
+    ent = '<!DOCTYPE SyncML [<!ENTITY a "b">]>'
+    small = SMALL_XML.replace("<Data>x</Data>", "<Data>&a;</Data>", 1)
+    bodies = [
+        b"\xef\xbb\xbf" + small.replace(_DECL, _DECL + ent, 1).encode(),
+        b"\xef\xbb\xbf" + (ent + small.replace(_DECL, "", 1)).encode(),
+        small.replace(_DECL, _DECL + "\n " + ent, 1).encode(),
+        # UTF-7: "+ADw-" is "<", no byte pattern to see; lxml's DOCTYPE record still is
+        small.replace(_DECL, '<?xml version="1.0" encoding="UTF-7"?>+ADw-!DOCTYPE SyncML '
+                      "+AFs-+ADw-!ENTITY a +ACI-b+ACI-+AD4-+AF0-+AD4-", 1).replace(
+                          "&a;", "+ACY-a;").encode(),
+    ]
+    for body in bodies:
+        for decode in (sm.decode_xml, xml.decode_xml_general):
+            with pytest.raises(SyncMLDecodeError, match="DOCTYPE"):
+                decode(body)
