@@ -338,7 +338,12 @@ class _Fast:
         hdr_el = root[0]
         if region.count(b"<") - region.count(b"</") != sum(1 for _ in hdr_el.iter()):
             raise _Fallback
-        header = _tree._header_from(_to_node(hdr_el, NS.SYNCML, 2, max_depth))
+        try:
+            hdr = _to_node(hdr_el, NS.SYNCML, 2, max_depth)
+        except SyncMLDecodeError as e:
+            # the general path's conversion reaches the SyncHdr first, by the same call
+            raise _Invalid(e) from None
+        header = _tree._header_from(hdr)
         pos += len(b"<SyncBody>")
         commands: list[m.Command] = []
         final = False
@@ -583,8 +588,8 @@ class _Fallback(Exception):
 
 
 class _Invalid(Exception):
-    """The document checks (:func:`_parse_root`) refused the message: its one argument is
-    the SyncMLDecodeError the general path raises too."""
+    """The document checks (:func:`_parse_root`) or the SyncHdr's conversion refused the
+    message: its one argument is the SyncMLDecodeError the general path raises too."""
 
 
 _MAX_NUM = 9_999_999_999

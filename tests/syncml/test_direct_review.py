@@ -535,7 +535,9 @@ def test_lxml_is_the_parser_under_both_paths():
     assert _outcome(sm.decode_xml, body)[0] == "error"
 
 
-@pytest.mark.parametrize("name", ["truncated", "bad-byte", "doctype", "nul", "too-many"])
+@pytest.mark.parametrize("name", ["truncated", "bad-byte", "doctype", "nul", "too-many",
+                                  "header-attribute", "header-namespace", "header-mixed",
+                                  "header-deep"])
 def test_xml_document_refused_by_the_checks_is_parsed_once(monkeypatch, name):
     # whatever _parse_root refuses, the general path refuses with the same error: the
     # direct path's parse was done twice for every malformed document (2.05x the general
@@ -543,7 +545,12 @@ def test_xml_document_refused_by_the_checks_is_parsed_once(monkeypatch, name):
     good = xml.encode_xml_general(se_reply(1000))
     body = {"truncated": good[:-3], "bad-byte": good[:-40] + b"\xff" + good[-39:],
             "doctype": good.replace(b"<SyncML", b"<!DOCTYPE x><SyncML", 1),
-            "nul": good[:-5] + b"\x00" + good[-5:], "too-many": good}[name]
+            "nul": good[:-5] + b"\x00" + good[-5:], "too-many": good,
+            "header-attribute": good.replace(b"<SessionID>", b"<SessionID a='1'>", 1),
+            "header-namespace": good.replace(b"<SessionID>", b"<SessionID xmlns='urn:x'>", 1),
+            "header-mixed": good.replace(b"<SessionID>", b"<SessionID>x<a/>", 1),
+            "header-deep": good.replace(b"<SessionID>", b"<SessionID>" + b"<a>" * 40
+                                        + b"</a>" * 40, 1)}[name]
     limit = 1000 if name == "too-many" else 200_000
     parses = []
     orig = xml.etree.fromstring
