@@ -156,8 +156,8 @@ def _wbxml_adversarial() -> dict[str, bytes]:
     good = wbxml.encode_wbxml_general(se_sync(500))
     assert 100_000 < len(good) < 160_000
     # a Sync whose direct reading fails only at its END (a second CmdID), after all its
-    # commands: the Sync is read again the general way, which refuses it, and then the
-    # whole message
+    # commands (the direct path then read the Sync again as an element, which the mapping
+    # refused, and the general path the whole message: see the command-read test below)
     dup = good[:-3] + bytes.fromhex("4b033900 01".replace(" ", "")) + good[-3:]
     # a Sync without CmdID: the same, the general mapping failing at once
     no_id = good.replace(bytes.fromhex("6a4b03320001"), b"\x6a", 1)
