@@ -110,9 +110,27 @@ def _parser() -> etree.XMLParser:
 
 
 # element tag ("{uri}local" or "local") -> (namespace, or None to inherit the parent's; local
-# name); a cache of the tags seen, bounded because the tags come from untrusted input
+# name); a cache of the tags seen, bounded because the tags come from untrusted input, and
+# filled first with every SyncML, MetInf and DevInf name under the namespace spellings of
+# this codec and SyncEvolution (a fresh process's first message cannot then take all the
+# room with made-up tags, leaving the real ones uncached)
 _TAGS: dict[str, tuple[NS | None, str]] = {}
-_TAG_CACHE_MAX = 1024
+
+
+def _seed_tags() -> None:
+    from .wbxml import _DEVINF_TAGS, _METINF_TAGS, _SYNCML_TAGS
+
+    names = {n for n in (*_SYNCML_TAGS, *_METINF_TAGS, *_DEVINF_TAGS, "Size") if n}
+    uris = [p + v for p in ("SYNCML:SYNCML", "syncml:syncml") for v in ("1.0", "1.1", "1.2")]
+    uris += ["syncml:metinf", "SYNCML:METINF", "syncml:devinf", "SYNCML:DEVINF"]
+    for local in sorted(names):
+        _TAGS[local] = (None, local)
+        for uri in uris:
+            _TAGS[f"{{{uri}}}{local}"] = (_ns_of(uri, NS.SYNCML), local)
+
+
+_seed_tags()
+_TAG_CACHE_MAX = len(_TAGS) + 1024
 
 
 def _split_tag(tag: str) -> tuple[NS | None, str]:

@@ -691,3 +691,32 @@ def test_xml_declarations_refused_behind_bom_or_other_encoding():
         for decode in (sm.decode_xml, xml.decode_xml_general):
             with pytest.raises(SyncMLDecodeError, match="DOCTYPE"):
                 decode(body)
+
+
+# ------------------------------------------------------------ the XML tag cache
+
+
+def test_xml_tag_cache_cannot_be_filled_with_junk_first():
+    # the cache of element tags (process-wide, bounded at 1024 because the tags come from
+    # the network) kept the first tags seen: one 14 KB message of 1100 made-up tags, first
+    # in a fresh worker, left every SyncML tag uncached for the process's life (the general
+    # XML path 40-60% slower for every message after it)
+    import subprocess
+    code = (
+        "import sys\n"
+        "from simsync.syncml import xml\n"
+        "junk = ('<SyncML xmlns=\"SYNCML:SYNCML1.2\">' + ''.join(f'<T{i}/>' for i in "
+        "range(1100)) + '</SyncML>').encode()\n"
+        "try:\n    xml.decode_xml(junk)\nexcept ValueError:\n    pass\n"
+        "calls = []\n"
+        "orig = xml._split_tag\n"
+        "def spy(tag):\n    calls.append(tag)\n    return orig(tag)\n"
+        "xml._split_tag = spy\n"
+        "xml.decode_xml_general(sys.stdin.buffer.read())\n"
+        "print(len(calls), sorted(set(calls))[:5])\n")
+    msg = se_sync(3)
+    msg = dataclasses.replace(msg, header=dataclasses.replace(
+        msg.header, meta=sm.Meta(max_msg_size=1, type="x", anchor=sm.Anchor("1", "2"))))
+    out = subprocess.run([sys.executable, "-c", code], input=xml.encode_xml_general(msg),
+                         capture_output=True, check=True).stdout.decode()
+    assert out.startswith("0 "), out
