@@ -313,7 +313,7 @@ def _join(a: str | bytes, b: str | bytes) -> str | bytes:
     return ab + bb
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _Bulk:
     """A slow-sync item whose fate is known without the item-by-item way: new (``guid`` None:
     added) or the same as the unclaimed server item ``guid`` (matched); with its command."""
@@ -1020,7 +1020,8 @@ class _Reply:
                 declared = _declared_size(child, item)
                 if declared is not None and not size_matches(data, declared):
                     continue
-                if data_size(data) > self.cfg.max_obj_size:
+                if (len(data) * 4 > self.cfg.max_obj_size      # (UTF-8: at most 4 bytes each)
+                        and data_size(data) > self.cfg.max_obj_size):
                     continue
                 ctype = _item_type(child, item, db.content_type)
                 if solo:
@@ -1084,8 +1085,9 @@ class _Reply:
         batch.clear()
         self._taken.clear()           # (claimed from now on, or settled item by item)
         if self._defer:
-            claimed = self._claimed(dbst)
-            claimed.update(b.guid for b in todo if b.guid is not None)
+            matched = [b.guid for b in todo if b.guid is not None]
+            if matched:
+                self._claimed(dbst).update(matched)
             self._later.append(lambda: self._write_later(db, dbst, todo))
             self._bulk_statuses(dbst, todo)
             return
@@ -1131,8 +1133,10 @@ class _Reply:
         return guids
 
     def _claim_all(self, dbst: DbState, guids: list[str]) -> None:
-        for g in guids:
-            self._claim(dbst, g)
+        dbst.claimed.extend(guids)
+        cached = self._claimed_sets.get(dbst.name)
+        if cached is not None:
+            cached.update(guids)
 
     def _bulk_statuses(self, dbst: DbState, todo: list[_Bulk]) -> None:
         for b in todo:
