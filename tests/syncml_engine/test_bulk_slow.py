@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -157,3 +158,27 @@ def test_a_resync_against_the_same_data_is_matched_in_bulk() -> None:
     assert store.bulk_sizes == [] or sum(store.bulk_sizes) == 0     # nothing new
     assert Spy.single_maps == 5 and Spy.bulk_maps == 45   # the 5 changed ones one by one
     assert store.map_size("dev-1", "addressbook") == 50
+
+
+@pytest.mark.parametrize("sync_type", [201, 203])
+def test_a_slow_sync_drops_the_map_entries_of_luids_the_device_no_longer_has(sync_type) -> None:
+    """A device that lost its data (and its LUIDs) slow-syncs or refreshes the server: the map
+    entries of its old LUIDs are dropped, whatever way the items went, and every item is
+    mapped once."""
+    from simsync.syncml.engine import ClientStore
+
+    store = MemoryStore()
+    h = Harness(store=store)
+    x, y = vcard("Xfam", "X", "+1 1"), vcard("Yfam", "Y", "+1 2")
+    h.client_store.add("./addressbook", x)
+    h.client_store.add("./addressbook", y)
+    assert h.sync(200).result.status == 200
+    old = {luid for luid, _ in store.map_entries("dev-1", "addressbook")}
+    assert len(old) == 2
+    h.client_store = ClientStore(luid_prefix="new-")
+    h.client_store.add("./addressbook", x)
+    assert h.sync(sync_type).result.status == 200
+    maps = store.map_entries("dev-1", "addressbook")
+    assert not old & {luid for luid, _ in maps}
+    assert sorted(g for _, g in maps) == sorted(set(h.server_items()))
+    assert sorted(luid for luid, _ in maps) == sorted(h.client_items())

@@ -183,6 +183,9 @@ _I_MAP = id_map.insert()
 _U_COUNTER_BY = (user_dbs.update().where(user_dbs.c.user == _b("u"),
                                          user_dbs.c.database == _b("d"))
                  .values(counter=user_dbs.c.counter + _b("k")).returning(user_dbs.c.counter))
+_S_COUNTER = sa.select(user_dbs.c.counter).where(user_dbs.c.user == _b("u"),
+                                                user_dbs.c.database == _b("d"))
+_S_SESSION = sa.select(sessions.c.state).where(sessions.c.key == _b("k")).with_for_update()
 _S_MAPS = sa.select(id_map.c.luid, id_map.c.guid).where(
     id_map.c.device_id == _b("dev"), id_map.c.database == _b("d"),
     id_map.c.luid.in_(_b("ls", expanding=True)))
@@ -612,8 +615,7 @@ class SqlStore:
 
     def counter(self, user: str, database: str) -> int:
         with self._c() as c:
-            v = c.execute(sa.select(user_dbs.c.counter).where(
-                user_dbs.c.user == user, user_dbs.c.database == database)).scalar()
+            v = c.execute(_S_COUNTER, {"u": user, "d": database}).scalar()
         return int(v or 0)
 
     def hold_database(self, user: str, database: str) -> None:
@@ -913,8 +915,7 @@ class SqlStore:
         (FOR UPDATE: on PostgreSQL a second worker serving the same session -- a request sent
         again while the first was still at it -- waits, then reads what the first saved)."""
         with self._c() as c:
-            return c.execute(sa.select(sessions.c.state).where(sessions.c.key == key)
-                             .with_for_update()).scalar()
+            return c.execute(_S_SESSION, {"k": key}).scalar()
 
     def save_session(self, key: str, state: str) -> None:
         with self._c() as c:

@@ -195,6 +195,9 @@ class DbState:
     #: claimed by this session (it was empty at the Alert and only this session's bulk adds
     #: changed it): then no item can match, and match keys are needed only to be stored
     solo_counter: int | None = None
+    #: slow sync: the device may hold map entries of items it did not send (false when it had
+    #: none at the Alert and only bulk writes, which claim every item they map, made more)
+    stale_maps: bool = True
 
 
 @dataclass
@@ -825,6 +828,8 @@ class _Reply:
                        server_next=str(snapshot), snapshot=snapshot,
                        last_counter=stored.counter if stored else 0,
                        solo_counter=0 if sync_type in (201, 203) and snapshot == 0 else None)
+        if sync_type in (201, 203):
+            dbst.stale_maps = self.store.map_size(self.dev, db.name) > 0
         if (sync_type in (201, 203) and self.cfg.early_replies and stored is not None
                 and stored.client_last is not None):
             # its upload may be answered early (201 for items not yet written), and the device
@@ -1202,6 +1207,7 @@ class _Reply:
                 luid: str) -> int | None:
         self._one_by_one = True     # (the slow-sync prefetch may be out of date now)
         dbst.solo_counter = None    # (it may leave an item this session does not claim)
+        dbst.stale_maps = True      # (and map entries of items the device did not send)
         if dbst.sync_type in (204, 205):
             return S.COMMAND_NOT_ALLOWED
         # large objects -------------------------------------------------------------
@@ -1440,12 +1446,18 @@ class _Reply:
             self._no_end_of_data(dbst)
             if dbst.sync_type in (201, 203):
                 claimed = set(dbst.claimed)
-                rest = [g for g in self.store.live_guids(user, dbst.name) if g not in claimed]
+                if (dbst.solo_counter is not None
+                        and self.store.counter(user, dbst.name) == dbst.solo_counter):
+                    rest = []                   # (every live item is one the client sent)
+                else:
+                    rest = [g for g in self.store.live_guids(user, dbst.name)
+                            if g not in claimed]
                 # the client sent everything it has: map entries of anything else are stale
-                with self.store.transaction():
-                    for luid, guid in self.store.map_entries(self.dev, dbst.name):
-                        if guid not in claimed:
-                            self.store.unmap_luid(self.dev, dbst.name, luid)
+                if dbst.stale_maps:
+                    with self.store.transaction():
+                        for luid, guid in self.store.map_entries(self.dev, dbst.name):
+                            if guid not in claimed:
+                                self.store.unmap_luid(self.dev, dbst.name, luid)
                 if dbst.sync_type == 201:
                     for g in rest:
                         if g not in dbst.pending:
