@@ -41,8 +41,8 @@ def _early_counter(monkeypatch) -> list[int]:
     seen: list[int] = []
     real = ServerSession.respond_early
 
-    def respond_early(self, msg, body, ctype, *, early=True):
-        reply, finish = real(self, msg, body, ctype, early=early)
+    def respond_early(self, msg, body, ctype, **kw):
+        reply, finish = real(self, msg, body, ctype, **kw)
         if finish is not None:
             seen.append(msg.header.msg_id)
         return reply, finish

@@ -34,9 +34,9 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.background import BackgroundTask
 
-from simsync.syncml import model as m
 from simsync.syncml.codec import WBXML, XML, decode, media_type
-from simsync.syncml.engine import DatabaseConfig, ServerConfig, ServerSession, ServerState
+from simsync.syncml.engine import DatabaseConfig, ServerConfig, ServerSession
+from simsync.syncml.engine.server import NotAtRespUri
 from simsync.syncml.engine.store import SyncStore
 from simsync.syncml.errors import SyncMLDecodeError
 
@@ -124,9 +124,8 @@ def create_app(store: SyncStore, config: ServerConfig | None = None, *,
             replied = False
             try:
                 with store.transaction():
-                    if not _resp_uri_ok(store, cfg, msg, token):
-                        raise _Forbidden
-                    reply, finish = ServerSession(cfg, store).respond_early(msg, body, ctype)
+                    reply, finish = ServerSession(cfg, store).respond_early(msg, body, ctype,
+                                                                            url_token=token)
                     if finish is not None:
                         on_reply(reply)
                         replied = True
@@ -183,7 +182,7 @@ def create_app(store: SyncStore, config: ServerConfig | None = None, *,
         except SyncMLDecodeError as exc:
             return PlainTextResponse(f"malformed SyncML message: {_short(exc)}\n",
                                      status_code=400)
-        except _Forbidden:
+        except NotAtRespUri:
             return PlainTextResponse("this session continues at its RespURI\n",
                                      status_code=403)
         except Exception:                      # a bug or a database outage: logged here,
@@ -214,10 +213,6 @@ def create_app(store: SyncStore, config: ServerConfig | None = None, *,
     return app
 
 
-class _Forbidden(Exception):
-    pass
-
-
 def _resolve(fut: asyncio.Future[bytes], value: bytes) -> None:
     if not fut.done():
         fut.set_result(value)
@@ -244,23 +239,6 @@ def _ping(store: SyncStore) -> bool:
         return bool(ping())
     store.get_account("")
     return True
-
-
-def _resp_uri_ok(store: SyncStore, config: ServerConfig, msg: m.SyncML,
-                 token: str | None) -> bool:
-    """A later message of an authenticated, running session must come to its RespURI (its
-    ``sessionid`` token in the URL or in the target LocURI) -- with or without credentials:
-    another user's credentials must not buy a share in it."""
-    if not config.check_resp_uri:
-        return True
-    hdr = msg.header
-    raw = store.load_session(f"{hdr.source.loc_uri}\x1f{hdr.session_id}")
-    if not raw:
-        return True
-    st = ServerState.from_json(raw)
-    if not st.authenticated or st.phase == "done" or hdr.msg_id <= st.last_msg_id:
-        return True                            # a new session or a retransmission
-    return token == st.token or f"sessionid={st.token}" in hdr.target.loc_uri
 
 
 # ------------------------------------------------------------------------------ uvicorn factory

@@ -87,7 +87,16 @@ from .store import (
     SyncStore,
 )
 
-__all__ = ["DatabaseConfig", "DbState", "ServerConfig", "ServerSession", "ServerState"]
+__all__ = ["DatabaseConfig", "DbState", "NotAtRespUri", "ServerConfig", "ServerSession",
+           "ServerState"]
+
+
+class NotAtRespUri(Exception):
+    """A later message of an authenticated, running session that did not come to the session's
+    RespURI (see :meth:`ServerSession.respond_early`'s ``url_token``): refused, nothing done."""
+
+
+_UNCHECKED = object()
 
 S = m.StatusCode
 _DEFAULT_MATCH = pim.MatchConfig()
@@ -387,16 +396,24 @@ class ServerSession:
         return reply
 
     def respond_early(self, msg: m.SyncML, body: bytes, content_type: str, *,
-                      early: bool = True) -> tuple[bytes, Callable[[], None] | None]:
+                      early: bool = True, url_token: str | None | object = _UNCHECKED
+                      ) -> tuple[bytes, Callable[[], None] | None]:
         """As :meth:`respond`, but a reply that only acknowledges a non-final message of a
         slow-sync upload comes before the writes its decisions need (when
         ``ServerConfig.early_replies``): those, and the session state, are written by the
         returned ``finish`` (None: all is written already). Send the reply, then call
         ``finish`` in the same transaction and commit; the session's next message must not
         be served before that commit (the transaction holds the session: see the module
-        docstring). Should ``finish`` fail, roll back: the session ends at its next message."""
+        docstring). Should ``finish`` fail, roll back: the session ends at its next message.
+
+        ``url_token``: the ``sessionid`` of the URL the request came to (None: none). Given, a
+        later message of an authenticated, running session must come to the session's RespURI
+        (that token in the URL or in the target LocURI), with or without credentials --
+        another user's credentials must not buy a share in it -- else :class:`NotAtRespUri`
+        (when ``ServerConfig.check_resp_uri``)."""
         digest = "wire:" + hashlib.sha256(body).hexdigest()
-        out, finish = self._serve(msg, content_type, digest, encode_reply=True, early=early)
+        out, finish = self._serve(msg, content_type, digest, encode_reply=True, early=early,
+                                  url_token=url_token)
         return self._wire(out, content_type), finish
 
     @staticmethod
@@ -412,7 +429,7 @@ class ServerSession:
         return encode_wbxml(reply) if media_type(content_type) == WBXML else encode_xml(reply)
 
     def _serve(self, msg: m.SyncML, content_type: str | None, digest: str, *,
-               encode_reply: bool, early: bool = False
+               encode_reply: bool, early: bool = False, url_token: str | None | object = _UNCHECKED
                ) -> tuple[m.SyncML | str, Callable[[], None] | None]:
         """The reply, as a message or (``encode_reply``, or a saved one) as the saved form;
         with the ``finish`` of an early reply (else None)."""
@@ -421,6 +438,10 @@ class ServerSession:
         key = f"{device_id}\x1f{hdr.session_id}"
         raw = self.store.load_session(key)
         st = ServerState.from_json(raw) if raw else None
+        if (url_token is not _UNCHECKED and self.config.check_resp_uri and st is not None
+                and st.authenticated and st.phase != "done" and hdr.msg_id > st.last_msg_id
+                and url_token != st.token and f"sessionid={st.token}" not in hdr.target.loc_uri):
+            raise NotAtRespUri(key)
         if (st is not None and hdr.msg_id == st.last_msg_id and st.last_reply is not None
                 and st.last_request == digest):
             # the same request again (our reply got lost): the same answer, nothing redone
