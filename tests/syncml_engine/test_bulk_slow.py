@@ -162,23 +162,42 @@ def test_a_resync_against_the_same_data_is_matched_in_bulk() -> None:
 
 @pytest.mark.parametrize("sync_type", [201, 203])
 def test_a_slow_sync_drops_the_map_entries_of_luids_the_device_no_longer_has(sync_type) -> None:
-    """A device that lost its data (and its LUIDs) slow-syncs or refreshes the server: the map
-    entries of its old LUIDs are dropped, whatever way the items went, and every item is
-    mapped once."""
-    from simsync.syncml.engine import ClientStore
-
+    """A device that lost an item without noticing (its anchors kept) slow-syncs or refreshes
+    the server: the map entry of the lost item's LUID is dropped, and every item the device
+    has is mapped once."""
     store = MemoryStore()
     h = Harness(store=store)
     x, y = vcard("Xfam", "X", "+1 1"), vcard("Yfam", "Y", "+1 2")
     h.client_store.add("./addressbook", x)
-    h.client_store.add("./addressbook", y)
+    lost = h.client_store.add("./addressbook", y)
     assert h.sync(200).result.status == 200
-    old = {luid for luid, _ in store.map_entries("dev-1", "addressbook")}
-    assert len(old) == 2
-    h.client_store = ClientStore(luid_prefix="new-")
-    h.client_store.add("./addressbook", x)
+    assert len(store.map_entries("dev-1", "addressbook")) == 2
+    local = h.client_store.db("./addressbook")
+    del local.items[lost]                      # gone, with no change recorded
+    local.changes.pop(lost, None)
     assert h.sync(sync_type).result.status == 200
     maps = store.map_entries("dev-1", "addressbook")
-    assert not old & {luid for luid, _ in maps}
-    assert sorted(g for _, g in maps) == sorted(set(h.server_items()))
+    if sync_type == 203:                       # (the server's copy of y went with it)
+        assert lost not in {luid for luid, _ in maps}
     assert sorted(luid for luid, _ in maps) == sorted(h.client_items())
+    assert sorted(g for _, g in maps) == sorted(set(h.server_items()))
+
+
+def test_a_reset_device_slow_syncing_its_contacts_again_doubles_none() -> None:
+    """A device that lost its data and its anchors (reset, reinstalled) and got its contacts
+    back under new LUIDs slow-syncs: each matches the server's copy, none is added twice."""
+    from simsync.syncml.engine import ClientStore
+
+    store = MemoryStore()
+    h = Harness(store=store)
+    people = [vcard(f"Fam{i}", "G", f"+1 {i}") for i in range(6)]
+    for p in people:
+        h.client_store.add("./addressbook", p)
+    assert h.sync(200).result.status == 200
+    h.client_store = ClientStore(luid_prefix="new-")
+    for p in people[:4]:                       # two are not restored
+        h.client_store.add("./addressbook", p)
+    assert h.sync(200).result.status == 200    # no anchors: 508, slow
+    assert len(h.server_items()) == 6 and len(h.client_items()) == 6
+    assert sorted(h.server_items().values()) == sorted(h.client_items().values())
+    assert len(store.map_entries("dev-1", "addressbook")) == 6

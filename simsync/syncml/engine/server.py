@@ -849,6 +849,12 @@ class _Reply:
                        server_next=str(snapshot), snapshot=snapshot,
                        last_counter=stored.counter if stored else 0,
                        solo_counter=0 if sync_type in (201, 203) and snapshot == 0 else None)
+        if sync_type in (201, 203) and not anchor.last and self.store.map_size(self.dev, db.name):
+            # a device with no Last anchor starts afresh (reset, reinstalled): the LUIDs the
+            # server mapped for it name nothing any more -- kept, they would hide the server's
+            # items from content matching, and every contact it sends again would be doubled
+            with self.store.transaction():
+                self.store.clear_map(self.dev, db.name)
         if sync_type in (201, 203):
             dbst.stale_maps = self.store.map_size(self.dev, db.name) > 0
         if (sync_type in (201, 203) and self.cfg.early_replies and stored is not None
