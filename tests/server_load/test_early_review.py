@@ -7,69 +7,19 @@ from __future__ import annotations
 
 import json
 import multiprocessing
-import os
-import signal
 
 import pytest
 
-from simsync.handset.db1 import Db1ClientSession, SqliteClientStore
-from simsync.handset.httpsync import HttpTransport, SyncTransportError, run_session
-from simsync.handset.loopback import _anchor
+from simsync.handset.db1 import SqliteClientStore
 from simsync.operator.server import SqlStore
-from simsync.syncml import WBXML
-from simsync.syncml import model as m
 
 from .conftest import new_pg_database, parse, vcard
-from .test_kill import LOCAL, PASSWORD, _config
+from .test_kill import LOCAL, PASSWORD
+from .test_kill_early import _child, _sync
 
 N = 3000                 # several upload messages of 150 KB
 ROUNDS = 2
 FORK = multiprocessing.get_context("fork")
-
-
-def _cfg(url: str, user: str):
-    cfg = _config(url, f"handset-{user}")
-    return type(cfg)(**{**cfg.__dict__, "user": user})
-
-
-def _child(db1: str, url: str, user: str, kill_after: int, server_pid: int, out: str) -> None:
-    acked = 0
-
-    class Transport(HttpTransport):
-        n = 0
-
-        def exchange(self, target, msg):
-            nonlocal acked
-            Transport.n += 1
-            reply = super().exchange(target, msg)
-            acked += sum(1 for c in reply.body.commands if isinstance(c, m.Status)
-                         and c.cmd in ("Add", "Replace") and c.data in (200, 201))
-            if Transport.n == kill_after:
-                with open(out, "w") as f:
-                    json.dump({"acked": acked, "final": reply.body.final}, f)
-                os.killpg(server_pid, signal.SIGKILL)
-            return reply
-
-    store = SqliteClientStore(db1)
-    try:
-        with Transport(WBXML, timeout=20) as t:
-            # the device asks for a slow sync itself (its anchors are good)
-            result = run_session(Db1ClientSession(_cfg(url, user), store, sync_type=201,
-                                                  session_id="5", anchor_factory=_anchor), t)
-        os._exit(0 if result.status == 200 else 3)
-    except SyncTransportError:
-        os._exit(4)
-
-
-def _sync(db1: str, url: str, user: str, sid: str) -> tuple[int, dict]:
-    store = SqliteClientStore(db1)
-    try:
-        with HttpTransport(WBXML, timeout=30) as t:
-            r = run_session(Db1ClientSession(_cfg(url, user), store, sync_type=200,
-                                             session_id=sid, anchor_factory=_anchor), t)
-            return r.status, dict(r.sync_types)
-    finally:
-        store.close()
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
@@ -95,8 +45,9 @@ def test_a_device_requested_slow_sync_killed_after_an_early_reply(backend, tmp_p
             for i in range(N):
                 a.add(LOCAL, vcard(f"{user}-{i:05d}", f"+49 {i:07d}"))
         out = str(tmp_path / f"{user}.json")
+        # the device asks for a slow sync itself (its anchors are good)
         p = FORK.Process(target=_child, args=(db1, server.url, user, 2 + rnd % 2,
-                                              server.proc.pid, out))
+                                              server.proc.pid, out, 201, "5"))
         p.start()
         p.join(60)
         assert p.exitcode == 4, f"round {rnd}: the client should have lost the server"

@@ -28,7 +28,15 @@ ROUNDS = 3
 FORK = multiprocessing.get_context("fork")
 
 
-def _child(db1: str, url: str, user: str, kill_after: int, server_pid: int, out: str) -> None:
+def _cfg(url: str, user: str):
+    cfg = _config(url, f"handset-{user}")
+    return type(cfg)(**{**cfg.__dict__, "user": user})
+
+
+def _child(db1: str, url: str, user: str, kill_after: int, server_pid: int, out: str,
+           sync_type: int = 200, session_id: str = "1") -> None:
+    """One sync of ``user``'s handset in this (forked) process; the server is SIGKILLed right
+    after the ``kill_after``-th reply (what the device had acknowledged by then: ``out``)."""
     acked = 0
 
     class Transport(HttpTransport):
@@ -47,25 +55,24 @@ def _child(db1: str, url: str, user: str, kill_after: int, server_pid: int, out:
             return reply
 
     store = SqliteClientStore(db1)
-    cfg = _config(url, f"handset-{user}")
-    cfg = type(cfg)(**{**cfg.__dict__, "user": user})
     try:
         with Transport(WBXML, timeout=20) as t:
-            result = run_session(Db1ClientSession(cfg, store, sync_type=200, session_id="1",
+            result = run_session(Db1ClientSession(_cfg(url, user), store, sync_type=sync_type,
+                                                  session_id=session_id,
                                                   anchor_factory=_anchor), t)
         os._exit(0 if result.status == 200 else 3)
     except SyncTransportError:
         os._exit(4)
 
 
-def _sync(db1: str, url: str, user: str, sid: str) -> int:
+def _sync(db1: str, url: str, user: str, sid: str) -> tuple[int, dict]:
+    """One two-way sync of ``user``'s handset: its status and sync types."""
     store = SqliteClientStore(db1)
-    cfg = _config(url, f"handset-{user}")
-    cfg = type(cfg)(**{**cfg.__dict__, "user": user})
     try:
         with HttpTransport(WBXML, timeout=30) as t:
-            return run_session(Db1ClientSession(cfg, store, sync_type=200, session_id=sid,
-                                                anchor_factory=_anchor), t).status
+            r = run_session(Db1ClientSession(_cfg(url, user), store, sync_type=200,
+                                             session_id=sid, anchor_factory=_anchor), t)
+            return r.status, dict(r.sync_types)
     finally:
         store.close()
 
@@ -107,7 +114,7 @@ def test_kill_the_server_right_after_an_early_reply(backend, tmp_path, serve_fac
         assert stored <= seen["acked"]
         lost_windows += stored < seen["acked"]
         server.start()
-        codes = [_sync(db1, server.url, user, str(10 + k)) for k in range(3)]
+        codes = [_sync(db1, server.url, user, str(10 + k))[0] for k in range(3)]
         assert codes == [200, 200, 200], f"round {rnd}: {codes}"
         with SqliteClientStore(db1) as a:
             handset = sorted(parse(v) for v in a.contents(LOCAL).values())
