@@ -2,7 +2,7 @@
 """Sync benchmark over HTTP on loopback: simsync and SyncEvolution, clients and servers.
 
     python scripts/bench_sync.py [--sizes 1000,10000] [--stores 1000,100000] [--changes 10]
-                                 [--rounds 5] [--repeat 3] [--quick] [--skip-syncevolution]
+                                 [--rounds 5] [--repeat 5] [--quick] [--skip-syncevolution]
                                  [--postgres] [--keep DIR]
 
 Scenarios (one fresh server per measurement, SQLite for simsync):
@@ -471,7 +471,7 @@ def main() -> int:
     ap.add_argument("--changes", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=5,
                     help="rounds of the simsync two-way sync (the median is reported)")
-    ap.add_argument("--repeat", type=int, default=3,
+    ap.add_argument("--repeat", type=int, default=5,
                     help="runs of se->sim and se->se at the largest size (medians compared)")
     ap.add_argument("--quick", action="store_true",
                     help="sizes 100,1000, stores 1000,10000, no SyncEvolution->SyncEvolution "
