@@ -207,6 +207,9 @@ class DbState:
     #: slow sync: the device may hold map entries of items it did not send (false when it had
     #: none at the Alert and only bulk writes, which claim every item they map, made more)
     stale_maps: bool = True
+    #: slow sync with no Last anchor: the device's map entries as they were at the Alert
+    #: (LUID -> GUID), cleared then; an item no content matches takes its LUID's old entry back
+    old_maps: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -853,6 +856,9 @@ class _Reply:
             # a device with no Last anchor starts afresh (reset, reinstalled): the LUIDs the
             # server mapped for it name nothing any more -- kept, they would hide the server's
             # items from content matching, and every contact it sends again would be doubled
+            # (a device that kept its LUIDs -- SyncEvolution's slow sync sends no Last either
+            # -- gets the old entry of an item changed since back, see _slow_item)
+            dbst.old_maps = dict(self.store.map_entries(self.dev, db.name))
             with self.store.transaction():
                 self.store.clear_map(self.dev, db.name)
         if sync_type in (201, 203):
@@ -1069,7 +1075,9 @@ class _Reply:
         if solo:
             return {id(i): b for i, b in cands}, None
         used = self.store.keys_in_use(user, db.name, {k for _, b in cands for k in b.new.keys})
-        fresh = {id(i): b for i, b in cands if not any(k in used for k in b.new.keys)}
+        # (a LUID with an old map entry is new only if no content matches: _decide)
+        fresh = {id(i): b for i, b in cands if not any(k in used for k in b.new.keys)
+                 and b.luid not in dbst.old_maps}
         rest = {id(i): b for i, b in cands if id(i) not in fresh}
         if not rest:
             return fresh, None
@@ -1105,7 +1113,7 @@ class _Reply:
             if rec is not None and (_is_vcard(ctype) or same_item(rec.content, data, ctype,
                                                                   db.match)):
                 return dataclasses.replace(b, guid=cand) if rec.content == data else None
-        return b
+        return None if b.luid in dbst.old_maps else b     # (its old map entry: item by item)
 
     def _apply_bulk(self, db: DatabaseConfig, dbst: DbState, batch: list[_Bulk]) -> None:
         """Add the collected new items and map the matched ones (see :meth:`_bulk_items`) in
@@ -1407,6 +1415,11 @@ class _Reply:
                         crec.content, data, ctype, db.match)):
                     rec = crec
                     break
+            old = dbst.old_maps.get(luid)
+            if (rec is None and old is not None and old not in claimed
+                    and self.store.map_luid(dev, db.name, old) is None):
+                # no Last anchor, but the device kept this LUID and changed the item since
+                rec = self.store.get_item(user, db.name, old)
             if rec is None:
                 guid = self._add(db, dbst, luid, data, ctype, keys)
                 self._claim(dbst, guid)
@@ -1472,6 +1485,7 @@ class _Reply:
             dbst.client_done = True
             self._no_end_of_data(dbst)
             if dbst.sync_type in (201, 203):
+                dbst.old_maps = {}              # (the client sent all it has)
                 claimed = set(dbst.claimed)
                 if (dbst.solo_counter is not None
                         and self.store.counter(user, dbst.name) == dbst.solo_counter):

@@ -1,0 +1,53 @@
+"""Late review of the slow-sync map changes: a device that slow-syncs with no Last anchor but
+still has its LUIDs -- what SyncEvolution sends for ``--sync slow`` (Alert 201 with only a Next
+anchor; seen on the wire against ``simsync operator serve``) -- must not have its items doubled."""
+
+from __future__ import annotations
+
+import pytest
+
+from simsync.syncml.engine import MemoryStore
+
+from .conftest import Harness, vcard
+
+
+@pytest.mark.parametrize("sync_type", [201, 203])
+@pytest.mark.parametrize("bulk", [True, False])
+def test_a_slow_sync_with_no_last_anchor_keeps_an_item_changed_since_under_its_luid(
+        sync_type, bulk) -> None:
+    """The device changed Ann since the last sync and keeps its LUIDs, but sends no Last
+    anchor: Ann's LUID still names the server's Ann -- settled as that item (not added as a
+    new one, with the server's old Ann sent back as another)."""
+    store = MemoryStore()
+    store.bulk_slow_sync = bulk
+    h = Harness(store=store)
+    ann = h.client_store.add("./addressbook", vcard("Alpha", "Ann", "+1 1001"))
+    h.client_store.add("./addressbook", vcard("Beta", "Bob", "+1 1002"))
+    assert h.sync(200).result.status == 200
+    assert h.sync(200).result.status == 200
+    h.client_store.replace("./addressbook", ann, vcard("Alpha", "Ann", "+1 1009"))
+    h.client_store.db("./addressbook").last_anchor = None      # as SyncEvolution's slow sync
+    assert h.sync(sync_type).result.status == 200
+    assert len(h.server_items()) == 2, h.server_items()
+    assert len(h.client_items()) == 2, h.client_items()
+    assert sorted(h.server_items().values()) == sorted(h.client_items().values())
+    maps = store.map_entries("dev-1", "addressbook")
+    assert sorted(luid for luid, _ in maps) == sorted(h.client_items())
+
+
+def test_a_reset_device_with_new_luids_still_doubles_nothing() -> None:
+    """(the case 5b9934d fixed, kept) new LUIDs, no Last anchor: matched by content."""
+    from simsync.syncml.engine import ClientStore
+
+    store = MemoryStore()
+    h = Harness(store=store)
+    people = [vcard(f"Fam{i}", "G", f"+1 {i}") for i in range(4)]
+    for p in people:
+        h.client_store.add("./addressbook", p)
+    assert h.sync(200).result.status == 200
+    h.client_store = ClientStore(luid_prefix="new-")
+    for p in people[:3]:
+        h.client_store.add("./addressbook", p)
+    assert h.sync(200).result.status == 200
+    assert len(h.server_items()) == 4 and len(h.client_items()) == 4
+    assert len(store.map_entries("dev-1", "addressbook")) == 4
