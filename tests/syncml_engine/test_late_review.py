@@ -51,3 +51,35 @@ def test_a_reset_device_with_new_luids_still_doubles_nothing() -> None:
     assert h.sync(200).result.status == 200
     assert len(h.server_items()) == 4 and len(h.client_items()) == 4
     assert len(store.map_entries("dev-1", "addressbook")) == 4
+
+
+@pytest.mark.parametrize("early", [False, True])
+def test_a_no_last_slow_sync_that_breaks_off_after_the_alert_keeps_the_map(early) -> None:
+    """A slow sync with no Last anchor that breaks off just after its Alert must leave the
+    device's map entries as they were: its next sync (incremental with early replies off, a
+    forced slow sync with them on) still knows the item it changed under its LUID, and doubles
+    nothing. (5b9934d cleared the map at the Alert, for good.)"""
+    import dataclasses
+    import itertools
+
+    from simsync.syncml.engine import ClientSession, ServerSession
+
+    store = MemoryStore()
+    h = Harness(store=store)
+    h.server_cfg = dataclasses.replace(h.server_cfg, early_replies=early)
+    h.servers = [ServerSession(h.server_cfg, store) for _ in range(2)]
+    h._rr = itertools.cycle(h.servers)
+    ann = h.client_store.add("./addressbook", vcard("Alpha", "Ann", "+1 1001"))
+    h.client_store.add("./addressbook", vcard("Beta", "Bob", "+1 1002"))
+    assert h.sync(200).result.status == 200
+    assert h.sync(200).result.status == 200
+    local = h.client_store.db("./addressbook")
+    last, local.last_anchor = local.last_anchor, None
+    sess = ClientSession(h.client_cfg, h.client_store, sync_type=201, session_id="77")
+    h.exchange(sess.start())                   # the Alert is answered; then the line drops
+    local.last_anchor = last                   # (the device kept its anchor)
+    h.client_store.replace("./addressbook", ann, vcard("Alpha", "Ann", "+1 1009"))
+    assert h.sync(200).result.status == 200
+    assert len(h.server_items()) == 2, h.server_items()
+    assert len(h.client_items()) == 2, h.client_items()
+    assert sorted(h.server_items().values()) == sorted(h.client_items().values())

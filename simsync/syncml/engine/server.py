@@ -207,9 +207,9 @@ class DbState:
     #: slow sync: the device may hold map entries of items it did not send (false when it had
     #: none at the Alert and only bulk writes, which claim every item they map, made more)
     stale_maps: bool = True
-    #: slow sync with no Last anchor: the device's map entries as they were at the Alert
-    #: (LUID -> GUID), cleared then; an item no content matches takes its LUID's old entry back
-    old_maps: dict[str, str] = field(default_factory=dict)
+    #: slow sync with no Last anchor (a reset device, or SyncEvolution's slow sync, which
+    #: keeps its LUIDs): an item the device has under another LUID may match by content
+    no_last: bool = False
 
 
 @dataclass
@@ -852,15 +852,13 @@ class _Reply:
                        server_next=str(snapshot), snapshot=snapshot,
                        last_counter=stored.counter if stored else 0,
                        solo_counter=0 if sync_type in (201, 203) and snapshot == 0 else None)
-        if sync_type in (201, 203) and not anchor.last and self.store.map_size(self.dev, db.name):
-            # a device with no Last anchor starts afresh (reset, reinstalled): the LUIDs the
-            # server mapped for it name nothing any more -- kept, they would hide the server's
-            # items from content matching, and every contact it sends again would be doubled
-            # (a device that kept its LUIDs -- SyncEvolution's slow sync sends no Last either
-            # -- gets the old entry of an item changed since back, see _slow_item)
-            dbst.old_maps = dict(self.store.map_entries(self.dev, db.name))
-            with self.store.transaction():
-                self.store.clear_map(self.dev, db.name)
+        if sync_type in (201, 203) and not anchor.last:
+            # a device with no Last anchor may have started afresh (reset, reinstalled) with
+            # new LUIDs: the old ones must not hide the server's items from content matching,
+            # else every contact it sends again is doubled. Yet its map is kept (SyncEvolution's
+            # slow sync sends no Last either, and keeps its LUIDs: an item changed since is
+            # still that item; and the session may break off): see _slow_item
+            dbst.no_last = True
         if sync_type in (201, 203):
             dbst.stale_maps = self.store.map_size(self.dev, db.name) > 0
         if (sync_type in (201, 203) and self.cfg.early_replies and stored is not None
@@ -1075,9 +1073,7 @@ class _Reply:
         if solo:
             return {id(i): b for i, b in cands}, None
         used = self.store.keys_in_use(user, db.name, {k for _, b in cands for k in b.new.keys})
-        # (a LUID with an old map entry is new only if no content matches: _decide)
-        fresh = {id(i): b for i, b in cands if not any(k in used for k in b.new.keys)
-                 and b.luid not in dbst.old_maps}
+        fresh = {id(i): b for i, b in cands if not any(k in used for k in b.new.keys)}
         rest = {id(i): b for i, b in cands if id(i) not in fresh}
         if not rest:
             return fresh, None
@@ -1109,11 +1105,13 @@ class _Reply:
                 other = self.store.map_luid(self.dev, db.name, cand)
                 rec = self.store.get_item(self.st.user or "", db.name, cand)
             if other is not None and other != b.luid:
+                if dbst.no_last:
+                    return None         # (it may be that item under a new LUID: _slow_item)
                 continue
             if rec is not None and (_is_vcard(ctype) or same_item(rec.content, data, ctype,
                                                                   db.match)):
                 return dataclasses.replace(b, guid=cand) if rec.content == data else None
-        return None if b.luid in dbst.old_maps else b     # (its old map entry: item by item)
+        return b
 
     def _apply_bulk(self, db: DatabaseConfig, dbst: DbState, batch: list[_Bulk]) -> None:
         """Add the collected new items and map the matched ones (see :meth:`_bulk_items`) in
@@ -1406,7 +1404,7 @@ class _Reply:
                 if cand in claimed:
                     continue
                 other = self.store.map_luid(dev, db.name, cand)
-                if other is not None and other != luid:
+                if other is not None and other != luid and not dbst.no_last:
                     continue              # the client has it under another LUID
                 crec = self.store.get_item(user, db.name, cand)
                 # for contacts, sharing a key is the match rule; calendar items need a
@@ -1415,15 +1413,14 @@ class _Reply:
                         crec.content, data, ctype, db.match)):
                     rec = crec
                     break
-            old = dbst.old_maps.get(luid)
-            if (rec is None and old is not None and old not in claimed
-                    and self.store.map_luid(dev, db.name, old) is None):
-                # no Last anchor, but the device kept this LUID and changed the item since
-                rec = self.store.get_item(user, db.name, old)
             if rec is None:
                 guid = self._add(db, dbst, luid, data, ctype, keys)
                 self._claim(dbst, guid)
                 return S.ITEM_ADDED
+            other = self.store.map_luid(dev, db.name, rec.guid)
+            if other is not None and other != luid:
+                # (no Last anchor: the device has it under this LUID now, not the old one)
+                self.store.unmap_luid(dev, db.name, other)
             self.store.set_map(dev, db.name, luid, rec.guid)
         self._claim(dbst, rec.guid)
         self._count(dbst, "matched")
@@ -1485,7 +1482,6 @@ class _Reply:
             dbst.client_done = True
             self._no_end_of_data(dbst)
             if dbst.sync_type in (201, 203):
-                dbst.old_maps = {}              # (the client sent all it has)
                 claimed = set(dbst.claimed)
                 if (dbst.solo_counter is not None
                         and self.store.counter(user, dbst.name) == dbst.solo_counter):
