@@ -454,7 +454,7 @@ class ServerSession:
                 and self.config.check_resp_uri
                 and (hdr.cred is None or (hdr.msg_id > st.last_msg_id
                                           and _cred_digest(hdr.cred) != st.cred_digest))
-                and f"sessionid={st.token}" not in hdr.target.loc_uri):
+                and url_token != st.token and f"sessionid={st.token}" not in hdr.target.loc_uri):
             # not sent to our RespURI: no share in that authenticated session (unless it
             # carries the very credentials that opened it), and no overwriting it either; a
             # new session under the same ID (MsgID restarting, with Cred) must authenticate
