@@ -83,3 +83,49 @@ def test_a_no_last_slow_sync_that_breaks_off_after_the_alert_keeps_the_map(early
     assert len(h.server_items()) == 2, h.server_items()
     assert len(h.client_items()) == 2, h.client_items()
     assert sorted(h.server_items().values()) == sorted(h.client_items().values())
+
+
+@pytest.mark.parametrize("no_last", [False, True])
+def test_a_slow_sync_suspended_in_the_server_package_keeps_the_devices_map_on_resume(
+        no_last) -> None:
+    """A device with map entries slow-syncs (its scan for stale map entries is on), suspends
+    while the server sends, resumes: every item it has stays mapped once, nothing doubled,
+    and the next two-way sync moves nothing."""
+    from simsync.syncml import model as m
+    from simsync.syncml.engine import ClientSession
+
+    from .conftest import USER
+
+    h = Harness(max_msg_size=3000, server_max_msg=3000)
+    for i in range(5):
+        h.client_store.add("./addressbook", vcard(f"C{i}", "Y", f"+49 40 {i:07d}"))
+    assert h.sync(200).result.status == 200
+    h.store.seed(USER, "addressbook", [vcard(f"S{i}", "X", f"+49 30 {i:07d}")
+                                       for i in range(30)], "text/vcard")
+    if no_last:
+        h.client_store.db("./addressbook").last_anchor = None
+    h.sessions += 1
+    sess = ClientSession(h.client_cfg, h.client_store, sync_type=201,
+                         session_id=str(h.sessions), anchor_factory=lambda: f"a{h.sessions}")
+    msg = sess.receive(h.exchange(sess.start()))
+    replies = 0
+    while True:
+        reply = h.exchange(msg)
+        if any(isinstance(c, m.Sync) and c.commands for c in reply.body.commands):
+            replies += 1
+        if replies == 2:
+            msg = sess.receive(reply, suspend=True)
+            break
+        msg = sess.receive(reply)
+    assert sess.receive(h.exchange(msg)) is None and sess.result.suspended
+    s = h.sync(200)
+    assert s.result.status == 200 and s.result.resumed == {"./addressbook": True}
+    assert len(h.server_items()) == 35 and len(h.client_items()) == 35
+    assert sorted(h.server_items().values()) == sorted(h.client_items().values())
+    maps = h.store.map_entries("dev-1", "addressbook")
+    assert sorted(luid for luid, _ in maps) == sorted(h.client_items())
+    assert sorted(g for _, g in maps) == sorted(h.server_items())
+    s = h.sync(200)
+    assert s.result.sync_types["./addressbook"] == 200
+    assert s.result.sent.get("./addressbook", 0) == 0
+    assert s.result.received.get("./addressbook", 0) == 0
