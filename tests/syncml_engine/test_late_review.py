@@ -129,3 +129,33 @@ def test_a_slow_sync_suspended_in_the_server_package_keeps_the_devices_map_on_re
     assert s.result.sync_types["./addressbook"] == 200
     assert s.result.sent.get("./addressbook", 0) == 0
     assert s.result.received.get("./addressbook", 0) == 0
+
+
+@pytest.mark.parametrize("policy", [None, "client-wins", "duplicate", "merge"])
+@pytest.mark.parametrize("sync_type", [200, 203])
+def test_a_reset_device_reusing_its_old_luids_is_matched_by_content(sync_type, policy) -> None:
+    """A reset device numbers its records afresh: its LUIDs are the old ones, naming other
+    contacts now. With no Last anchor, an item that matches a server item by content is that
+    item, whatever its LUID named before: nothing doubled, nothing overwritten."""
+    from simsync.syncml.engine import ClientStore
+    from simsync.syncml.engine.conflict import ConflictPolicy
+
+    store = MemoryStore()
+    h = Harness(store=store, policy=None if policy is None else ConflictPolicy(policy))
+    people = [vcard(f"Fam{i}", "G", f"+1 {i}") for i in range(4)]
+    for p in people:
+        h.client_store.add("./addressbook", p)
+    assert h.sync(200).result.status == 200
+    before = sorted(h.server_items().values())
+    h.client_store = ClientStore()             # the same LUIDs again, for other contacts
+    for p in (people[3], people[2]):
+        h.client_store.add("./addressbook", p)
+    assert h.sync(sync_type).result.status == 200
+    if sync_type == 203:                       # refresh from client: the server has its two
+        assert sorted(h.server_items().values()) == sorted(people[2:])
+    else:
+        assert sorted(h.server_items().values()) == before
+    assert sorted(h.server_items().values()) == sorted(h.client_items().values())
+    maps = store.map_entries("dev-1", "addressbook")
+    assert sorted(luid for luid, _ in maps) == sorted(h.client_items())
+    assert sorted(g for _, g in maps) == sorted(h.server_items())

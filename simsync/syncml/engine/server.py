@@ -1397,6 +1397,14 @@ class _Reply:
             if rec.content != data and rec.guid not in dbst.pending:
                 self._replace(db, rec.guid, rec.content, data, ctype)
             return added_code
+        kept = None
+        if (rec is not None and dbst.no_last and db.match is not None and rec.content != data
+                and not (set(rec.keys) & set(content_keys(data, ctype, db.match))
+                         and (_is_vcard(ctype) or same_item(rec.content, data, ctype,
+                                                            db.match)))):
+            # no Last anchor, and not the item its LUID named: a reset device may number its
+            # records afresh -- an item that matches by content goes first, else this one
+            kept, rec = rec, None
         if rec is None:
             keys = content_keys(data, ctype, db.match)
             for cand in (self.store.find_by_keys(user, db.name, keys)
@@ -1413,6 +1421,8 @@ class _Reply:
                         crec.content, data, ctype, db.match)):
                     rec = crec
                     break
+            if rec is None and kept is not None:
+                rec = kept            # (the device kept its LUIDs and changed the item)
             if rec is None:
                 guid = self._add(db, dbst, luid, data, ctype, keys)
                 self._claim(dbst, guid)
