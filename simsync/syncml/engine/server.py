@@ -1427,7 +1427,7 @@ class _Reply:
                 guid = self._add(db, dbst, luid, data, ctype, keys)
                 self._claim(dbst, guid)
                 return S.ITEM_ADDED
-            other = self.store.map_luid(dev, db.name, rec.guid)
+            other = self.store.map_luid(dev, db.name, rec.guid) if dbst.no_last else None
             if other is not None and other != luid:
                 # (no Last anchor: the device has it under this LUID now, not the old one)
                 self.store.unmap_luid(dev, db.name, other)
