@@ -30,6 +30,7 @@ USERS = {f"{p}-{enc}-{auth}": f"pw-{p}-{enc}-{auth}" for enc, auth in COMBOS for
 USERS["u-bad"] = "right-password"
 USERS["u-card"] = "card-pw"
 USERS["v21"] = "pw-v21"
+USERS["forced-slow"] = "pw-forced-slow"
 USERS.update({f"{p}-{enc}": f"pw-{p}-{enc}" for p in ("big", "v11", "v10") for enc in ("wbxml", "xml")})
 HS = "./contacts"
 
@@ -384,3 +385,29 @@ def test_vcard_21_only_client(server, tmp_path) -> None:
     _check(se.sync("two-way"), "two-way", local_added=1, remote_added=0)
     assert summary(se.items()) == summary(server.items(user, "addressbook")) == {
         "Vic Twenty": ("+2101", ""), "Thea Three": ("+3001", "from a 3.0 device")}
+
+
+def test_a_forced_slow_sync_after_a_local_edit_doubles_nothing(server, tmp_path) -> None:
+    """SyncEvolution's ``--sync slow`` sends Alert 201 with no Last anchor but keeps its LUIDs:
+    a contact edited on the device since the last sync is settled with the server's copy (by
+    the conflict policy), not added as a second contact, nor the server's copy sent back as
+    one; both sides end with the same two contacts."""
+    user = "forced-slow"
+    data = tmp_path / "se-contacts"
+    se = sepeer.SeClient(tmp_path / "se-state", data, server.url, user=user,
+                         password=USERS[user], device_id="se-forced-slow")
+    write_items(data, {"a": vcard("Anna Alpha", "+1001"), "b": vcard("Bert Beta", "+1002")})
+    first = se.sync("two-way")            # (the first one is slow: no anchors yet)
+    assert first.ok and len(server.items(user, "addressbook")) == 2, first.output[-3000:]
+    assert se.sync("two-way").mode == sepeer.SE_MODES["two-way"]    # anchors in place
+    next_second()                       # (the file backend sees changes by mtime seconds)
+    # an edit that leaves nothing to match by content (name and number changed)
+    write_items(data, {"b": vcard("Berta Bauer", "+1999", "edited on the device")})
+    r = se.sync("slow")
+    assert r.ok and r.mode == sepeer.SE_MODES["slow"], r.output[-3000:]
+    on_server = summary(server.items(user, "addressbook"))
+    assert len(server.items(user, "addressbook")) == 2 == len(se.items())
+    assert on_server == summary(se.items())
+    # (a slow sync cannot tell which side changed: the conflict policy settles the pair)
+    assert on_server["Anna Alpha"] == ("+1001", "")
+    assert (on_server.keys() - {"Anna Alpha"} <= {"Bert Beta", "Berta Bauer"})
