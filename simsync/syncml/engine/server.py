@@ -441,20 +441,19 @@ class ServerSession:
         key = f"{device_id}\x1f{hdr.session_id}"
         raw = self.store.load_session(key)
         st = ServerState.from_json(raw) if raw else None
-        if (url_token is not _UNCHECKED and self.config.check_resp_uri and st is not None
-                and st.authenticated and st.phase != "done" and hdr.msg_id > st.last_msg_id
-                and url_token != st.token and f"sessionid={st.token}" not in hdr.target.loc_uri):
+        # a running authenticated session, and a message that did not come to its RespURI
+        away = (st is not None and st.authenticated and st.phase != "done"
+                and self.config.check_resp_uri and url_token != st.token
+                and f"sessionid={st.token}" not in hdr.target.loc_uri)
+        if away and url_token is not _UNCHECKED and hdr.msg_id > st.last_msg_id:
             raise NotAtRespUri(key)
         if (st is not None and hdr.msg_id == st.last_msg_id and st.last_reply is not None
                 and st.last_request == digest):
             # the same request again (our reply got lost): the same answer, nothing redone
             return st.last_reply, None
         transient = False
-        if (st is not None and st.authenticated and st.phase != "done"
-                and self.config.check_resp_uri
-                and (hdr.cred is None or (hdr.msg_id > st.last_msg_id
-                                          and _cred_digest(hdr.cred) != st.cred_digest))
-                and url_token != st.token and f"sessionid={st.token}" not in hdr.target.loc_uri):
+        if away and (hdr.cred is None or (hdr.msg_id > st.last_msg_id
+                                          and _cred_digest(hdr.cred) != st.cred_digest)):
             # not sent to our RespURI: no share in that authenticated session (unless it
             # carries the very credentials that opened it), and no overwriting it either; a
             # new session under the same ID (MsgID restarting, with Cred) must authenticate
