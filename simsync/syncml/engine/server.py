@@ -320,6 +320,13 @@ def _is_vcard(ctype: str) -> bool:
                                                      "text/directory")
 
 
+def _content_match(held: str | bytes, data: str | bytes, ctype: str,
+                   match: pim.MatchConfig | None) -> bool:
+    """Whether ``data`` is the item ``held`` that shares a match key with it: for contacts,
+    sharing a key is the rule; calendar items need a closer look (two UIDs never match)."""
+    return _is_vcard(ctype) or same_item(held, data, ctype, match)
+
+
 def _join(a: str | bytes, b: str | bytes) -> str | bytes:
     if isinstance(a, str) and isinstance(b, str):
         return a + b
@@ -1107,8 +1114,7 @@ class _Reply:
                 if dbst.no_last:
                     return None         # (it may be that item under a new LUID: _slow_item)
                 continue
-            if rec is not None and (_is_vcard(ctype) or same_item(rec.content, data, ctype,
-                                                                  db.match)):
+            if rec is not None and _content_match(rec.content, data, ctype, db.match):
                 return dataclasses.replace(b, guid=cand) if rec.content == data else None
         return b
 
@@ -1396,16 +1402,18 @@ class _Reply:
             if rec.content != data and rec.guid not in dbst.pending:
                 self._replace(db, rec.guid, rec.content, data, ctype)
             return added_code
+        keys: tuple[str, ...] | None = None
         kept = None
-        if (rec is not None and dbst.no_last and db.match is not None and rec.content != data
-                and not (set(rec.keys) & set(content_keys(data, ctype, db.match))
-                         and (_is_vcard(ctype) or same_item(rec.content, data, ctype,
-                                                            db.match)))):
-            # no Last anchor, and not the item its LUID named: a reset device may number its
-            # records afresh -- an item that matches by content goes first, else this one
-            kept, rec = rec, None
-        if rec is None:
+        if rec is not None and dbst.no_last and db.match is not None and rec.content != data:
             keys = content_keys(data, ctype, db.match)
+            if not (set(rec.keys) & set(keys)
+                    and _content_match(rec.content, data, ctype, db.match)):
+                # no Last anchor, and not the item its LUID named: a reset device may number
+                # its records afresh -- an item that matches by content goes first, else this
+                kept, rec = rec, None
+        if rec is None:
+            if keys is None:
+                keys = content_keys(data, ctype, db.match)
             for cand in (self.store.find_by_keys(user, db.name, keys)
                          if db.match is not None else ()):
                 if cand in claimed:
@@ -1414,10 +1422,7 @@ class _Reply:
                 if other is not None and other != luid and not dbst.no_last:
                     continue              # the client has it under another LUID
                 crec = self.store.get_item(user, db.name, cand)
-                # for contacts, sharing a key is the match rule; calendar items need a
-                # closer look (two different UIDs never match)
-                if crec is not None and (_is_vcard(ctype) or same_item(
-                        crec.content, data, ctype, db.match)):
+                if crec is not None and _content_match(crec.content, data, ctype, db.match):
                     rec = crec
                     break
             if rec is None and kept is not None:
