@@ -13,9 +13,9 @@ import pytest
 from simsync.handset.db1 import SqliteClientStore
 from simsync.operator.server import SqlStore
 
-from .conftest import new_pg_database, parse, vcard
-from .test_kill import LOCAL, PASSWORD
-from .test_kill_early import _child, _sync
+from .conftest import parse, vcard
+from .test_kill import LOCAL
+from .test_kill_early import _child, _serve_users, _sync
 
 N = 3000                 # several upload messages of 150 KB
 ROUNDS = 2
@@ -26,15 +26,8 @@ FORK = multiprocessing.get_context("fork")
 def test_a_device_requested_slow_sync_killed_after_an_early_reply(backend, tmp_path,
                                                                   serve_factory,
                                                                   request) -> None:
-    db_url = (f"sqlite:///{tmp_path}/db2.sqlite" if backend == "sqlite" else
-              new_pg_database(request.getfixturevalue("pg_server")))
     users = [f"anch{r}" for r in range(ROUNDS)]
-    s = SqlStore(db_url)
-    for u in users:
-        s.add_account(u, PASSWORD)
-    s.close()
-    server = serve_factory(db_url)
-    server.start()
+    db_url, server = _serve_users(backend, tmp_path, serve_factory, request, users)
     for rnd, user in enumerate(users):
         db1 = str(tmp_path / f"{user}.db1")
         with SqliteClientStore(db1) as a:

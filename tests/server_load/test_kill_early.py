@@ -77,18 +77,24 @@ def _sync(db1: str, url: str, user: str, sid: str) -> tuple[int, dict]:
         store.close()
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_kill_the_server_right_after_an_early_reply(backend, tmp_path, serve_factory,
-                                                    request) -> None:
+def _serve_users(backend: str, tmp_path, serve_factory, request, users: list[str]):
+    """DB2 on ``backend`` with an account for each of ``users``, and the real server on it."""
     db_url = (f"sqlite:///{tmp_path}/db2.sqlite" if backend == "sqlite" else
               new_pg_database(request.getfixturevalue("pg_server")))
-    users = [f"early{r}" for r in range(ROUNDS)]
     s = SqlStore(db_url)
     for u in users:
         s.add_account(u, PASSWORD)
     s.close()
     server = serve_factory(db_url)
     server.start()
+    return db_url, server
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_kill_the_server_right_after_an_early_reply(backend, tmp_path, serve_factory,
+                                                    request) -> None:
+    users = [f"early{r}" for r in range(ROUNDS)]
+    db_url, server = _serve_users(backend, tmp_path, serve_factory, request, users)
     lost_windows = 0
     for rnd, user in enumerate(users):
         db1 = str(tmp_path / f"{user}.db1")
